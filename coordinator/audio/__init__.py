@@ -1,0 +1,1 @@
+"""Audio: SNAC decoding (offline and streaming) and atomic audio/code file output."""

@@ -1,0 +1,50 @@
+"""Streaming SNAC decoding: frames in as they are generated, exact audio chunks out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+import numpy as np
+
+from coordinator.audio.format import SAMPLES_PER_FRAME
+from coordinator.audio.windows import WindowPlanner
+from coordinator.orpheus.layout import FRAME_TOKENS
+
+INITIAL_FRAME_CAPACITY = 256  # ~22 s of audio before the buffer first doubles
+
+
+class FrameCodec(Protocol):
+    def decode(self, frames: np.ndarray) -> np.ndarray: ...
+
+
+class StreamingDecoder:
+    """Buffers the frames of one utterance and decodes the windows the planner releases."""
+
+    def __init__(self, codec: FrameCodec, planner: WindowPlanner | None = None) -> None:
+        self._codec = codec
+        self.planner = planner or WindowPlanner()
+        self._frames = np.empty((INITIAL_FRAME_CAPACITY, FRAME_TOKENS), dtype=np.int64)
+        self._count = 0
+
+    @property
+    def frames(self) -> np.ndarray:
+        """All frames received so far, (F, 7)."""
+        return self._frames[: self._count]
+
+    @property
+    def emitted_frames(self) -> int:
+        return self.planner.emitted
+
+    def push(self, frame: np.ndarray) -> None:
+        if self._count == len(self._frames):
+            self._frames = np.concatenate([self._frames, np.empty_like(self._frames)])
+        self._frames[self._count] = frame
+        self._count += 1
+
+    def decode_ready(self, *, finished: bool) -> Iterator[np.ndarray]:
+        """Decode every window that is ready now; with ``finished`` that flushes the utterance."""
+        while (window := self.planner.next_window(self._count, finished)) is not None:
+            samples = self._codec.decode(self._frames[window.context_start : window.context_end])
+            offset = (window.start - window.context_start) * SAMPLES_PER_FRAME
+            yield samples[offset : offset + window.frames * SAMPLES_PER_FRAME]

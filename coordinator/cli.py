@@ -1,0 +1,140 @@
+"""`python -m coordinator {synth,decode,serve}`.
+
+Every user-fixable problem ends as one line on stderr and a non-zero exit; output files are
+written atomically, so a failure or Ctrl-C never leaves a half-written WAV or .npz behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from coordinator.errors import CoordinatorError, InvalidInputError
+
+logger = logging.getLogger(__name__)
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m coordinator", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="-v: info logs, -vv: debug")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    synth = commands.add_parser("synth", help="speak text with Orpheus into a 24 kHz WAV")
+    synth.add_argument("--text", required=True, help="words to speak; emotion tags like <laugh> allowed")
+    synth.add_argument("--voice", default=None, help="voice name (default from models.yaml: tara)")
+    synth.add_argument("--out", required=True, type=Path, help="output .wav file")
+    synth.add_argument("--seed", type=int, default=None, help="sampling seed, for reproducible output")
+    synth.add_argument("--max-tokens", type=int, default=None, help="audio token limit (default 2000)")
+    synth.add_argument("--temperature", type=float, default=None)
+    synth.add_argument("--top-p", type=float, default=None)
+    synth.add_argument("--repetition-penalty", type=float, default=None)
+    synth.add_argument("--codes-out", type=Path, default=None, help="also save the SNAC codes (.npz)")
+
+    decode = commands.add_parser("decode", help="decode saved SNAC codes (.npz) into a WAV")
+    decode.add_argument("--codes", required=True, type=Path, help=".npz with c0 (F), c1 (2F), c2 (4F)")
+    decode.add_argument("--out", required=True, type=Path, help="output .wav file")
+
+    serve = commands.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", default=None, help="bind address (default HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default PORT or 8080)")
+    return parser
+
+
+def _check_suffix(path: Path, suffix: str, flag: str) -> None:
+    if path.suffix.lower() != suffix:
+        raise InvalidInputError(f"{flag} {path} must end in {suffix}", param=flag)
+
+
+def _synth(args: argparse.Namespace) -> str:
+    from coordinator.audio.files import open_wav, save_codes
+    from coordinator.config import load_catalog, load_settings
+    from coordinator.runtime import load_tts
+    from coordinator.tts import ORPHEUS_DEFAULT_SAMPLING, sampling_with
+
+    _check_suffix(args.out, ".wav", "--out")
+    if args.codes_out is not None:
+        _check_suffix(args.codes_out, ".npz", "--codes-out")
+    settings = load_settings()
+    catalog = load_catalog(settings.catalog_path())
+    params = sampling_with(
+        ORPHEUS_DEFAULT_SAMPLING,
+        seed=args.seed,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        repetition_penalty=args.repetition_penalty,
+    )
+    voice = args.voice or catalog.orpheus.default_voice
+    tts = load_tts(settings, catalog)
+    try:
+        speech = tts.synthesize(args.text, voice, params)
+        with open_wav(args.out) as wav:
+            for chunk in speech:
+                wav.write(chunk)
+            if args.codes_out is not None:
+                save_codes(args.codes_out, speech.frames)
+    finally:
+        tts.close()
+    stats = speech.stats
+    dropped = (
+        f", {stats.dropped_tokens} trailing tokens of an unfinished frame dropped"
+        if stats.dropped_tokens
+        else ""
+    )
+    return (
+        f"wrote {args.out}: {stats.audio_s:.2f} s audio, {stats.frames} frames, "
+        f"first audio {stats.first_audio_s or 0.0:.3f} s, real-time factor {stats.real_time_factor:.2f} "
+        f"({stats.finish_reason}{dropped})"
+    )
+
+
+def _decode(args: argparse.Namespace) -> str:
+    from coordinator.audio.files import load_codes, open_wav
+    from coordinator.audio.format import frames_to_seconds
+    from coordinator.audio.streaming import StreamingDecoder
+    from coordinator.config import load_catalog, load_settings
+    from coordinator.runtime import load_codec
+
+    _check_suffix(args.out, ".wav", "--out")
+    frames = load_codes(args.codes)  # validate before loading SNAC
+    settings = load_settings()
+    codec = load_codec(settings, load_catalog(settings.catalog_path()))
+    decoder = StreamingDecoder(codec)
+    for frame in frames:
+        decoder.push(frame)
+    with open_wav(args.out) as wav:
+        for chunk in decoder.decode_ready(finished=True):
+            wav.write(chunk)
+    return f"wrote {args.out}: {frames_to_seconds(len(frames)):.2f} s audio, {len(frames)} frames"
+
+
+def _serve(args: argparse.Namespace) -> str:
+    from coordinator.server.app import serve
+
+    serve(host=args.host, port=args.port)
+    return "server stopped"
+
+
+_COMMANDS = {"synth": _synth, "decode": _decode, "serve": _serve}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        summary = _COMMANDS[args.command](args)
+    except CoordinatorError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: nothing was written\n")
+        return EXIT_INTERRUPTED
+    sys.stdout.write(summary + "\n")
+    return 0

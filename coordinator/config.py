@@ -1,0 +1,210 @@
+"""Configuration: the model catalog (models.yaml) and runtime settings (environment).
+
+models.yaml says *what* can be run (repos, files, quantizations, voices, licenses); the environment
+says *which* of it runs here and *how* (quantization choice, local paths, GPU layers, threads).
+Both are parsed once into typed objects; everything downstream receives those objects.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from coordinator.errors import ConfigError, ModelNotFoundError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODELS_CONFIG = Path("models.yaml")
+# Where models.yaml lives in a source checkout, used when the working directory has none.
+_SOURCE_TREE_MODELS_CONFIG = Path(__file__).resolve().parent.parent / "models.yaml"
+DOWNLOAD_SCRIPT = "python scripts/download_models.py"
+
+ModelRole = Literal["orpheus", "llm", "snac"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class QuantFile(_Strict):
+    repo: str
+    file: str
+    size_gb: float = Field(gt=0)
+
+
+class _License(_Strict):
+    name: str
+    provider: str
+    license: str
+    license_url: str
+
+
+class GGUFModelSpec(_License):
+    default_quant: str
+    quants: dict[str, QuantFile] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _default_is_offered(self) -> GGUFModelSpec:
+        if self.default_quant not in self.quants:
+            raise ValueError(
+                f"default_quant {self.default_quant!r} is not one of the quants: {', '.join(self.quants)}"
+            )
+        return self
+
+    def quant(self, name: str, *, role: ModelRole) -> QuantFile:
+        """The file of quantization ``name``; the error lists the valid names."""
+        try:
+            return self.quants[name]
+        except KeyError:
+            env = "ORPHEUS_QUANT" if role == "orpheus" else "LLM_QUANT"
+            raise ConfigError(
+                f"unknown {role} quantization {name!r}: choose one of {', '.join(self.quants)} "
+                f"(set {env} or default_quant in models.yaml)",
+                param=env.lower(),
+            ) from None
+
+
+class OrpheusSpec(GGUFModelSpec):
+    voices: list[str] = Field(min_length=1)
+    default_voice: str
+
+    @model_validator(mode="after")
+    def _default_voice_is_listed(self) -> OrpheusSpec:
+        if self.default_voice not in self.voices:
+            raise ValueError(f"default_voice {self.default_voice!r} is not in voices")
+        return self
+
+
+class SnacSpec(_License):
+    repo: str
+    files: list[str] = Field(min_length=1)
+    size_gb: float = Field(gt=0)
+
+
+class ModelCatalog(_Strict):
+    orpheus: OrpheusSpec
+    llm: GGUFModelSpec
+    snac: SnacSpec
+
+
+def load_catalog(path: Path) -> ModelCatalog:
+    """Parse models.yaml; any problem becomes one ConfigError naming the file and the field."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"model catalog {path} not found: run from the project directory or set MODELS_CONFIG"
+        ) from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read model catalog {path}: {exc}".splitlines()[0]) from None
+    try:
+        return ModelCatalog.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ConfigError(f"{path}: {where}: {first['msg']} (fix models.yaml)") from None
+
+
+def _empty_as_none(value: object) -> object:
+    # `FOO=` in a .env file means "not set", not "the current directory".
+    return None if value == "" else value
+
+
+class Settings(BaseSettings):
+    """Runtime settings, read from the environment (and a .env file in the working directory)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    models_config: Path | None = Field(None, description="Path of models.yaml (MODELS_CONFIG).")
+    models_dir: Path = Field(Path("models"), description="Where downloaded models live (MODELS_DIR).")
+    orpheus_quant: str | None = Field(None, description="Orpheus quantization; default from models.yaml.")
+    llm_quant: str | None = Field(None, description="Gemma quantization; default from models.yaml.")
+    orpheus_model_path: Path | None = Field(None, description="A local Orpheus .gguf file to use.")
+    llm_model_path: Path | None = Field(None, description="A local chat-model .gguf file to use.")
+    snac_model_path: Path | None = Field(
+        None, description="A local SNAC directory with config.json and pytorch_model.bin."
+    )
+    n_gpu_layers: int = Field(-1, description="Layers offloaded to the GPU; -1 offloads all.")
+    snac_device: str = Field(
+        "auto", description="Device for SNAC: auto (cuda when available, else cpu), cpu, cuda, cuda:N."
+    )
+    n_ctx: int = Field(4096, ge=256, description="Context length per sequence, in tokens (N_CTX).")
+    n_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp; default: its own.")
+    max_concurrent_streams: int = Field(
+        8, ge=1, le=256, description="Sequences one model decodes together in a batch."
+    )
+    snac_lookahead_frames: int = Field(
+        3, ge=0, le=8, description="Frames of lookahead per SNAC window; 3 is exact, less is faster."
+    )
+    max_input_chars: int = Field(4096, ge=1, description="Longest text accepted for one request.")
+
+    @field_validator(
+        "models_config",
+        "orpheus_model_path",
+        "llm_model_path",
+        "snac_model_path",
+        "orpheus_quant",
+        "llm_quant",
+        "n_threads",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return _empty_as_none(value)
+
+    def catalog_path(self) -> Path:
+        if self.models_config is not None:
+            return self.models_config
+        if DEFAULT_MODELS_CONFIG.exists() or not _SOURCE_TREE_MODELS_CONFIG.exists():
+            return DEFAULT_MODELS_CONFIG
+        return _SOURCE_TREE_MODELS_CONFIG
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment; a malformed variable becomes one ConfigError line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise ConfigError(f"invalid {name}={first.get('input')!r}: {first['msg']}") from None
+
+
+def _gguf_path(role: Literal["orpheus", "llm"], spec: GGUFModelSpec, settings: Settings) -> tuple[Path, str]:
+    override = settings.orpheus_model_path if role == "orpheus" else settings.llm_model_path
+    chosen = (settings.orpheus_quant if role == "orpheus" else settings.llm_quant) or spec.default_quant
+    quant_file = spec.quant(chosen, role=role)  # validates the name even when a path overrides it
+    if override is not None:
+        return override, chosen if override.name == quant_file.file else "custom"
+    return settings.models_dir / quant_file.file, chosen
+
+
+def snac_dir(catalog: ModelCatalog, settings: Settings) -> Path:
+    if settings.snac_model_path is not None:
+        return settings.snac_model_path
+    return settings.models_dir / catalog.snac.repo.rsplit("/", 1)[-1]
+
+
+def resolve_model_path(role: ModelRole, catalog: ModelCatalog, settings: Settings) -> tuple[Path, str]:
+    """Path (and quantization label) of one model, raising ModelNotFoundError with the fix."""
+    if role == "snac":
+        path, quant, env = snac_dir(catalog, settings), "fp32", "SNAC_MODEL_PATH"
+        exists = path.is_dir()
+        download = f"{DOWNLOAD_SCRIPT} --only snac"
+    else:
+        spec = catalog.orpheus if role == "orpheus" else catalog.llm
+        path, quant = _gguf_path(role, spec, settings)
+        env = "ORPHEUS_MODEL_PATH" if role == "orpheus" else "LLM_MODEL_PATH"
+        exists = path.is_file()
+        download = f"{DOWNLOAD_SCRIPT} --only {role}" + ("" if quant == "custom" else f" --quant {quant}")
+    if not exists:
+        raise ModelNotFoundError(
+            f"{role} model not found at {path}: download it with `{download}` or set {env} to a local copy",
+            param=env.lower(),
+        )
+    return path, quant

@@ -1,0 +1,1 @@
+"""Generation engine: llama.cpp contexts driven by one worker thread each, many sequences per batch."""

@@ -1,0 +1,347 @@
+"""Continuous batching on llama.cpp: one worker thread, one context, many sequences per step.
+
+llama.cpp contexts are not thread-safe, so exactly one thread (the worker) touches the context.
+Each step it puts the last token of every decoding sequence and a budget of prompt tokens of the
+sequences still prefilling into one ``llama_batch``, decodes once, and samples every sequence
+that has logits. Requests join at the next step and leave (freeing their KV cells) the step they
+finish or are cancelled, so concurrent requests share the hardware instead of queueing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import itertools
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import llama_cpp
+import numpy as np
+
+from coordinator.engine.llama_model import LlamaModel
+from coordinator.engine.sampling import SamplingParams, TokenSampler
+from coordinator.engine.stream import FinishReason, GenerationStream, StreamEvent
+from coordinator.errors import (
+    CancelledError,
+    ContextLengthExceededError,
+    GenerationError,
+    InvalidInputError,
+    ModelLoadError,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_N_BATCH = 512  # tokens per llama_decode call: decode tokens first, prompt chunks fill the rest
+_ALL_POSITIONS = -1
+_T = TypeVar("_T")
+
+
+class TokenConstraint(Protocol):
+    """Restricts which tokens a sequence may sample next (e.g. Orpheus' frame layout)."""
+
+    def allowed(self) -> np.ndarray: ...
+
+    def accept(self, token_id: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    prompt: list[int]
+    params: SamplingParams
+    constraint: TokenConstraint | None = None
+    # Tokens that end the sequence; they are not emitted.
+    stop_ids: frozenset[int] = frozenset()
+
+
+@dataclass(eq=False)
+class _Sequence:
+    request: GenerationRequest
+    stream: GenerationStream
+    sampler: TokenSampler
+    number: int  # admission order, for fair prefill
+    slot: int = -1
+    n_past: int = 0  # tokens in this sequence's KV cells
+    prefilled: int = 0  # prompt tokens already decoded
+    last_token: int = -1
+    generated: int = 0
+
+    @property
+    def decoding(self) -> bool:
+        return self.prefilled == len(self.request.prompt)
+
+
+@dataclass
+class EngineStats:
+    steps: int = 0
+    tokens_sampled: int = 0
+    prompt_tokens: int = 0
+    active_sequences: int = 0
+    waiting_sequences: int = 0
+    finish_reasons: dict[str, int] = field(default_factory=dict)
+
+
+class BatchEngine:
+    """Owns one llama.cpp context and the worker thread that drives it."""
+
+    def __init__(
+        self,
+        model: LlamaModel,
+        *,
+        n_ctx_per_seq: int,
+        max_sequences: int,
+        n_threads: int | None = None,
+        n_batch: int = DEFAULT_N_BATCH,
+        name: str = "engine",
+    ) -> None:
+        self.model = model
+        self.name = name
+        self.max_sequences = max_sequences
+        self._n_batch = n_batch
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = n_ctx_per_seq * max_sequences
+        params.n_batch = n_batch
+        params.n_ubatch = n_batch
+        params.n_seq_max = max_sequences
+        # Each sequence gets its own n_ctx_per_seq cells: attention then only spans a sequence's
+        # own cells, and one long request cannot starve the others of cache.
+        params.kv_unified = False
+        params.no_perf = True
+        if n_threads is not None:
+            params.n_threads = n_threads
+            params.n_threads_batch = n_threads
+        self._ctx = llama_cpp.llama_init_from_model(model.handle, params)
+        if not self._ctx:
+            raise ModelLoadError(
+                f"llama.cpp could not create a context of {params.n_ctx} tokens for {model.path.name}: "
+                "lower N_CTX or MAX_CONCURRENT_STREAMS (not enough memory)"
+            )
+        self.n_ctx_per_seq = int(llama_cpp.llama_n_ctx_seq(self._ctx))
+        self._memory = llama_cpp.llama_get_memory(self._ctx)
+        self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
+        self._tokens = np.ctypeslib.as_array(self._batch.token, shape=(n_batch,))
+        self._positions = np.ctypeslib.as_array(self._batch.pos, shape=(n_batch,))
+        self._n_seq_ids = np.ctypeslib.as_array(self._batch.n_seq_id, shape=(n_batch,))
+        self._wants_logits = np.ctypeslib.as_array(self._batch.logits, shape=(n_batch,))
+        self._n_seq_ids[:] = 1
+
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._waiting: deque[_Sequence] = deque()
+        self._jobs: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
+        self._active: list[_Sequence] = []
+        self._free_slots = list(range(max_sequences - 1, -1, -1))
+        self._numbers = itertools.count()
+        self._stopping = False
+        self.stats = EngineStats()
+        self._thread = threading.Thread(target=self._run, name=f"{name}-worker", daemon=True)
+        self._thread.start()
+        logger.info(
+            "%s: context %d tokens per sequence x %d sequences, batch %d",
+            name,
+            self.n_ctx_per_seq,
+            max_sequences,
+            n_batch,
+        )
+
+    # -- public, any thread --------------------------------------------------------------------
+    def submit(
+        self, request: GenerationRequest, *, loop: asyncio.AbstractEventLoop | None = None
+    ) -> GenerationStream:
+        """Queue a request; tokens arrive on the returned stream (async if ``loop`` is given)."""
+        prompt, max_tokens = request.prompt, request.params.max_tokens
+        if not prompt:
+            raise InvalidInputError("the prompt is empty", param="prompt")
+        if len(prompt) + max_tokens > self.n_ctx_per_seq:
+            raise ContextLengthExceededError(
+                f"the prompt ({len(prompt)} tokens) plus max_tokens ({max_tokens}) exceeds the "
+                f"context of {self.n_ctx_per_seq} tokens: shorten the input, lower max_tokens, "
+                "or raise N_CTX",
+                param="max_tokens",
+            )
+        bad = [t for t in prompt if not 0 <= t < self.model.n_vocab]
+        if bad:
+            raise InvalidInputError(f"prompt token {bad[0]} is not in the vocabulary", param="prompt")
+        stream = GenerationStream(len(prompt), self._wake.set, loop)
+        sequence = _Sequence(
+            request=request,
+            stream=stream,
+            sampler=TokenSampler(request.params, self.model.n_vocab, prompt),
+            number=next(self._numbers),
+        )
+        with self._lock:
+            if self._stopping:
+                raise GenerationError(f"{self.name} is shut down")
+            self._waiting.append(sequence)
+        self._wake.set()
+        return stream
+
+    def call_in_worker(self, fn: Callable[[], _T]) -> Future[_T]:
+        """Run ``fn`` on the worker thread between steps (where touching the context is safe)."""
+        future: Future[_T] = Future()
+        with self._lock:
+            self._jobs.append((fn, future))
+        self._wake.set()
+        return future
+
+    def kv_cells_in_use(self) -> dict[int, int]:
+        """Positions held in the KV cache per slot (only slots holding any); for tests and metrics."""
+
+        def read() -> dict[int, int]:
+            usage = {}
+            for slot in range(self.max_sequences):
+                top = llama_cpp.llama_memory_seq_pos_max(self._memory, slot)
+                if top >= 0:
+                    usage[slot] = top + 1
+            return usage
+
+        return self.call_in_worker(read).result()
+
+    def close(self) -> None:
+        with self._lock:
+            self._stopping = True
+        self._wake.set()
+        self._thread.join()
+        if self._ctx:
+            llama_cpp.llama_batch_free(self._batch)
+            llama_cpp.llama_free(self._ctx)
+            self._ctx = None
+
+    # -- worker thread -------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while True:
+                self._run_jobs()
+                if self._stopping:
+                    break
+                self._admit()
+                self._reap_cancelled()
+                if not self._active:
+                    self._wake.wait()
+                    self._wake.clear()
+                    continue
+                try:
+                    self._step()
+                except Exception as exc:  # never let the worker die silently: fail the sequences
+                    logger.exception("%s: step failed", self.name)
+                    error = (
+                        exc
+                        if isinstance(exc, GenerationError)
+                        else GenerationError(f"{self.name} failed while generating: {exc}")
+                    )
+                    for sequence in list(self._active):
+                        self._finish(sequence, "error", error)
+        finally:
+            self._run_jobs()
+            with self._lock:
+                leftovers = list(self._waiting) + self._active
+                self._waiting.clear()
+            for sequence in leftovers:
+                sequence.stream._push(StreamEvent(error=CancelledError(f"{self.name} is shutting down")))
+
+    def _run_jobs(self) -> None:
+        while True:
+            with self._lock:
+                if not self._jobs:
+                    return
+                fn, future = self._jobs.popleft()
+            try:
+                future.set_result(fn())
+            except Exception as exc:
+                future.set_exception(exc)
+
+    def _admit(self) -> None:
+        with self._lock:
+            while self._waiting and self._free_slots:
+                sequence = self._waiting.popleft()
+                if sequence.stream.cancel_requested:
+                    sequence.stream._push(StreamEvent(finish_reason="cancelled"))
+                    continue
+                sequence.slot = self._free_slots.pop()
+                self._active.append(sequence)
+            self.stats.active_sequences = len(self._active)
+            self.stats.waiting_sequences = len(self._waiting)
+
+    def _reap_cancelled(self) -> None:
+        for sequence in [s for s in self._active if s.stream.cancel_requested]:
+            self._finish(sequence, "cancelled")
+        with self._lock:
+            cancelled = [s for s in self._waiting if s.stream.cancel_requested]
+            for sequence in cancelled:
+                self._waiting.remove(sequence)
+        for sequence in cancelled:
+            sequence.stream._push(StreamEvent(finish_reason="cancelled"))
+
+    def _finish(self, sequence: _Sequence, reason: FinishReason, error: BaseException | None = None) -> None:
+        # Free the KV cells at once, so the slot is clean for the next request.
+        llama_cpp.llama_memory_seq_rm(self._memory, sequence.slot, _ALL_POSITIONS, _ALL_POSITIONS)
+        self._active.remove(sequence)
+        with self._lock:
+            self._free_slots.append(sequence.slot)
+        self.stats.finish_reasons[reason] = self.stats.finish_reasons.get(reason, 0) + 1
+        sequence.stream._push(StreamEvent(finish_reason=reason, error=error))
+
+    def _put(self, index: int, token: int, position: int, slot: int, logits: bool) -> None:
+        self._tokens[index] = token
+        self._positions[index] = position
+        self._batch.seq_id[index][0] = slot
+        self._wants_logits[index] = logits
+
+    def _step(self) -> None:
+        outputs: list[tuple[_Sequence, int]] = []
+        n = 0
+        for sequence in self._active:
+            if sequence.decoding:
+                self._put(n, sequence.last_token, sequence.n_past, sequence.slot, True)
+                sequence.n_past += 1
+                outputs.append((sequence, n))
+                n += 1
+        # Prompts fill what is left of the batch, oldest request first, in chunks: a long prompt
+        # never holds up the sequences that are already speaking.
+        for sequence in sorted((s for s in self._active if not s.decoding), key=lambda s: s.number):
+            budget = self._n_batch - n
+            if budget == 0:
+                break
+            prompt = sequence.request.prompt
+            chunk = prompt[sequence.prefilled : sequence.prefilled + budget]
+            for token in chunk:
+                self._put(n, token, sequence.n_past, sequence.slot, False)
+                sequence.n_past += 1
+                n += 1
+            sequence.prefilled += len(chunk)
+            self.stats.prompt_tokens += len(chunk)
+            if sequence.decoding:
+                self._wants_logits[n - 1] = True
+                outputs.append((sequence, n - 1))
+        self._batch.n_tokens = n
+        status = llama_cpp.llama_decode(self._ctx, self._batch)
+        if status != 0:
+            raise GenerationError(f"{self.name}: llama_decode returned {status}")
+        self.stats.steps += 1
+        for sequence, index in outputs:
+            if not sequence.stream.cancel_requested:
+                self._sample(sequence, index)
+
+    def _sample(self, sequence: _Sequence, index: int) -> None:
+        request = sequence.request
+        pointer = llama_cpp.llama_get_logits_ith(self._ctx, index)
+        logits = np.ctypeslib.as_array(
+            ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)), shape=(self.model.n_vocab,)
+        )
+        allowed = request.constraint.allowed() if request.constraint is not None else None
+        token = sequence.sampler.sample(logits, allowed)
+        self.stats.tokens_sampled += 1
+        if request.constraint is not None:
+            request.constraint.accept(token)
+        if token in request.stop_ids:
+            self._finish(sequence, "stop")
+            return
+        sequence.generated += 1
+        sequence.last_token = token
+        sequence.stream._push(StreamEvent(tokens=(token,)))
+        if sequence.generated >= request.params.max_tokens:
+            self._finish(sequence, "length")

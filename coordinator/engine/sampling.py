@@ -1,0 +1,109 @@
+"""Per-sequence sampling in numpy: repetition penalty, temperature, top-k, top-p, seeded draws.
+
+Why not llama.cpp's sampler chain: Orpheus sampling is constrained to 4096 candidates of a ~156k
+vocabulary at every step; llama.cpp's samplers always materialise the full vocabulary per call,
+while here the work is proportional to the candidate set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coordinator.errors import GenerationError, InvalidInputError
+
+GREEDY_TEMPERATURE = 0.0
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """What one request asks of the sampler. Validated on construction."""
+
+    max_tokens: int = 256
+    temperature: float = 0.6
+    top_p: float = 1.0
+    top_k: int = 0  # 0: no top-k cut
+    repetition_penalty: float = 1.0  # HF/vLLM semantics: over prompt and generated tokens
+    seed: int | None = None
+    logit_bias: Mapping[int, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        checks = (
+            ("max_tokens", self.max_tokens >= 1, "at least 1"),
+            ("temperature", 0.0 <= self.temperature <= 2.0, "between 0 and 2"),
+            ("top_p", 0.0 < self.top_p <= 1.0, "in (0, 1]"),
+            ("top_k", self.top_k >= 0, "0 (off) or positive"),
+            ("repetition_penalty", 0.0 < self.repetition_penalty <= 10.0, "in (0, 10]"),
+        )
+        for name, ok, expected in checks:
+            if not ok:
+                raise InvalidInputError(
+                    f"{name}={getattr(self, name)!r} is out of range: use a value {expected}", param=name
+                )
+
+
+class TokenSampler:
+    """Samples the next token of one sequence; owns that sequence's RNG and penalty state."""
+
+    def __init__(self, params: SamplingParams, n_vocab: int, prompt: Sequence[int]) -> None:
+        self._params = params
+        self._rng = np.random.default_rng(params.seed)
+        self._seen = np.zeros(n_vocab, dtype=bool)
+        self._seen[np.asarray(prompt, dtype=np.int64)] = True
+        self._bias: np.ndarray | None = None
+        if params.logit_bias:
+            bad = [t for t in params.logit_bias if not 0 <= t < n_vocab]
+            if bad:
+                raise InvalidInputError(
+                    f"logit_bias names token {bad[0]}, outside this model's vocabulary 0..{n_vocab - 1}",
+                    param="logit_bias",
+                )
+            self._bias = np.zeros(n_vocab, dtype=np.float64)
+            for token, value in params.logit_bias.items():
+                self._bias[token] = value
+
+    def sample(self, logits: np.ndarray, candidates: np.ndarray | None = None) -> int:
+        """Draw a token from ``logits`` (the full vocabulary), restricted to ``candidates`` if given."""
+        params = self._params
+        if candidates is None:
+            x = logits.astype(np.float64, copy=True)
+            seen = self._seen
+            bias = self._bias
+        else:
+            x = logits[candidates].astype(np.float64)
+            seen = self._seen[candidates]
+            bias = None if self._bias is None else self._bias[candidates]
+        if bias is not None:
+            x += bias
+        if params.repetition_penalty != 1.0:
+            penalised = np.where(x > 0, x / params.repetition_penalty, x * params.repetition_penalty)
+            x = np.where(seen, penalised, x)
+        if not np.isfinite(x).any():
+            raise GenerationError("the model produced no finite logits for the allowed tokens")
+
+        if params.temperature == GREEDY_TEMPERATURE:
+            choice = int(np.argmax(x))
+        else:
+            choice = self._draw(x / params.temperature)
+        token = int(choice if candidates is None else candidates[choice])
+        self._seen[token] = True
+        return token
+
+    def _draw(self, scaled: np.ndarray) -> int:
+        params = self._params
+        index = np.arange(len(scaled))
+        if 0 < params.top_k < len(scaled):
+            keep = np.argpartition(-scaled, params.top_k - 1)[: params.top_k]
+            scaled, index = scaled[keep], index[keep]
+        order = np.argsort(-scaled, kind="stable")
+        scaled, index = scaled[order], index[order]
+        probs = np.exp(scaled - scaled[0])
+        probs /= probs.sum()
+        if params.top_p < 1.0:
+            # Keep the smallest prefix whose mass reaches top_p (always at least one token).
+            cut = int(np.searchsorted(np.cumsum(probs), params.top_p)) + 1
+            probs, index = probs[:cut], index[:cut]
+            probs /= probs.sum()
+        return int(index[self._rng.choice(len(probs), p=probs)])

@@ -1,0 +1,68 @@
+"""Domain errors: every problem a user can cause or fix, each with a message naming the fix.
+
+The CLI prints ``str(error)`` as one line; the HTTP layer maps these classes to status codes and
+OpenAI's error JSON in one place (``coordinator.server.errors``). Nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+
+class CoordinatorError(Exception):
+    """Base class. ``param`` names the offending input field; ``code`` is a stable machine id."""
+
+    code: str = "invalid_request"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+
+
+class InvalidInputError(CoordinatorError):
+    """A request field is empty, too long, unknown or out of range."""
+
+    code = "invalid_value"
+
+
+class ContextLengthExceededError(InvalidInputError):
+    """Prompt plus requested tokens do not fit the model's context window."""
+
+    code = "context_length_exceeded"
+
+
+class ConfigError(CoordinatorError):
+    """models.yaml or an environment variable is malformed or names something unknown."""
+
+    code = "invalid_config"
+
+
+class ModelNotFoundError(CoordinatorError):
+    """A model file or directory the configuration points at does not exist."""
+
+    code = "model_not_found"
+
+
+class ModelLoadError(CoordinatorError):
+    """A model file exists but cannot be used (corrupt, wrong vocabulary, missing weights)."""
+
+    code = "model_load_failed"
+
+
+class InvalidCodesError(CoordinatorError):
+    """A saved SNAC code file has the wrong keys, lengths, types or values."""
+
+    code = "invalid_codes"
+
+
+class GenerationError(CoordinatorError):
+    """The inference engine failed while generating; not the caller's fault."""
+
+    code = "generation_failed"
+
+
+class CancelledError(CoordinatorError):
+    """The sequence was cancelled (client gone, Ctrl-C) before it finished."""
+
+    code = "cancelled"

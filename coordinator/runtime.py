@@ -1,0 +1,54 @@
+"""Loading the models a command or the server needs, from settings and the catalog.
+
+Every path is resolved (and a missing one reported with its download command) before anything
+heavy loads, so a misconfiguration fails in milliseconds, not after a 4 GB load.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from coordinator.audio.snac_codec import SnacCodec, load_snac, resolve_device
+from coordinator.config import ModelCatalog, Settings, load_catalog, resolve_model_path
+from coordinator.engine.batch_engine import BatchEngine
+from coordinator.engine.llama_model import LlamaModel
+from coordinator.orpheus.vocab import OrpheusVocab
+from coordinator.tts import OrpheusTTS
+
+logger = logging.getLogger(__name__)
+
+
+def load_codec(settings: Settings, catalog: ModelCatalog) -> SnacCodec:
+    path, _ = resolve_model_path("snac", catalog, settings)
+    return load_snac(path, resolve_device(settings.snac_device))
+
+
+def load_tts(settings: Settings, catalog: ModelCatalog | None = None) -> OrpheusTTS:
+    """Orpheus (GGUF, all layers on the GPU by default) + its batch engine + SNAC."""
+    catalog = catalog or load_catalog(settings.catalog_path())
+    orpheus_path, quant = resolve_model_path("orpheus", catalog, settings)
+    snac_path, _ = resolve_model_path("snac", catalog, settings)
+    device = resolve_device(settings.snac_device)
+    model = LlamaModel.load(orpheus_path, n_gpu_layers=settings.n_gpu_layers)
+    try:
+        vocab = OrpheusVocab.from_token_texts(model.token_texts())
+        codec = load_snac(snac_path, device)
+        engine = BatchEngine(
+            model,
+            n_ctx_per_seq=settings.n_ctx,
+            max_sequences=settings.max_concurrent_streams,
+            n_threads=settings.n_threads,
+            name="orpheus",
+        )
+    except BaseException:
+        model.close()
+        raise
+    logger.info("Orpheus %s (%s) ready; SNAC on %s", orpheus_path.name, quant, device)
+    return OrpheusTTS(
+        engine,
+        vocab,
+        codec,
+        voices=catalog.orpheus.voices,
+        max_input_chars=settings.max_input_chars,
+        lookahead_frames=settings.snac_lookahead_frames,
+    )

@@ -1,0 +1,1 @@
+"""HTTP server: app factory, routes and the one place domain errors become HTTP errors."""

@@ -1,0 +1,162 @@
+"""Text → speech: Orpheus prompt → constrained generation → frames → exact streaming SNAC audio.
+
+This is the one streaming path; the CLI and the HTTP server both consume it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from coordinator.audio.format import SAMPLE_RATE, frames_to_seconds
+from coordinator.audio.streaming import FrameCodec, StreamingDecoder
+from coordinator.audio.windows import WindowPlanner
+from coordinator.engine.batch_engine import BatchEngine, GenerationRequest
+from coordinator.engine.llama_model import LlamaModel
+from coordinator.engine.sampling import SamplingParams
+from coordinator.engine.stream import FinishReason, GenerationStream
+from coordinator.errors import InvalidInputError
+from coordinator.orpheus.codes import FrameAssembler
+from coordinator.orpheus.constraint import AudioTokenConstraint
+from coordinator.orpheus.layout import FRAME_TOKENS
+from coordinator.orpheus.prompt import build_prompt, prompt_text, validate_text, validate_voice
+from coordinator.orpheus.vocab import OrpheusVocab
+
+logger = logging.getLogger(__name__)
+
+# The official orpheus-speech package's defaults; repetition_penalty >= 1.1 keeps Orpheus from
+# looping. 2000 tokens = 285 frames ≈ 24 s of audio.
+ORPHEUS_DEFAULT_SAMPLING = SamplingParams(max_tokens=2000, temperature=0.6, top_p=0.8, repetition_penalty=1.3)
+
+
+@dataclass
+class SynthesisStats:
+    frames: int = 0
+    dropped_tokens: int = 0  # tokens of an unfinished trailing frame (token limit hit mid-frame)
+    first_audio_s: float | None = None
+    elapsed_s: float = 0.0
+    finish_reason: FinishReason | None = None
+
+    @property
+    def audio_s(self) -> float:
+        return frames_to_seconds(self.frames)
+
+    @property
+    def real_time_factor(self) -> float:
+        """Processing time per second of audio: below 1 is faster than real time."""
+        return self.elapsed_s / self.audio_s if self.frames else float("inf")
+
+
+class SpeechStream:
+    """Iterate for float32 audio chunks (24 kHz mono) as they are decoded; stats fill in as it runs."""
+
+    def __init__(self, generation: GenerationStream, vocab: OrpheusVocab, decoder: StreamingDecoder) -> None:
+        self._generation = generation
+        self._assembler = FrameAssembler(vocab)
+        self.decoder = decoder
+        self.stats = SynthesisStats()
+        self._started = time.perf_counter()
+
+    @property
+    def frames(self) -> np.ndarray:
+        """The frames generated so far, (F, 7): exactly what was (or will be) decoded."""
+        return self.decoder.frames
+
+    def cancel(self) -> None:
+        self._generation.cancel()
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        finished = False
+        try:
+            while not finished:
+                # Everything generated since the last read goes into one decode decision, so when
+                # generation runs ahead of SNAC the next window simply covers more frames.
+                batch = self._generation.next_batch()
+                finished = batch.finished
+                for token in batch.tokens:
+                    frame = self._assembler.add(token)
+                    if frame is not None:
+                        self.decoder.push(frame)
+                for chunk in self.decoder.decode_ready(finished=finished):
+                    if self.stats.first_audio_s is None:
+                        self.stats.first_audio_s = time.perf_counter() - self._started
+                    self.stats.frames = self.decoder.emitted_frames
+                    yield chunk
+        finally:
+            if not finished:
+                self._generation.cancel()
+            self.stats.finish_reason = self._generation.finish_reason or "cancelled"
+            self.stats.dropped_tokens = self._assembler.partial_tokens
+            self.stats.elapsed_s = time.perf_counter() - self._started
+
+
+class OrpheusTTS:
+    """A loaded Orpheus model, its engine and the SNAC codec, ready to speak."""
+
+    def __init__(
+        self,
+        engine: BatchEngine,
+        vocab: OrpheusVocab,
+        codec: FrameCodec,
+        *,
+        voices: Sequence[str],
+        max_input_chars: int,
+        lookahead_frames: int,
+    ) -> None:
+        self.engine = engine
+        self.vocab = vocab
+        self.codec = codec
+        self.voices = list(voices)
+        self.max_input_chars = max_input_chars
+        self.lookahead_frames = lookahead_frames
+        self.sample_rate = SAMPLE_RATE
+
+    @property
+    def model(self) -> LlamaModel:
+        return self.engine.model
+
+    def prompt_ids(self, text: str, voice: str) -> list[int]:
+        """Validate the input and build the prompt token ids (official Orpheus layout)."""
+        text = validate_text(text, max_chars=self.max_input_chars)
+        voice = validate_voice(voice, self.voices)
+        return build_prompt(self.vocab, self.model.tokenize(prompt_text(voice, text)))
+
+    def request(self, text: str, voice: str, params: SamplingParams | None = None) -> GenerationRequest:
+        params = params or ORPHEUS_DEFAULT_SAMPLING
+        if params.max_tokens < FRAME_TOKENS:
+            raise InvalidInputError(
+                f"max_tokens={params.max_tokens} cannot hold one audio frame ({FRAME_TOKENS} tokens): "
+                f"use at least {FRAME_TOKENS}",
+                param="max_tokens",
+            )
+        return GenerationRequest(
+            prompt=self.prompt_ids(text, voice),
+            params=params,
+            constraint=AudioTokenConstraint(self.vocab),
+            stop_ids=frozenset(int(t) for t in self.vocab.stop_ids),
+        )
+
+    def synthesize(
+        self,
+        text: str,
+        voice: str,
+        params: SamplingParams | None = None,
+        *,
+        planner: WindowPlanner | None = None,
+    ) -> SpeechStream:
+        generation = self.engine.submit(self.request(text, voice, params))
+        decoder = StreamingDecoder(self.codec, planner or WindowPlanner(lookahead=self.lookahead_frames))
+        return SpeechStream(generation, self.vocab, decoder)
+
+    def close(self) -> None:
+        self.engine.close()
+        self.model.close()
+
+
+def sampling_with(base: SamplingParams, **overrides: object) -> SamplingParams:
+    """``base`` with the overrides that are not None (CLI flags left unset keep the defaults)."""
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,65 @@
+import pytest
+
+from coordinator.audio.windows import LEFT_CONTEXT_FRAMES, WindowPlanner
+
+
+def _run(planner, total, arrivals_per_call=1):
+    """Feed frames as generation would; collect every window until the utterance is flushed."""
+    windows, available = [], 0
+    while available < total:
+        available = min(total, available + arrivals_per_call)
+        while (w := planner.next_window(available, finished=False)) is not None:
+            windows.append((w, available))
+    while (w := planner.next_window(available, finished=True)) is not None:
+        windows.append((w, available))
+    return windows
+
+
+@pytest.mark.parametrize("total", [1, 2, 3, 4, 5, 17, 64])
+@pytest.mark.parametrize("lookahead", [0, 1, 3])
+def test_every_frame_is_emitted_exactly_once_in_order(total, lookahead):
+    windows = _run(WindowPlanner(lookahead=lookahead), total)
+    covered = [f for w, _ in windows for f in range(w.start, w.end)]
+    assert covered == list(range(total))
+
+
+@pytest.mark.parametrize("total", [5, 40])
+def test_windows_carry_full_context_or_reach_the_true_edges(total):
+    for w, available in _run(WindowPlanner(lookahead=3), total):
+        assert w.context_start == max(0, w.start - LEFT_CONTEXT_FRAMES)
+        assert w.context_end == min(total, w.end + 3)
+        assert w.context_end <= available  # never decodes a frame that has not arrived
+
+
+def test_first_chunk_is_small_and_later_chunks_grow_to_the_cap():
+    windows = _run(WindowPlanner(lookahead=3, first_chunk=1, max_chunk=8), 60)
+    sizes = [w.frames for w, _ in windows]
+    assert sizes[:4] == [1, 2, 4, 8]
+    assert max(sizes) == 8
+
+
+def test_first_audio_needs_only_first_chunk_plus_lookahead_frames():
+    planner = WindowPlanner(lookahead=3)
+    assert planner.next_window(3, finished=False) is None
+    assert planner.next_window(4, finished=False).frames == 1
+
+
+def test_when_generation_runs_ahead_one_call_takes_all_ready_frames():
+    planner = WindowPlanner(lookahead=3, first_chunk=1, max_chunk=16)
+    first = planner.next_window(30, finished=False)
+    second = planner.next_window(30, finished=False)
+    assert (first.frames, second.frames) == (16, 11)
+
+
+def test_a_finished_utterance_shorter_than_the_lookahead_still_plays():
+    planner = WindowPlanner(lookahead=3)
+    assert planner.next_window(2, finished=False) is None
+    w = planner.next_window(2, finished=True)
+    assert (w.context_start, w.start, w.end, w.context_end) == (0, 0, 2, 2)
+
+
+def test_invalid_planner_settings_are_refused():
+    with pytest.raises(ValueError):
+        WindowPlanner(first_chunk=0)
+    with pytest.raises(ValueError):
+        WindowPlanner(lookahead=-1)

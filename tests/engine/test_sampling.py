@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+
+from coordinator.engine.sampling import SamplingParams, TokenSampler
+from coordinator.errors import InvalidInputError
+
+VOCAB = 50
+
+
+def _logits(seed=0):
+    return np.random.default_rng(seed).normal(size=VOCAB).astype(np.float32)
+
+
+def test_temperature_zero_is_greedy():
+    logits = _logits()
+    sampler = TokenSampler(SamplingParams(temperature=0.0), VOCAB, [0])
+    assert sampler.sample(logits) == int(np.argmax(logits))
+
+
+def test_top_k_one_is_greedy_at_any_temperature():
+    logits = _logits(1)
+    sampler = TokenSampler(SamplingParams(temperature=1.5, top_k=1, seed=3), VOCAB, [0])
+    assert {sampler.sample(logits) for _ in range(20)} == {int(np.argmax(logits))}
+
+
+def test_same_seed_same_tokens_and_different_seed_differs():
+    logits = np.zeros(VOCAB, dtype=np.float32)
+
+    def draw(seed):
+        sampler = TokenSampler(SamplingParams(temperature=1.0, seed=seed), VOCAB, [0])
+        return [sampler.sample(logits) for _ in range(30)]
+
+    assert draw(7) == draw(7)
+    assert draw(7) != draw(8)
+
+
+def test_only_candidates_are_ever_drawn():
+    logits = _logits(2)
+    logits[5] = 100.0  # the overall favourite is not a candidate
+    candidates = np.array([10, 11, 12, 13])
+    sampler = TokenSampler(SamplingParams(temperature=1.0, seed=0), VOCAB, [0])
+    drawn = {sampler.sample(logits, candidates) for _ in range(200)}
+    assert drawn <= set(candidates.tolist()) and len(drawn) > 1
+
+
+def test_top_p_keeps_the_smallest_set_reaching_the_mass():
+    logits = np.full(VOCAB, -50.0, dtype=np.float32)
+    logits[[3, 4]] = [5.0, 4.0]  # ~73% / 27%: top_p 0.5 keeps only token 3
+    sampler = TokenSampler(SamplingParams(temperature=1.0, top_p=0.5, seed=0), VOCAB, [0])
+    assert {sampler.sample(logits) for _ in range(50)} == {3}
+
+
+def test_repetition_penalty_pushes_seen_tokens_down():
+    logits = np.zeros(VOCAB, dtype=np.float32)
+    logits[[1, 2]] = [2.0, 1.9]
+    sampler = TokenSampler(SamplingParams(temperature=0.0, repetition_penalty=1.3), VOCAB, prompt=[1])
+    assert sampler.sample(logits) == 2  # 2.0 / 1.3 < 1.9
+    assert sampler.sample(logits) == 1  # now 2 was seen too: 2.0/1.3 > 1.9/1.3
+
+
+def test_logit_bias_applies_inside_the_candidate_set():
+    logits = np.zeros(VOCAB, dtype=np.float32)
+    sampler = TokenSampler(SamplingParams(temperature=1.0, seed=0, logit_bias={12: 100.0}), VOCAB, [0])
+    assert sampler.sample(logits, np.array([10, 11, 12])) == 12
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"max_tokens": 0},
+        {"temperature": -0.1},
+        {"top_p": 0.0},
+        {"top_k": -1},
+        {"repetition_penalty": 0.0},
+    ],
+)
+def test_out_of_range_parameters_are_named(bad):
+    (name,) = bad
+    with pytest.raises(InvalidInputError, match=name) as info:
+        SamplingParams(**bad)
+    assert info.value.param == name
+
+
+def test_logit_bias_outside_the_vocabulary_is_refused():
+    with pytest.raises(InvalidInputError, match="logit_bias"):
+        TokenSampler(SamplingParams(logit_bias={VOCAB: 1.0}), VOCAB, [0])
