@@ -128,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if args.verbose < 2:
+        # llama.cpp warns about things users cannot act on (e.g. a context below the trained one).
+        logging.getLogger("coordinator.llama_cpp").setLevel(logging.ERROR)
     try:
         summary = _COMMANDS[args.command](args)
     except CoordinatorError as exc:

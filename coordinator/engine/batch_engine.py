@@ -215,11 +215,12 @@ class BatchEngine:
     def _run(self) -> None:
         try:
             while True:
+                self._admit()
+                self._reap_cancelled()
+                # Jobs run after the reap, so a job queued after a cancel sees its cells freed.
                 self._run_jobs()
                 if self._stopping:
                     break
-                self._admit()
-                self._reap_cancelled()
                 if not self._active:
                     self._wake.wait()
                     self._wake.clear()

@@ -1,0 +1,79 @@
+"""The test rig: tiny GGUF models and a random-weight SNAC, built once per session.
+
+Nothing is faked: tests run real llama.cpp inference on the tiny models and real SNAC decoding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from coordinator.config import Settings
+from tests.rig.tiny_gguf import build_chat_gguf, build_orpheus_gguf
+from tests.rig.snac_checkpoint import silence_noise_blocks, write_random_snac
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_N_CTX = 1024
+TEST_STREAMS = 4
+
+
+@pytest.fixture(scope="session")
+def rig_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def orpheus_gguf(rig_dir) -> Path:
+    return build_orpheus_gguf(rig_dir / "tiny-orpheus.gguf", seed=0)
+
+
+@pytest.fixture(scope="session")
+def chat_gguf(rig_dir) -> Path:
+    return build_chat_gguf(rig_dir / "tiny-chat.gguf", seed=0)
+
+
+@pytest.fixture(scope="session")
+def snac_dir(rig_dir) -> Path:
+    return write_random_snac(rig_dir / "snac_24khz", seed=0)
+
+
+@pytest.fixture(scope="session")
+def model_env(orpheus_gguf, chat_gguf, snac_dir) -> dict[str, str]:
+    """Environment that points the app at the rig's models."""
+    return {
+        "MODELS_CONFIG": str(REPO / "models.yaml"),
+        "ORPHEUS_MODEL_PATH": str(orpheus_gguf),
+        "LLM_MODEL_PATH": str(chat_gguf),
+        "SNAC_MODEL_PATH": str(snac_dir),
+        "SNAC_DEVICE": "cpu",
+        "N_CTX": str(TEST_N_CTX),
+        "MAX_CONCURRENT_STREAMS": str(TEST_STREAMS),
+        "N_THREADS": "2",
+    }
+
+
+@pytest.fixture(scope="session")
+def settings(model_env) -> Settings:
+    return Settings(_env_file=None, **{k.lower(): v for k, v in model_env.items()})
+
+
+@pytest.fixture(scope="session")
+def tts(settings):
+    """The real speech pipeline on the tiny models. SNAC's noise is silenced so that decodes can be
+    compared exactly; everything else is as in production."""
+    from coordinator.runtime import load_tts
+
+    speech = load_tts(settings)
+    silence_noise_blocks(speech.codec.model)
+    yield speech
+    speech.close()
+
+
+@pytest.fixture
+def cli_env(model_env, monkeypatch, tmp_path):
+    """Run CLI commands from an empty directory with the rig's models configured."""
+    for key, value in model_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -1,0 +1,171 @@
+import asyncio
+
+import numpy as np
+import pytest
+
+from coordinator.engine.batch_engine import BatchEngine, GenerationRequest
+from coordinator.engine.llama_model import LlamaModel
+from coordinator.engine.sampling import SamplingParams
+from coordinator.errors import ContextLengthExceededError, InvalidInputError, ModelLoadError
+
+N_CTX = 256
+
+
+@pytest.fixture(scope="module")
+def chat_model(chat_gguf):
+    with LlamaModel.load(chat_gguf, n_gpu_layers=0) as model:
+        yield model
+
+
+@pytest.fixture
+def engine(chat_model):
+    engine = BatchEngine(chat_model, n_ctx_per_seq=N_CTX, max_sequences=4, n_threads=2, name="test")
+    yield engine
+    engine.close()
+
+
+def _request(model, text="hello there", **params):
+    params.setdefault("temperature", 1.0)
+    params.setdefault("seed", 0)
+    return GenerationRequest(prompt=model.tokenize(text, add_special=True), params=SamplingParams(**params))
+
+
+def _collect(stream):
+    tokens = []
+    while True:
+        batch = stream.next_batch(timeout=30)
+        tokens += batch.tokens
+        if batch.finished:
+            return tokens
+
+
+def test_a_request_generates_exactly_max_tokens_and_reports_length(engine, chat_model):
+    stream = engine.submit(_request(chat_model, max_tokens=12))
+    tokens = _collect(stream)
+    assert len(tokens) == 12 and stream.finish_reason == "length"
+    assert all(0 <= t < chat_model.n_vocab for t in tokens)
+    assert stream.completion_tokens == 12
+
+
+def test_same_seed_same_tokens(engine, chat_model):
+    first = _collect(engine.submit(_request(chat_model, max_tokens=10, seed=5)))
+    second = _collect(engine.submit(_request(chat_model, max_tokens=10, seed=5)))
+    assert first == second
+
+
+def test_several_sequences_are_decoded_together_in_one_batch_per_step(engine, chat_model):
+    # Hold the worker on a job so that all four requests are admitted at the same step.
+    import threading
+
+    gate = threading.Event()
+    engine.call_in_worker(gate.wait)
+    streams = [engine.submit(_request(chat_model, max_tokens=20, seed=s)) for s in range(4)]
+    steps_before = engine.stats.steps
+    gate.set()
+    results = [_collect(s) for s in streams]
+    assert [len(r) for r in results] == [20, 20, 20, 20]
+    # One prefill step for all prompts plus one step per further token: 20 steps, not 80.
+    assert engine.stats.steps - steps_before == 20
+    assert len({tuple(r) for r in results}) > 1  # per-sequence seeds really differ
+
+
+def test_a_stop_token_ends_the_sequence_without_being_emitted(engine, chat_model):
+    stop = 7
+    request = _request(chat_model, max_tokens=50, logit_bias={stop: 100.0})
+    stream = engine.submit(GenerationRequest(request.prompt, request.params, stop_ids=frozenset({stop})))
+    assert _collect(stream) == [] and stream.finish_reason == "stop"
+
+
+def test_a_constraint_limits_every_sampled_token(engine, chat_model):
+    class OnlyEven:
+        allowed_ids = np.arange(10, 40, 2)
+
+        def allowed(self):
+            return self.allowed_ids
+
+        def accept(self, token_id):
+            pass
+
+    request = _request(chat_model, max_tokens=30)
+    tokens = _collect(engine.submit(GenerationRequest(request.prompt, request.params, constraint=OnlyEven())))
+    assert set(tokens) <= set(OnlyEven.allowed_ids.tolist()) and len(tokens) == 30
+
+
+def test_cancel_stops_the_sequence_and_frees_its_kv_cells_at_once(engine, chat_model):
+    stream = engine.submit(_request(chat_model, max_tokens=N_CTX - 20))
+    first = stream.next_batch(timeout=30)
+    assert first.tokens
+    assert engine.kv_cells_in_use()  # the running sequence holds cells
+    stream.cancel()
+    _collect(stream)
+    assert stream.finish_reason == "cancelled"
+    assert engine.kv_cells_in_use() == {}
+    # The slot is reusable straight away.
+    assert len(_collect(engine.submit(_request(chat_model, max_tokens=5)))) == 5
+
+
+def test_finished_sequences_free_their_cells(engine, chat_model):
+    _collect(engine.submit(_request(chat_model, max_tokens=5)))
+    assert engine.kv_cells_in_use() == {}
+
+
+def test_more_requests_than_slots_wait_and_all_complete(engine, chat_model):
+    streams = [engine.submit(_request(chat_model, max_tokens=8, seed=s)) for s in range(9)]
+    assert all(len(_collect(s)) == 8 for s in streams)
+
+
+def test_a_prompt_that_does_not_fit_the_context_is_refused_up_front(engine, chat_model):
+    with pytest.raises(ContextLengthExceededError, match="exceeds the context of 256 tokens"):
+        engine.submit(_request(chat_model, max_tokens=N_CTX))
+    with pytest.raises(InvalidInputError, match="empty"):
+        engine.submit(GenerationRequest(prompt=[], params=SamplingParams()))
+
+
+def test_async_consumers_get_tokens_without_blocking_the_loop(engine, chat_model):
+    async def main():
+        loop = asyncio.get_running_loop()
+        streams = [engine.submit(_request(chat_model, max_tokens=15, seed=s), loop=loop) for s in range(3)]
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        tick_task = asyncio.create_task(ticker())
+
+        async def collect(stream):
+            tokens = []
+            while True:
+                batch = await stream.anext_batch()
+                tokens += batch.tokens
+                if batch.finished:
+                    return tokens
+
+        results = await asyncio.gather(*(collect(s) for s in streams))
+        tick_task.cancel()
+        return results, ticks
+
+    results, ticks = asyncio.run(main())
+    assert [len(r) for r in results] == [15, 15, 15]
+    assert ticks > 3  # the loop kept running while tokens were generated
+
+
+def test_a_corrupt_gguf_is_refused_with_the_fix(tmp_path):
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(ModelLoadError, match="corrupt or truncated.*re-download"):
+        LlamaModel.load(bad)
+    not_gguf = tmp_path / "weights.bin"
+    not_gguf.write_bytes(b"PK\x03\x04 zip")
+    with pytest.raises(ModelLoadError, match="not a GGUF file"):
+        LlamaModel.load(not_gguf)
+
+
+def test_truncated_gguf_is_refused(orpheus_gguf, tmp_path):
+    data = orpheus_gguf.read_bytes()
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelLoadError, match="corrupt or truncated"):
+        LlamaModel.load(cut)
