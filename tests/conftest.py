@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from coordinator.config import Settings
-from tests.rig.tiny_gguf import build_chat_gguf, build_orpheus_gguf
 from tests.rig.snac_checkpoint import silence_noise_blocks, write_random_snac
+from tests.rig.tiny_gguf import build_chat_gguf, build_orpheus_gguf
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_N_CTX = 1024

@@ -25,8 +25,20 @@ def _files(directory):
 
 def test_synth_writes_a_24khz_mono_16bit_wav_and_its_codes(cli_env, capsys):
     code, out, err = _run(
-        capsys, "synth", "--text", "Hello there <laugh> nice to meet you.", "--voice", "tara",
-        "--out", "hello.wav", "--seed", "1", "--max-tokens", "70", "--codes-out", "hello.npz",
+        capsys,
+        "synth",
+        "--text",
+        "Hello there <laugh> nice to meet you.",
+        "--voice",
+        "tara",
+        "--out",
+        "hello.wav",
+        "--seed",
+        "1",
+        "--max-tokens",
+        "70",
+        "--codes-out",
+        "hello.npz",
     )
     assert code == 0, err
     info = sf.info(cli_env / "hello.wav")
@@ -40,8 +52,12 @@ def test_synth_writes_a_24khz_mono_16bit_wav_and_its_codes(cli_env, capsys):
 
 
 def test_decode_turns_saved_codes_back_into_the_same_length_wav(cli_env, capsys):
-    assert _run(capsys, "synth", "--text", "Hi.", "--out", "a.wav", "--max-tokens", "49",
-                "--codes-out", "a.npz")[0] == 0
+    assert (
+        _run(
+            capsys, "synth", "--text", "Hi.", "--out", "a.wav", "--max-tokens", "49", "--codes-out", "a.npz"
+        )[0]
+        == 0
+    )
     code, out, err = _run(capsys, "decode", "--codes", "a.npz", "--out", "b.wav")
     assert code == 0, err
     assert sf.info(cli_env / "b.wav").frames == sf.info(cli_env / "a.wav").frames == 7 * SAMPLES_PER_FRAME
@@ -50,8 +66,23 @@ def test_decode_turns_saved_codes_back_into_the_same_length_wav(cli_env, capsys)
 
 def test_synth_runs_as_a_module_with_one_summary_line(cli_env):
     result = subprocess.run(
-        [sys.executable, "-m", "coordinator", "synth", "--text", "Hi.", "--out", "m.wav", "--max-tokens", "21"],
-        capture_output=True, text=True, cwd=cli_env, env={**_env(), "PYTHONPATH": str(REPO)}, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "coordinator",
+            "synth",
+            "--text",
+            "Hi.",
+            "--out",
+            "m.wav",
+            "--max-tokens",
+            "21",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=cli_env,
+        env={**_env(), "PYTHONPATH": str(REPO)},
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("wrote m.wav: 0.26 s audio, 3 frames")
@@ -90,7 +121,9 @@ def test_a_missing_model_names_the_path_and_the_download_command(cli_env, capsys
     monkeypatch.setenv("MODELS_DIR", str(cli_env / "models"))
     code, _, err = _run(capsys, "synth", "--text", "hi", "--out", "x.wav")
     assert code == EXIT_ERROR
-    assert "Orpheus-3b-FT-Q8_0.gguf" in err and "scripts/download_models.py --only orpheus --quant Q8_0" in err
+    assert (
+        "Orpheus-3b-FT-Q8_0.gguf" in err and "scripts/download_models.py --only orpheus --quant Q8_0" in err
+    )
 
 
 def test_an_unknown_quantization_lists_the_valid_ones(cli_env, capsys, monkeypatch):

@@ -10,6 +10,7 @@ from coordinator.errors import ContextLengthExceededError, InvalidInputError
 from coordinator.orpheus.layout import EMOTION_TAGS, FRAME_TOKENS, MAX_CODE
 from coordinator.orpheus.prompt import prompt_text
 from coordinator.tts import ORPHEUS_DEFAULT_SAMPLING
+from tests.rig.tiny_gguf import ORPHEUS_CUSTOM_TOKEN_OFFSET
 
 
 def _params(**overrides):
@@ -28,13 +29,22 @@ def test_prompt_follows_the_official_layout_with_ids_from_the_models_vocabulary(
     ids = tts.prompt_ids("Hello there.", "tara")
     text_ids = model.tokenize(prompt_text("tara", "Hello there."))
     assert ids == [
-        vocab.start_of_human, vocab.bos, *text_ids,
-        vocab.eot, vocab.end_of_human, vocab.start_of_ai, vocab.start_of_speech,
+        vocab.start_of_human,
+        vocab.bos,
+        *text_ids,
+        vocab.eot,
+        vocab.end_of_human,
+        vocab.start_of_ai,
+        vocab.start_of_speech,
     ]
     assert [model.token_text(t) for t in (ids[0], ids[-4], ids[-3], ids[-2], ids[-1])] == [
-        "<custom_token_3>", "<|eot_id|>", "<custom_token_4>", "<custom_token_5>", "<custom_token_1>",
+        "<custom_token_3>",
+        "<|eot_id|>",
+        "<custom_token_4>",
+        "<custom_token_5>",
+        "<custom_token_1>",
     ]
-    assert vocab.start_of_human != 128256 + 3  # looked up, not assumed
+    assert vocab.start_of_human == ORPHEUS_CUSTOM_TOKEN_OFFSET + 3  # looked up, not 128256 + 3
 
 
 def test_emotion_tags_reach_the_model_verbatim(tts):
@@ -107,7 +117,9 @@ def test_end_of_speech_is_only_taken_at_a_frame_boundary(tts):
 
 def test_codes_zero_and_4095_from_real_inference_are_kept(tts):
     vocab = tts.vocab
-    bias = {int(vocab.slot_ids[slot, 0 if slot % 2 == 0 else MAX_CODE]): 100.0 for slot in range(FRAME_TOKENS)}
+    bias = {
+        int(vocab.slot_ids[slot, 0 if slot % 2 == 0 else MAX_CODE]): 100.0 for slot in range(FRAME_TOKENS)
+    }
     speech, chunks = _speak(tts, max_tokens=28, logit_bias=bias, repetition_penalty=1.0)
     assert speech.frames.tolist() == [[0, MAX_CODE, 0, MAX_CODE, 0, MAX_CODE, 0]] * 4
     assert sum(len(c) for c in chunks) == 4 * SAMPLES_PER_FRAME

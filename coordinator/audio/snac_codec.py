@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from snac import SNAC
+from torch.nn.utils import parametrize
 
 from coordinator.audio.format import SAMPLE_RATE, SNAC_HOP_LENGTH
 from coordinator.config import DOWNLOAD_SCRIPT
@@ -41,6 +42,7 @@ class SnacCodec:
     """A loaded SNAC decoder on one device. ``decode`` is safe to call from one thread at a time."""
 
     def __init__(self, model: SNAC, device: torch.device) -> None:
+        _fold_weight_norm(model)
         self.model = model.to(device).eval()
         self.device = device
         self.sample_rate = int(model.sampling_rate)
@@ -51,6 +53,15 @@ class SnacCodec:
         codes = [torch.from_numpy(book).to(self.device).unsqueeze(0) for book in frames_to_codebooks(frames)]
         audio = self.model.decode(codes)
         return audio.reshape(-1).float().cpu().numpy()
+
+
+def _fold_weight_norm(model: torch.nn.Module) -> None:
+    """Bake weight norm into plain weights. SNAC recomputes g * v / ||v|| for every conv on every
+    call otherwise: pure overhead at inference, and most of the fixed cost of a small window."""
+    for module in model.modules():
+        if parametrize.is_parametrized(module):
+            for name in list(module.parametrizations.keys()):
+                parametrize.remove_parametrizations(module, name, leave_parametrized=True)
 
 
 def load_snac(directory: Path, device: torch.device) -> SnacCodec:

@@ -22,7 +22,13 @@ llama_logger = logging.getLogger("coordinator.llama_cpp")
 GGUF_MAGIC = b"GGUF"
 # ggml_log_level values (ggml.h: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5) → logging levels.
 # llama.cpp is chatty at INFO (it dumps all metadata on load), so that becomes DEBUG here.
-_GGML_LOG_LEVELS = {0: logging.DEBUG, 1: logging.DEBUG, 2: logging.DEBUG, 3: logging.WARNING, 4: logging.ERROR}
+_GGML_LOG_LEVELS = {
+    0: logging.DEBUG,
+    1: logging.DEBUG,
+    2: logging.DEBUG,
+    3: logging.WARNING,
+    4: logging.ERROR,
+}
 _GGML_LOG_CONTINUE = 5
 _TOKEN_PIECE_BUFFER = 256
 _METADATA_BUFFER = 1 << 16

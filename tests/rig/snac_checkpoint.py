@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from snac import SNAC
 from snac.layers import NoiseBlock
+from torch.nn.utils import parametrize
 
 # hubertsiuzdak/snac_24khz config.json (NOTES.md).
 SNAC_24KHZ_CONFIG = {
@@ -38,10 +39,14 @@ def write_random_snac(directory: Path, *, seed: int = 0) -> Path:
 def silence_noise_blocks(model: torch.nn.Module) -> None:
     """Zero the learned scale of every NoiseBlock, making decode deterministic (for comparisons).
 
-    NoiseBlock adds ``randn * conv1x1(x)``; its conv is weight-normed, so zeroing the magnitude
-    (``original0``, the g of weight norm) zeroes the added noise.
+    NoiseBlock adds ``randn * conv1x1(x)``: zeroing that conv's weight zeroes the added noise. The
+    conv is weight-normed in a fresh SNAC (zero g, ``original0``) and plain once SnacCodec folded it.
     """
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, NoiseBlock):
-                module.linear.parametrizations.weight.original0.zero_()
+                conv = module.linear
+                if parametrize.is_parametrized(conv):
+                    conv.parametrizations.weight.original0.zero_()
+                else:
+                    conv.weight.zero_()

@@ -24,6 +24,7 @@ N_HEADS = 4
 N_HEADS_KV = 2
 N_FF = 128
 RMS_EPS = 1e-5
+MAX_PIECE_SCORE = 16  # scores are length - 16: negative, longer is better
 WEIGHT_SCALE = 0.5  # large enough that logits vary token to token, small enough to stay finite
 
 GEMMA_CHAT_TEMPLATE = (
@@ -61,13 +62,14 @@ def _text_pieces(vocab: _Vocab) -> None:
     """Byte fallback plus characters and a few words, so any text tokenizes and round-trips."""
     for byte in range(256):
         vocab.add(f"<0x{byte:02X}>", T.BYTE)
-    vocab.add("▁", score=-1.0)
-    for char in string.ascii_letters + string.digits + string.punctuation:
-        vocab.add(char, score=-2.0)
-        if char.isalpha():
-            vocab.add("▁" + char, score=-1.5)
+    # llama.cpp's SPM tokenizer merges adjacent pieces only into pieces that exist, highest score
+    # first: so a word needs every prefix in the vocabulary, scored higher the longer it is.
+    pieces = {"▁": 1} | {c: 1 for c in string.ascii_letters + string.digits + string.punctuation}
+    pieces |= {"▁" + c: 2 for c in string.ascii_letters}
     for word in ("tara", "hello", "there", "nice", "to", "meet", "you", "laugh"):
-        vocab.add("▁" + word, score=-0.5)
+        pieces |= {"▁" + word[:end]: end + 1 for end in range(1, len(word) + 1)}
+    for piece, length in pieces.items():
+        vocab.add(piece, score=float(length - MAX_PIECE_SCORE))
 
 
 def _write(path: Path, vocab: _Vocab, *, seed: int, n_ctx_train: int, configure) -> Path:
