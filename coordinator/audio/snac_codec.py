@@ -9,9 +9,15 @@ from pathlib import Path
 import numpy as np
 import torch
 from snac import SNAC
+from snac.layers import DecoderBlock, NoiseBlock, ResidualUnit, Snake1d
 from torch.nn.utils import parametrize
 
-from coordinator.audio.format import SAMPLE_RATE, SNAC_HOP_LENGTH
+from coordinator.audio.format import (
+    SAMPLE_RATE,
+    SAMPLES_PER_FRAME,
+    SNAC_HOP_LENGTH,
+    SNAC_HOPS_PER_FRAME,
+)
 from coordinator.config import DOWNLOAD_SCRIPT
 from coordinator.errors import ConfigError, ModelLoadError
 from coordinator.orpheus.codes import frames_to_codebooks
@@ -19,6 +25,8 @@ from coordinator.orpheus.codes import frames_to_codebooks
 logger = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.json"
+# Extra positions kept beyond the computed receptive radius at each crop, against off-by-one.
+CROP_SAFETY_POSITIONS = 2
 WEIGHTS_FILE = "pytorch_model.bin"
 
 
@@ -39,20 +47,92 @@ def resolve_device(name: str) -> torch.device:
 
 
 class SnacCodec:
-    """A loaded SNAC decoder on one device. ``decode`` is safe to call from one thread at a time."""
+    """A loaded SNAC decoder on one device. Decode from one thread at a time."""
 
     def __init__(self, model: SNAC, device: torch.device) -> None:
         _fold_weight_norm(model)
         self.model = model.to(device).eval()
         self.device = device
         self.sample_rate = int(model.sampling_rate)
+        self._crops = _crop_plan(list(self.model.decoder.model))
+
+    def decode(self, frames: np.ndarray) -> np.ndarray:
+        """(n, 7) code frames → n * SAMPLES_PER_FRAME float32 samples in [-1, 1] (offline decode)."""
+        return self.decode_window(frames, 0, len(frames))
 
     @torch.inference_mode()
-    def decode(self, frames: np.ndarray) -> np.ndarray:
-        """(n, 7) code frames → n * SAMPLES_PER_FRAME float32 samples in [-1, 1]."""
-        codes = [torch.from_numpy(book).to(self.device).unsqueeze(0) for book in frames_to_codebooks(frames)]
-        audio = self.model.decode(codes)
+    def decode_window(self, frames: np.ndarray, keep_start: int, keep_end: int) -> np.ndarray:
+        """Decode ``frames`` (context included) and return the samples of frames [keep_start, keep_end).
+
+        Context frames only matter through the layers' receptive fields, so after each upsampling
+        block the activations are cropped to the kept frames plus the receptive radius of the
+        layers still to run. The late, high-rate blocks, where most of the time goes, then never
+        compute context audio that would be thrown away; the kept samples are unchanged.
+        """
+        codes = [
+            torch.from_numpy(book).to(self.device).unsqueeze(0) for book in frames_to_codebooks(frames)
+        ]
+        x = self.model.quantizer.from_codes(codes)
+        units = SNAC_HOPS_PER_FRAME  # positions per frame at the current layer
+        covered_from = 0  # frame-time of x's first position, in the current layer's units
+        for index, layer in enumerate(self.model.decoder.model):
+            x = layer(x)
+            crop = self._crops.get(index)
+            if crop is None:
+                continue
+            new_units, margin = crop
+            covered_from *= new_units // units
+            units = new_units
+            lo = max(covered_from, keep_start * units - margin)
+            hi = min(covered_from + x.shape[-1], keep_end * units + margin)
+            x = x[..., lo - covered_from : hi - covered_from]
+            covered_from = lo
+        start = keep_start * SAMPLES_PER_FRAME - covered_from * (SAMPLES_PER_FRAME // units)
+        audio = x[..., start : start + (keep_end - keep_start) * SAMPLES_PER_FRAME]
         return audio.reshape(-1).float().cpu().numpy()
+
+
+_POINTWISE = (Snake1d, NoiseBlock, torch.nn.Tanh, torch.nn.Identity)
+
+
+def _receptive_radius(module: torch.nn.Module, radius: int) -> int | None:
+    """How far (in ``module``'s input positions) an output window of ``radius`` reaches back.
+
+    Conservative (rounded up). None for a layer it cannot reason about: then no cropping happens.
+    """
+    if isinstance(module, _POINTWISE):
+        return radius
+    if isinstance(module, torch.nn.ConvTranspose1d):
+        stride, kernel = module.stride[0], module.kernel_size[0]
+        return -(-radius // stride) + -(-kernel // stride)
+    if isinstance(module, torch.nn.Conv1d) and module.stride[0] == 1:
+        return radius + -(-(module.kernel_size[0] - 1) * module.dilation[0] // 2)
+    if isinstance(module, torch.nn.Sequential):
+        for child in reversed(list(module)):
+            radius = _receptive_radius(child, radius)
+            if radius is None:
+                return None
+        return radius
+    if isinstance(module, (ResidualUnit, DecoderBlock)):
+        return _receptive_radius(module.block, radius)
+    return None
+
+
+def _crop_plan(layers: list[torch.nn.Module]) -> dict[int, tuple[int, int]]:
+    """For each upsampling block of the decoder: (positions per frame after it, crop margin)."""
+    plan: dict[int, tuple[int, int]] = {}
+    units = SNAC_HOPS_PER_FRAME
+    for index, layer in enumerate(layers):
+        if not isinstance(layer, DecoderBlock):
+            continue
+        units *= layer.block[1].stride[0]
+        radius: int | None = 0
+        for later in reversed(layers[index + 1 :]):
+            radius = _receptive_radius(later, radius)
+            if radius is None:
+                return {}  # an unknown layer (e.g. attention): decode windows whole
+        plan[index] = (units, radius + CROP_SAFETY_POSITIONS)
+    return plan
 
 
 def _fold_weight_norm(model: torch.nn.Module) -> None:

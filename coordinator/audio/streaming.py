@@ -7,7 +7,6 @@ from typing import Protocol
 
 import numpy as np
 
-from coordinator.audio.format import SAMPLES_PER_FRAME
 from coordinator.audio.windows import WindowPlanner
 from coordinator.orpheus.layout import FRAME_TOKENS
 
@@ -15,7 +14,9 @@ INITIAL_FRAME_CAPACITY = 256  # ~22 s of audio before the buffer first doubles
 
 
 class FrameCodec(Protocol):
-    def decode(self, frames: np.ndarray) -> np.ndarray: ...
+    def decode_window(self, frames: np.ndarray, keep_start: int, keep_end: int) -> np.ndarray:
+        """Samples of frames [keep_start, keep_end) of ``frames``, the rest being context."""
+        ...
 
 
 class StreamingDecoder:
@@ -45,6 +46,8 @@ class StreamingDecoder:
     def decode_ready(self, *, finished: bool) -> Iterator[np.ndarray]:
         """Decode every window that is ready now; with ``finished`` that flushes the utterance."""
         while (window := self.planner.next_window(self._count, finished)) is not None:
-            samples = self._codec.decode(self._frames[window.context_start : window.context_end])
-            offset = (window.start - window.context_start) * SAMPLES_PER_FRAME
-            yield samples[offset : offset + window.frames * SAMPLES_PER_FRAME]
+            yield self._codec.decode_window(
+                self._frames[window.context_start : window.context_end],
+                window.start - window.context_start,
+                window.end - window.context_start,
+            )
