@@ -1,4 +1,4 @@
-"""`python -m coordinator {synth,decode,serve}`.
+"""`python -m coordinator {synth,decode,download,serve}`.
 
 Every user-fixable problem ends as one line on stderr and a non-zero exit; output files are
 written atomically, so a failure or Ctrl-C never leaves a half-written WAV or .npz behind.
@@ -39,6 +39,19 @@ def _build_parser() -> argparse.ArgumentParser:
     decode = commands.add_parser("decode", help="decode saved SNAC codes (.npz) into a WAV")
     decode.add_argument("--codes", required=True, type=Path, help=".npz with c0 (F), c1 (2F), c2 (4F)")
     decode.add_argument("--out", required=True, type=Path, help="output .wav file")
+
+    download = commands.add_parser("download", help="fetch the models of models.yaml into MODELS_DIR")
+    download.add_argument(
+        "--only",
+        action="append",
+        choices=["orpheus", "llm", "snac"],
+        help="fetch only this model (repeatable)",
+    )
+    download.add_argument("--quant", default=None, help="quantization for the GGUF models (e.g. Q4_K_M)")
+    download.add_argument(
+        "--list", action="store_true", help="show files, sizes, licenses and status; fetch nothing"
+    )
+    download.add_argument("--dry-run", action="store_true", help="show what would be fetched; fetch nothing")
 
     serve = commands.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host", default=None, help="bind address (default HOST or 127.0.0.1)")
@@ -114,6 +127,25 @@ def _decode(args: argparse.Namespace) -> str:
     return f"wrote {args.out}: {frames_to_seconds(len(frames)):.2f} s audio, {len(frames)} frames"
 
 
+def _download(args: argparse.Namespace) -> str:
+    import os
+
+    from coordinator.config import load_catalog, load_settings
+    from coordinator.download import describe, fetch, plan_downloads
+
+    settings = load_settings()
+    items = plan_downloads(load_catalog(settings.catalog_path()), settings, only=args.only, quant=args.quant)
+    missing = [item for item in items if not item.present]
+    if args.list:
+        return describe(items)
+    if args.dry_run:
+        if not missing:
+            return "nothing to fetch: every file is present"
+        return "would fetch:\n" + describe(missing)
+    fetched = fetch(items, token=os.environ.get("HF_TOKEN") or None)
+    return f"{len(fetched)} file(s) fetched, {len(items) - len(fetched)} already present in {settings.models_dir}"
+
+
 def _serve(args: argparse.Namespace) -> str:
     from coordinator.server.app import serve
 
@@ -121,7 +153,7 @@ def _serve(args: argparse.Namespace) -> str:
     return "server stopped"
 
 
-_COMMANDS = {"synth": _synth, "decode": _decode, "serve": _serve}
+_COMMANDS = {"synth": _synth, "decode": _decode, "download": _download, "serve": _serve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -82,8 +82,7 @@ class OrpheusSpec(GGUFModelSpec):
 
 class SnacSpec(_License):
     repo: str
-    files: list[str] = Field(min_length=1)
-    size_gb: float = Field(gt=0)
+    files: dict[str, float] = Field(min_length=1, description="file name: size in GB")
 
 
 class ModelCatalog(_Strict):

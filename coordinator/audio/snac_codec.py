@@ -69,9 +69,7 @@ class SnacCodec:
         layers still to run. The late, high-rate blocks, where most of the time goes, then never
         compute context audio that would be thrown away; the kept samples are unchanged.
         """
-        codes = [
-            torch.from_numpy(book).to(self.device).unsqueeze(0) for book in frames_to_codebooks(frames)
-        ]
+        codes = [torch.from_numpy(book).to(self.device).unsqueeze(0) for book in frames_to_codebooks(frames)]
         x = self.model.quantizer.from_codes(codes)
         units = SNAC_HOPS_PER_FRAME  # positions per frame at the current layer
         covered_from = 0  # frame-time of x's first position, in the current layer's units

@@ -1,0 +1,58 @@
+"""What the download command plans and how it fails offline (the real hub path: deployment issue)."""
+
+import os
+import subprocess
+import sys
+
+from coordinator.cli import main
+from tests.conftest import REPO
+
+
+def _run(capsys, *argv):
+    code = main(["download", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_shows_files_sizes_licenses_and_status(cli_env, capsys, monkeypatch):
+    monkeypatch.setenv("MODELS_DIR", str(cli_env))
+    monkeypatch.delenv("SNAC_MODEL_PATH")
+    (cli_env / "gemma-2-2b-it-Q4_K_M.gguf").write_bytes(b"GGUF")
+    code, out, _ = _run(capsys, "--list", "--quant", "Q4_K_M", "--only", "llm", "--only", "snac")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1].split()[:4] == ["llm", "gemma-2-2b-it-Q4_K_M.gguf", "1.70GB", "present"]
+    assert "Gemma Terms of Use" in lines[1]
+    assert [line.split()[1] for line in lines[2:]] == ["config.json", "pytorch_model.bin"]
+    assert all("missing" in line and "MIT" in line for line in lines[2:])
+
+
+def test_dry_run_with_everything_present_needs_no_network(cli_env, capsys, monkeypatch):
+    monkeypatch.setenv("MODELS_DIR", str(cli_env))
+    (cli_env / "Orpheus-3b-FT-Q8_0.gguf").write_bytes(b"GGUF")
+    code, out, _ = _run(capsys, "--only", "orpheus", "--dry-run")
+    assert (code, out) == (0, "nothing to fetch: every file is present\n")
+    code, out, _ = _run(capsys, "--only", "orpheus")
+    assert code == 0 and "0 file(s) fetched, 1 already present" in out
+
+
+def test_an_unknown_quantization_is_refused(cli_env, capsys):
+    code, _, err = _run(capsys, "--only", "orpheus", "--quant", "Q3")
+    assert code == 1 and "choose one of Q8_0, Q4_K_M, Q2_K" in err
+
+
+def test_offline_with_a_file_missing_fails_with_one_line(cli_env):
+    env = {**os.environ, "MODELS_DIR": str(cli_env / "models"), "HF_HUB_OFFLINE": "1"}
+    del env["SNAC_MODEL_PATH"]
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "download_models.py"), "--only", "snac"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cli_env,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "config.json is missing" in result.stderr
+    assert "cannot be reached" in result.stderr
+    assert not (cli_env / "models" / "snac_24khz" / "config.json").exists()
