@@ -82,3 +82,15 @@ def test_weights_of_another_shape_are_refused(snac_dir, tmp_path):
     torch.save({"decoder.model.0.weight": torch.zeros(3)}, tmp_path / "pytorch_model.bin")
     with pytest.raises(ModelLoadError, match="cannot be loaded"):
         load_snac(tmp_path, torch.device("cpu"))
+
+
+def test_three_frames_of_context_cover_the_decoders_receptive_field_for_any_weights(codec):
+    from coordinator.audio.format import SNAC_HOPS_PER_FRAME
+    from coordinator.audio.snac_codec import _receptive_radius
+    from coordinator.audio.windows import EXACT_LOOKAHEAD_FRAMES, LEFT_CONTEXT_FRAMES
+
+    # Derived from the layer shapes alone (kernel sizes, dilations, strides), rounded up: this
+    # holds for the real checkpoint as much as for the random one.
+    radius_hops = _receptive_radius(codec.model.decoder.model, 0)
+    assert radius_hops <= LEFT_CONTEXT_FRAMES * SNAC_HOPS_PER_FRAME
+    assert radius_hops <= EXACT_LOOKAHEAD_FRAMES * SNAC_HOPS_PER_FRAME
