@@ -84,7 +84,8 @@ def _synth(args: argparse.Namespace) -> str:
         repetition_penalty=args.repetition_penalty,
     )
     voice = args.voice or catalog.orpheus.default_voice
-    tts = load_tts(settings, catalog)
+    # One utterance needs one sequence: don't reserve KV cache for MAX_CONCURRENT_STREAMS of them.
+    tts = load_tts(settings.model_copy(update={"max_concurrent_streams": 1}), catalog)
     try:
         speech = tts.synthesize(args.text, voice, params)
         with open_wav(args.out) as wav:
@@ -95,15 +96,17 @@ def _synth(args: argparse.Namespace) -> str:
     finally:
         tts.close()
     stats = speech.stats
+    ending = {
+        "stop": "end of speech",
+        "length": "token limit reached: raise --max-tokens or shorten the text",
+    }
     dropped = (
-        f", {stats.dropped_tokens} trailing tokens of an unfinished frame dropped"
-        if stats.dropped_tokens
-        else ""
+        f"; {stats.dropped_tokens} tokens of an unfinished frame dropped" if stats.dropped_tokens else ""
     )
     return (
         f"wrote {args.out}: {stats.audio_s:.2f} s audio, {stats.frames} frames, "
         f"first audio {stats.first_audio_s or 0.0:.3f} s, real-time factor {stats.real_time_factor:.2f} "
-        f"({stats.finish_reason}{dropped})"
+        f"({ending.get(stats.finish_reason or '', stats.finish_reason)}{dropped})"
     )
 
 

@@ -48,6 +48,7 @@ def test_synth_writes_a_24khz_mono_16bit_wav_and_its_codes(cli_env, capsys):
         assert [codes[k].shape for k in ("c0", "c1", "c2")] == [(10,), (20,), (40,)]
     assert out.startswith("wrote hello.wav: 0.85 s audio, 10 frames, first audio ")
     assert "real-time factor" in out and out.count("\n") == 1
+    assert "token limit reached: raise --max-tokens" in out
     assert _files(cli_env) == ["hello.npz", "hello.wav"]
 
 
