@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -157,6 +158,6 @@ class OrpheusTTS:
         self.model.close()
 
 
-def sampling_with(base: SamplingParams, **overrides: object) -> SamplingParams:
+def sampling_with(base: SamplingParams, **overrides: Any) -> SamplingParams:
     """``base`` with the overrides that are not None (CLI flags left unset keep the defaults)."""
     return replace(base, **{k: v for k, v in overrides.items() if v is not None})

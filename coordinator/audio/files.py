@@ -69,9 +69,9 @@ def open_wav(path: Path) -> Iterator[WavWriter]:
 
 def save_codes(path: Path, frames: np.ndarray) -> None:
     """Save frames as c0 (F), c1 (2F), c2 (4F) int arrays in an .npz, atomically."""
-    books = frames_to_codebooks(frames)
+    c0, c1, c2 = frames_to_codebooks(frames)
     with atomic_output(path) as handle:
-        np.savez(handle, **dict(zip(CODEBOOK_NAMES, books)))
+        np.savez(handle, c0=c0, c1=c1, c2=c2)
 
 
 def load_codes(path: Path) -> np.ndarray:

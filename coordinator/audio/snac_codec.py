@@ -106,11 +106,10 @@ def _receptive_radius(module: torch.nn.Module, radius: int) -> int | None:
     if isinstance(module, torch.nn.Conv1d) and module.stride[0] == 1:
         return radius + -(-(module.kernel_size[0] - 1) * module.dilation[0] // 2)
     if isinstance(module, torch.nn.Sequential):
+        reach: int | None = radius
         for child in reversed(list(module)):
-            radius = _receptive_radius(child, radius)
-            if radius is None:
-                return None
-        return radius
+            reach = None if reach is None else _receptive_radius(child, reach)
+        return reach
     if isinstance(module, (ResidualUnit, DecoderBlock)):
         return _receptive_radius(module.block, radius)
     return None
@@ -124,11 +123,9 @@ def _crop_plan(layers: list[torch.nn.Module]) -> dict[int, tuple[int, int]]:
         if not isinstance(layer, DecoderBlock):
             continue
         units *= layer.block[1].stride[0]
-        radius: int | None = 0
-        for later in reversed(layers[index + 1 :]):
-            radius = _receptive_radius(later, radius)
-            if radius is None:
-                return {}  # an unknown layer (e.g. attention): decode windows whole
+        radius = _receptive_radius(torch.nn.Sequential(*layers[index + 1 :]), 0)
+        if radius is None:
+            return {}  # an unknown layer (e.g. attention): decode windows whole
         plan[index] = (units, radius + CROP_SAFETY_POSITIONS)
     return plan
 
@@ -138,7 +135,7 @@ def _fold_weight_norm(model: torch.nn.Module) -> None:
     call otherwise: pure overhead at inference, and most of the fixed cost of a small window."""
     for module in model.modules():
         if parametrize.is_parametrized(module):
-            for name in list(module.parametrizations.keys()):
+            for name in list(module.parametrizations.keys()):  # type: ignore[union-attr,operator]
                 parametrize.remove_parametrizations(module, name, leave_parametrized=True)
 
 

@@ -63,7 +63,7 @@ class LlamaModel:
 
     def __init__(self, path: Path, handle: llama_cpp.llama_model_p) -> None:
         self.path = path
-        self._handle = handle
+        self._handle: llama_cpp.llama_model_p | None = handle
         self._vocab = llama_cpp.llama_model_get_vocab(handle)
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
         self.n_ctx_train = int(llama_cpp.llama_model_n_ctx_train(handle))
@@ -102,6 +102,8 @@ class LlamaModel:
 
     @property
     def handle(self) -> llama_cpp.llama_model_p:
+        if self._handle is None:
+            raise RuntimeError(f"model {self.path.name} is closed")
         return self._handle
 
     def close(self) -> None:
@@ -157,5 +159,5 @@ class LlamaModel:
 
     def metadata(self, key: str) -> str | None:
         buffer = ctypes.create_string_buffer(_METADATA_BUFFER)
-        n = llama_cpp.llama_model_meta_val_str(self._handle, key.encode(), buffer, _METADATA_BUFFER)
+        n = llama_cpp.llama_model_meta_val_str(self.handle, key.encode(), buffer, _METADATA_BUFFER)
         return None if n < 0 else buffer.value.decode("utf-8", errors="replace")
