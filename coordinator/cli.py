@@ -54,8 +54,8 @@ def _build_parser() -> argparse.ArgumentParser:
     download.add_argument("--dry-run", action="store_true", help="show what would be fetched; fetch nothing")
 
     serve = commands.add_parser("serve", help="run the HTTP server")
-    serve.add_argument("--host", default=None, help="bind address (default HOST or 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=None, help="port (default PORT or 8080)")
+    serve.add_argument("--host", default=None, help="bind address (default: HOST, else 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default: PORT, else 8080)")
     return parser
 
 

@@ -141,6 +141,8 @@ class Settings(BaseSettings):
         3, ge=0, le=8, description="Frames of lookahead per SNAC window; 3 is exact, less is faster."
     )
     max_input_chars: int = Field(4096, ge=1, description="Longest text accepted for one request.")
+    host: str = Field("127.0.0.1", description="Address the server binds to (HOST).")
+    port: int = Field(8080, ge=1, le=65535, description="Port the server listens on (PORT).")
 
     @field_validator(
         "models_config",

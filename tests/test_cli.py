@@ -204,3 +204,41 @@ def test_ctrl_c_mid_synthesis_leaves_no_file(cli_env, capsys, monkeypatch):
     )
     assert code == EXIT_INTERRUPTED and "nothing was written" in err
     assert _files(cli_env) == []
+
+
+def test_a_real_sigint_mid_synthesis_exits_130_and_leaves_nothing(cli_env):
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "coordinator",
+            "synth",
+            "--text",
+            "Hello there.",
+            "--out",
+            "s.wav",
+            "--codes-out",
+            "s.npz",
+            "--max-tokens",
+            "980",
+        ],
+        cwd=cli_env,
+        env={**_env(), "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    # Wait until it is writing (the temp file exists), then interrupt as a terminal's Ctrl-C would.
+    while not any(p.name.startswith(".s.wav.") for p in cli_env.iterdir()):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == EXIT_INTERRUPTED, err
+    assert err == "interrupted: nothing was written\n" and out == ""
+    assert _files(cli_env) == []

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 
 from fastapi import FastAPI
 
 from coordinator import __version__
+from coordinator.config import load_settings
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8080
 
 
 def create_app() -> FastAPI:
@@ -29,9 +26,5 @@ def create_app() -> FastAPI:
 def serve(host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
-    uvicorn.run(
-        create_app(),
-        host=host or os.environ.get("HOST", DEFAULT_HOST),
-        port=port or int(os.environ.get("PORT", DEFAULT_PORT)),
-        log_level="info",
-    )
+    settings = load_settings()
+    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port, log_level="info")

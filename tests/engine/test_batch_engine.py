@@ -59,9 +59,11 @@ def test_several_sequences_are_decoded_together_in_one_batch_per_step(engine, ch
 
     gate = threading.Event()
     engine.call_in_worker(gate.wait)
-    streams = [engine.submit(_request(chat_model, max_tokens=20, seed=s)) for s in range(4)]
-    steps_before = engine.stats.steps
-    gate.set()
+    try:
+        streams = [engine.submit(_request(chat_model, max_tokens=20, seed=s)) for s in range(4)]
+        steps_before = engine.stats.steps
+    finally:
+        gate.set()  # a held worker would make the fixture's close() wait forever
     results = [_collect(s) for s in streams]
     assert [len(r) for r in results] == [20, 20, 20, 20]
     # One prefill step for all prompts plus one step per further token: 20 steps, not 80.
@@ -169,3 +171,30 @@ def test_truncated_gguf_is_refused(orpheus_gguf, tmp_path):
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(ModelLoadError, match="corrupt or truncated"):
         LlamaModel.load(cut)
+
+
+def test_long_prompts_are_prefilled_in_chunks_without_stalling_a_speaking_sequence(chat_model):
+    import threading
+
+    batch = 16
+    short = _request(chat_model, "hi", max_tokens=30)
+    long_prompt = _request(chat_model, "xq " * 40, max_tokens=5)
+    assert len(long_prompt.prompt) > 3 * batch  # needs several batches to prefill
+    engine = BatchEngine(
+        chat_model, n_ctx_per_seq=N_CTX, max_sequences=2, n_threads=2, n_batch=batch, name="t"
+    )
+    gate = threading.Event()
+    try:
+        engine.call_in_worker(gate.wait)  # hold the worker so both requests join the same step
+        speaking = engine.submit(short)
+        late = engine.submit(long_prompt)
+        gate.set()
+        assert len(_collect(speaking)) == 30
+        assert len(_collect(late)) == 5
+        # The short request got a token at every step while the long prompt was prefilled beside
+        # it, at most 16 tokens per batch: 30 steps in all, not 30 plus the prefill.
+        assert engine.stats.steps == 30
+        assert engine.stats.prompt_tokens == len(short.prompt) + len(long_prompt.prompt)
+    finally:
+        gate.set()
+        engine.close()
