@@ -148,21 +148,24 @@ def test_a_model_without_orpheus_tokens_is_refused(cli_env, capsys, monkeypatch,
     assert code == EXIT_ERROR and "lacks Orpheus tokens" in err and "not an Orpheus TTS model" in err
 
 
+def _broken_snac(cli_env, monkeypatch, snac_dir, weights):
+    """A SNAC directory with the real config and ``weights`` (None: no weights file) in use."""
+    broken = cli_env / "snac"
+    broken.mkdir()
+    (broken / "config.json").write_text((snac_dir / "config.json").read_text())
+    if weights is not None:
+        (broken / "pytorch_model.bin").write_bytes(weights)
+    monkeypatch.setenv("SNAC_MODEL_PATH", str(broken))
+
+
 def test_a_snac_directory_without_weights_is_refused(cli_env, capsys, monkeypatch, snac_dir):
-    partial = cli_env / "snac"
-    partial.mkdir()
-    (partial / "config.json").write_text((snac_dir / "config.json").read_text())
-    monkeypatch.setenv("SNAC_MODEL_PATH", str(partial))
+    _broken_snac(cli_env, monkeypatch, snac_dir, weights=None)
     code, _, err = _run(capsys, "synth", "--text", "hi", "--out", "x.wav")
     assert code == EXIT_ERROR and "has no pytorch_model.bin" in err and "--only snac" in err
 
 
 def test_corrupt_snac_weights_are_refused(cli_env, capsys, monkeypatch, snac_dir):
-    broken = cli_env / "snac"
-    broken.mkdir()
-    (broken / "config.json").write_text((snac_dir / "config.json").read_text())
-    (broken / "pytorch_model.bin").write_bytes(b"not torch")
-    monkeypatch.setenv("SNAC_MODEL_PATH", str(broken))
+    _broken_snac(cli_env, monkeypatch, snac_dir, weights=b"not torch")
     code, _, err = _run(capsys, "decode", "--codes", str(_codes(cli_env)), "--out", "x.wav")
     assert code == EXIT_ERROR and "cannot be loaded" in err and err.count("\n") == 1
 
