@@ -55,12 +55,14 @@ class SynthesisStats:
 class SpeechStream:
     """Iterate for float32 audio chunks (24 kHz mono) as they are decoded; stats fill in as it runs."""
 
-    def __init__(self, generation: GenerationStream, vocab: OrpheusVocab, decoder: StreamingDecoder) -> None:
+    def __init__(
+        self, generation: GenerationStream, vocab: OrpheusVocab, decoder: StreamingDecoder, *, started: float
+    ) -> None:
         self._generation = generation
         self._assembler = FrameAssembler(vocab)
         self.decoder = decoder
         self.stats = SynthesisStats()
-        self._started = time.perf_counter()
+        self._started = started  # perf_counter() when the request was made
 
     @property
     def frames(self) -> np.ndarray:
@@ -71,7 +73,7 @@ class SpeechStream:
         self._generation.cancel()
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        finished = False
+        finished = failed = False
         try:
             while not finished:
                 # Everything generated since the last read goes into one decode decision, so when
@@ -87,10 +89,13 @@ class SpeechStream:
                         self.stats.first_audio_s = time.perf_counter() - self._started
                     self.stats.frames = self.decoder.emitted_frames
                     yield chunk
+        except Exception:
+            failed = True
+            raise
         finally:
             if not finished:
                 self._generation.cancel()
-            self.stats.finish_reason = self._generation.finish_reason or "cancelled"
+            self.stats.finish_reason = self._generation.finish_reason or ("error" if failed else "cancelled")
             self.stats.dropped_tokens = self._assembler.partial_tokens
             self.stats.elapsed_s = time.perf_counter() - self._started
 
@@ -149,9 +154,10 @@ class OrpheusTTS:
         *,
         planner: WindowPlanner | None = None,
     ) -> SpeechStream:
+        started = time.perf_counter()
         generation = self.engine.submit(self.request(text, voice, params))
         decoder = StreamingDecoder(self.codec, planner or WindowPlanner(lookahead=self.lookahead_frames))
-        return SpeechStream(generation, self.vocab, decoder)
+        return SpeechStream(generation, self.vocab, decoder, started=started)
 
     def close(self) -> None:
         self.engine.close()

@@ -324,8 +324,16 @@ class BatchEngine:
             raise GenerationError(f"{self.name}: llama_decode returned {status}")
         self.stats.steps += 1
         for sequence, index in outputs:
-            if not sequence.stream.cancel_requested:
+            if sequence.stream.cancel_requested:
+                continue
+            try:
                 self._sample(sequence, index)
+            except Exception as exc:  # one request's bad sampling state must not fail the others
+                logger.exception("%s: sampling failed for one sequence", self.name)
+                error = (
+                    exc if isinstance(exc, GenerationError) else GenerationError(f"sampling failed: {exc}")
+                )
+                self._finish(sequence, "error", error)
 
     def _sample(self, sequence: _Sequence, index: int) -> None:
         request = sequence.request

@@ -198,3 +198,28 @@ def test_long_prompts_are_prefilled_in_chunks_without_stalling_a_speaking_sequen
     finally:
         gate.set()
         engine.close()
+
+
+def test_a_sampling_failure_fails_only_its_sequence_and_the_engine_keeps_serving(engine, chat_model):
+    from coordinator.errors import GenerationError
+
+    class BreaksAfterFive:
+        calls = 0
+
+        def allowed(self):
+            self.calls += 1
+            if self.calls > 5:
+                raise RuntimeError("constraint exploded")
+            return np.arange(10, 20)
+
+        def accept(self, token_id):
+            pass
+
+    request = _request(chat_model, max_tokens=50)
+    healthy = engine.submit(_request(chat_model, max_tokens=30))
+    stream = engine.submit(GenerationRequest(request.prompt, request.params, constraint=BreaksAfterFive()))
+    with pytest.raises(GenerationError, match="constraint exploded"):
+        _collect(stream)
+    assert len(_collect(healthy)) == 30 and healthy.finish_reason == "length"
+    assert engine.kv_cells_in_use() == {}
+    assert len(_collect(engine.submit(_request(chat_model, max_tokens=4)))) == 4
