@@ -5,9 +5,11 @@ This is the one streaming path; the CLI and the HTTP server both consume it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -73,6 +75,7 @@ class SpeechStream:
         self._generation.cancel()
 
     def __iter__(self) -> Iterator[np.ndarray]:
+        """Blocking iteration (CLI, worker threads): decode runs in the calling thread."""
         finished = failed = False
         try:
             while not finished:
@@ -80,24 +83,51 @@ class SpeechStream:
                 # generation runs ahead of SNAC the next window simply covers more frames.
                 batch = self._generation.next_batch()
                 finished = batch.finished
-                for token in batch.tokens:
-                    frame = self._assembler.add(token)
-                    if frame is not None:
-                        self.decoder.push(frame)
-                for chunk in self.decoder.decode_ready(finished=finished):
-                    if self.stats.first_audio_s is None:
-                        self.stats.first_audio_s = time.perf_counter() - self._started
-                    self.stats.frames = self.decoder.emitted_frames
-                    yield chunk
+                self._absorb(batch.tokens)
+                while (window := self.decoder.next_window(finished=finished)) is not None:
+                    yield self._emitted(self.decoder.decode(window))
         except Exception:
             failed = True
             raise
         finally:
-            if not finished:
-                self._generation.cancel()
-            self.stats.finish_reason = self._generation.finish_reason or ("error" if failed else "cancelled")
-            self.stats.dropped_tokens = self._assembler.partial_tokens
-            self.stats.elapsed_s = time.perf_counter() - self._started
+            self._close(finished=finished, failed=failed)
+
+    async def aiter_chunks(self, decode_executor: Executor) -> AsyncIterator[np.ndarray]:
+        """Async iteration (server): tokens are awaited, SNAC runs on ``decode_executor``."""
+        loop = asyncio.get_running_loop()
+        finished = failed = False
+        try:
+            while not finished:
+                batch = await self._generation.anext_batch()
+                finished = batch.finished
+                self._absorb(batch.tokens)
+                while (window := self.decoder.next_window(finished=finished)) is not None:
+                    samples = await loop.run_in_executor(decode_executor, self.decoder.decode, window)
+                    yield self._emitted(samples)
+        except Exception:
+            failed = True
+            raise
+        finally:
+            self._close(finished=finished, failed=failed)
+
+    def _absorb(self, tokens: list[int]) -> None:
+        for token in tokens:
+            frame = self._assembler.add(token)
+            if frame is not None:
+                self.decoder.push(frame)
+
+    def _emitted(self, chunk: np.ndarray) -> np.ndarray:
+        if self.stats.first_audio_s is None:
+            self.stats.first_audio_s = time.perf_counter() - self._started
+        self.stats.frames = self.decoder.emitted_frames
+        return chunk
+
+    def _close(self, *, finished: bool, failed: bool) -> None:
+        if not finished:
+            self._generation.cancel()
+        self.stats.finish_reason = self._generation.finish_reason or ("error" if failed else "cancelled")
+        self.stats.dropped_tokens = self._assembler.partial_tokens
+        self.stats.elapsed_s = time.perf_counter() - self._started
 
 
 class OrpheusTTS:
@@ -153,9 +183,11 @@ class OrpheusTTS:
         params: SamplingParams | None = None,
         *,
         planner: WindowPlanner | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> SpeechStream:
+        """Start speaking. Iterate the result (or, with ``loop``, use ``aiter_chunks``) for audio."""
         started = time.perf_counter()
-        generation = self.engine.submit(self.request(text, voice, params))
+        generation = self.engine.submit(self.request(text, voice, params), loop=loop)
         decoder = StreamingDecoder(self.codec, planner or WindowPlanner(lookahead=self.lookahead_frames))
         return SpeechStream(generation, self.vocab, decoder, started=started)
 

@@ -145,3 +145,21 @@ def test_concurrent_utterances_each_get_complete_exact_audio(tts):
 def test_default_sampling_is_the_official_orpheus_one():
     assert (ORPHEUS_DEFAULT_SAMPLING.temperature, ORPHEUS_DEFAULT_SAMPLING.top_p) == (0.6, 0.8)
     assert ORPHEUS_DEFAULT_SAMPLING.repetition_penalty == 1.3
+
+
+def test_async_streaming_gives_the_same_exact_audio_with_snac_off_the_event_loop(tts):
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    async def speak():
+        speech = tts.synthesize(
+            "Hi.", "tara", _params(max_tokens=84, seed=4), loop=asyncio.get_running_loop()
+        )
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            chunks = [chunk async for chunk in speech.aiter_chunks(executor)]
+        return speech, chunks
+
+    speech, chunks = asyncio.run(speak())
+    audio = np.concatenate(chunks)
+    assert len(audio) == 12 * SAMPLES_PER_FRAME and speech.stats.finish_reason == "length"
+    assert np.abs(audio - tts.codec.decode(speech.frames)).max() < 1e-4

@@ -7,7 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
-from coordinator.audio.windows import WindowPlanner
+from coordinator.audio.windows import Window, WindowPlanner
 from coordinator.orpheus.layout import FRAME_TOKENS
 
 INITIAL_FRAME_CAPACITY = 256  # ~22 s of audio before the buffer first doubles
@@ -43,11 +43,19 @@ class StreamingDecoder:
         self._frames[self._count] = frame
         self._count += 1
 
+    def next_window(self, *, finished: bool) -> Window | None:
+        """The next window ready to decode (None until enough frames arrived)."""
+        return self.planner.next_window(self._count, finished)
+
+    def decode(self, window: Window) -> np.ndarray:
+        """The samples of ``window``'s emitted frames (the expensive part: run it off the event loop)."""
+        return self._codec.decode_window(
+            self._frames[window.context_start : window.context_end],
+            window.start - window.context_start,
+            window.end - window.context_start,
+        )
+
     def decode_ready(self, *, finished: bool) -> Iterator[np.ndarray]:
         """Decode every window that is ready now; with ``finished`` that flushes the utterance."""
-        while (window := self.planner.next_window(self._count, finished)) is not None:
-            yield self._codec.decode_window(
-                self._frames[window.context_start : window.context_end],
-                window.start - window.context_start,
-                window.end - window.context_start,
-            )
+        while (window := self.next_window(finished=finished)) is not None:
+            yield self.decode(window)
