@@ -26,6 +26,18 @@ class InvalidInputError(CoordinatorError):
     code = "invalid_value"
 
 
+class UnknownModelError(InvalidInputError):
+    """A request names a model this server does not serve."""
+
+    code = "model_not_found"
+
+
+class NotReadyError(CoordinatorError):
+    """The models are still loading (or failed to load); the request can be retried."""
+
+    code = "model_loading"
+
+
 class ContextLengthExceededError(InvalidInputError):
     """Prompt plus requested tokens do not fit the model's context window."""
 

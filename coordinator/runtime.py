@@ -7,6 +7,8 @@ heavy loads, so a misconfiguration fails in milliseconds, not after a 4 GB load.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from coordinator.audio.snac_codec import SnacCodec, load_snac, resolve_device
 from coordinator.config import ModelCatalog, Settings, load_catalog, resolve_model_path
@@ -51,4 +53,28 @@ def load_tts(settings: Settings, catalog: ModelCatalog | None = None) -> Orpheus
         voices=catalog.orpheus.voices,
         max_input_chars=settings.max_input_chars,
         lookahead_frames=settings.snac_lookahead_frames,
+        quant=quant,
     )
+
+
+@dataclass
+class Runtime:
+    """Everything the server serves with: loaded once in the lifespan, reached through accessors."""
+
+    settings: Settings
+    catalog: ModelCatalog
+    tts: OrpheusTTS
+    # SNAC decodes of all streams run here, one at a time: the codec is not re-entrant and on a GPU
+    # one decode stream at a time is what the device does anyway.
+    decode_executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="snac")
+    )
+
+    def close(self) -> None:
+        self.decode_executor.shutdown(wait=True)
+        self.tts.close()
+
+
+def load_runtime(settings: Settings) -> Runtime:
+    catalog = load_catalog(settings.catalog_path())
+    return Runtime(settings=settings, catalog=catalog, tts=load_tts(settings, catalog))

@@ -71,6 +71,14 @@ class SpeechStream:
         """The frames generated so far, (F, 7): exactly what was (or will be) decoded."""
         return self.decoder.frames
 
+    @property
+    def prompt_tokens(self) -> int:
+        return self._generation.prompt_tokens
+
+    @property
+    def completion_tokens(self) -> int:
+        return self._generation.completion_tokens
+
     def cancel(self) -> None:
         self._generation.cancel()
 
@@ -142,8 +150,10 @@ class OrpheusTTS:
         voices: Sequence[str],
         max_input_chars: int,
         lookahead_frames: int,
+        quant: str = "custom",
     ) -> None:
         self.engine = engine
+        self.quant = quant
         self.vocab = vocab
         self.codec = codec
         self.voices = list(voices)

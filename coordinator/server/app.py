@@ -1,30 +1,71 @@
-"""The FastAPI app factory. For now only /health: the API endpoints arrive with the server issue."""
+"""The FastAPI app factory and `serve`. Nothing happens at import; models load in the lifespan."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
 from coordinator import __version__
-from coordinator.config import load_settings
+from coordinator.config import ModelRole, Settings, load_catalog, load_settings, resolve_model_path
+from coordinator.errors import CoordinatorError
+from coordinator.runtime import Runtime, load_runtime
+from coordinator.server.errors import install_error_handlers
+from coordinator.server.routes import audio, models
 
 logger = logging.getLogger(__name__)
 
 
-def create_app() -> FastAPI:
-    """Build the app. Nothing is loaded at import or here; models will load in the lifespan."""
-    app = FastAPI(title="Orpheus Coordinator", version=__version__)
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app. With ``runtime`` (tests), serve it as is; otherwise load the models in the
+    background after start-up, so /health can answer 503 while they load."""
 
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.runtime = runtime
+        app.state.load_error = None
+        loading = None
+        if runtime is None:
+            loading = asyncio.create_task(_load(app, settings or load_settings()))
+        try:
+            yield
+        finally:
+            if loading is not None:
+                await loading  # a load in progress runs in a thread: let it finish, then free it
+                if app.state.runtime is not None:
+                    await asyncio.to_thread(app.state.runtime.close)
 
+    app = FastAPI(title="Orpheus Coordinator", version=__version__, lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(models.router)
+    app.include_router(audio.router)
     return app
+
+
+async def _load(app: FastAPI, settings: Settings) -> None:
+    try:
+        app.state.runtime = await asyncio.to_thread(load_runtime, settings)
+        logger.info("models loaded: ready")
+    except CoordinatorError as exc:
+        app.state.load_error = f"model loading failed: {exc}"
+        logger.error("%s", app.state.load_error)
+    except Exception:
+        app.state.load_error = "model loading failed: see the server log"
+        logger.exception("model loading failed")
 
 
 def serve(host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
     settings = load_settings()
-    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port, log_level="info")
+    catalog = load_catalog(settings.catalog_path())
+    # Refuse at once, with the download command, rather than start a server that can never be ready.
+    roles: tuple[ModelRole, ...] = ("orpheus", "snac")
+    for role in roles:
+        resolve_model_path(role, catalog, settings)
+    uvicorn.run(
+        create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info"
+    )

@@ -1,15 +1,57 @@
-import asyncio
+"""The app factory and lifespan: readiness, model loading in the background, route errors."""
 
-import httpx
+import time
 
+from fastapi.testclient import TestClient
+
+from coordinator.config import Settings
 from coordinator.server.app import create_app
 
 
-def test_the_app_factory_does_no_work_and_answers_health():
-    async def main():
-        transport = httpx.ASGITransport(app=create_app())
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return await client.get("/health")
+def test_health_reports_the_loaded_model_and_device(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok" and body["models"]["tts"]["id"] == "orpheus-3b-ft"
+    assert body["device"]["snac"] == "cpu"
 
-    response = asyncio.run(main())
-    assert response.status_code == 200 and response.json()["status"] == "ok"
+
+def test_models_load_in_the_background_and_health_turns_ready(model_env):
+    settings = Settings(_env_file=None, **{k.lower(): v for k, v in model_env.items()})
+    with TestClient(create_app(settings)) as client:
+        deadline = time.monotonic() + 60
+        statuses = []
+        while time.monotonic() < deadline:
+            response = client.get("/health")
+            statuses.append(response.status_code)
+            if response.status_code == 200:
+                break
+            assert response.json()["error"]["code"] == "model_loading"
+            assert response.headers["retry-after"] == "5"
+            time.sleep(0.05)
+        assert statuses[-1] == 200
+        assert client.get("/v1/models").status_code == 200
+
+
+def test_a_failed_load_keeps_health_at_503_with_the_reason(model_env, tmp_path):
+    env = {k.lower(): v for k, v in model_env.items()} | {"orpheus_model_path": str(tmp_path / "gone.gguf")}
+    with TestClient(create_app(Settings(_env_file=None, **env))) as client:
+        deadline = time.monotonic() + 30
+        while "failed" not in (message := client.get("/health").json()["error"]["message"]):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert "gone.gguf" in message and "download_models.py" in message
+        response = client.post("/v1/audio/speech", json={"model": "tts-1", "input": "hi", "voice": "tara"})
+        assert response.status_code == 503 and "gone.gguf" in response.json()["error"]["message"]
+
+
+def test_unknown_routes_and_methods_answer_in_openai_shape(client):
+    response = client.get("/v1/nothing")
+    assert response.status_code == 404 and set(response.json()["error"]) == {
+        "message",
+        "type",
+        "param",
+        "code",
+    }
+    response = client.get("/v1/audio/speech")
+    assert response.status_code == 405 and "not allowed" in response.json()["error"]["message"]

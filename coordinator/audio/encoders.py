@@ -1,0 +1,169 @@
+"""Streaming audio encoders: float chunks in, bytes of the chosen container out, chunk by chunk.
+
+Each encoder emits its header first and its bytes as audio arrives, so an HTTP response can start
+playing before the utterance is complete. Lengths are unknown up front: the WAV header says
+"until end of stream" (0xFFFFFFFF), which players and ffmpeg accept.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from typing import TYPE_CHECKING, Protocol, cast
+
+import numpy as np
+
+from coordinator.audio.format import CHANNELS, SAMPLE_RATE, to_pcm16
+from coordinator.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from av.audio.stream import AudioStream
+
+PCM16_BYTES = 2
+UNKNOWN_LENGTH = 0xFFFFFFFF
+WAV_FORMAT_PCM = 1
+BITS_PER_SAMPLE = 16
+
+
+class StreamEncoder(Protocol):
+    media_type: str
+
+    def encode(self, samples: np.ndarray) -> bytes:
+        """Bytes for this chunk (the first call includes the container header)."""
+        ...
+
+    def finish(self) -> bytes:
+        """Whatever the container still holds back (trailing pages, padding)."""
+        ...
+
+
+def wav_stream_header(sample_rate: int = SAMPLE_RATE) -> bytes:
+    """A 44-byte PCM16 mono WAV header whose sizes mean "until the end of the stream"."""
+    byte_rate = sample_rate * CHANNELS * PCM16_BYTES
+    return (
+        b"RIFF"
+        + struct.pack("<I", UNKNOWN_LENGTH)
+        + b"WAVEfmt "
+        + struct.pack(
+            "<IHHIIHH",
+            16,
+            WAV_FORMAT_PCM,
+            CHANNELS,
+            sample_rate,
+            byte_rate,
+            CHANNELS * PCM16_BYTES,
+            BITS_PER_SAMPLE,
+        )
+        + b"data"
+        + struct.pack("<I", UNKNOWN_LENGTH)
+    )
+
+
+class PcmEncoder:
+    """Raw little-endian 16-bit mono PCM at 24 kHz (OpenAI's `pcm`)."""
+
+    media_type = "audio/pcm"
+
+    def encode(self, samples: np.ndarray) -> bytes:
+        return to_pcm16(samples).astype("<i2").tobytes()
+
+    def finish(self) -> bytes:
+        return b""
+
+
+class WavEncoder(PcmEncoder):
+    media_type = "audio/wav"
+
+    def __init__(self) -> None:
+        self._header_sent = False
+
+    def encode(self, samples: np.ndarray) -> bytes:
+        body = super().encode(samples)
+        if self._header_sent:
+            return body
+        self._header_sent = True
+        return wav_stream_header() + body
+
+    def finish(self) -> bytes:
+        return b"" if self._header_sent else wav_stream_header()
+
+
+class _ByteQueue(io.RawIOBase):
+    """A write-only, non-seekable file for FFmpeg's muxer: bytes are collected and handed out once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return data
+
+
+class FFmpegEncoder:
+    """A compressed container encoded incrementally by FFmpeg (PyAV) into a non-seekable stream.
+
+    Being non-seekable, the muxer writes every header up front and never patches lengths, which is
+    what a streamed response needs (FLAC's total-samples field stays 0: "unknown").
+    """
+
+    def __init__(self, media_type: str, container: str, codec: str, options: dict[str, str]) -> None:
+        import av  # FFmpeg is only loaded when a compressed format is asked for
+
+        self.media_type = media_type
+        self._av = av
+        self._sink = _ByteQueue()
+        self._container = av.open(self._sink, mode="w", format=container, options=options)
+        self._stream = cast("AudioStream", self._container.add_stream(codec, rate=SAMPLE_RATE, layout="mono"))
+
+    def encode(self, samples: np.ndarray) -> bytes:
+        frame = self._av.AudioFrame.from_ndarray(
+            to_pcm16(samples)[np.newaxis, :], format="s16", layout="mono"
+        )
+        frame.sample_rate = SAMPLE_RATE
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+        return self._sink.take()
+
+    def finish(self) -> bytes:
+        for packet in self._stream.encode(None):  # flush the codec's look-ahead
+            self._container.mux(packet)
+        self._container.close()
+        return self._sink.take()
+
+
+# Ogg holds audio back until a page fills (1 s by default); short pages keep the stream live.
+OGG_PAGE_DURATION_US = 100_000
+
+# OpenAI's response_format → (media type, FFmpeg container, FFmpeg encoder, muxer options).
+_FFMPEG_FORMATS: dict[str, tuple[str, str, str, dict[str, str]]] = {
+    "mp3": ("audio/mpeg", "mp3", "libmp3lame", {}),
+    "opus": ("audio/ogg", "ogg", "libopus", {"page_duration": str(OGG_PAGE_DURATION_US)}),
+    "aac": ("audio/aac", "adts", "aac", {}),
+    "flac": ("audio/flac", "flac", "flac", {}),
+}
+
+
+STREAMING_FORMATS = ("wav", "pcm", *_FFMPEG_FORMATS)
+
+
+def make_encoder(response_format: str) -> StreamEncoder:
+    """The encoder for an OpenAI ``response_format``; an unknown one names the supported ones."""
+    if response_format == "wav":
+        return WavEncoder()
+    if response_format == "pcm":
+        return PcmEncoder()
+    if response_format in _FFMPEG_FORMATS:
+        return FFmpegEncoder(*_FFMPEG_FORMATS[response_format])
+    raise InvalidInputError(
+        f"response_format {response_format!r} is not supported: use one of {', '.join(STREAMING_FORMATS)}",
+        param="response_format",
+    )

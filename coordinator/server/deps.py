@@ -1,0 +1,22 @@
+"""Small accessors routes use to reach what the lifespan loaded (tests pass their own runtime)."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request
+
+from coordinator.errors import NotReadyError
+from coordinator.runtime import Runtime
+from coordinator.tts import OrpheusTTS
+
+LOADING_MESSAGE = "the models are still loading: retry in a few seconds"
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime | None = request.app.state.runtime
+    if runtime is None:
+        raise NotReadyError(request.app.state.load_error or LOADING_MESSAGE)
+    return runtime
+
+
+def get_tts(runtime: Runtime = Depends(get_runtime)) -> OrpheusTTS:
+    return runtime.tts

@@ -1,0 +1,98 @@
+"""The one place where failures become HTTP responses, always in OpenAI's error shape:
+``{"error": {"message", "type", "param", "code"}}``. Never a traceback, never FastAPI's 422."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from coordinator.errors import (
+    CancelledError,
+    ConfigError,
+    CoordinatorError,
+    GenerationError,
+    ModelLoadError,
+    ModelNotFoundError,
+    NotReadyError,
+    UnknownModelError,
+)
+
+logger = logging.getLogger(__name__)
+
+# Most specific class first.
+_STATUS: tuple[tuple[type[CoordinatorError], int], ...] = (
+    (UnknownModelError, 404),
+    (NotReadyError, 503),
+    (ModelLoadError, 503),
+    (ModelNotFoundError, 503),
+    (ConfigError, 500),
+    (GenerationError, 500),
+    (CancelledError, 503),
+)
+_DEFAULT_STATUS = 400
+
+
+def status_of(error: CoordinatorError) -> int:
+    for cls, status in _STATUS:
+        if isinstance(error, cls):
+            return status
+    return _DEFAULT_STATUS
+
+
+def error_body(message: str, status: int, *, param: str | None = None, code: str | None = None) -> dict:
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def error_response(
+    message: str, status: int, *, param: str | None = None, code: str | None = None
+) -> JSONResponse:
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return JSONResponse(
+        error_body(message, status, param=param, code=code), status_code=status, headers=headers
+    )
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
+    first = exc.errors()[0]
+    location = [str(part) for part in first.get("loc", ()) if part != "body"]
+    if first.get("type") == "json_invalid":
+        return "the request body is not valid JSON: send a JSON object", None
+    param = ".".join(location) or None
+    message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
+    if first.get("type") == "model_attributes_type":
+        return "the request body must be a JSON object (Content-Type: application/json)", None
+    return (f"{param}: {message}" if param else message), param
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CoordinatorError)
+    async def _domain(_: Request, exc: CoordinatorError) -> JSONResponse:
+        status = status_of(exc)
+        if status >= 500:
+            logger.error("%s: %s", type(exc).__name__, exc.message)
+        return error_response(exc.message, status, param=exc.param, code=exc.code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        message, param = _validation_message(exc)
+        return error_response(message, 400, param=param, code="invalid_value")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            message = f"no route {request.method} {request.url.path}: see /docs for the API"
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}"
+        else:
+            message = str(exc.detail)
+        return error_response(message, exc.status_code, code=None)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error")
+        return error_response("internal error: the server logged the details", 500, code="internal_error")

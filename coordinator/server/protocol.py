@@ -1,0 +1,75 @@
+"""Request and response schemas of the HTTP API (OpenAI's shapes). No torch, no llama here."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from coordinator.engine.sampling import SamplingParams
+from coordinator.tts import ORPHEUS_DEFAULT_SAMPLING
+
+MAX_SPEECH_INPUT_CHARS = 4096  # OpenAI's limit for /v1/audio/speech
+MIN_SPEED, MAX_SPEED = 0.25, 4.0
+
+AudioFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
+
+
+class SpeechRequest(BaseModel):
+    """POST /v1/audio/speech, as OpenAI defines it (plus Orpheus sampling extras)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(description="Orpheus model id from /v1/models, or tts-1, tts-1-hd, gpt-4o-mini-tts")
+    input: str = Field(max_length=MAX_SPEECH_INPUT_CHARS, description="Text to speak; emotion tags allowed")
+    voice: str = Field(description="One of /v1/audio/voices")
+    response_format: AudioFormat = "mp3"
+    speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED)
+    stream_format: Literal["audio", "sse"] = "audio"
+    instructions: str | None = Field(
+        None, description="Accepted for compatibility; Orpheus uses emotion tags"
+    )
+    # Orpheus sampling, beyond OpenAI's schema.
+    temperature: float | None = None
+    top_p: float | None = None
+    repetition_penalty: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+
+    @field_validator("input")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty: give the text to speak")
+        return value
+
+    def to_sampling_params(self) -> SamplingParams:
+        base = ORPHEUS_DEFAULT_SAMPLING
+        return SamplingParams(
+            max_tokens=self.max_tokens if self.max_tokens is not None else base.max_tokens,
+            temperature=self.temperature if self.temperature is not None else base.temperature,
+            top_p=self.top_p if self.top_p is not None else base.top_p,
+            repetition_penalty=(
+                self.repetition_penalty if self.repetition_penalty is not None else base.repetition_penalty
+            ),
+            seed=self.seed,
+        )
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = 0
+    owned_by: str
+    quantization: str
+    license: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class VoiceList(BaseModel):
+    voices: list[str]
+    default: str

@@ -1,0 +1,1 @@
+"""Route modules: thin functions that validate, call the runtime and frame the response."""

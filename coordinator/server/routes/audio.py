@@ -1,0 +1,111 @@
+"""POST /v1/audio/speech (and /stream), GET /v1/audio/voices."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+from collections.abc import AsyncIterator
+
+import numpy as np
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response, StreamingResponse
+from sse_starlette import EventSourceResponse
+
+from coordinator.audio.encoders import StreamEncoder, make_encoder
+from coordinator.errors import CoordinatorError, InvalidInputError, UnknownModelError
+from coordinator.runtime import Runtime
+from coordinator.server.deps import get_runtime, get_tts
+from coordinator.server.errors import error_body, status_of
+from coordinator.server.protocol import SpeechRequest, VoiceList
+from coordinator.server.routes.models import orpheus_model_id
+from coordinator.tts import OrpheusTTS, SpeechStream
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+# OpenAI's TTS model names, accepted so existing clients work unchanged.
+OPENAI_SPEECH_ALIASES = ("orpheus", "tts-1", "tts-1-hd", "gpt-4o-mini-tts")
+# Proxies must pass audio on as it is produced.
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+NORMAL_SPEED = 1.0
+
+
+@router.get("/v1/audio/voices")
+async def list_voices(
+    tts: OrpheusTTS = Depends(get_tts), runtime: Runtime = Depends(get_runtime)
+) -> VoiceList:
+    return VoiceList(voices=tts.voices, default=runtime.catalog.orpheus.default_voice)
+
+
+@router.post("/v1/audio/speech", response_model=None)
+async def create_speech(body: SpeechRequest, runtime: Runtime = Depends(get_runtime)) -> Response:
+    """OpenAI-compatible speech; the audio streams while it is generated, in every format."""
+    return _speech_response(body, runtime)
+
+
+@router.post("/v1/audio/speech/stream", response_model=None)
+async def create_speech_stream(body: SpeechRequest, runtime: Runtime = Depends(get_runtime)) -> Response:
+    """The same request, always streamed (the audio endpoint already streams)."""
+    return _speech_response(body, runtime)
+
+
+def _speech_response(body: SpeechRequest, runtime: Runtime) -> Response:
+    if body.model != orpheus_model_id(runtime) and body.model not in OPENAI_SPEECH_ALIASES:
+        raise UnknownModelError(
+            f"model {body.model!r} does not exist here: use {orpheus_model_id(runtime)!r} "
+            f"(or one of {', '.join(OPENAI_SPEECH_ALIASES)})",
+            param="model",
+        )
+    if body.speed != NORMAL_SPEED:
+        raise InvalidInputError("speed other than 1.0 is not supported yet: omit speed", param="speed")
+    encoder = make_encoder(body.response_format)
+    # Validation (voice, length, context) happens here, before any byte is sent: errors are 4xx.
+    speech = runtime.tts.synthesize(
+        body.input, body.voice, body.to_sampling_params(), loop=asyncio.get_running_loop()
+    )
+    chunks = speech.aiter_chunks(runtime.decode_executor)
+    if body.stream_format == "sse":
+        return EventSourceResponse(_sse_events(speech, chunks, encoder), headers=STREAM_HEADERS)
+    return StreamingResponse(
+        _audio_bytes(chunks, encoder), media_type=encoder.media_type, headers=STREAM_HEADERS
+    )
+
+
+async def _audio_bytes(chunks: AsyncIterator[np.ndarray], encoder: StreamEncoder) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in chunks:
+            data = encoder.encode(chunk)
+            if data:
+                yield data
+        yield encoder.finish()
+    except CoordinatorError as exc:
+        # Headers are gone: the only honest signal left is ending the stream early.
+        logger.error("speech stream failed after it started: %s", exc)
+
+
+async def _sse_events(
+    speech: SpeechStream, chunks: AsyncIterator[np.ndarray], encoder: StreamEncoder
+) -> AsyncIterator[dict[str, str]]:
+    """OpenAI's speech SSE: ``speech.audio.delta`` events, then ``speech.audio.done``."""
+    try:
+        async for chunk in chunks:
+            data = encoder.encode(chunk)
+            if data:
+                yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()})
+        tail = encoder.finish()
+        if tail:
+            yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(tail).decode()})
+        prompt = speech.prompt_tokens
+        output = speech.completion_tokens
+        usage = {"input_tokens": prompt, "output_tokens": output, "total_tokens": prompt + output}
+        yield _event({"type": "speech.audio.done", "usage": usage})
+    except CoordinatorError as exc:
+        yield _event(
+            {"type": "error", **error_body(exc.message, status_of(exc), param=exc.param, code=exc.code)}
+        )
+
+
+def _event(payload: dict) -> dict[str, str]:
+    return {"data": json.dumps(payload)}

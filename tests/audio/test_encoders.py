@@ -1,0 +1,63 @@
+"""Streaming encoders: bytes come out while audio goes in, and decode back to the same length."""
+
+import io
+
+import av
+import numpy as np
+import pytest
+import soundfile as sf
+
+from coordinator.audio.encoders import STREAMING_FORMATS, make_encoder, wav_stream_header
+from coordinator.errors import InvalidInputError
+
+CHUNK = 2048
+N_CHUNKS = 24
+# Lossy codecs prepend encoder delay ("priming") that decoders without gapless info keep.
+PRIMING_ALLOWANCE = 2048
+SIGNAL = (0.3 * np.sin(np.arange(CHUNK * N_CHUNKS) / 10)).astype(np.float32)
+
+
+def _encode(fmt):
+    encoder = make_encoder(fmt)
+    parts = [encoder.encode(SIGNAL[i : i + CHUNK]) for i in range(0, len(SIGNAL), CHUNK)]
+    return encoder, parts, parts + [encoder.finish()]
+
+
+def _decoded_samples(data):
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.audio[0]
+        return sum(frame.samples for frame in container.decode(audio=0)), stream.rate
+
+
+@pytest.mark.parametrize("fmt", STREAMING_FORMATS)
+def test_every_format_streams_before_the_end_and_decodes_back(fmt):
+    encoder, during, everything = _encode(fmt)
+    assert sum(1 for part in during if part) >= N_CHUNKS // 2, "bytes should flow while audio arrives"
+    data = b"".join(everything)
+    if fmt == "pcm":
+        assert len(data) == len(SIGNAL) * 2
+        return
+    samples, rate = _decoded_samples(data)
+    expected = len(SIGNAL) * rate // 24000  # Opus always decodes at 48 kHz
+    if fmt in ("wav", "flac"):
+        assert samples == expected
+    else:
+        assert expected <= samples <= expected + PRIMING_ALLOWANCE * rate // 24000
+
+
+def test_streamed_wav_reads_back_with_soundfile_despite_the_unknown_length():
+    data = b"".join(_encode("wav")[2])
+    audio, rate = sf.read(io.BytesIO(data), dtype="float32")
+    assert rate == 24000 and len(audio) == len(SIGNAL)
+    assert np.abs(audio - SIGNAL).max() < 1e-4
+    assert data[:44] == wav_stream_header() and len(wav_stream_header()) == 44
+
+
+def test_an_empty_stream_is_still_a_valid_wav_header():
+    encoder = make_encoder("wav")
+    assert encoder.finish() == wav_stream_header()
+
+
+def test_an_unknown_format_names_the_supported_ones():
+    with pytest.raises(InvalidInputError, match="use one of wav, pcm, mp3, opus, aac, flac"):
+        make_encoder("mp4")

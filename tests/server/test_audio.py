@@ -1,0 +1,136 @@
+"""/v1/audio/speech and friends on the tiny Orpheus model, decoded back with soundfile."""
+
+import base64
+import io
+import json
+import time
+
+import av
+import numpy as np
+import pytest
+import soundfile as sf
+
+from coordinator.audio.format import SAMPLES_PER_FRAME
+
+FRAMES = 10
+SPEECH = {
+    "model": "orpheus-3b-ft",
+    "input": "Hello there.",
+    "voice": "tara",
+    "max_tokens": 7 * FRAMES,
+    "seed": 1,
+}
+
+
+def _speech(client, **overrides):
+    return client.post("/v1/audio/speech", json={**SPEECH, **overrides})
+
+
+def test_models_and_voices_are_listed(client):
+    models = client.get("/v1/models").json()
+    assert models["object"] == "list"
+    assert models["data"][0] | {"created": 0} == {
+        "id": "orpheus-3b-ft",
+        "object": "model",
+        "created": 0,
+        "owned_by": "Canopy Labs",
+        "quantization": "custom",
+        "license": "Apache-2.0",
+    }
+    voices = client.get("/v1/audio/voices").json()
+    assert voices["voices"][:2] == ["tara", "leah"] and voices["default"] == "tara"
+
+
+def test_speech_streams_a_wav_that_holds_every_frame(client):
+    response = _speech(client, response_format="wav")
+    assert response.status_code == 200 and response.headers["content-type"] == "audio/wav"
+    assert response.headers["cache-control"] == "no-cache" and response.headers["x-accel-buffering"] == "no"
+    audio, rate = sf.read(io.BytesIO(response.content))
+    assert rate == 24000 and audio.shape == (FRAMES * SAMPLES_PER_FRAME,)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "media_type"),
+    [("mp3", "audio/mpeg"), ("opus", "audio/ogg"), ("aac", "audio/aac"), ("flac", "audio/flac")],
+)
+def test_compressed_formats_decode_back(client, fmt, media_type):
+    response = _speech(client, response_format=fmt)
+    assert response.status_code == 200 and response.headers["content-type"] == media_type
+    with av.open(io.BytesIO(response.content)) as container:
+        samples = sum(frame.samples for frame in container.decode(audio=0))
+        rate = container.streams.audio[0].rate
+    assert samples >= FRAMES * SAMPLES_PER_FRAME * rate // 24000
+
+
+def test_the_default_format_is_openais_mp3(client):
+    response = client.post("/v1/audio/speech", json={k: v for k, v in SPEECH.items()})
+    assert response.status_code == 200 and response.headers["content-type"] == "audio/mpeg"
+
+
+def test_pcm_is_raw_16bit_samples(client):
+    response = _speech(client, response_format="pcm")
+    assert response.headers["content-type"] == "audio/pcm"
+    assert len(response.content) == FRAMES * SAMPLES_PER_FRAME * 2
+
+
+def test_openai_model_aliases_and_the_stream_endpoint_work(client):
+    for model in ("tts-1", "tts-1-hd", "gpt-4o-mini-tts"):
+        assert _speech(client, model=model, response_format="pcm", max_tokens=7).status_code == 200
+    response = client.post("/v1/audio/speech/stream", json={**SPEECH, "response_format": "wav"})
+    assert response.status_code == 200 and response.content[:4] == b"RIFF"
+
+
+def test_sse_sends_audio_deltas_then_done_with_usage(client):
+    response = _speech(client, response_format="pcm", stream_format="sse")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    events = [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:")]
+    assert [e["type"] for e in events[:-1]] == ["speech.audio.delta"] * (len(events) - 1)
+    pcm = b"".join(base64.b64decode(e["audio"]) for e in events[:-1])
+    assert len(pcm) == FRAMES * SAMPLES_PER_FRAME * 2
+    assert events[-1]["type"] == "speech.audio.done"
+    assert events[-1]["usage"]["output_tokens"] == 7 * FRAMES and events[-1]["usage"]["input_tokens"] > 5
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status", "param", "code", "message"),
+    [
+        ({"input": ""}, 400, "input", "invalid_value", "must not be empty"),
+        ({"input": "  "}, 400, "input", "invalid_value", "must not be empty"),
+        ({"input": "x" * 4097}, 400, "input", "invalid_value", "4096"),
+        ({"voice": "nova"}, 400, "voice", "invalid_value", "unknown voice 'nova': choose one of tara"),
+        ({"model": "whisper-1"}, 404, "model", "model_not_found", "model 'whisper-1' does not exist"),
+        ({"response_format": "mp4"}, 400, "response_format", "invalid_value", "response_format"),
+        ({"speed": 5}, 400, "speed", "invalid_value", "less than or equal to 4"),
+        ({"max_tokens": 5000}, 400, "max_tokens", "context_length_exceeded", "exceeds the context"),
+        ({"temperature": -1}, 400, "temperature", "invalid_value", "temperature=-1"),
+    ],
+)
+def test_bad_requests_get_openai_errors(client, overrides, status, param, code, message):
+    response = _speech(client, **overrides)
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert (error["param"], error["code"]) == (param, code) and message in error["message"]
+    assert error["type"] == "invalid_request_error"
+
+
+def test_malformed_json_and_wrong_content_type_are_400(client):
+    response = client.post(
+        "/v1/audio/speech", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400 and "not valid JSON" in response.json()["error"]["message"]
+    response = client.post("/v1/audio/speech", content=b"hello", headers={"content-type": "text/plain"})
+    assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request_error"
+    response = client.post("/v1/audio/speech", json={"input": "hi"})
+    assert response.status_code == 400 and response.json()["error"]["param"] == "model"
+
+
+def test_a_client_that_walks_away_cancels_its_generation(client, tts):
+    with client.stream(
+        "POST", "/v1/audio/speech", json={**SPEECH, "response_format": "pcm", "max_tokens": 700}
+    ) as r:
+        next(r.iter_bytes())
+    deadline = time.monotonic() + 10
+    while tts.engine.kv_cells_in_use():
+        assert time.monotonic() < deadline, "generation still holds its KV cells"
+        time.sleep(0.02)
+    assert np.frombuffer(_speech(client, response_format="pcm").content, dtype="<i2").size == FRAMES * 2048
