@@ -28,6 +28,7 @@ from coordinator.orpheus.constraint import AudioTokenConstraint
 from coordinator.orpheus.layout import FRAME_TOKENS
 from coordinator.orpheus.prompt import build_prompt, prompt_text, validate_text, validate_voice
 from coordinator.orpheus.vocab import OrpheusVocab
+from coordinator.text.sentences import utterances
 
 logger = logging.getLogger(__name__)
 
@@ -179,12 +180,14 @@ class OrpheusTTS:
                 f"use at least {FRAME_TOKENS}",
                 param="max_tokens",
             )
-        return GenerationRequest(
+        request = GenerationRequest(
             prompt=self.prompt_ids(text, voice),
             params=params,
             constraint=AudioTokenConstraint(self.vocab),
             stop_ids=frozenset(int(t) for t in self.vocab.stop_ids),
         )
+        self.engine.validate(request)
+        return request
 
     def synthesize(
         self,
@@ -196,14 +199,72 @@ class OrpheusTTS:
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> SpeechStream:
         """Start speaking. Iterate the result (or, with ``loop``, use ``aiter_chunks``) for audio."""
+        return self.start(self.request(text, voice, params), planner=planner, loop=loop)
+
+    def start(
+        self,
+        request: GenerationRequest,
+        *,
+        planner: WindowPlanner | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> SpeechStream:
+        """Submit a validated request (see ``request``) and return its audio stream."""
         started = time.perf_counter()
-        generation = self.engine.submit(self.request(text, voice, params), loop=loop)
+        generation = self.engine.submit(request, loop=loop)
         decoder = StreamingDecoder(self.codec, planner or WindowPlanner(lookahead=self.lookahead_frames))
         return SpeechStream(generation, self.vocab, decoder, started=started)
+
+    def speak(
+        self, text: str, voice: str, params: SamplingParams | None = None, *, loop: asyncio.AbstractEventLoop
+    ) -> Utterances:
+        """Speak text of any accepted length: cut at sentence boundaries into utterances Orpheus
+        handles well, every one validated before the first is submitted."""
+        text = validate_text(text, max_chars=self.max_input_chars)
+        requests = [self.request(piece, voice, params) for piece in utterances(text)]
+        return Utterances(self, requests, loop)
 
     def close(self) -> None:
         self.engine.close()
         self.model.close()
+
+
+class Utterances:
+    """Several utterances played as one stream, in order, each complete (no frame lost at a join).
+
+    The next utterance is submitted when the current one starts streaming, so it is generated
+    while the current one plays and the listener hears no gap between them.
+    """
+
+    def __init__(
+        self, tts: OrpheusTTS, requests: list[GenerationRequest], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self._tts = tts
+        self._requests = requests
+        self._loop = loop
+        self.streams: list[SpeechStream] = []
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(stream.prompt_tokens for stream in self.streams)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(stream.completion_tokens for stream in self.streams)
+
+    def _start(self, index: int) -> None:
+        if index < len(self._requests) and index == len(self.streams):
+            self.streams.append(self._tts.start(self._requests[index], loop=self._loop))
+
+    async def aiter_chunks(self, decode_executor: Executor) -> AsyncIterator[np.ndarray]:
+        try:
+            for index in range(len(self._requests)):
+                self._start(index)
+                self._start(index + 1)
+                async for chunk in self.streams[index].aiter_chunks(decode_executor):
+                    yield chunk
+        finally:
+            for stream in self.streams:
+                stream.cancel()  # no-op for the finished ones
 
 
 def sampling_with(base: SamplingParams, **overrides: Any) -> SamplingParams:

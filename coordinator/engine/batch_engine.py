@@ -153,19 +153,8 @@ class BatchEngine:
         self, request: GenerationRequest, *, loop: asyncio.AbstractEventLoop | None = None
     ) -> GenerationStream:
         """Queue a request; tokens arrive on the returned stream (async if ``loop`` is given)."""
-        prompt, max_tokens = request.prompt, request.params.max_tokens
-        if not prompt:
-            raise InvalidInputError("the prompt is empty", param="prompt")
-        if len(prompt) + max_tokens > self.n_ctx_per_seq:
-            raise ContextLengthExceededError(
-                f"the prompt ({len(prompt)} tokens) plus max_tokens ({max_tokens}) exceeds the "
-                f"context of {self.n_ctx_per_seq} tokens: shorten the input, lower max_tokens, "
-                "or raise N_CTX",
-                param="max_tokens",
-            )
-        bad = [t for t in prompt if not 0 <= t < self.model.n_vocab]
-        if bad:
-            raise InvalidInputError(f"prompt token {bad[0]} is not in the vocabulary", param="prompt")
+        self.validate(request)
+        prompt = request.prompt
         stream = GenerationStream(len(prompt), self._wake.set, loop)
         sequence = _Sequence(
             request=request,
@@ -179,6 +168,22 @@ class BatchEngine:
             self._waiting.append(sequence)
         self._wake.set()
         return stream
+
+    def validate(self, request: GenerationRequest) -> None:
+        """Raise the error ``submit`` would raise, without submitting (to fail before streaming)."""
+        prompt, max_tokens = request.prompt, request.params.max_tokens
+        if not prompt:
+            raise InvalidInputError("the prompt is empty", param="prompt")
+        if len(prompt) + max_tokens > self.n_ctx_per_seq:
+            raise ContextLengthExceededError(
+                f"the prompt ({len(prompt)} tokens) plus max_tokens ({max_tokens}) exceeds the "
+                f"context of {self.n_ctx_per_seq} tokens: shorten the input, lower max_tokens, "
+                "or raise N_CTX",
+                param="max_tokens",
+            )
+        bad = [t for t in prompt if not 0 <= t < self.model.n_vocab]
+        if bad:
+            raise InvalidInputError(f"prompt token {bad[0]} is not in the vocabulary", param="prompt")
 
     def call_in_worker(self, fn: Callable[[], _T]) -> Future[_T]:
         """Run ``fn`` on the worker thread between steps (where touching the context is safe)."""

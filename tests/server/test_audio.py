@@ -134,3 +134,16 @@ def test_a_client_that_walks_away_cancels_its_generation(client, tts):
         assert time.monotonic() < deadline, "generation still holds its KV cells"
         time.sleep(0.02)
     assert np.frombuffer(_speech(client, response_format="pcm").content, dtype="<i2").size == FRAMES * 2048
+
+
+def test_long_input_is_spoken_as_several_utterances_joined_in_order(client, tts):
+    sentence = "This sentence is long enough that two of them do not fit into one utterance, " * 2
+    text = " ".join(f"{sentence.strip()} Number {i}." for i in range(3))
+    assert len(text) > 2 * 160
+    response = _speech(client, input=text, response_format="pcm", stream_format="sse")
+    events = [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:")]
+    pcm = b"".join(base64.b64decode(e["audio"]) for e in events if e["type"] == "speech.audio.delta")
+    # Every utterance ran to its own max_tokens (70 tokens = 10 frames) and was played whole.
+    assert len(pcm) == 3 * FRAMES * SAMPLES_PER_FRAME * 2
+    assert events[-1]["usage"]["output_tokens"] == 3 * 7 * FRAMES
+    assert tts.engine.kv_cells_in_use() == {}

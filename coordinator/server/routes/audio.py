@@ -20,7 +20,7 @@ from coordinator.server.deps import get_runtime, get_tts
 from coordinator.server.errors import error_body, status_of
 from coordinator.server.protocol import SpeechRequest, VoiceList
 from coordinator.server.routes.models import orpheus_model_id
-from coordinator.tts import OrpheusTTS, SpeechStream
+from coordinator.tts import OrpheusTTS, Utterances
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -62,7 +62,7 @@ def _speech_response(body: SpeechRequest, runtime: Runtime) -> Response:
         raise InvalidInputError("speed other than 1.0 is not supported yet: omit speed", param="speed")
     encoder = make_encoder(body.response_format)
     # Validation (voice, length, context) happens here, before any byte is sent: errors are 4xx.
-    speech = runtime.tts.synthesize(
+    speech = runtime.tts.speak(
         body.input, body.voice, body.to_sampling_params(), loop=asyncio.get_running_loop()
     )
     chunks = speech.aiter_chunks(runtime.decode_executor)
@@ -86,7 +86,7 @@ async def _audio_bytes(chunks: AsyncIterator[np.ndarray], encoder: StreamEncoder
 
 
 async def _sse_events(
-    speech: SpeechStream, chunks: AsyncIterator[np.ndarray], encoder: StreamEncoder
+    speech: Utterances, chunks: AsyncIterator[np.ndarray], encoder: StreamEncoder
 ) -> AsyncIterator[dict[str, str]]:
     """OpenAI's speech SSE: ``speech.audio.delta`` events, then ``speech.audio.done``."""
     try:
