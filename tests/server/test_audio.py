@@ -147,3 +147,10 @@ def test_long_input_is_spoken_as_several_utterances_joined_in_order(client, tts)
     assert len(pcm) == 3 * FRAMES * SAMPLES_PER_FRAME * 2
     assert events[-1]["usage"]["output_tokens"] == 3 * 7 * FRAMES
     assert tts.engine.kv_cells_in_use() == {}
+
+
+@pytest.mark.parametrize("speed", [0.5, 2.0])
+def test_speed_changes_the_duration(client, speed):
+    response = _speech(client, response_format="pcm", speed=speed)
+    samples = len(response.content) // 2
+    assert samples == pytest.approx(FRAMES * SAMPLES_PER_FRAME / speed, rel=0.05)

@@ -14,7 +14,8 @@ from fastapi.responses import Response, StreamingResponse
 from sse_starlette import EventSourceResponse
 
 from coordinator.audio.encoders import StreamEncoder, make_encoder
-from coordinator.errors import CoordinatorError, InvalidInputError, UnknownModelError
+from coordinator.audio.tempo import TempoFilter
+from coordinator.errors import CoordinatorError, UnknownModelError
 from coordinator.runtime import Runtime
 from coordinator.server.deps import get_runtime, get_tts
 from coordinator.server.errors import error_body, status_of
@@ -58,19 +59,33 @@ def _speech_response(body: SpeechRequest, runtime: Runtime) -> Response:
             f"(or one of {', '.join(OPENAI_SPEECH_ALIASES)})",
             param="model",
         )
-    if body.speed != NORMAL_SPEED:
-        raise InvalidInputError("speed other than 1.0 is not supported yet: omit speed", param="speed")
     encoder = make_encoder(body.response_format)
     # Validation (voice, length, context) happens here, before any byte is sent: errors are 4xx.
     speech = runtime.tts.speak(
         body.input, body.voice, body.to_sampling_params(), loop=asyncio.get_running_loop()
     )
-    chunks = speech.aiter_chunks(runtime.decode_executor)
+    chunks = _at_speed(speech.aiter_chunks(runtime.decode_executor), body.speed)
     if body.stream_format == "sse":
         return EventSourceResponse(_sse_events(speech, chunks, encoder), headers=STREAM_HEADERS)
     return StreamingResponse(
         _audio_bytes(chunks, encoder), media_type=encoder.media_type, headers=STREAM_HEADERS
     )
+
+
+async def _at_speed(chunks: AsyncIterator[np.ndarray], speed: float) -> AsyncIterator[np.ndarray]:
+    """Change the tempo, keeping the pitch (OpenAI's ``speed``)."""
+    if speed == NORMAL_SPEED:
+        async for chunk in chunks:
+            yield chunk
+        return
+    tempo = TempoFilter(speed)
+    async for chunk in chunks:
+        stretched = tempo.process(chunk)
+        if stretched.size:
+            yield stretched
+    tail = tempo.flush()
+    if tail.size:
+        yield tail
 
 
 async def _audio_bytes(chunks: AsyncIterator[np.ndarray], encoder: StreamEncoder) -> AsyncIterator[bytes]:
