@@ -15,6 +15,7 @@ from coordinator.config import ModelCatalog, Settings, load_catalog, resolve_mod
 from coordinator.engine.batch_engine import BatchEngine
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.orpheus.vocab import OrpheusVocab
+from coordinator.textgen import TextModel
 from coordinator.tts import OrpheusTTS
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,29 @@ def load_tts(settings: Settings, catalog: ModelCatalog | None = None) -> Orpheus
     )
 
 
+def model_id(name: str) -> str:
+    """API id of a catalog model: 'Gemma 2 2B Instruct' → 'gemma-2-2b-instruct'."""
+    return "-".join(name.lower().split())
+
+
+def load_llm(settings: Settings, catalog: ModelCatalog) -> TextModel:
+    """The chat model (Gemma) on its own batch engine."""
+    path, quant = resolve_model_path("llm", catalog, settings)
+    model = LlamaModel.load(path, n_gpu_layers=settings.n_gpu_layers)
+    try:
+        engine = BatchEngine(
+            model,
+            n_ctx_per_seq=settings.n_ctx,
+            max_sequences=settings.max_concurrent_streams,
+            n_threads=settings.n_threads,
+            name="llm",
+        )
+    except BaseException:
+        model.close()
+        raise
+    return TextModel(engine, model_id=model_id(catalog.llm.name), quant=quant, special_tokens_in_output=False)
+
+
 @dataclass
 class Runtime:
     """Everything the server serves with: loaded once in the lifespan, reached through accessors."""
@@ -64,17 +88,41 @@ class Runtime:
     settings: Settings
     catalog: ModelCatalog
     tts: OrpheusTTS
+    llm: TextModel
     # SNAC decodes of all streams run here, one at a time: the codec is not re-entrant and on a GPU
     # one decode stream at a time is what the device does anyway.
     decode_executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="snac")
     )
 
+    # Raw Orpheus completions (<custom_token_N> text) on the speech engine, for front ends built
+    # for an Orpheus llama.cpp backend.
+    orpheus_text: TextModel = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.orpheus_text = TextModel(
+            self.tts.engine,
+            model_id=model_id(self.catalog.orpheus.name),
+            quant=self.tts.quant,
+            special_tokens_in_output=True,
+        )
+
+    def text_model(self, requested: str) -> TextModel | None:
+        return next((m for m in (self.llm, self.orpheus_text) if m.model_id == requested), None)
+
     def close(self) -> None:
         self.decode_executor.shutdown(wait=True)
         self.tts.close()
+        self.llm.close()
 
 
 def load_runtime(settings: Settings) -> Runtime:
     catalog = load_catalog(settings.catalog_path())
-    return Runtime(settings=settings, catalog=catalog, tts=load_tts(settings, catalog))
+    resolve_model_path("llm", catalog, settings)  # fail on a missing file before the heavy loads
+    tts = load_tts(settings, catalog)
+    try:
+        llm = load_llm(settings, catalog)
+    except BaseException:
+        tts.close()
+        raise
+    return Runtime(settings=settings, catalog=catalog, tts=tts, llm=llm)

@@ -151,6 +151,14 @@ class LlamaModel:
             "utf-8", errors="replace"
         )
 
+    @property
+    def bos_id(self) -> int:
+        return int(llama_cpp.llama_vocab_bos(self._vocab))
+
+    @property
+    def eos_id(self) -> int:
+        return int(llama_cpp.llama_vocab_eos(self._vocab))
+
     def is_end_of_generation(self, token: int) -> bool:
         return bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
 

@@ -14,7 +14,7 @@ from coordinator.config import ModelRole, Settings, load_catalog, load_settings,
 from coordinator.errors import CoordinatorError
 from coordinator.runtime import Runtime, load_runtime
 from coordinator.server.errors import install_error_handlers
-from coordinator.server.routes import audio, models
+from coordinator.server.routes import audio, models, text
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_error_handlers(app)
     app.include_router(models.router)
     app.include_router(audio.router)
+    app.include_router(text.router)
     return app
 
 
@@ -63,7 +64,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     settings = load_settings()
     catalog = load_catalog(settings.catalog_path())
     # Refuse at once, with the download command, rather than start a server that can never be ready.
-    roles: tuple[ModelRole, ...] = ("orpheus", "snac")
+    roles: tuple[ModelRole, ...] = ("orpheus", "snac", "llm")
     for role in roles:
         resolve_model_path(role, catalog, settings)
     uvicorn.run(

@@ -63,4 +63,22 @@ def test_errors_arrive_as_openai_exceptions(client):
 
 
 def test_models_list(client):
-    assert [m.id for m in client.models.list()] == ["orpheus-3b-ft"]
+    assert [m.id for m in client.models.list()] == ["orpheus-3b-ft", "gemma-2-2b-instruct"]
+
+
+def test_chat_completions_stream_through_the_openai_client(client):
+    stream = client.chat.completions.create(
+        model="gemma-2-2b-instruct",
+        messages=[{"role": "user", "content": "Hi"}],
+        max_tokens=8,
+        seed=1,
+        stream=True,
+    )
+    chunks = list(stream)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[-1].choices[0].finish_reason in ("stop", "length")
+
+
+def test_completions_through_the_openai_client(client):
+    completion = client.completions.create(model="gemma-2-2b-instruct", prompt="Once", max_tokens=4, seed=1)
+    assert completion.object == "text_completion" and completion.usage.completion_tokens <= 4

@@ -15,7 +15,7 @@ router = APIRouter()
 
 
 def orpheus_model_id(runtime: Runtime) -> str:
-    return runtime.catalog.orpheus.name.lower()
+    return runtime.orpheus_text.model_id
 
 
 @router.get("/health", response_model=None)
@@ -25,26 +25,35 @@ async def health(request: Request) -> JSONResponse | dict:
     if runtime is None:
         message = request.app.state.load_error or LOADING_MESSAGE
         return error_response(message, 503, code="model_loading")
-    tts = runtime.tts
+    tts, llm = runtime.tts, runtime.llm
     return {
         "status": "ok",
         "version": __version__,
-        "models": {"tts": {"id": orpheus_model_id(runtime), "quantization": tts.quant, "loaded": True}},
+        "models": {
+            "tts": {"id": orpheus_model_id(runtime), "quantization": tts.quant, "loaded": True},
+            "llm": {"id": llm.model_id, "quantization": llm.quant, "loaded": True},
+        },
         "device": {"snac": str(getattr(tts.codec, "device", "cpu"))},
-        "features": {"text_to_speech": True, "streaming": True, "conversational_ai": False},
+        "features": {"text_to_speech": True, "streaming": True, "conversational_ai": True},
     }
 
 
 @router.get("/v1/models")
 async def list_models(runtime: Runtime = Depends(get_runtime)) -> ModelList:
-    orpheus = runtime.catalog.orpheus
+    catalog = runtime.catalog
     return ModelList(
         data=[
             ModelCard(
                 id=orpheus_model_id(runtime),
-                owned_by=orpheus.provider,
+                owned_by=catalog.orpheus.provider,
                 quantization=runtime.tts.quant,
-                license=orpheus.license,
-            )
+                license=catalog.orpheus.license,
+            ),
+            ModelCard(
+                id=runtime.llm.model_id,
+                owned_by=catalog.llm.provider,
+                quantization=runtime.llm.quant,
+                license=catalog.llm.license,
+            ),
         ]
     )

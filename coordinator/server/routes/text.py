@@ -1,0 +1,133 @@
+"""POST /v1/chat/completions and /v1/completions (OpenAI shapes, SSE streaming with [DONE])."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from sse_starlette import EventSourceResponse
+
+from coordinator.errors import CoordinatorError, UnknownModelError
+from coordinator.runtime import Runtime
+from coordinator.server.deps import get_runtime
+from coordinator.server.errors import error_body, status_of
+from coordinator.server.protocol import ChatCompletionRequest, CompletionRequest
+from coordinator.textgen import ChatMessage, TextModel, TextStream
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+DEFAULT_CHAT_MAX_TOKENS = 512
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+DONE = "[DONE]"
+
+
+def _usage(stream: TextStream) -> dict[str, int]:
+    return {
+        "prompt_tokens": stream.prompt_tokens,
+        "completion_tokens": stream.completion_tokens,
+        "total_tokens": stream.prompt_tokens + stream.completion_tokens,
+    }
+
+
+def _pick(runtime: Runtime, requested: str, *, chat: bool) -> TextModel:
+    candidates = [runtime.llm] if chat else [runtime.llm, runtime.orpheus_text]
+    model = next((m for m in candidates if m.model_id == requested), None)
+    if model is None:
+        ids = ", ".join(repr(m.model_id) for m in candidates)
+        raise UnknownModelError(f"model {requested!r} does not exist here: use {ids}", param="model")
+    return model
+
+
+@router.post("/v1/chat/completions", response_model=None)
+async def chat_completions(
+    body: ChatCompletionRequest, runtime: Runtime = Depends(get_runtime)
+) -> Response | dict:
+    model = _pick(runtime, body.model, chat=True)
+    params = body.sampling(body.max_completion_tokens or body.max_tokens or DEFAULT_CHAT_MAX_TOKENS)
+    request = model.chat_request([ChatMessage(m.role, m.text()) for m in body.messages], params)
+    stream = model.start(request, stops=body.stops(), loop=asyncio.get_running_loop())
+    ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+
+    def chunk(delta: dict, finish: str | None) -> dict:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        return {
+            "id": ident,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model.model_id,
+            "choices": [choice],
+        }
+
+    if body.stream:
+        first = chunk({"role": "assistant", "content": ""}, None)
+        return _sse(stream, first, lambda text: chunk({"content": text}, None), lambda f: chunk({}, f))
+    text = "".join([delta async for delta in stream.deltas()])
+    return {
+        "id": ident,
+        "object": "chat.completion",
+        "created": created,
+        "model": model.model_id,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": stream.finish_reason,
+            }
+        ],
+        "usage": _usage(stream),
+    }
+
+
+@router.post("/v1/completions", response_model=None)
+async def completions(body: CompletionRequest, runtime: Runtime = Depends(get_runtime)) -> Response | dict:
+    model = _pick(runtime, body.model, chat=False)
+    request = model.completion_request(body.prompt, body.sampling(body.max_tokens or 16))
+    stream = model.start(request, stops=body.stops(), loop=asyncio.get_running_loop())
+    ident, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
+
+    def chunk(text: str, finish: str | None) -> dict:
+        choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
+        return {
+            "id": ident,
+            "object": "text_completion",
+            "created": created,
+            "model": model.model_id,
+            "choices": [choice],
+        }
+
+    if body.stream:
+        return _sse(stream, None, lambda text: chunk(text, None), lambda f: chunk("", f))
+    text = "".join([delta async for delta in stream.deltas()])
+    return {**chunk(text, stream.finish_reason), "usage": _usage(stream)}
+
+
+def _sse(
+    stream: TextStream,
+    first: dict | None,
+    delta_chunk: Callable[[str], dict],
+    final_chunk: Callable[[str | None], dict],
+) -> EventSourceResponse:
+    async def events() -> AsyncIterator[dict[str, str]]:
+        try:
+            if first is not None:
+                yield {"data": json.dumps(first)}
+            async for text in stream.deltas():
+                yield {"data": json.dumps(delta_chunk(text))}
+            yield {"data": json.dumps({**final_chunk(stream.finish_reason), "usage": _usage(stream)})}
+        except CoordinatorError as exc:
+            # The stream already started: report the failure as one more event, then end cleanly.
+            yield {
+                "data": json.dumps(error_body(exc.message, status_of(exc), param=exc.param, code=exc.code))
+            }
+        finally:
+            stream.cancel()
+        yield {"data": DONE}
+
+    return EventSourceResponse(events(), headers=STREAM_HEADERS)
