@@ -78,7 +78,7 @@ def _synth(args: argparse.Namespace) -> str:
     params = sampling_with(
         ORPHEUS_DEFAULT_SAMPLING,
         seed=args.seed,
-        max_tokens=args.max_tokens,
+        max_tokens=settings.tts_max_tokens if args.max_tokens is None else args.max_tokens,
         temperature=args.temperature,
         top_p=args.top_p,
         repetition_penalty=args.repetition_penalty,

@@ -141,6 +141,9 @@ class Settings(BaseSettings):
         3, ge=0, le=8, description="Frames of lookahead per SNAC window; 3 is exact, less is faster."
     )
     max_input_chars: int = Field(4096, ge=1, description="Longest text accepted for one request.")
+    tts_max_tokens: int = Field(
+        2000, ge=7, description="Default audio token limit per utterance (2000 ≈ 24 s) (TTS_MAX_TOKENS)."
+    )
     host: str = Field("127.0.0.1", description="Address the server binds to (HOST).")
     port: int = Field(8080, ge=1, le=65535, description="Port the server listens on (PORT).")
 

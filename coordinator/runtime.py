@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from coordinator.audio.snac_codec import SnacCodec, load_snac, resolve_device
 from coordinator.config import ModelCatalog, Settings, load_catalog, resolve_model_path
@@ -16,7 +16,7 @@ from coordinator.engine.batch_engine import BatchEngine
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.orpheus.vocab import OrpheusVocab
 from coordinator.textgen import TextModel
-from coordinator.tts import OrpheusTTS
+from coordinator.tts import ORPHEUS_DEFAULT_SAMPLING, OrpheusTTS
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ def load_tts(settings: Settings, catalog: ModelCatalog | None = None) -> Orpheus
         max_input_chars=settings.max_input_chars,
         lookahead_frames=settings.snac_lookahead_frames,
         quant=quant,
+        default_params=replace(ORPHEUS_DEFAULT_SAMPLING, max_tokens=settings.tts_max_tokens),
     )
 
 

@@ -152,9 +152,11 @@ class OrpheusTTS:
         max_input_chars: int,
         lookahead_frames: int,
         quant: str = "custom",
+        default_params: SamplingParams = ORPHEUS_DEFAULT_SAMPLING,
     ) -> None:
         self.engine = engine
         self.quant = quant
+        self.default_params = default_params
         self.vocab = vocab
         self.codec = codec
         self.voices = list(voices)
@@ -173,7 +175,7 @@ class OrpheusTTS:
         return build_prompt(self.vocab, self.model.tokenize(prompt_text(voice, text)))
 
     def request(self, text: str, voice: str, params: SamplingParams | None = None) -> GenerationRequest:
-        params = params or ORPHEUS_DEFAULT_SAMPLING
+        params = params or self.default_params
         if params.max_tokens < FRAME_TOKENS:
             raise InvalidInputError(
                 f"max_tokens={params.max_tokens} cannot hold one audio frame ({FRAME_TOKENS} tokens): "

@@ -50,6 +50,8 @@ def model_env(orpheus_gguf, chat_gguf, snac_dir) -> dict[str, str]:
         "N_CTX": str(TEST_N_CTX),
         "MAX_CONCURRENT_STREAMS": str(TEST_STREAMS),
         "N_THREADS": "2",
+        # The random model never says end of speech: keep default utterances short in tests.
+        "TTS_MAX_TOKENS": "140",
     }
 
 

@@ -14,7 +14,7 @@ from coordinator.config import ModelRole, Settings, load_catalog, load_settings,
 from coordinator.errors import CoordinatorError
 from coordinator.runtime import Runtime, load_runtime
 from coordinator.server.errors import install_error_handlers
-from coordinator.server.routes import audio, models, text
+from coordinator.server.routes import audio, models, text, voice
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(models.router)
     app.include_router(audio.router)
     app.include_router(text.router)
+    app.include_router(voice.router)
     return app
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from coordinator.engine.sampling import SamplingParams
-from coordinator.tts import ORPHEUS_DEFAULT_SAMPLING
+from coordinator.tts import sampling_with
 
 MAX_SPEECH_INPUT_CHARS = 4096  # OpenAI's limit for /v1/audio/speech
 MIN_SPEED, MAX_SPEED = 0.25, 4.0
@@ -43,15 +43,14 @@ class SpeechRequest(BaseModel):
             raise ValueError("must not be empty: give the text to speak")
         return value
 
-    def to_sampling_params(self) -> SamplingParams:
-        base = ORPHEUS_DEFAULT_SAMPLING
-        return SamplingParams(
-            max_tokens=self.max_tokens if self.max_tokens is not None else base.max_tokens,
-            temperature=self.temperature if self.temperature is not None else base.temperature,
-            top_p=self.top_p if self.top_p is not None else base.top_p,
-            repetition_penalty=(
-                self.repetition_penalty if self.repetition_penalty is not None else base.repetition_penalty
-            ),
+    def to_sampling_params(self, base: SamplingParams) -> SamplingParams:
+        """``base`` (the server's Orpheus defaults) with the fields this request sets."""
+        return sampling_with(
+            base,
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            repetition_penalty=self.repetition_penalty,
             seed=self.seed,
         )
 
@@ -126,3 +125,66 @@ class ChatCompletionRequest(_SamplingFields):
 class CompletionRequest(_SamplingFields):
     prompt: str
     max_tokens: int | None = Field(16, ge=1)  # OpenAI's default for /v1/completions
+
+
+MAX_CHAT_MESSAGE_CHARS = 8192
+CHAT_TOP_P = 0.95
+
+
+class HistoryMessage(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class VoiceChatRequest(BaseModel):
+    """POST /chat (the voice assistant of the seed guide)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    message: str = Field(min_length=1, max_length=MAX_CHAT_MESSAGE_CHARS)
+    voice: str | None = None
+    history: list[HistoryMessage] = Field(default_factory=list)
+    stream_text: bool = False
+    max_tokens: int = Field(256, ge=1, description="Limit of the chat reply, in tokens")
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    seed: int | None = None
+
+    @field_validator("message")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty: say something")
+        return value
+
+    def to_sampling_params(self) -> SamplingParams:
+        return SamplingParams(
+            max_tokens=self.max_tokens, temperature=self.temperature, top_p=CHAT_TOP_P, seed=self.seed
+        )
+
+
+# The seed guide's /tts defaults (max_tokens: the server's TTS_MAX_TOKENS, 2000 by default).
+TTS_DEFAULTS = {"temperature": 0.4, "top_p": 0.9, "repetition_penalty": 1.1}
+
+
+class SeedTTSRequest(BaseModel):
+    """GET|POST /tts (the seed guide's original endpoint)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    prompt: str = Field(min_length=1, max_length=MAX_SPEECH_INPUT_CHARS)
+    voice: str | None = None
+    temperature: float = TTS_DEFAULTS["temperature"]
+    top_p: float = TTS_DEFAULTS["top_p"]
+    max_tokens: int | None = None
+    repetition_penalty: float = TTS_DEFAULTS["repetition_penalty"]
+    seed: int | None = None
+
+    def to_sampling_params(self, base: SamplingParams) -> SamplingParams:
+        return sampling_with(
+            base,
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            repetition_penalty=self.repetition_penalty,
+            seed=self.seed,
+        )

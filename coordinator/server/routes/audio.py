@@ -62,7 +62,10 @@ def _speech_response(body: SpeechRequest, runtime: Runtime) -> Response:
     encoder = make_encoder(body.response_format)
     # Validation (voice, length, context) happens here, before any byte is sent: errors are 4xx.
     speech = runtime.tts.speak(
-        body.input, body.voice, body.to_sampling_params(), loop=asyncio.get_running_loop()
+        body.input,
+        body.voice,
+        body.to_sampling_params(runtime.tts.default_params),
+        loop=asyncio.get_running_loop(),
     )
     chunks = _at_speed(speech.aiter_chunks(runtime.decode_executor), body.speed)
     if body.stream_format == "sse":

@@ -1,0 +1,160 @@
+"""The seed guide's endpoints: POST /chat (voice assistant), GET|POST /tts, GET /models, and the
+WebSocket speech stream of seed 002."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
+from fastapi.responses import StreamingResponse
+
+from coordinator.audio.encoders import PcmEncoder, StreamEncoder, WavEncoder
+from coordinator.errors import CoordinatorError
+from coordinator.orpheus.prompt import validate_voice
+from coordinator.runtime import Runtime
+from coordinator.server.deps import get_runtime
+from coordinator.server.errors import error_body, status_of
+from coordinator.server.protocol import SeedTTSRequest, VoiceChatRequest
+from coordinator.textgen import ChatMessage
+from coordinator.voice_chat import SpokenReply
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+WS_POLICY_VIOLATION = 1008
+
+
+async def _encoded(chunks: AsyncIterator[np.ndarray], encoder: StreamEncoder) -> AsyncIterator[bytes]:
+    # The header goes out at once, so the client knows the format before the first words are ready.
+    yield encoder.encode(np.zeros(0, dtype=np.float32))
+    try:
+        async for chunk in chunks:
+            yield encoder.encode(chunk)
+        yield encoder.finish()
+    except CoordinatorError as exc:
+        logger.error("audio stream failed after it started: %s", exc)
+
+
+@router.post("/chat", response_model=None)
+async def voice_chat(body: VoiceChatRequest, runtime: Runtime = Depends(get_runtime)) -> StreamingResponse:
+    """Gemma answers; each sentence is spoken as soon as it is complete; one WAV streams back."""
+    tts, llm = runtime.tts, runtime.llm
+    voice = validate_voice(body.voice or runtime.catalog.orpheus.default_voice, tts.voices)
+    messages = [ChatMessage(m.role, m.content) for m in body.history] + [ChatMessage("user", body.message)]
+    request = llm.chat_request(messages, body.to_sampling_params())
+    loop = asyncio.get_running_loop()
+    reply = llm.start(request, loop=loop)
+    if body.stream_text:
+        return StreamingResponse(
+            _text(reply.deltas()), media_type="text/plain; charset=utf-8", headers=STREAM_HEADERS
+        )
+    spoken = SpokenReply(tts, voice, None, loop=loop, decode_executor=runtime.decode_executor)
+    return StreamingResponse(
+        _encoded(spoken.audio(reply.deltas()), WavEncoder()), media_type="audio/wav", headers=STREAM_HEADERS
+    )
+
+
+async def _text(deltas: AsyncIterator[str]) -> AsyncIterator[bytes]:
+    async for delta in deltas:
+        yield delta.encode()
+
+
+async def _seed_tts(body: SeedTTSRequest, runtime: Runtime) -> StreamingResponse:
+    voice = body.voice or runtime.catalog.orpheus.default_voice
+    speech = runtime.tts.speak(
+        body.prompt,
+        voice,
+        body.to_sampling_params(runtime.tts.default_params),
+        loop=asyncio.get_running_loop(),
+    )
+    chunks = speech.aiter_chunks(runtime.decode_executor)
+    return StreamingResponse(_encoded(chunks, WavEncoder()), media_type="audio/wav", headers=STREAM_HEADERS)
+
+
+@router.get("/tts", response_model=None)
+async def seed_tts_get(
+    query: Annotated[SeedTTSRequest, Query()], runtime: Runtime = Depends(get_runtime)
+) -> StreamingResponse:
+    return await _seed_tts(query, runtime)
+
+
+@router.post("/tts", response_model=None)
+async def seed_tts_post(body: SeedTTSRequest, runtime: Runtime = Depends(get_runtime)) -> StreamingResponse:
+    return await _seed_tts(body, runtime)
+
+
+@router.get("/models")
+async def seed_models(runtime: Runtime = Depends(get_runtime)) -> dict:
+    """The seed guide's model description, with the license block."""
+    catalog = runtime.catalog
+    return {
+        "llm": {
+            "id": runtime.llm.model_id,
+            "name": catalog.llm.name,
+            "provider": catalog.llm.provider,
+            "quantization": runtime.llm.quant,
+            "license": catalog.llm.license,
+            "license_url": catalog.llm.license_url,
+            "capabilities": ["conversational_ai", "streaming", "instruction_following"],
+            "loaded": True,
+        },
+        "tts": {
+            "id": runtime.orpheus_text.model_id,
+            "name": catalog.orpheus.name,
+            "provider": catalog.orpheus.provider,
+            "quantization": runtime.tts.quant,
+            "license": catalog.orpheus.license,
+            "license_url": catalog.orpheus.license_url,
+            "capabilities": ["text_to_speech", "streaming", "emotion_control"],
+            "voices": runtime.tts.voices,
+            "loaded": True,
+        },
+        "codec": {
+            "name": catalog.snac.name,
+            "license": catalog.snac.license,
+            "license_url": catalog.snac.license_url,
+        },
+    }
+
+
+@router.websocket("/v1/audio/speech/stream/ws")
+async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> None:
+    """The client sends text; binary 16-bit 24 kHz PCM chunks come back, then a JSON end event and
+    a clean close. Errors are a JSON error event, then close 1008."""
+    await websocket.accept()
+    runtime: Runtime | None = websocket.app.state.runtime
+    try:
+        if runtime is None:
+            raise CoordinatorError(
+                "the models are still loading: retry in a few seconds", code="model_loading"
+            )
+        text = await websocket.receive_text()
+        speech = runtime.tts.speak(
+            text, voice or runtime.catalog.orpheus.default_voice, None, loop=asyncio.get_running_loop()
+        )
+        encoder = PcmEncoder()
+        samples = 0
+        async for chunk in speech.aiter_chunks(runtime.decode_executor):
+            samples += len(chunk)
+            await websocket.send_bytes(encoder.encode(chunk))
+        await websocket.send_json(
+            {
+                "type": "speech.end",
+                "samples": samples,
+                "sample_rate": runtime.tts.sample_rate,
+                "format": "pcm_s16le",
+            }
+        )
+        await websocket.close()
+    except WebSocketDisconnect:
+        logger.info("speech websocket: client left")
+    except CoordinatorError as exc:
+        await websocket.send_json(
+            {"type": "error", **error_body(exc.message, status_of(exc), param=exc.param, code=exc.code)}
+        )
+        await websocket.close(code=WS_POLICY_VIOLATION)

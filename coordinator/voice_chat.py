@@ -1,0 +1,72 @@
+"""The voice assistant: a streamed chat reply, cut into sentences, each spoken as soon as it is
+complete while the reply is still being written, heard as one continuous answer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor
+
+import numpy as np
+
+from coordinator.engine.sampling import SamplingParams
+from coordinator.text.sentences import SentenceBuffer, utterances
+from coordinator.tts import OrpheusTTS, SpeechStream
+
+# Utterances generated ahead of the one playing: enough that the next is ready at the join,
+# few enough that one chatty reply does not take every engine slot.
+PREFETCH_UTTERANCES = 1
+
+
+class SpokenReply:
+    """Turns text deltas into audio chunks; records what was spoken."""
+
+    def __init__(
+        self,
+        tts: OrpheusTTS,
+        voice: str,
+        params: SamplingParams | None,
+        *,
+        loop: asyncio.AbstractEventLoop,
+        decode_executor: Executor,
+    ) -> None:
+        self._tts = tts
+        self._voice = voice
+        self._params = params
+        self._loop = loop
+        self._executor = decode_executor
+        self.utterances: list[str] = []
+        self.streams: list[SpeechStream] = []
+
+    async def audio(self, deltas: AsyncIterator[str]) -> AsyncIterator[np.ndarray]:
+        queue: asyncio.Queue[SpeechStream | None] = asyncio.Queue(maxsize=PREFETCH_UTTERANCES)
+
+        async def produce() -> None:
+            buffer = SentenceBuffer()
+            try:
+                async for delta in deltas:
+                    for sentence in buffer.feed(delta):
+                        await self._speak(queue, sentence)
+                for sentence in buffer.flush():
+                    await self._speak(queue, sentence)
+            finally:
+                await queue.put(None)
+
+        producer = asyncio.create_task(produce())
+        try:
+            while (speech := await queue.get()) is not None:
+                async for chunk in speech.aiter_chunks(self._executor):
+                    yield chunk
+            await producer  # re-raise what went wrong on the text side, if anything
+        finally:
+            producer.cancel()
+            for stream in self.streams:
+                stream.cancel()
+
+    async def _speak(self, queue: asyncio.Queue[SpeechStream | None], sentence: str) -> None:
+        for piece in utterances(sentence):
+            # Generation starts now, before the queue has room: it runs while earlier audio plays.
+            speech = self._tts.start(self._tts.request(piece, self._voice, self._params), loop=self._loop)
+            self.utterances.append(piece)
+            self.streams.append(speech)
+            await queue.put(speech)

@@ -1,0 +1,90 @@
+"""/chat, /tts, /models and the speech WebSocket of the seed documents."""
+
+import io
+import json
+
+import pytest
+import soundfile as sf
+
+from coordinator.audio.format import SAMPLES_PER_FRAME
+from coordinator.text.sentences import split_sentences, utterances
+
+TTS_FRAMES = 140 // 7  # TTS_MAX_TOKENS of the test settings
+
+
+def test_chat_stream_text_returns_the_reply_as_text(client):
+    response = client.post(
+        "/chat", json={"message": "Hello", "stream_text": True, "max_tokens": 20, "seed": 1}
+    )
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    assert isinstance(response.text, str)
+
+
+def test_chat_speaks_every_sentence_of_the_reply_into_one_wav(client, runtime):
+    body = {"message": "Tell me something.", "voice": "zoe", "max_tokens": 60, "seed": 0}
+    text = client.post("/chat", json={**body, "stream_text": True}).text
+    response = client.post("/chat", json=body)
+    assert response.status_code == 200 and response.headers["content-type"] == "audio/wav"
+    audio, rate = sf.read(io.BytesIO(response.content))
+    assert rate == 24000
+
+    spoken = [u for sentence in split_sentences(text) for u in utterances(sentence)]
+    assert len(spoken) >= 2  # this seed's random reply has several sentences
+    # Each utterance runs to TTS_MAX_TOKENS with the random model, and every frame is in the WAV.
+    assert len(audio) == len(spoken) * TTS_FRAMES * SAMPLES_PER_FRAME
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"message": ""}, "message"),
+        ({"message": "hi", "voice": "bob"}, "voice"),
+        ({"message": "hi", "history": [{"role": "robot", "content": "x"}]}, "history.0.role"),
+    ],
+)
+def test_bad_chat_requests_are_400(client, body, param):
+    response = client.post("/chat", json=body)
+    assert response.status_code == 400 and response.json()["error"]["param"] == param
+
+
+def test_seed_tts_get_and_post_return_wav(client):
+    response = client.get("/tts", params={"prompt": "Hello world", "voice": "zoe", "max_tokens": 35})
+    audio, _ = sf.read(io.BytesIO(response.content))
+    assert response.headers["content-type"] == "audio/wav" and len(audio) == 5 * SAMPLES_PER_FRAME
+    response = client.post("/tts", json={"prompt": "Hello world"})
+    assert len(sf.read(io.BytesIO(response.content))[0]) == TTS_FRAMES * SAMPLES_PER_FRAME
+    assert client.get("/tts", params={"voice": "tara"}).status_code == 400
+
+
+def test_seed_models_carry_the_license_block(client):
+    body = client.get("/models").json()
+    assert body["llm"]["license"] == "Gemma Terms of Use" and body["llm"]["license_url"].startswith(
+        "https://"
+    )
+    assert body["tts"]["license"] == "Apache-2.0" and "tara" in body["tts"]["voices"]
+
+
+def test_the_speech_websocket_sends_pcm_then_an_end_event_and_closes(client):
+    with client.websocket_connect("/v1/audio/speech/stream/ws?voice=tara") as ws:
+        ws.send_text("Hello there.")
+        pcm = b""
+        while True:
+            message = ws.receive()
+            if message.get("bytes") is not None:
+                pcm += message["bytes"]
+                continue
+            end = json.loads(message["text"])
+            break
+        assert (
+            end["type"] == "speech.end" and end["samples"] == len(pcm) // 2 == TTS_FRAMES * SAMPLES_PER_FRAME
+        )
+        assert ws.receive()["type"] == "websocket.close"
+
+
+def test_the_speech_websocket_reports_errors_and_closes_1008(client):
+    with client.websocket_connect("/v1/audio/speech/stream/ws?voice=bob") as ws:
+        ws.send_text("Hello")
+        error = ws.receive_json()
+        assert error["type"] == "error" and "unknown voice" in error["error"]["message"]
+        closing = ws.receive()
+        assert closing["type"] == "websocket.close" and closing["code"] == 1008
