@@ -115,14 +115,24 @@ class FFmpegEncoder:
     what a streamed response needs (FLAC's total-samples field stays 0: "unknown").
     """
 
-    def __init__(self, media_type: str, container: str, codec: str, options: dict[str, str]) -> None:
+    def __init__(
+        self,
+        media_type: str,
+        container: str,
+        codec: str,
+        options: dict[str, str],
+        codec_options: dict[str, str],
+    ) -> None:
         import av  # FFmpeg is only loaded when a compressed format is asked for
 
         self.media_type = media_type
         self._av = av
         self._sink = _ByteQueue()
         self._container = av.open(self._sink, mode="w", format=container, options=options)
-        self._stream = cast("AudioStream", self._container.add_stream(codec, rate=SAMPLE_RATE, layout="mono"))
+        self._stream = cast(
+            "AudioStream",
+            self._container.add_stream(codec, rate=SAMPLE_RATE, layout="mono", options=codec_options),
+        )
 
     def encode(self, samples: np.ndarray) -> bytes:
         frame = self._av.AudioFrame.from_ndarray(
@@ -143,12 +153,14 @@ class FFmpegEncoder:
 # Ogg holds audio back until a page fills (1 s by default); short pages keep the stream live.
 OGG_PAGE_DURATION_US = 100_000
 
-# OpenAI's response_format → (media type, FFmpeg container, FFmpeg encoder, muxer options).
-_FFMPEG_FORMATS: dict[str, tuple[str, str, str, dict[str, str]]] = {
-    "mp3": ("audio/mpeg", "mp3", "libmp3lame", {}),
-    "opus": ("audio/ogg", "ogg", "libopus", {"page_duration": str(OGG_PAGE_DURATION_US)}),
-    "aac": ("audio/aac", "adts", "aac", {}),
-    "flac": ("audio/flac", "flac", "flac", {}),
+# OpenAI's response_format → (media type, FFmpeg container, encoder, muxer options, encoder options).
+_FFMPEG_FORMATS: dict[str, tuple[str, str, str, dict[str, str], dict[str, str]]] = {
+    # No Xing/LAME info frame (it is only filled in by seeking back, which a stream cannot) and no
+    # bit reservoir (a decoder joining the stream cold would meet frames that borrow from before).
+    "mp3": ("audio/mpeg", "mp3", "libmp3lame", {"write_xing": "0"}, {"reservoir": "0"}),
+    "opus": ("audio/ogg", "ogg", "libopus", {"page_duration": str(OGG_PAGE_DURATION_US)}, {}),
+    "aac": ("audio/aac", "adts", "aac", {}, {}),
+    "flac": ("audio/flac", "flac", "flac", {}, {}),
 }
 
 
