@@ -22,3 +22,26 @@ def runtime(settings, tts):
 def client(settings, runtime):
     with TestClient(create_app(settings, runtime=runtime)) as client:  # runs the lifespan
         yield client
+
+
+@pytest.fixture(scope="module")
+def live_url(settings, runtime):
+    """A real uvicorn on a free loopback port, serving the test runtime."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, runtime=runtime), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=30)
