@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from coordinator.errors import ConfigError, ModelNotFoundError
+from coordinator.text.sentences import MAX_UTTERANCE_CHARS
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,8 @@ DEFAULT_MODELS_CONFIG = Path("models.yaml")
 # Where models.yaml lives in a source checkout, used when the working directory has none.
 _SOURCE_TREE_MODELS_CONFIG = Path(__file__).resolve().parent.parent / "models.yaml"
 DOWNLOAD_SCRIPT = "python scripts/download_models.py"
+# Orpheus' control tokens and "voice: " around the text of an utterance.
+PROMPT_OVERHEAD_TOKENS = 16
 
 ModelRole = Literal["orpheus", "llm", "snac"]
 
@@ -161,6 +164,18 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return _empty_as_none(value)
 
+    @model_validator(mode="after")
+    def _utterances_fit_the_context(self) -> Settings:
+        # Long text is spoken in utterances of at most MAX_UTTERANCE_CHARS; each needs its prompt
+        # plus TTS_MAX_TOKENS in one sequence's context, or speech would fail half way through.
+        worst = self.tts_max_tokens + MAX_UTTERANCE_CHARS + PROMPT_OVERHEAD_TOKENS
+        if worst > self.n_ctx:
+            raise ValueError(
+                f"TTS_MAX_TOKENS={self.tts_max_tokens} plus a {MAX_UTTERANCE_CHARS}-character utterance "
+                f"needs {worst} tokens of context but N_CTX={self.n_ctx}: raise N_CTX or lower TTS_MAX_TOKENS"
+            )
+        return self
+
     def catalog_path(self) -> Path:
         if self.models_config is not None:
             return self.models_config
@@ -175,7 +190,9 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        if not first["loc"]:  # a rule across several settings: its message names them
+            raise ConfigError(str(first["msg"]).removeprefix("Value error, ")) from None
+        name = str(first["loc"][0]).upper()
         raise ConfigError(f"invalid {name}={first.get('input')!r}: {first['msg']}") from None
 
 

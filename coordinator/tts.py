@@ -42,6 +42,9 @@ class SynthesisStats:
     frames: int = 0
     dropped_tokens: int = 0  # tokens of an unfinished trailing frame (token limit hit mid-frame)
     first_audio_s: float | None = None
+    # Where the first audio's latency went: tokens until the first window was decodable, then SNAC.
+    first_window_ready_s: float | None = None
+    first_decode_s: float | None = None
     elapsed_s: float = 0.0
     finish_reason: FinishReason | None = None
 
@@ -94,6 +97,7 @@ class SpeechStream:
                 finished = batch.finished
                 self._absorb(batch.tokens)
                 while (window := self.decoder.next_window(finished=finished)) is not None:
+                    self._window_ready()
                     yield self._emitted(self.decoder.decode(window))
         except Exception:
             failed = True
@@ -111,6 +115,7 @@ class SpeechStream:
                 finished = batch.finished
                 self._absorb(batch.tokens)
                 while (window := self.decoder.next_window(finished=finished)) is not None:
+                    self._window_ready()
                     samples = await loop.run_in_executor(decode_executor, self.decoder.decode, window)
                     yield self._emitted(samples)
         except Exception:
@@ -125,9 +130,14 @@ class SpeechStream:
             if frame is not None:
                 self.decoder.push(frame)
 
+    def _window_ready(self) -> None:
+        if self.stats.first_window_ready_s is None:
+            self.stats.first_window_ready_s = time.perf_counter() - self._started
+
     def _emitted(self, chunk: np.ndarray) -> np.ndarray:
         if self.stats.first_audio_s is None:
             self.stats.first_audio_s = time.perf_counter() - self._started
+            self.stats.first_decode_s = self.stats.first_audio_s - (self.stats.first_window_ready_s or 0.0)
         self.stats.frames = self.decoder.emitted_frames
         return chunk
 

@@ -104,3 +104,12 @@ def test_a_missing_or_unparsable_catalog_is_reported(tmp_path):
     bad.write_text("orpheus: [unclosed")
     with pytest.raises(ConfigError, match="cannot read"):
         load_catalog(bad)
+
+
+def test_a_context_too_small_for_an_utterance_is_refused_with_the_fix(monkeypatch):
+    monkeypatch.setenv("N_CTX", "1024")
+    monkeypatch.setenv("TTS_MAX_TOKENS", "2000")
+    with pytest.raises(
+        ConfigError, match="TTS_MAX_TOKENS=2000 .* N_CTX=1024: raise N_CTX or lower TTS_MAX_TOKENS"
+    ):
+        load_settings(_env_file=None)

@@ -108,3 +108,23 @@ def test_bad_text_requests_get_openai_errors(client, path, overrides, status, pa
     assert response.status_code == status
     error = response.json()["error"]
     assert (error["param"], error["code"]) == (param, code)
+
+
+def test_a_failure_after_the_stream_began_is_an_error_event_then_done(client, monkeypatch):
+    from coordinator.errors import GenerationError
+    from coordinator.textgen import TextStream
+
+    real = TextStream.deltas
+
+    async def failing(self):
+        async for delta in real(self):
+            yield delta
+            raise GenerationError("the engine failed while generating")
+
+    monkeypatch.setattr(TextStream, "deltas", failing)
+    data = _sse(client.post("/v1/chat/completions", json={**CHAT, "stream": True}))
+    assert data[-1] == "[DONE]"
+    error = json.loads(data[-2])["error"]
+    assert error["message"] == "the engine failed while generating" and error["type"] == "server_error"
+    monkeypatch.undo()
+    assert client.post("/v1/chat/completions", json=CHAT).status_code == 200  # and the server goes on

@@ -1,0 +1,176 @@
+"""Time to first audio byte of /v1/audio/speech and /chat on a live server, and where it goes.
+
+Runs the real server (uvicorn, loopback) on the tiny random test models, so on this CPU the
+figures say how much the coordinator itself adds, not how fast Orpheus or Gemma are: a GPU host
+running the real models must be measured with its own run. Shares come from the pipeline's own
+timestamps in separate in-process runs of the same requests (medians).
+
+    python bench/latency.py [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from coordinator.config import Settings  # noqa: E402
+from coordinator.engine.sampling import SamplingParams  # noqa: E402
+from coordinator.server.app import create_app  # noqa: E402
+from coordinator.text.sentences import SentenceBuffer  # noqa: E402
+from coordinator.textgen import ChatMessage  # noqa: E402
+from tests.rig.snac_checkpoint import write_random_snac  # noqa: E402
+from tests.rig.tiny_gguf import build_chat_gguf, build_orpheus_gguf  # noqa: E402
+
+WAV_HEADER_BYTES = 44
+SPEECH = {
+    "model": "tts-1",
+    "input": "Hello there, how are you today?",
+    "voice": "tara",
+    "response_format": "wav",
+    "max_tokens": 140,
+}
+CHAT = {"message": "Tell me something.", "max_tokens": 60, "seed": 0}
+
+
+def first_audio_byte_s(url: str, path: str, body: dict, header_bytes: int) -> float:
+    """Seconds from sending the request to the first byte of audio (past the container header)."""
+    started = time.perf_counter()
+    received = 0
+    elapsed = None
+    with httpx.stream("POST", url + path, json=body, timeout=120) as response:
+        response.raise_for_status()
+        for chunk in response.iter_bytes():  # read to the end, so runs do not overlap
+            received += len(chunk)
+            if elapsed is None and received > header_bytes:
+                elapsed = time.perf_counter() - started
+    if elapsed is None:
+        raise RuntimeError(f"{path} sent no audio")
+    return elapsed
+
+
+async def speech_shares(runtime) -> dict[str, float]:
+    speech = runtime.tts.speak(
+        SPEECH["input"], "tara", SamplingParams(max_tokens=140, seed=0), loop=asyncio.get_running_loop()
+    )
+    async for _ in speech.aiter_chunks(runtime.decode_executor):
+        pass
+    stats = speech.streams[0].stats
+    return {
+        "orpheus_tokens_s": stats.first_window_ready_s,
+        "snac_s": stats.first_decode_s,
+        "first_audio_s": stats.first_audio_s,
+    }
+
+
+async def chat_llm_first_sentence_s(runtime) -> float:
+    llm = runtime.llm
+    started = time.perf_counter()
+    request = llm.chat_request(
+        [ChatMessage("user", CHAT["message"])],
+        SamplingParams(max_tokens=CHAT["max_tokens"], temperature=0.7, top_p=0.95, seed=0),
+    )
+    stream = llm.start(request, loop=asyncio.get_running_loop())
+    buffer = SentenceBuffer()
+    first = None
+    async for delta in stream.deltas():
+        if first is None and buffer.feed(delta):
+            first = time.perf_counter() - started
+    return first if first is not None else time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latency.json")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        models = Path(tmp)
+        settings = Settings(
+            _env_file=None,
+            models_config=ROOT / "models.yaml",
+            orpheus_model_path=build_orpheus_gguf(models / "orpheus.gguf"),
+            llm_model_path=build_chat_gguf(models / "chat.gguf"),
+            snac_model_path=write_random_snac(models / "snac"),
+            snac_device="cpu",
+            n_ctx=1024,
+            tts_max_tokens=SPEECH["max_tokens"],
+            max_concurrent_streams=4,
+        )
+        app = create_app(settings)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        runtime = app.state.runtime
+
+        first_audio_byte_s(url, "/v1/audio/speech", SPEECH, 0)  # warm-up
+        speech_ttfb = [first_audio_byte_s(url, "/v1/audio/speech", SPEECH, 0) for _ in range(args.runs)]
+        chat_ttfb = [first_audio_byte_s(url, "/chat", CHAT, WAV_HEADER_BYTES) for _ in range(args.runs)]
+        shares = [asyncio.run(speech_shares(runtime)) for _ in range(args.runs)]
+        llm_first = [asyncio.run(chat_llm_first_sentence_s(runtime)) for _ in range(args.runs)]
+        server.should_exit = True
+        thread.join(timeout=60)
+
+    med = statistics.median
+    tokens, snac = med(s["orpheus_tokens_s"] for s in shares), med(s["snac_s"] for s in shares)
+    speech = med(speech_ttfb)
+    chat = med(chat_ttfb)
+    llm = med(llm_first)
+    report = {
+        "benchmark": "first_audio_latency",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "device": "cpu", "models": "tiny random test models"},
+        "runs": args.runs,
+        "speech": {
+            "ttfb_s_median": speech,
+            "orpheus_tokens_s": tokens,
+            "snac_first_window_s": snac,
+            "coordinator_s": speech - tokens - snac,
+        },
+        "chat": {
+            "ttfb_s_median": chat,
+            "llm_first_sentence_s": llm,
+            "orpheus_tokens_s": tokens,
+            "snac_first_window_s": snac,
+            "coordinator_s": chat - llm - tokens - snac,
+        },
+        "samples": {"speech_ttfb_s": speech_ttfb, "chat_ttfb_s": chat_ttfb},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    for name in ("speech", "chat"):
+        row = report[name]
+        parts = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in row.items() if k != "ttfb_s_median")
+        print(f"{name:<7} first audio byte {row['ttfb_s_median'] * 1000:.0f} ms: {parts}")
+    print(f"saved {args.out}")
+
+
+if __name__ == "__main__":
+    main()
