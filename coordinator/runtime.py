@@ -26,6 +26,16 @@ def load_codec(settings: Settings, catalog: ModelCatalog) -> SnacCodec:
     return load_snac(path, resolve_device(settings.snac_device))
 
 
+def _engine(model: LlamaModel, settings: Settings, name: str) -> BatchEngine:
+    return BatchEngine(
+        model,
+        n_ctx_per_seq=settings.n_ctx,
+        max_sequences=settings.max_concurrent_streams,
+        n_threads=settings.n_threads,
+        name=name,
+    )
+
+
 def load_tts(settings: Settings, catalog: ModelCatalog | None = None) -> OrpheusTTS:
     """Orpheus (GGUF, all layers on the GPU by default) + its batch engine + SNAC."""
     catalog = catalog or load_catalog(settings.catalog_path())
@@ -36,13 +46,7 @@ def load_tts(settings: Settings, catalog: ModelCatalog | None = None) -> Orpheus
     try:
         vocab = OrpheusVocab.from_token_texts(model.token_texts())
         codec = load_snac(snac_path, device)
-        engine = BatchEngine(
-            model,
-            n_ctx_per_seq=settings.n_ctx,
-            max_sequences=settings.max_concurrent_streams,
-            n_threads=settings.n_threads,
-            name="orpheus",
-        )
+        engine = _engine(model, settings, "orpheus")
     except BaseException:
         model.close()
         raise
@@ -69,13 +73,7 @@ def load_llm(settings: Settings, catalog: ModelCatalog) -> TextModel:
     path, quant = resolve_model_path("llm", catalog, settings)
     model = LlamaModel.load(path, n_gpu_layers=settings.n_gpu_layers)
     try:
-        engine = BatchEngine(
-            model,
-            n_ctx_per_seq=settings.n_ctx,
-            max_sequences=settings.max_concurrent_streams,
-            n_threads=settings.n_threads,
-            name="llm",
-        )
+        engine = _engine(model, settings, "llm")
     except BaseException:
         model.close()
         raise

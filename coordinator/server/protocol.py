@@ -15,33 +15,16 @@ MIN_SPEED, MAX_SPEED = 0.25, 4.0
 AudioFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
 
 
-class SpeechRequest(BaseModel):
-    """POST /v1/audio/speech, as OpenAI defines it (plus Orpheus sampling extras)."""
+class _OrpheusSampling(BaseModel):
+    """Orpheus sampling fields a speech request may set; unset ones keep the server's defaults."""
 
     model_config = ConfigDict(extra="ignore")
 
-    model: str = Field(description="Orpheus model id from /v1/models, or tts-1, tts-1-hd, gpt-4o-mini-tts")
-    input: str = Field(max_length=MAX_SPEECH_INPUT_CHARS, description="Text to speak; emotion tags allowed")
-    voice: str = Field(description="One of /v1/audio/voices")
-    response_format: AudioFormat = "mp3"
-    speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED)
-    stream_format: Literal["audio", "sse"] = "audio"
-    instructions: str | None = Field(
-        None, description="Accepted for compatibility; Orpheus uses emotion tags"
-    )
-    # Orpheus sampling, beyond OpenAI's schema.
     temperature: float | None = None
     top_p: float | None = None
     repetition_penalty: float | None = None
     max_tokens: int | None = None
     seed: int | None = None
-
-    @field_validator("input")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be empty: give the text to speak")
-        return value
 
     def to_sampling_params(self, base: SamplingParams) -> SamplingParams:
         """``base`` (the server's Orpheus defaults) with the fields this request sets."""
@@ -53,6 +36,27 @@ class SpeechRequest(BaseModel):
             repetition_penalty=self.repetition_penalty,
             seed=self.seed,
         )
+
+
+class SpeechRequest(_OrpheusSampling):
+    """POST /v1/audio/speech, as OpenAI defines it (plus Orpheus sampling extras)."""
+
+    model: str = Field(description="Orpheus model id from /v1/models, or tts-1, tts-1-hd, gpt-4o-mini-tts")
+    input: str = Field(max_length=MAX_SPEECH_INPUT_CHARS, description="Text to speak; emotion tags allowed")
+    voice: str = Field(description="One of /v1/audio/voices")
+    response_format: AudioFormat = "mp3"
+    speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED)
+    stream_format: Literal["audio", "sse"] = "audio"
+    instructions: str | None = Field(
+        None, description="Accepted for compatibility; Orpheus uses emotion tags"
+    )
+
+    @field_validator("input")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty: give the text to speak")
+        return value
 
 
 class ModelCard(BaseModel):
@@ -166,25 +170,11 @@ class VoiceChatRequest(BaseModel):
 TTS_DEFAULTS = {"temperature": 0.4, "top_p": 0.9, "repetition_penalty": 1.1}
 
 
-class SeedTTSRequest(BaseModel):
+class SeedTTSRequest(_OrpheusSampling):
     """GET|POST /tts (the seed guide's original endpoint)."""
-
-    model_config = ConfigDict(extra="ignore")
 
     prompt: str = Field(min_length=1, max_length=MAX_SPEECH_INPUT_CHARS)
     voice: str | None = None
-    temperature: float = TTS_DEFAULTS["temperature"]
-    top_p: float = TTS_DEFAULTS["top_p"]
-    max_tokens: int | None = None
-    repetition_penalty: float = TTS_DEFAULTS["repetition_penalty"]
-    seed: int | None = None
-
-    def to_sampling_params(self, base: SamplingParams) -> SamplingParams:
-        return sampling_with(
-            base,
-            max_tokens=self.max_tokens,
-            temperature=self.temperature,
-            top_p=self.top_p,
-            repetition_penalty=self.repetition_penalty,
-            seed=self.seed,
-        )
+    temperature: float | None = TTS_DEFAULTS["temperature"]
+    top_p: float | None = TTS_DEFAULTS["top_p"]
+    repetition_penalty: float | None = TTS_DEFAULTS["repetition_penalty"]
