@@ -21,6 +21,7 @@ from coordinator.server.deps import get_runtime, get_tts
 from coordinator.server.errors import error_body, status_of
 from coordinator.server.protocol import SpeechRequest, VoiceList
 from coordinator.server.routes.models import orpheus_model_id
+from coordinator.server.streaming import STREAM_HEADERS, encoded_audio
 from coordinator.tts import OrpheusTTS, Utterances
 
 logger = logging.getLogger(__name__)
@@ -28,8 +29,6 @@ router = APIRouter()
 
 # OpenAI's TTS model names, accepted so existing clients work unchanged.
 OPENAI_SPEECH_ALIASES = ("orpheus", "tts-1", "tts-1-hd", "gpt-4o-mini-tts")
-# Proxies must pass audio on as it is produced.
-STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 NORMAL_SPEED = 1.0
 
 
@@ -71,7 +70,7 @@ def _speech_response(body: SpeechRequest, runtime: Runtime) -> Response:
     if body.stream_format == "sse":
         return EventSourceResponse(_sse_events(speech, chunks, encoder), headers=STREAM_HEADERS)
     return StreamingResponse(
-        _audio_bytes(chunks, encoder), media_type=encoder.media_type, headers=STREAM_HEADERS
+        encoded_audio(chunks, encoder), media_type=encoder.media_type, headers=STREAM_HEADERS
     )
 
 
@@ -89,18 +88,6 @@ async def _at_speed(chunks: AsyncIterator[np.ndarray], speed: float) -> AsyncIte
     tail = tempo.flush()
     if tail.size:
         yield tail
-
-
-async def _audio_bytes(chunks: AsyncIterator[np.ndarray], encoder: StreamEncoder) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in chunks:
-            data = encoder.encode(chunk)
-            if data:
-                yield data
-        yield encoder.finish()
-    except CoordinatorError as exc:
-        # Headers are gone: the only honest signal left is ending the stream early.
-        logger.error("speech stream failed after it started: %s", exc)
 
 
 async def _sse_events(

@@ -18,13 +18,13 @@ from coordinator.runtime import Runtime
 from coordinator.server.deps import get_runtime
 from coordinator.server.errors import error_body, status_of
 from coordinator.server.protocol import ChatCompletionRequest, CompletionRequest
+from coordinator.server.streaming import STREAM_HEADERS
 from coordinator.textgen import ChatMessage, TextModel, TextStream
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
 
 DEFAULT_CHAT_MAX_TOKENS = 512
-STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 DONE = "[DONE]"
 
 

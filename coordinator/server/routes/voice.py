@@ -8,36 +8,24 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-import numpy as np
 from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
-from coordinator.audio.encoders import PcmEncoder, StreamEncoder, WavEncoder
+from coordinator.audio.encoders import PcmEncoder, WavEncoder
 from coordinator.errors import CoordinatorError
 from coordinator.orpheus.prompt import validate_voice
 from coordinator.runtime import Runtime
 from coordinator.server.deps import get_runtime
 from coordinator.server.errors import error_body, status_of
 from coordinator.server.protocol import SeedTTSRequest, VoiceChatRequest
+from coordinator.server.streaming import STREAM_HEADERS, encoded_audio
 from coordinator.textgen import ChatMessage
 from coordinator.voice_chat import SpokenReply
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
 
-STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 WS_POLICY_VIOLATION = 1008
-
-
-async def _encoded(chunks: AsyncIterator[np.ndarray], encoder: StreamEncoder) -> AsyncIterator[bytes]:
-    # The header goes out at once, so the client knows the format before the first words are ready.
-    yield encoder.encode(np.zeros(0, dtype=np.float32))
-    try:
-        async for chunk in chunks:
-            yield encoder.encode(chunk)
-        yield encoder.finish()
-    except CoordinatorError as exc:
-        logger.error("audio stream failed after it started: %s", exc)
 
 
 @router.post("/chat", response_model=None)
@@ -55,7 +43,9 @@ async def voice_chat(body: VoiceChatRequest, runtime: Runtime = Depends(get_runt
         )
     spoken = SpokenReply(tts, voice, None, loop=loop, decode_executor=runtime.decode_executor)
     return StreamingResponse(
-        _encoded(spoken.audio(reply.deltas()), WavEncoder()), media_type="audio/wav", headers=STREAM_HEADERS
+        encoded_audio(spoken.audio(reply.deltas()), WavEncoder(), header_first=True),
+        media_type="audio/wav",
+        headers=STREAM_HEADERS,
     )
 
 
@@ -73,7 +63,9 @@ async def _seed_tts(body: SeedTTSRequest, runtime: Runtime) -> StreamingResponse
         loop=asyncio.get_running_loop(),
     )
     chunks = speech.aiter_chunks(runtime.decode_executor)
-    return StreamingResponse(_encoded(chunks, WavEncoder()), media_type="audio/wav", headers=STREAM_HEADERS)
+    return StreamingResponse(
+        encoded_audio(chunks, WavEncoder(), header_first=True), media_type="audio/wav", headers=STREAM_HEADERS
+    )
 
 
 @router.get("/tts", response_model=None)

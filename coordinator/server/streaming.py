@@ -1,0 +1,34 @@
+"""What every streaming response shares: proxy headers and audio chunks → encoded bytes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import numpy as np
+
+from coordinator.audio.encoders import StreamEncoder
+from coordinator.errors import CoordinatorError
+
+logger = logging.getLogger(__name__)
+
+# Proxies (nginx) must pass streamed bytes on as they are produced, and nobody may cache them.
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+async def encoded_audio(
+    chunks: AsyncIterator[np.ndarray], encoder: StreamEncoder, *, header_first: bool = False
+) -> AsyncIterator[bytes]:
+    """Encode chunks as they come. ``header_first`` sends the container header at once (for
+    replies whose first audio takes a while, so the client learns the format early)."""
+    if header_first:
+        yield encoder.encode(np.zeros(0, dtype=np.float32))
+    try:
+        async for chunk in chunks:
+            data = encoder.encode(chunk)
+            if data:
+                yield data
+        yield encoder.finish()
+    except CoordinatorError as exc:
+        # Headers are gone: the only honest signal left is ending the stream early.
+        logger.error("audio stream failed after it started: %s", exc)
