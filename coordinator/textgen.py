@@ -12,7 +12,7 @@ from typing import Any, cast
 from coordinator.engine.batch_engine import BatchEngine, GenerationRequest
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.engine.sampling import SamplingParams
-from coordinator.engine.stream import FinishReason, GenerationStream
+from coordinator.engine.stream import FinishReason, GenerationStream, OnGeneration
 from coordinator.errors import InvalidInputError
 from coordinator.text.stops import StopMatcher
 
@@ -26,29 +26,18 @@ class ChatMessage:
     content: str
 
 
-class TextStream:
+class TextStream(OnGeneration):
     """Text deltas of one generation; ``finish_reason`` and token counts are set when it ends."""
 
     def __init__(
         self, generation: GenerationStream, model: LlamaModel, *, special: bool, stops: Sequence[str]
     ):
-        self._generation = generation
+        super().__init__(generation)
         self._model = model
         self._special = special
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._stops = StopMatcher(stops)
         self.finish_reason: FinishReason | None = None
-
-    @property
-    def prompt_tokens(self) -> int:
-        return self._generation.prompt_tokens
-
-    @property
-    def completion_tokens(self) -> int:
-        return self._generation.completion_tokens
-
-    def cancel(self) -> None:
-        self._generation.cancel()
 
     async def deltas(self) -> AsyncIterator[str]:
         finished = False

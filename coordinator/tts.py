@@ -21,7 +21,7 @@ from coordinator.audio.windows import WindowPlanner
 from coordinator.engine.batch_engine import BatchEngine, GenerationRequest
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.engine.sampling import SamplingParams
-from coordinator.engine.stream import FinishReason, GenerationStream
+from coordinator.engine.stream import FinishReason, GenerationStream, OnGeneration
 from coordinator.errors import InvalidInputError
 from coordinator.orpheus.codes import FrameAssembler
 from coordinator.orpheus.constraint import AudioTokenConstraint
@@ -58,13 +58,13 @@ class SynthesisStats:
         return self.elapsed_s / self.audio_s if self.frames else float("inf")
 
 
-class SpeechStream:
+class SpeechStream(OnGeneration):
     """Iterate for float32 audio chunks (24 kHz mono) as they are decoded; stats fill in as it runs."""
 
     def __init__(
         self, generation: GenerationStream, vocab: OrpheusVocab, decoder: StreamingDecoder, *, started: float
     ) -> None:
-        self._generation = generation
+        super().__init__(generation)
         self._assembler = FrameAssembler(vocab)
         self.decoder = decoder
         self.stats = SynthesisStats()
@@ -74,17 +74,6 @@ class SpeechStream:
     def frames(self) -> np.ndarray:
         """The frames generated so far, (F, 7): exactly what was (or will be) decoded."""
         return self.decoder.frames
-
-    @property
-    def prompt_tokens(self) -> int:
-        return self._generation.prompt_tokens
-
-    @property
-    def completion_tokens(self) -> int:
-        return self._generation.completion_tokens
-
-    def cancel(self) -> None:
-        self._generation.cancel()
 
     def __iter__(self) -> Iterator[np.ndarray]:
         """Blocking iteration (CLI, worker threads): decode runs in the calling thread."""

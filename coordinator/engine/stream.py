@@ -102,3 +102,21 @@ class GenerationStream:
                 self.finish_reason = event.finish_reason
         self.completion_tokens += len(tokens)
         return Batch(tokens, self._done)
+
+
+class OnGeneration:
+    """Base of the streams built on one generation (speech, text): token counts and cancel."""
+
+    def __init__(self, generation: GenerationStream) -> None:
+        self._generation = generation
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self._generation.prompt_tokens
+
+    @property
+    def completion_tokens(self) -> int:
+        return self._generation.completion_tokens
+
+    def cancel(self) -> None:
+        self._generation.cancel()
