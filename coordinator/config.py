@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     tts_max_tokens: int = Field(
         2000, ge=7, description="Default audio token limit per utterance (2000 ≈ 24 s) (TTS_MAX_TOKENS)."
     )
+    auto_download: bool = Field(
+        False, description="serve: download missing models in the background before loading (AUTO_DOWNLOAD)."
+    )
     host: str = Field("127.0.0.1", description="Address the server binds to (HOST).")
     port: int = Field(8080, ge=1, le=65535, description="Port the server listens on (PORT).")
 

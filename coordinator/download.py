@@ -61,7 +61,9 @@ def plan_downloads(
             or (settings.orpheus_quant if role == "orpheus" else settings.llm_quant)
             or gguf.default_quant
         )
-        entry = gguf.quant(chosen, role=role)
+        entry = gguf.quant(chosen, role=role)  # an unknown name is an error even when unused
+        if (settings.orpheus_model_path if role == "orpheus" else settings.llm_model_path) is not None:
+            continue  # a local file was configured: nothing to fetch for this model
         items.append(
             DownloadItem(
                 role, entry.repo, entry.file, settings.models_dir / entry.file, entry.size_gb, gguf.license

@@ -4,8 +4,19 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from coordinator.cli import main
 from tests.conftest import REPO
+
+
+@pytest.fixture
+def catalog_models(cli_env, monkeypatch):
+    """The CLI environment without the rig's local model paths: models come from the catalog."""
+    for name in ("ORPHEUS_MODEL_PATH", "LLM_MODEL_PATH", "SNAC_MODEL_PATH"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("MODELS_DIR", str(cli_env))
+    return cli_env
 
 
 def _run(capsys, *argv):
@@ -14,9 +25,8 @@ def _run(capsys, *argv):
     return code, out, err
 
 
-def test_list_shows_files_sizes_licenses_and_status(cli_env, capsys, monkeypatch):
-    monkeypatch.setenv("MODELS_DIR", str(cli_env))
-    monkeypatch.delenv("SNAC_MODEL_PATH")
+def test_list_shows_files_sizes_licenses_and_status(catalog_models, capsys):
+    cli_env = catalog_models
     (cli_env / "gemma-2-2b-it-Q4_K_M.gguf").write_bytes(b"GGUF")
     code, out, _ = _run(capsys, "--list", "--quant", "Q4_K_M", "--only", "llm", "--only", "snac")
     assert code == 0
@@ -27,8 +37,8 @@ def test_list_shows_files_sizes_licenses_and_status(cli_env, capsys, monkeypatch
     assert all("missing" in line and "MIT" in line for line in lines[2:])
 
 
-def test_dry_run_with_everything_present_needs_no_network(cli_env, capsys, monkeypatch):
-    monkeypatch.setenv("MODELS_DIR", str(cli_env))
+def test_dry_run_with_everything_present_needs_no_network(catalog_models, capsys):
+    cli_env = catalog_models
     (cli_env / "Orpheus-3b-FT-Q8_0.gguf").write_bytes(b"GGUF")
     code, out, _ = _run(capsys, "--only", "orpheus", "--dry-run")
     assert (code, out) == (0, "nothing to fetch: every file is present\n")
@@ -36,7 +46,7 @@ def test_dry_run_with_everything_present_needs_no_network(cli_env, capsys, monke
     assert code == 0 and "0 file(s) fetched, 1 already present" in out
 
 
-def test_an_unknown_quantization_is_refused(cli_env, capsys):
+def test_an_unknown_quantization_is_refused(catalog_models, capsys):
     code, _, err = _run(capsys, "--only", "orpheus", "--quant", "Q3")
     assert code == 1 and "choose one of Q8_0, Q4_K_M, Q2_K" in err
 
@@ -56,3 +66,10 @@ def test_offline_with_a_file_missing_fails_with_one_line(cli_env):
     assert result.stderr.count("\n") == 1 and "config.json is missing" in result.stderr
     assert "cannot be reached" in result.stderr
     assert not (cli_env / "models" / "snac_24khz" / "config.json").exists()
+
+
+def test_models_with_a_local_path_are_not_downloaded(cli_env, capsys, monkeypatch):
+    monkeypatch.setenv("MODELS_DIR", str(cli_env / "models"))
+    code, out, _ = _run(capsys, "--list")
+    roles = [line.split()[0] for line in out.splitlines()[1:]]
+    assert code == 0 and roles == ["snac", "snac"]  # ORPHEUS_/LLM_MODEL_PATH point at local files

@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime
-        app.state.load_error = None
+        app.state.not_ready_reason = None
         loading = None
         if runtime is None:
             loading = asyncio.create_task(_load(app, settings or load_settings()))
@@ -47,15 +47,35 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     return app
 
 
+DOWNLOADING_MESSAGE = "downloading the models (see the server log for progress): retry later"
+
+
+def _download_missing(settings: Settings) -> None:
+    import os
+
+    from coordinator.download import fetch, plan_downloads
+
+    missing = [
+        item for item in plan_downloads(load_catalog(settings.catalog_path()), settings) if not item.present
+    ]
+    if missing:
+        logger.info("AUTO_DOWNLOAD: fetching %s", ", ".join(item.filename for item in missing))
+        fetch(missing, token=os.environ.get("HF_TOKEN") or None)
+
+
 async def _load(app: FastAPI, settings: Settings) -> None:
     try:
+        if settings.auto_download:
+            app.state.not_ready_reason = DOWNLOADING_MESSAGE
+            await asyncio.to_thread(_download_missing, settings)
+            app.state.not_ready_reason = None
         app.state.runtime = await asyncio.to_thread(load_runtime, settings)
         logger.info("models loaded: ready")
     except CoordinatorError as exc:
-        app.state.load_error = f"model loading failed: {exc}"
-        logger.error("%s", app.state.load_error)
+        app.state.not_ready_reason = f"model loading failed: {exc}"
+        logger.error("%s", app.state.not_ready_reason)
     except Exception:
-        app.state.load_error = "model loading failed: see the server log"
+        app.state.not_ready_reason = "model loading failed: see the server log"
         logger.exception("model loading failed")
 
 
@@ -64,10 +84,11 @@ def serve(host: str | None = None, port: int | None = None) -> None:
 
     settings = load_settings()
     catalog = load_catalog(settings.catalog_path())
-    # Refuse at once, with the download command, rather than start a server that can never be ready.
-    roles: tuple[ModelRole, ...] = ("orpheus", "snac", "llm")
-    for role in roles:
-        resolve_model_path(role, catalog, settings)
+    if not settings.auto_download:
+        # Refuse at once, with the download command, rather than start a server that can never be ready.
+        roles: tuple[ModelRole, ...] = ("orpheus", "snac", "llm")
+        for role in roles:
+            resolve_model_path(role, catalog, settings)
     uvicorn.run(
         create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info"
     )

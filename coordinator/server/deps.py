@@ -14,7 +14,7 @@ LOADING_MESSAGE = "the models are still loading: retry in a few seconds"
 def get_runtime(request: Request) -> Runtime:
     runtime: Runtime | None = request.app.state.runtime
     if runtime is None:
-        raise NotReadyError(request.app.state.load_error or LOADING_MESSAGE)
+        raise NotReadyError(request.app.state.not_ready_reason or LOADING_MESSAGE)
     return runtime
 
 

@@ -55,3 +55,13 @@ def test_unknown_routes_and_methods_answer_in_openai_shape(client):
     }
     response = client.get("/v1/audio/speech")
     assert response.status_code == 405 and "not allowed" in response.json()["error"]["message"]
+
+
+def test_auto_download_with_every_model_present_fetches_nothing_and_serves(model_env):
+    settings = Settings(_env_file=None, **{k.lower(): v for k, v in model_env.items()}, auto_download=True)
+    with TestClient(create_app(settings)) as client:
+        deadline = time.monotonic() + 60
+        while (response := client.get("/health")).status_code != 200:
+            assert "failed" not in response.json()["error"]["message"]
+            assert time.monotonic() < deadline
+            time.sleep(0.05)

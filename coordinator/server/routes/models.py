@@ -23,7 +23,7 @@ async def health(request: Request) -> JSONResponse | dict:
     """503 (OpenAI error shape) until the models are loaded, then what is loaded and where."""
     runtime: Runtime | None = request.app.state.runtime
     if runtime is None:
-        message = request.app.state.load_error or LOADING_MESSAGE
+        message = request.app.state.not_ready_reason or LOADING_MESSAGE
         return error_response(message, 503, code="model_loading")
     tts, llm = runtime.tts, runtime.llm
     return {

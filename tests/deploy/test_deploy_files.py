@@ -1,0 +1,81 @@
+"""Static checks of the deployment files: no Docker engine runs here, so nothing was built or
+started; these pin down what `docker compose up` on a GPU host relies on."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from coordinator.config import Settings
+
+REPO = Path(__file__).resolve().parent.parent.parent
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+DOCKERFILE = (REPO / "Dockerfile").read_text()
+ENV_EXAMPLE = (REPO / ".env.example").read_text()
+DOCUMENTED = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", ENV_EXAMPLE, flags=re.MULTILINE))
+
+
+def _stage(name):
+    match = re.search(rf"^FROM .* AS {name}\n(.*?)(?=^FROM |\Z)", DOCKERFILE, flags=re.MULTILINE | re.DOTALL)
+    assert match, f"no stage {name}"
+    return match.group(0)
+
+
+def test_the_default_service_reserves_the_gpu_and_offloads_every_layer():
+    service = COMPOSE["services"]["coordinator"]
+    devices = service["deploy"]["resources"]["reservations"]["devices"]
+    assert devices == [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]
+    assert service["environment"]["N_GPU_LAYERS"] == "${N_GPU_LAYERS:--1}"
+    assert service["build"]["target"] == "gpu" and "profiles" not in service  # `docker compose up` starts it
+
+
+@pytest.mark.parametrize("name", ["coordinator", "coordinator-cpu"])
+def test_services_keep_models_on_a_volume_restart_and_check_health(name):
+    service = COMPOSE["services"][name]
+    assert "models:/models" in service["volumes"] and "models" in COMPOSE["volumes"]
+    assert service["restart"] == "unless-stopped"
+    assert "/health" in " ".join(service["healthcheck"]["test"]) and service["healthcheck"]["start_period"]
+    assert service["ports"] == ["${PORT:-8080}:${PORT:-8080}"]
+    assert service["environment"]["AUTO_DOWNLOAD"] == "${AUTO_DOWNLOAD:-1}"
+    assert service["environment"]["MODELS_DIR"] == "/models"
+    assert service["env_file"] == [{"path": ".env", "required": False}]
+
+
+def test_the_cpu_profile_needs_no_gpu():
+    service = COMPOSE["services"]["coordinator-cpu"]
+    assert service["profiles"] == ["cpu"] and "deploy" not in service
+    assert service["environment"]["N_GPU_LAYERS"] == "0" and service["build"]["target"] == "cpu"
+
+
+def test_every_setting_the_app_reads_is_documented_in_env_example():
+    settings_vars = {name.upper() for name in Settings.model_fields}
+    assert settings_vars - DOCUMENTED == set()
+    assert "HF_TOKEN" in DOCUMENTED
+
+
+def test_every_variable_the_compose_file_uses_is_documented():
+    used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (REPO / "docker-compose.yml").read_text()))
+    assert used - DOCUMENTED == set()
+
+
+def test_env_example_holds_only_valid_settings():
+    values = dict(re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", ENV_EXAMPLE, flags=re.MULTILINE))
+    fields = {k.lower(): v for k, v in values.items() if k.lower() in Settings.model_fields}
+    Settings(_env_file=None, **fields)  # parses: the example is a working configuration
+
+
+def test_the_gpu_image_builds_llama_cpp_with_cuda_and_runs_as_a_non_root_user():
+    build, run = _stage("gpu-build"), _stage("gpu")
+    assert "FROM nvidia/cuda:" in build and "-DGGML_CUDA=on" in build
+    assert re.search(r"^FROM nvidia/cuda:\S+-runtime", run, flags=re.MULTILINE)
+    assert re.search(r"^USER app$", run, flags=re.MULTILINE)
+    assert "HEALTHCHECK" in run and "/health" in run
+    assert 'VOLUME ["/models"]' in run and "AUTO_DOWNLOAD=1" in run
+
+
+def test_the_cpu_image_exists_and_no_image_bakes_models_in():
+    cpu = _stage("cpu")
+    assert "N_GPU_LAYERS=0" in cpu and re.search(r"^USER app$", cpu, flags=re.MULTILINE)
+    assert not re.search(r"^COPY .*models/", DOCKERFILE, flags=re.MULTILINE)
+    assert "models" in (REPO / ".dockerignore").read_text().split()
