@@ -145,7 +145,9 @@ def _download(args: argparse.Namespace) -> str:
         if not missing:
             return "nothing to fetch: every file is present"
         return "would fetch:\n" + describe(missing)
-    fetched = fetch(items, token=os.environ.get("HF_TOKEN") or None)
+    fetched = fetch(
+        items, token=os.environ.get("HF_TOKEN") or None, endpoint=os.environ.get("HF_ENDPOINT") or None
+    )
     return f"{len(fetched)} file(s) fetched, {len(items) - len(fetched)} already present in {settings.models_dir}"
 
 

@@ -1,13 +1,18 @@
 """Fetch the configured models from the Hugging Face hub into MODELS_DIR.
 
-huggingface_hub does the transfer: progress bars, resume of interrupted downloads, and an
-``.incomplete`` file that is only renamed into place once complete, so a model path never holds a
-truncated file. This module decides *what* to fetch and turns hub failures into one clear line.
+huggingface_hub resolves what to fetch (URL, size, sha256, gated or missing repos); the transfer
+itself goes into ``<file>.incomplete`` beside the target, resumes from it after an interruption,
+is checked against the hub's size and sha256, and only then renamed into place, so a model path
+never holds a truncated or corrupt file. Every failure becomes one line naming the fix.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import logging
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +22,11 @@ from coordinator.errors import CoordinatorError
 logger = logging.getLogger(__name__)
 
 ROLES: tuple[ModelRole, ...] = ("orpheus", "llm", "snac")
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+HASH_BLOCK_BYTES = 1 << 20
+TRANSFER_CHUNK_BYTES = 1 << 20
+PARTIAL_SUFFIX = ".incomplete"
+HTTP_PARTIAL_CONTENT = 206
 
 
 class DownloadError(CoordinatorError):
@@ -82,9 +92,30 @@ def describe(items: list[DownloadItem]) -> str:
     return "\n".join(lines)
 
 
-def fetch(items: list[DownloadItem], *, token: str | None = None) -> list[DownloadItem]:
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(HASH_BLOCK_BYTES):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """The HTTP client's network errors (huggingface_hub 1.x uses httpx, 2.x its successor httpx2)."""
+    errors: list[type[Exception]] = []
+    for name in ("httpx2", "httpx"):
+        try:
+            errors.append(importlib.import_module(name).TransportError)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(errors)
+
+
+def fetch(
+    items: list[DownloadItem], *, token: str | None = None, endpoint: str | None = None
+) -> list[DownloadItem]:
     """Download the missing items; return what was fetched. Raises DownloadError with the fix."""
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
     from huggingface_hub.errors import (
         GatedRepoError,
         HfHubHTTPError,
@@ -93,6 +124,11 @@ def fetch(items: list[DownloadItem], *, token: str | None = None) -> list[Downlo
         RepositoryNotFoundError,
     )
 
+    unreachable: tuple[type[BaseException], ...] = (
+        LocalEntryNotFoundError,
+        ConnectionError,
+        *_transport_errors(),
+    )
     fetched = []
     for item in items:
         if item.present:
@@ -100,7 +136,10 @@ def fetch(items: list[DownloadItem], *, token: str | None = None) -> list[Downlo
             continue
         item.target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            hf_hub_download(item.repo, item.filename, local_dir=item.target.parent, token=token)
+            metadata = get_hf_file_metadata(
+                hf_hub_url(item.repo, item.filename, endpoint=endpoint), token=token
+            )
+            _transfer(item, metadata.location, size=metadata.size, etag=metadata.etag, token=token)
         except GatedRepoError:
             raise DownloadError(
                 f"{item.repo} is gated: accept its terms on the model page while logged in, then set "
@@ -114,7 +153,7 @@ def fetch(items: list[DownloadItem], *, token: str | None = None) -> list[Downlo
             raise DownloadError(
                 f"{item.repo} has no file {item.filename}: fix the file name in models.yaml"
             ) from None
-        except LocalEntryNotFoundError:
+        except unreachable:
             raise DownloadError(
                 f"{item.role} file {item.filename} is missing from {item.target.parent} and the hub cannot "
                 "be reached (offline?): connect to the internet or copy the file there"
@@ -129,3 +168,60 @@ def fetch(items: list[DownloadItem], *, token: str | None = None) -> list[Downlo
             ) from None
         fetched.append(item)
     return fetched
+
+
+def _transfer(item: DownloadItem, url: str, *, size: int | None, etag: str | None, token: str | None) -> None:
+    """GET ``url`` into ``<target>.incomplete``, resuming what an earlier run left there, check size
+    and sha256, then rename into place: the model path never holds a partial or corrupt file.
+
+    (huggingface_hub 2.x no longer resumes across runs, and multi-GB models need it.)
+    """
+    from huggingface_hub.utils import (
+        are_progress_bars_disabled,
+        build_hf_headers,
+        get_session,
+        hf_raise_for_status,
+    )
+    from tqdm.auto import tqdm
+
+    partial = item.target.with_name(item.target.name + PARTIAL_SUFFIX)
+    start = partial.stat().st_size if partial.exists() else 0
+    if size is not None and start > size:
+        start = 0
+    headers = build_hf_headers(token=token)
+    if start:
+        headers["Range"] = f"bytes={start}-"
+    try:
+        with get_session().stream("GET", url, headers=headers, follow_redirects=True) as response:
+            hf_raise_for_status(response)
+            if response.status_code != HTTP_PARTIAL_CONTENT:
+                start = 0  # the server ignored the Range: start over
+            with (
+                partial.open("ab" if start else "wb") as out,
+                tqdm(
+                    total=size,
+                    initial=start,
+                    unit="B",
+                    unit_scale=True,
+                    desc=item.filename,
+                    disable=are_progress_bars_disabled(),
+                ) as bar,
+            ):
+                for chunk in response.iter_bytes(TRANSFER_CHUNK_BYTES):
+                    out.write(chunk)
+                    bar.update(len(chunk))
+    except _transport_errors():
+        pass  # judged below by what arrived
+    received = partial.stat().st_size
+    if size is not None and received != size:
+        raise DownloadError(
+            f"the transfer of {item.filename} stopped at {received} of {size} bytes: "
+            "run the download again to resume it"
+        )
+    if etag and SHA256_HEX.fullmatch(etag) and _sha256(partial) != etag:
+        partial.unlink()
+        raise DownloadError(
+            f"{item.filename} from {item.repo} does not match the hub's sha256 and was deleted: "
+            "run the download again (a proxy or disk may have corrupted it)"
+        )
+    os.replace(partial, item.target)

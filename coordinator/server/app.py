@@ -60,7 +60,9 @@ def _download_missing(settings: Settings) -> None:
     ]
     if missing:
         logger.info("AUTO_DOWNLOAD: fetching %s", ", ".join(item.filename for item in missing))
-        fetch(missing, token=os.environ.get("HF_TOKEN") or None)
+        fetch(
+            missing, token=os.environ.get("HF_TOKEN") or None, endpoint=os.environ.get("HF_ENDPOINT") or None
+        )
 
 
 async def _load(app: FastAPI, settings: Settings) -> None:
