@@ -13,6 +13,7 @@ import importlib
 import logging
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,6 +189,13 @@ def _transfer(item: DownloadItem, url: str, *, size: int | None, etag: str | Non
     start = partial.stat().st_size if partial.exists() else 0
     if size is not None and start > size:
         start = 0
+    if size is not None:
+        free = shutil.disk_usage(partial.parent).free
+        if free < size - start:
+            raise DownloadError(
+                f"not enough disk space for {item.filename}: {(size - start) / 1e9:.2f} GB needed, "
+                f"{free / 1e9:.2f} GB free in {partial.parent}: free space or set MODELS_DIR elsewhere"
+            )
     headers = build_hf_headers(token=token)
     if start:
         headers["Range"] = f"bytes={start}-"

@@ -109,3 +109,37 @@ def test_an_unreachable_hub_is_one_line(tmp_path):
     result = _download(tmp_path, "http://127.0.0.1:9", "--only", "snac")
     assert result.returncode == 1 and result.stderr.count("\n") == 1
     assert "cannot be reached" in result.stderr
+
+
+def test_a_corrupt_partial_file_is_caught_by_the_checksum_and_the_next_run_starts_clean(
+    tmp_path, hub, orpheus_gguf
+):
+    data = orpheus_gguf.read_bytes()
+    partial = tmp_path / "models" / (ORPHEUS_FILE + ".incomplete")
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"\0" * (len(data) // 3))  # garbage from a broken earlier run
+    first = _download(tmp_path, hub.url, "--only", "orpheus", "--quant", "Q4_K_M")
+    assert first.returncode == 1 and "does not match the hub's sha256 and was deleted" in first.stderr
+    assert not partial.exists() and not (tmp_path / "models" / ORPHEUS_FILE).exists()
+    second = _download(tmp_path, hub.url, "--only", "orpheus", "--quant", "Q4_K_M")
+    assert second.returncode == 0 and (tmp_path / "models" / ORPHEUS_FILE).read_bytes() == data
+
+
+def test_a_full_disk_is_refused_before_the_transfer(tmp_path, hub, monkeypatch, capsys):
+    import shutil
+    from collections import namedtuple
+
+    from coordinator.cli import main
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _path: usage(10**9, 10**9 - 1000, 1000))
+    monkeypatch.setenv("MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("MODELS_CONFIG", str(REPO / "models.yaml"))
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    for name in ("ORPHEUS_MODEL_PATH", "LLM_MODEL_PATH", "SNAC_MODEL_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["download", "--only", "orpheus", "--quant", "Q4_K_M"]) == 1
+    err = capsys.readouterr().err
+    assert "not enough disk space" in err and "GB free" in err and err.count("\n") == 1
+    assert hub.gets(ORPHEUS_FILE) == []  # nothing was transferred
