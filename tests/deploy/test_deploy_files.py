@@ -36,7 +36,7 @@ def test_services_keep_models_on_a_volume_restart_and_check_health(name):
     assert "models:/models" in service["volumes"] and "models" in COMPOSE["volumes"]
     assert service["restart"] == "unless-stopped"
     assert "/health" in " ".join(service["healthcheck"]["test"]) and service["healthcheck"]["start_period"]
-    assert service["ports"] == ["${PORT:-8080}:${PORT:-8080}"]
+    assert service["ports"] == ["${HOST_PORTS:-8080}:${PORT:-8080}"]
     assert service["environment"]["AUTO_DOWNLOAD"] == "${AUTO_DOWNLOAD:-1}"
     assert service["environment"]["MODELS_DIR"] == "/models"
     assert service["env_file"] == [{"path": ".env", "required": False}]
