@@ -140,6 +140,10 @@ class Settings(BaseSettings):
     max_concurrent_streams: int = Field(
         8, ge=1, le=256, description="Sequences one model decodes together in a batch."
     )
+    max_queue: int = Field(32, ge=0, description="Requests that may wait for a slot per model (MAX_QUEUE).")
+    queue_timeout_s: float = Field(
+        30.0, gt=0, description="Longest wait for a slot before a 503 (QUEUE_TIMEOUT_S)."
+    )
     snac_lookahead_frames: int = Field(
         3, ge=0, le=8, description="Frames of lookahead per SNAC window; 3 is exact, less is faster."
     )

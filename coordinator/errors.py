@@ -38,6 +38,18 @@ class NotReadyError(CoordinatorError):
     code = "model_loading"
 
 
+class QueueFullError(CoordinatorError):
+    """Every sequence slot is busy and the wait queue is full: retry shortly."""
+
+    code = "rate_limit_exceeded"
+
+
+class QueueTimeoutError(CoordinatorError):
+    """The request waited for a free sequence slot longer than the server allows."""
+
+    code = "queue_timeout"
+
+
 class ContextLengthExceededError(InvalidInputError):
     """Prompt plus requested tokens do not fit the model's context window."""
 

@@ -33,6 +33,8 @@ def _engine(model: LlamaModel, settings: Settings, name: str) -> BatchEngine:
         max_sequences=settings.max_concurrent_streams,
         n_threads=settings.n_threads,
         name=name,
+        max_queue=settings.max_queue,
+        queue_timeout_s=settings.queue_timeout_s,
     )
 
 

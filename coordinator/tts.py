@@ -243,6 +243,7 @@ class Utterances:
         self._requests = requests
         self._loop = loop
         self.streams: list[SpeechStream] = []
+        self._start(0)  # submitted now, so a full queue is refused before any response starts
 
     @property
     def prompt_tokens(self) -> int:

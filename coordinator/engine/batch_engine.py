@@ -14,6 +14,7 @@ import ctypes
 import itertools
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -32,11 +33,15 @@ from coordinator.errors import (
     GenerationError,
     InvalidInputError,
     ModelLoadError,
+    QueueFullError,
+    QueueTimeoutError,
 )
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_N_BATCH = 512  # tokens per llama_decode call: decode tokens first, prompt chunks fill the rest
+DEFAULT_MAX_QUEUE = 32
+DEFAULT_QUEUE_TIMEOUT_S = 30.0
 _ALL_POSITIONS = -1
 _T = TypeVar("_T")
 
@@ -64,6 +69,7 @@ class _Sequence:
     stream: GenerationStream
     sampler: TokenSampler
     number: int  # admission order, for fair prefill
+    submitted_at: float = field(default_factory=time.monotonic)
     slot: int = -1
     n_past: int = 0  # tokens in this sequence's KV cells
     prefilled: int = 0  # prompt tokens already decoded
@@ -97,10 +103,14 @@ class BatchEngine:
         n_threads: int | None = None,
         n_batch: int = DEFAULT_N_BATCH,
         name: str = "engine",
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        queue_timeout_s: float = DEFAULT_QUEUE_TIMEOUT_S,
     ) -> None:
         self.model = model
         self.name = name
         self.max_sequences = max_sequences
+        self.max_queue = max_queue
+        self.queue_timeout_s = queue_timeout_s
         self._n_batch = n_batch
         params = llama_cpp.llama_context_default_params()
         params.n_ctx = n_ctx_per_seq * max_sequences
@@ -165,6 +175,12 @@ class BatchEngine:
         with self._lock:
             if self._stopping:
                 raise GenerationError(f"{self.name} is shut down")
+            # Requests beyond the free slots wait; beyond max_queue waiting ones, refuse at once.
+            if len(self._waiting) >= len(self._free_slots) + self.max_queue:
+                raise QueueFullError(
+                    f"{self.name} is at capacity ({self.max_sequences} active, {len(self._waiting)} waiting): "
+                    "retry shortly"
+                )
             self._waiting.append(sequence)
         self._wake.set()
         return stream
@@ -269,8 +285,20 @@ class BatchEngine:
                     continue
                 sequence.slot = self._free_slots.pop()
                 self._active.append(sequence)
+            now = time.monotonic()
+            expired = [s for s in self._waiting if now - s.submitted_at > self.queue_timeout_s]
+            for sequence in expired:
+                self._waiting.remove(sequence)
             self.stats.active_sequences = len(self._active)
             self.stats.waiting_sequences = len(self._waiting)
+        for sequence in expired:
+            sequence.stream._push(
+                StreamEvent(
+                    error=QueueTimeoutError(
+                        f"waited over {self.queue_timeout_s:g} s for a free {self.name} slot: retry later"
+                    )
+                )
+            )
 
     def _reap_cancelled(self) -> None:
         for sequence in [s for s in self._active if s.stream.cancel_requested]:

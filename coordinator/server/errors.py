@@ -18,6 +18,8 @@ from coordinator.errors import (
     ModelLoadError,
     ModelNotFoundError,
     NotReadyError,
+    QueueFullError,
+    QueueTimeoutError,
     UnknownModelError,
 )
 
@@ -26,6 +28,8 @@ logger = logging.getLogger(__name__)
 # Most specific class first.
 _STATUS: tuple[tuple[type[CoordinatorError], int], ...] = (
     (UnknownModelError, 404),
+    (QueueFullError, 429),
+    (QueueTimeoutError, 503),
     (NotReadyError, 503),
     (ModelLoadError, 503),
     (ModelNotFoundError, 503),
@@ -34,6 +38,7 @@ _STATUS: tuple[tuple[type[CoordinatorError], int], ...] = (
     (CancelledError, 503),
 )
 _DEFAULT_STATUS = 400
+RETRY_AFTER_S = 5
 
 
 def status_of(error: CoordinatorError) -> int:
@@ -44,14 +49,20 @@ def status_of(error: CoordinatorError) -> int:
 
 
 def error_body(message: str, status: int, *, param: str | None = None, code: str | None = None) -> dict:
-    kind = "invalid_request_error" if status < 500 else "server_error"
+    kind = (
+        "rate_limit_exceeded"
+        if status == 429
+        else "invalid_request_error"
+        if status < 500
+        else "server_error"
+    )
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
 def error_response(
     message: str, status: int, *, param: str | None = None, code: str | None = None
 ) -> JSONResponse:
-    headers = {"Retry-After": "5"} if status == 503 else None
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status in (429, 503) else None
     return JSONResponse(
         error_body(message, status, param=param, code=code), status_code=status, headers=headers
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from typing import TypeVar
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from coordinator.audio.encoders import StreamEncoder
 from coordinator.errors import CoordinatorError
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # Proxies (nginx) must pass streamed bytes on as they are produced, and nobody may cache them.
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -32,3 +34,27 @@ async def encoded_audio(
     except CoordinatorError as exc:
         # Headers are gone: the only honest signal left is ending the stream early.
         logger.error("audio stream failed after it started: %s", exc)
+
+
+async def primed(items: AsyncIterator[_T]) -> AsyncIterator[_T]:
+    """Wait for the first item before the response starts, so that what fails before any output
+    (queue timeout, generation failure) still becomes an HTTP status, not a truncated 200."""
+    try:
+        first = await anext(items)
+    except StopAsyncIteration:
+        return _empty()
+    return _prepend(first, items)
+
+
+async def _empty() -> AsyncIterator[_T]:
+    return
+    yield  # an async generator that yields nothing
+
+
+async def _prepend(first: _T, rest: AsyncIterator[_T]) -> AsyncIterator[_T]:
+    try:
+        yield first
+        async for item in rest:
+            yield item
+    finally:
+        await rest.aclose()  # type: ignore[attr-defined]

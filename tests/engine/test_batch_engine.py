@@ -1,4 +1,5 @@
 import asyncio
+import time
 
 import numpy as np
 import pytest
@@ -223,3 +224,50 @@ def test_a_sampling_failure_fails_only_its_sequence_and_the_engine_keeps_serving
     assert len(_collect(healthy)) == 30 and healthy.finish_reason == "length"
     assert engine.kv_cells_in_use() == {}
     assert len(_collect(engine.submit(_request(chat_model, max_tokens=4)))) == 4
+
+
+def test_when_slots_and_queue_are_full_a_request_is_refused_at_once(chat_model):
+    import threading
+
+    from coordinator.errors import QueueFullError
+
+    engine = BatchEngine(chat_model, n_ctx_per_seq=N_CTX, max_sequences=1, max_queue=1, n_threads=2, name="q")
+    gate = threading.Event()
+    engine.call_in_worker(gate.wait)  # nothing is admitted while the worker is held
+    try:
+        first = engine.submit(_request(chat_model, max_tokens=3))  # takes the free slot
+        second = engine.submit(_request(chat_model, max_tokens=3))  # waits in the queue
+        with pytest.raises(QueueFullError, match="at capacity"):
+            engine.submit(_request(chat_model, max_tokens=3))
+    finally:
+        gate.set()
+    assert len(_collect(first)) == 3 and len(_collect(second)) == 3
+    assert len(_collect(engine.submit(_request(chat_model, max_tokens=3)))) == 3  # room again
+    engine.close()
+
+
+def test_a_request_that_waits_too_long_for_a_slot_gets_a_timeout(chat_model):
+    from coordinator.errors import QueueTimeoutError
+
+    engine = BatchEngine(
+        chat_model, n_ctx_per_seq=N_CTX, max_sequences=1, queue_timeout_s=0.2, n_threads=2, name="t"
+    )
+    try:
+
+        class Slow:  # keeps the only slot busy for seconds while the worker goes on stepping
+            def allowed(self):
+                time.sleep(0.01)
+                return np.arange(10, 20)
+
+            def accept(self, token_id):
+                pass
+
+        request = _request(chat_model, max_tokens=N_CTX - 20)
+        busy = engine.submit(GenerationRequest(request.prompt, request.params, constraint=Slow()))
+        busy.next_batch(timeout=30)  # it holds the only slot now
+        waiting = engine.submit(_request(chat_model, max_tokens=3))
+        with pytest.raises(QueueTimeoutError, match="waited over 0.2 s"):
+            _collect(waiting)
+        busy.cancel()
+    finally:
+        engine.close()

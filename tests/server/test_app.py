@@ -65,3 +65,12 @@ def test_auto_download_with_every_model_present_fetches_nothing_and_serves(model
             assert "failed" not in response.json()["error"]["message"]
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
+
+def test_queue_errors_map_to_429_and_503_with_retry_after():
+    from coordinator.errors import QueueFullError, QueueTimeoutError
+    from coordinator.server.errors import error_response, status_of
+
+    assert status_of(QueueFullError("busy")) == 429 and status_of(QueueTimeoutError("slow")) == 503
+    response = error_response("slow", 503, code="queue_timeout")
+    assert response.headers["retry-after"] == "5"

@@ -154,3 +154,28 @@ def test_speed_changes_the_duration(client, speed):
     response = _speech(client, response_format="pcm", speed=speed)
     samples = len(response.content) // 2
     assert samples == pytest.approx(FRAMES * SAMPLES_PER_FRAME / speed, rel=0.05)
+
+
+def test_a_full_engine_answers_429_with_retry_after(client, tts, monkeypatch):
+    import threading
+
+    engine = tts.engine
+    monkeypatch.setattr(engine, "max_queue", 0)
+    gate = threading.Event()
+    engine.call_in_worker(gate.wait)  # hold the worker so the slots stay as they are
+    held = []
+    try:
+        while True:  # fill every free slot
+            try:
+                held.append(engine.submit(tts.request("Hi.", "tara")))
+            except Exception:
+                break
+        response = _speech(client, response_format="pcm")
+        assert response.status_code == 429 and response.headers["retry-after"] == "5"
+        error = response.json()["error"]
+        assert error["type"] == "rate_limit_exceeded" and error["code"] == "rate_limit_exceeded"
+    finally:
+        gate.set()
+        for stream in held:
+            stream.cancel()
+    assert _speech(client, response_format="pcm").status_code == 200

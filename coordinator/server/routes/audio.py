@@ -21,7 +21,7 @@ from coordinator.server.deps import get_runtime, get_tts
 from coordinator.server.errors import error_body, status_of
 from coordinator.server.protocol import SpeechRequest, VoiceList
 from coordinator.server.routes.models import orpheus_model_id
-from coordinator.server.streaming import STREAM_HEADERS, encoded_audio
+from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed
 from coordinator.tts import OrpheusTTS, Utterances
 
 logger = logging.getLogger(__name__)
@@ -42,16 +42,16 @@ async def list_voices(
 @router.post("/v1/audio/speech", response_model=None)
 async def create_speech(body: SpeechRequest, runtime: Runtime = Depends(get_runtime)) -> Response:
     """OpenAI-compatible speech; the audio streams while it is generated, in every format."""
-    return _speech_response(body, runtime)
+    return await _speech_response(body, runtime)
 
 
 @router.post("/v1/audio/speech/stream", response_model=None)
 async def create_speech_stream(body: SpeechRequest, runtime: Runtime = Depends(get_runtime)) -> Response:
     """The same request, always streamed (the audio endpoint already streams)."""
-    return _speech_response(body, runtime)
+    return await _speech_response(body, runtime)
 
 
-def _speech_response(body: SpeechRequest, runtime: Runtime) -> Response:
+async def _speech_response(body: SpeechRequest, runtime: Runtime) -> Response:
     if body.model != orpheus_model_id(runtime) and body.model not in OPENAI_SPEECH_ALIASES:
         raise UnknownModelError(
             f"model {body.model!r} does not exist here: use {orpheus_model_id(runtime)!r} "
@@ -66,7 +66,7 @@ def _speech_response(body: SpeechRequest, runtime: Runtime) -> Response:
         body.to_sampling_params(runtime.tts.default_params),
         loop=asyncio.get_running_loop(),
     )
-    chunks = _at_speed(speech.aiter_chunks(runtime.decode_executor), body.speed)
+    chunks = await primed(_at_speed(speech.aiter_chunks(runtime.decode_executor), body.speed))
     if body.stream_format == "sse":
         return EventSourceResponse(_sse_events(speech, chunks, encoder), headers=STREAM_HEADERS)
     return StreamingResponse(

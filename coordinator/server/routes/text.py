@@ -18,7 +18,7 @@ from coordinator.runtime import Runtime
 from coordinator.server.deps import get_runtime
 from coordinator.server.errors import error_body, status_of
 from coordinator.server.protocol import ChatCompletionRequest, CompletionRequest
-from coordinator.server.streaming import STREAM_HEADERS
+from coordinator.server.streaming import STREAM_HEADERS, primed
 from coordinator.textgen import ChatMessage, TextModel, TextStream
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,10 @@ async def chat_completions(
 
     if body.stream:
         first = chunk({"role": "assistant", "content": ""}, None)
-        return _sse(stream, first, lambda text: chunk({"content": text}, None), lambda f: chunk({}, f))
+        deltas = await primed(stream.deltas())
+        return _sse(
+            stream, deltas, first, lambda text: chunk({"content": text}, None), lambda f: chunk({}, f)
+        )
     text = "".join([delta async for delta in stream.deltas()])
     return {
         "id": ident,
@@ -103,13 +106,20 @@ async def completions(body: CompletionRequest, runtime: Runtime = Depends(get_ru
         }
 
     if body.stream:
-        return _sse(stream, None, lambda text: chunk(text, None), lambda f: chunk("", f))
+        return _sse(
+            stream,
+            await primed(stream.deltas()),
+            None,
+            lambda text: chunk(text, None),
+            lambda f: chunk("", f),
+        )
     text = "".join([delta async for delta in stream.deltas()])
     return {**chunk(text, stream.finish_reason), "usage": _usage(stream)}
 
 
 def _sse(
     stream: TextStream,
+    deltas: AsyncIterator[str],
     first: dict | None,
     delta_chunk: Callable[[str], dict],
     final_chunk: Callable[[str | None], dict],
@@ -118,7 +128,7 @@ def _sse(
         try:
             if first is not None:
                 yield {"data": json.dumps(first)}
-            async for text in stream.deltas():
+            async for text in deltas:
                 yield {"data": json.dumps(delta_chunk(text))}
             yield {"data": json.dumps({**final_chunk(stream.finish_reason), "usage": _usage(stream)})}
         except CoordinatorError as exc:

@@ -18,7 +18,7 @@ from coordinator.runtime import Runtime
 from coordinator.server.deps import get_runtime
 from coordinator.server.errors import error_body, status_of
 from coordinator.server.protocol import SeedTTSRequest, VoiceChatRequest
-from coordinator.server.streaming import STREAM_HEADERS, encoded_audio
+from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed
 from coordinator.textgen import ChatMessage
 from coordinator.voice_chat import SpokenReply
 
@@ -39,11 +39,13 @@ async def voice_chat(body: VoiceChatRequest, runtime: Runtime = Depends(get_runt
     reply = llm.start(request, loop=loop)
     if body.stream_text:
         return StreamingResponse(
-            _text(reply.deltas()), media_type="text/plain; charset=utf-8", headers=STREAM_HEADERS
+            _text(await primed(reply.deltas())),
+            media_type="text/plain; charset=utf-8",
+            headers=STREAM_HEADERS,
         )
     spoken = SpokenReply(tts, voice, None, loop=loop, decode_executor=runtime.decode_executor)
     return StreamingResponse(
-        encoded_audio(spoken.audio(reply.deltas()), WavEncoder(), header_first=True),
+        encoded_audio(spoken.audio(await primed(reply.deltas())), WavEncoder(), header_first=True),
         media_type="audio/wav",
         headers=STREAM_HEADERS,
     )
@@ -62,7 +64,7 @@ async def _seed_tts(body: SeedTTSRequest, runtime: Runtime) -> StreamingResponse
         body.to_sampling_params(runtime.tts.default_params),
         loop=asyncio.get_running_loop(),
     )
-    chunks = speech.aiter_chunks(runtime.decode_executor)
+    chunks = await primed(speech.aiter_chunks(runtime.decode_executor))
     return StreamingResponse(
         encoded_audio(chunks, WavEncoder(), header_first=True), media_type="audio/wav", headers=STREAM_HEADERS
     )
