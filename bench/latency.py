@@ -14,28 +14,21 @@ import argparse
 import asyncio
 import json
 import platform
-import socket
 import statistics
 import sys
-import tempfile
-import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coordinator.config import Settings  # noqa: E402
+from bench.tiny_server import tiny_server  # noqa: E402
 from coordinator.engine.sampling import SamplingParams  # noqa: E402
-from coordinator.server.app import create_app  # noqa: E402
 from coordinator.text.sentences import SentenceBuffer  # noqa: E402
 from coordinator.textgen import ChatMessage  # noqa: E402
-from tests.rig.snac_checkpoint import write_random_snac  # noqa: E402
-from tests.rig.tiny_gguf import build_chat_gguf, build_orpheus_gguf  # noqa: E402
 
 WAV_HEADER_BYTES = 44
 SPEECH = {
@@ -100,43 +93,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latency.json")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        models = Path(tmp)
-        settings = Settings(
-            _env_file=None,
-            models_config=ROOT / "models.yaml",
-            orpheus_model_path=build_orpheus_gguf(models / "orpheus.gguf"),
-            llm_model_path=build_chat_gguf(models / "chat.gguf"),
-            snac_model_path=write_random_snac(models / "snac"),
-            snac_device="cpu",
-            n_ctx=1024,
-            tts_max_tokens=SPEECH["max_tokens"],
-            max_concurrent_streams=4,
-        )
-        app = create_app(settings)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+    with tiny_server(tts_max_tokens=SPEECH["max_tokens"], max_concurrent_streams=4) as (url, app):
         runtime = app.state.runtime
-
         first_audio_byte_s(url, "/v1/audio/speech", SPEECH, 0)  # warm-up
         speech_ttfb = [first_audio_byte_s(url, "/v1/audio/speech", SPEECH, 0) for _ in range(args.runs)]
         chat_ttfb = [first_audio_byte_s(url, "/chat", CHAT, WAV_HEADER_BYTES) for _ in range(args.runs)]
         shares = [asyncio.run(speech_shares(runtime)) for _ in range(args.runs)]
         llm_first = [asyncio.run(chat_llm_first_sentence_s(runtime)) for _ in range(args.runs)]
-        server.should_exit = True
-        thread.join(timeout=60)
 
     med = statistics.median
     tokens, snac = med(s["orpheus_tokens_s"] for s in shares), med(s["snac_s"] for s in shares)

@@ -1,0 +1,199 @@
+"""Concurrent speech streams against a live server: latency, real-time factor, throughput.
+
+N clients each stream /v1/audio/speech (pcm) at once (a share of them /chat instead), then the same
+requests run one after another, in the same run. Per stream: time to first audio, real-time factor
+(wall time / audio time), and whether playback starting at the first byte would have stalled.
+Aggregate: audio tokens per second (7 per 85.3 ms frame) and the ratio concurrent / sequential.
+
+    python bench/load.py --tiny --streams 8           # this CPU, tiny random models
+    python bench/load.py --url http://gpu-host:8080 --streams 32 --max-tokens 1200
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.tiny_server import tiny_server  # noqa: E402
+
+SAMPLE_RATE = 24_000
+PCM_BYTES = 2
+SAMPLES_PER_FRAME = 2048
+TOKENS_PER_FRAME = 7
+WAV_HEADER_BYTES = 44
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Streaming speech should start before the sentence is finished.",
+    "Every frame of audio counts, from the first to the last.",
+    "A voice server serves many listeners at once.",
+]
+
+
+@dataclass
+class StreamResult:
+    kind: str
+    first_audio_s: float
+    wall_s: float
+    audio_s: float
+    stalled: bool
+
+    @property
+    def rtf(self) -> float:
+        return self.wall_s / self.audio_s if self.audio_s else float("inf")
+
+
+async def one_stream(
+    client: httpx.AsyncClient, index: int, kind: str, max_tokens: int, seed: int
+) -> StreamResult:
+    if kind == "chat":
+        path, body, header = (
+            "/chat",
+            {"message": SENTENCES[index % 4], "max_tokens": 40, "seed": seed},
+            WAV_HEADER_BYTES,
+        )
+    else:
+        body = {
+            "model": "tts-1",
+            "input": SENTENCES[index % len(SENTENCES)],
+            "voice": "tara",
+            "response_format": "pcm",
+            "max_tokens": max_tokens,
+            "seed": seed,
+        }
+        path, header = "/v1/audio/speech", 0
+    started = time.perf_counter()
+    first = None
+    received = 0
+    stalled = False
+    async with client.stream("POST", path, json=body) as response:
+        response.raise_for_status()
+        async for chunk in response.aiter_bytes():
+            now = time.perf_counter()
+            if received + len(chunk) > header and first is None:
+                first = now
+            elif first is not None:
+                # Playback began at the first byte: has it caught up with what had arrived?
+                played_s = now - first
+                if played_s > (received - header) / PCM_BYTES / SAMPLE_RATE + 1e-3:
+                    stalled = True
+            received += len(chunk)
+    end = time.perf_counter()
+    audio_s = max(received - header, 0) / PCM_BYTES / SAMPLE_RATE
+    return StreamResult(kind, (first or end) - started, end - started, audio_s, stalled)
+
+
+async def run(
+    url: str, kinds: list[str], max_tokens: int, concurrent: bool
+) -> tuple[list[StreamResult], float]:
+    async with httpx.AsyncClient(base_url=url, timeout=600) as client:
+        started = time.perf_counter()
+        if concurrent:
+            results = await asyncio.gather(
+                *(one_stream(client, i, kind, max_tokens, seed=i) for i, kind in enumerate(kinds))
+            )
+        else:
+            results = [await one_stream(client, i, kind, max_tokens, seed=i) for i, kind in enumerate(kinds)]
+        return list(results), time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summarize(results: list[StreamResult], wall_s: float) -> dict:
+    audio_s = sum(r.audio_s for r in results)
+    frames = audio_s * SAMPLE_RATE / SAMPLES_PER_FRAME
+    return {
+        "streams": len(results),
+        "first_audio_s_p50": statistics.median(r.first_audio_s for r in results),
+        "first_audio_s_p95": percentile([r.first_audio_s for r in results], 0.95),
+        "rtf_p50": statistics.median(r.rtf for r in results),
+        "rtf_p95": percentile([r.rtf for r in results], 0.95),
+        "streams_behind_real_time": sum(r.stalled for r in results),
+        "audio_s_total": audio_s,
+        "wall_s": wall_s,
+        "audio_tokens_per_s": frames * TOKENS_PER_FRAME / wall_s,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--url", help="a running server")
+    target.add_argument("--tiny", action="store_true", help="start a server on the tiny test models here")
+    parser.add_argument("--streams", type=int, default=8)
+    parser.add_argument("--chat-share", type=float, default=0.25, help="share of the streams that use /chat")
+    parser.add_argument("--max-tokens", type=int, default=140, help="audio tokens per speech request")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "load.json")
+    args = parser.parse_args()
+
+    n_chat = round(args.streams * args.chat_share)
+    kinds = ["chat"] * n_chat + ["speech"] * (args.streams - n_chat)
+
+    def measure(url: str) -> dict:
+        asyncio.run(run(url, kinds[:1], args.max_tokens, concurrent=False))  # warm-up
+        concurrent, concurrent_wall = asyncio.run(run(url, kinds, args.max_tokens, concurrent=True))
+        sequential, sequential_wall = asyncio.run(run(url, kinds, args.max_tokens, concurrent=False))
+        report = {
+            "concurrent": summarize(concurrent, concurrent_wall),
+            "sequential": summarize(sequential, sequential_wall),
+            "streams_detail": [asdict(r) | {"rtf": r.rtf} for r in concurrent],
+        }
+        report["throughput_ratio_concurrent_over_sequential"] = (
+            report["concurrent"]["audio_tokens_per_s"] / report["sequential"]["audio_tokens_per_s"]
+        )
+        return report
+
+    if args.tiny:
+        with tiny_server(max_concurrent_streams=max(8, args.streams), tts_max_tokens=args.max_tokens) as (
+            url,
+            _,
+        ):
+            report = measure(url)
+        machine = {"platform": platform.platform(), "device": "cpu", "models": "tiny random test models"}
+    else:
+        report = measure(args.url)
+        machine = {"server": args.url}
+    report = {
+        "benchmark": "concurrent_streams",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine,
+        "kinds": kinds,
+        **report,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+
+    print(
+        f"{'run':<11} {'streams':>7} {'TTFA p50':>9} {'TTFA p95':>9} {'RTF p50':>8} {'RTF p95':>8} "
+        f"{'behind':>7} {'tokens/s':>9}"
+    )
+    for name in ("concurrent", "sequential"):
+        r = report[name]
+        print(
+            f"{name:<11} {r['streams']:>7} {r['first_audio_s_p50'] * 1000:>7.0f}ms {r['first_audio_s_p95'] * 1000:>7.0f}ms "
+            f"{r['rtf_p50']:>8.2f} {r['rtf_p95']:>8.2f} {r['streams_behind_real_time']:>7} "
+            f"{r['audio_tokens_per_s']:>9.0f}"
+        )
+    print(
+        f"aggregate audio tokens/s, concurrent / sequential: {report['throughput_ratio_concurrent_over_sequential']:.2f}"
+    )
+    print(f"saved {args.out}")
+
+
+if __name__ == "__main__":
+    main()
