@@ -176,9 +176,12 @@ class BatchEngine:
             if self._stopping:
                 raise GenerationError(f"{self.name} is shut down")
             # Requests beyond the free slots wait; beyond max_queue waiting ones, refuse at once.
-            if len(self._waiting) >= len(self._free_slots) + self.max_queue:
+            # Cancelled sequences count as gone: they leave within one step.
+            waiting = sum(1 for s in self._waiting if not s.stream.cancel_requested)
+            releasing = sum(1 for s in list(self._active) if s.stream.cancel_requested)
+            if waiting >= len(self._free_slots) + releasing + self.max_queue:
                 raise QueueFullError(
-                    f"{self.name} is at capacity ({self.max_sequences} active, {len(self._waiting)} waiting): "
+                    f"{self.name} is at capacity ({self.max_sequences} active, {waiting} waiting): "
                     "retry shortly"
                 )
             self._waiting.append(sequence)
