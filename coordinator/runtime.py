@@ -108,9 +108,6 @@ class Runtime:
             special_tokens_in_output=True,
         )
 
-    def text_model(self, requested: str) -> TextModel | None:
-        return next((m for m in (self.llm, self.orpheus_text) if m.model_id == requested), None)
-
     def close(self) -> None:
         self.decode_executor.shutdown(wait=True)
         self.tts.close()
