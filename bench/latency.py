@@ -61,7 +61,7 @@ async def speech_shares(runtime) -> dict[str, float]:
     speech = runtime.tts.speak(
         SPEECH["input"], "tara", SamplingParams(max_tokens=140, seed=0), loop=asyncio.get_running_loop()
     )
-    async for _ in speech.aiter_chunks(runtime.decode_executor):
+    async for _ in speech.aiter_chunks(runtime.snac):
         pass
     stats = speech.streams[0].stats
     return {

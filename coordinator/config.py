@@ -28,6 +28,7 @@ DOWNLOAD_SCRIPT = "python scripts/download_models.py"
 PROMPT_OVERHEAD_TOKENS = 16
 
 ModelRole = Literal["orpheus", "llm", "snac"]
+SnacCompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
 
 
 class _Strict(BaseModel):
@@ -147,6 +148,17 @@ class Settings(BaseSettings):
     snac_lookahead_frames: int = Field(
         3, ge=0, le=8, description="Frames of lookahead per SNAC window; 3 is exact, less is faster."
     )
+    snac_batch_frames: int | None = Field(
+        None,
+        ge=1,
+        description="Most frames one batched SNAC call decodes across streams; default: 8 on a CPU "
+        "(measured: larger batches are slower there), 512 on a GPU (SNAC_BATCH_FRAMES).",
+    )
+    snac_compile: SnacCompileMode = Field(
+        "off",
+        description="torch.compile SNAC's decoder: off, default, reduce-overhead (CUDA graphs on a GPU) "
+        "or max-autotune. Each window shape compiles once, on first use (SNAC_COMPILE).",
+    )
     max_input_chars: int = Field(4096, ge=1, description="Longest text accepted for one request.")
     tts_max_tokens: int = Field(
         2000, ge=7, description="Default audio token limit per utterance (2000 ≈ 24 s) (TTS_MAX_TOKENS)."
@@ -165,6 +177,7 @@ class Settings(BaseSettings):
         "orpheus_quant",
         "llm_quant",
         "n_threads",
+        "snac_batch_frames",
         mode="before",
     )
     @classmethod

@@ -7,9 +7,11 @@ heavy loads, so a misconfiguration fails in milliseconds, not after a 4 GB load.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
+import torch
+
+from coordinator.audio.decode_scheduler import CPU_BATCH_FRAMES, GPU_BATCH_FRAMES, DecodeScheduler
 from coordinator.audio.snac_codec import SnacCodec, load_snac, resolve_device
 from coordinator.config import ModelCatalog, Settings, load_catalog, resolve_model_path
 from coordinator.engine.batch_engine import BatchEngine
@@ -23,7 +25,13 @@ logger = logging.getLogger(__name__)
 
 def load_codec(settings: Settings, catalog: ModelCatalog) -> SnacCodec:
     path, _ = resolve_model_path("snac", catalog, settings)
-    return load_snac(path, resolve_device(settings.snac_device))
+    return load_snac(path, resolve_device(settings.snac_device), compile_mode=settings.snac_compile)
+
+
+def snac_batch_frames(settings: Settings, device: torch.device) -> int:
+    if settings.snac_batch_frames is not None:
+        return settings.snac_batch_frames
+    return GPU_BATCH_FRAMES if device.type == "cuda" else CPU_BATCH_FRAMES
 
 
 def _engine(model: LlamaModel, settings: Settings, name: str) -> BatchEngine:
@@ -47,7 +55,7 @@ def load_tts(settings: Settings, catalog: ModelCatalog | None = None) -> Orpheus
     model = LlamaModel.load(orpheus_path, n_gpu_layers=settings.n_gpu_layers)
     try:
         vocab = OrpheusVocab.from_token_texts(model.token_texts())
-        codec = load_snac(snac_path, device)
+        codec = load_snac(snac_path, device, compile_mode=settings.snac_compile)
         engine = _engine(model, settings, "orpheus")
     except BaseException:
         model.close()
@@ -90,17 +98,18 @@ class Runtime:
     catalog: ModelCatalog
     tts: OrpheusTTS
     llm: TextModel
-    # SNAC decodes of all streams run here, one at a time: the codec is not re-entrant and on a GPU
-    # one decode stream at a time is what the device does anyway.
-    decode_executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="snac")
-    )
+    # Every stream's SNAC windows, decoded on one thread in batched calls (decode_scheduler.py).
+    snac: DecodeScheduler = field(init=False)
 
     # Raw Orpheus completions (<custom_token_N> text) on the speech engine, for front ends built
     # for an Orpheus llama.cpp backend.
     orpheus_text: TextModel = field(init=False)
 
     def __post_init__(self) -> None:
+        self.snac = DecodeScheduler(
+            self.tts.codec,
+            batch_frames=snac_batch_frames(self.settings, resolve_device(self.settings.snac_device)),
+        )
         self.orpheus_text = TextModel(
             self.tts.engine,
             model_id=model_id(self.catalog.orpheus.name),
@@ -109,7 +118,7 @@ class Runtime:
         )
 
     def close(self) -> None:
-        self.decode_executor.shutdown(wait=True)
+        self.snac.close()
         self.tts.close()
         self.llm.close()
 

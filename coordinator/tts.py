@@ -9,12 +9,12 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from coordinator.audio.decode_scheduler import DecodeScheduler
 from coordinator.audio.format import SAMPLE_RATE, frames_to_seconds
 from coordinator.audio.streaming import FrameCodec, StreamingDecoder
 from coordinator.audio.windows import WindowPlanner
@@ -94,9 +94,9 @@ class SpeechStream(OnGeneration):
         finally:
             self._close(finished=finished, failed=failed)
 
-    async def aiter_chunks(self, decode_executor: Executor) -> AsyncIterator[np.ndarray]:
-        """Async iteration (server): tokens are awaited, SNAC runs on ``decode_executor``."""
-        loop = asyncio.get_running_loop()
+    async def aiter_chunks(self, snac: DecodeScheduler) -> AsyncIterator[np.ndarray]:
+        """Async iteration (server): tokens are awaited; SNAC runs on the shared decode thread,
+        batched with the other streams' windows."""
         finished = failed = False
         try:
             while not finished:
@@ -105,7 +105,7 @@ class SpeechStream(OnGeneration):
                 self._absorb(batch.tokens)
                 while (window := self.decoder.next_window(finished=finished)) is not None:
                     self._window_ready()
-                    samples = await loop.run_in_executor(decode_executor, self.decoder.decode, window)
+                    samples = await asyncio.wrap_future(snac.submit(*self.decoder.window_input(window)))
                     yield self._emitted(samples)
         except Exception:
             failed = True
@@ -257,12 +257,12 @@ class Utterances:
         if index < len(self._requests) and index == len(self.streams):
             self.streams.append(self._tts.start(self._requests[index], loop=self._loop))
 
-    async def aiter_chunks(self, decode_executor: Executor) -> AsyncIterator[np.ndarray]:
+    async def aiter_chunks(self, snac: DecodeScheduler) -> AsyncIterator[np.ndarray]:
         try:
             for index in range(len(self._requests)):
                 self._start(index)
                 self._start(index + 1)
-                async for chunk in self.streams[index].aiter_chunks(decode_executor):
+                async for chunk in self.streams[index].aiter_chunks(snac):
                     yield chunk
         finally:
             for stream in self.streams:

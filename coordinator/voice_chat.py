@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from concurrent.futures import Executor
 
 import numpy as np
 
+from coordinator.audio.decode_scheduler import DecodeScheduler
 from coordinator.engine.sampling import SamplingParams
 from coordinator.text.sentences import SentenceBuffer, utterances
 from coordinator.tts import OrpheusTTS, SpeechStream
@@ -28,13 +28,13 @@ class SpokenReply:
         params: SamplingParams | None,
         *,
         loop: asyncio.AbstractEventLoop,
-        decode_executor: Executor,
+        snac: DecodeScheduler,
     ) -> None:
         self._tts = tts
         self._voice = voice
         self._params = params
         self._loop = loop
-        self._executor = decode_executor
+        self._snac = snac
         self.utterances: list[str] = []
         self.streams: list[SpeechStream] = []
 
@@ -55,7 +55,7 @@ class SpokenReply:
         producer = asyncio.create_task(produce())
         try:
             while (speech := await queue.get()) is not None:
-                async for chunk in speech.aiter_chunks(self._executor):
+                async for chunk in speech.aiter_chunks(self._snac):
                     yield chunk
             await producer  # re-raise what went wrong on the text side, if anything
         finally:

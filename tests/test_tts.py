@@ -142,6 +142,31 @@ def test_concurrent_utterances_each_get_complete_exact_audio(tts):
         assert np.abs(audio - tts.codec.decode(speech.frames)).max() < 1e-4
 
 
+def test_streams_decoded_together_on_the_shared_snac_thread_each_get_their_exact_audio(tts):
+    import asyncio
+
+    from coordinator.audio.decode_scheduler import DecodeScheduler
+
+    async def speak_all():
+        loop = asyncio.get_running_loop()
+        speeches = [
+            tts.synthesize("Hi.", "tara", _params(max_tokens=70, seed=s), loop=loop) for s in range(4)
+        ]
+
+        async def collect(speech):
+            return [chunk async for chunk in speech.aiter_chunks(snac)]
+
+        # A large budget, so windows of streams in the same phase may share a call.
+        with DecodeScheduler(tts.codec, batch_frames=64) as snac:
+            return speeches, await asyncio.gather(*(collect(speech) for speech in speeches))
+
+    speeches, results = asyncio.run(speak_all())
+    for speech, chunks in zip(speeches, results):
+        audio = np.concatenate(chunks)
+        assert len(audio) == 10 * SAMPLES_PER_FRAME
+        assert np.abs(audio - tts.codec.decode(speech.frames)).max() < 1e-4
+
+
 def test_default_sampling_is_the_official_orpheus_one():
     assert (ORPHEUS_DEFAULT_SAMPLING.temperature, ORPHEUS_DEFAULT_SAMPLING.top_p) == (0.6, 0.8)
     assert ORPHEUS_DEFAULT_SAMPLING.repetition_penalty == 1.3
@@ -149,14 +174,15 @@ def test_default_sampling_is_the_official_orpheus_one():
 
 def test_async_streaming_gives_the_same_exact_audio_with_snac_off_the_event_loop(tts):
     import asyncio
-    from concurrent.futures import ThreadPoolExecutor
+
+    from coordinator.audio.decode_scheduler import CPU_BATCH_FRAMES, DecodeScheduler
 
     async def speak():
         speech = tts.synthesize(
             "Hi.", "tara", _params(max_tokens=84, seed=4), loop=asyncio.get_running_loop()
         )
-        with ThreadPoolExecutor(max_workers=1) as executor:
-            chunks = [chunk async for chunk in speech.aiter_chunks(executor)]
+        with DecodeScheduler(tts.codec, batch_frames=CPU_BATCH_FRAMES) as snac:
+            chunks = [chunk async for chunk in speech.aiter_chunks(snac)]
         return speech, chunks
 
     speech, chunks = asyncio.run(speak())

@@ -1,10 +1,10 @@
 """The voice assistant's pipeline with a controlled text source and the real speech path."""
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from coordinator.audio.decode_scheduler import CPU_BATCH_FRAMES, DecodeScheduler
 from coordinator.audio.format import SAMPLES_PER_FRAME
 from coordinator.engine.sampling import SamplingParams
 from coordinator.voice_chat import SpokenReply
@@ -25,10 +25,8 @@ def test_the_first_sentence_is_heard_before_the_reply_is_finished(tts):
             await first_audio.wait()
             yield " you? Fine, thanks."
 
-        with ThreadPoolExecutor(max_workers=1) as executor:
-            reply = SpokenReply(
-                tts, "tara", PARAMS, loop=asyncio.get_running_loop(), decode_executor=executor
-            )
+        with DecodeScheduler(tts.codec, batch_frames=CPU_BATCH_FRAMES) as snac:
+            reply = SpokenReply(tts, "tara", PARAMS, loop=asyncio.get_running_loop(), snac=snac)
             chunks = []
             async for chunk in reply.audio(reply_text()):
                 chunks.append(chunk)
@@ -51,10 +49,8 @@ def test_a_reply_without_any_text_gives_no_audio(tts):
             if False:
                 yield ""
 
-        with ThreadPoolExecutor(max_workers=1) as executor:
-            reply = SpokenReply(
-                tts, "tara", PARAMS, loop=asyncio.get_running_loop(), decode_executor=executor
-            )
+        with DecodeScheduler(tts.codec, batch_frames=CPU_BATCH_FRAMES) as snac:
+            reply = SpokenReply(tts, "tara", PARAMS, loop=asyncio.get_running_loop(), snac=snac)
             return [chunk async for chunk in reply.audio(nothing())]
 
     assert asyncio.run(main()) == []

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,9 @@ logger = logging.getLogger(__name__)
 CONFIG_FILE = "config.json"
 # Extra positions kept beyond the computed receptive radius at each crop, against off-by-one.
 CROP_SAFETY_POSITIONS = 2
+# Window kinds (first windows, steady state, last windows) x padded batch sizes: comfortably more
+# than a server meets, each compiled once.
+COMPILED_SHAPES_LIMIT = 128
 WEIGHTS_FILE = "pytorch_model.bin"
 
 
@@ -49,27 +54,61 @@ def resolve_device(name: str) -> torch.device:
 class SnacCodec:
     """A loaded SNAC decoder on one device. Decode from one thread at a time."""
 
-    def __init__(self, model: SNAC, device: torch.device) -> None:
+    def __init__(self, model: SNAC, device: torch.device, *, compile_mode: str = "off") -> None:
         _fold_weight_norm(model)
         self.model = model.to(device).eval()
         self.device = device
         self.sample_rate = int(model.sampling_rate)
         self._crops = _crop_plan(list(self.model.decoder.model))
+        self._compiled: Callable[[list[torch.Tensor], int, int], torch.Tensor] | None = None
+        if compile_mode != "off":
+            # Shapes are static per window kind and padded batch size; allow enough graphs for
+            # all of them rather than silently falling back to eager after torch's default of 8.
+            torch._dynamo.config.cache_size_limit = max(
+                torch._dynamo.config.cache_size_limit, COMPILED_SHAPES_LIMIT
+            )
+            self._compiled = torch.compile(self._forward, mode=compile_mode, dynamic=False)
+        # On a GPU, SNAC runs on its own CUDA stream so its kernels overlap llama.cpp's steps
+        # instead of queueing behind them on the default stream.
+        self._stream = torch.cuda.Stream(device) if device.type == "cuda" else None
 
     def decode(self, frames: np.ndarray) -> np.ndarray:
         """(n, 7) code frames → n * SAMPLES_PER_FRAME float32 samples in [-1, 1] (offline decode)."""
         return self.decode_window(frames, 0, len(frames))
 
-    @torch.inference_mode()
     def decode_window(self, frames: np.ndarray, keep_start: int, keep_end: int) -> np.ndarray:
-        """Decode ``frames`` (context included) and return the samples of frames [keep_start, keep_end).
+        """Decode ``frames`` (context included) and return the samples of frames [keep_start, keep_end)."""
+        return self.decode_batch(np.asarray(frames)[np.newaxis], keep_start, keep_end)[0]
+
+    @torch.inference_mode()
+    def decode_batch(self, frames: np.ndarray, keep_start: int, keep_end: int) -> np.ndarray:
+        """(B, n, 7) windows of the same shape → (B, samples of frames [keep_start, keep_end))."""
+        batch = np.asarray(frames, dtype=np.int64)
+        size = len(batch)
+        if self._compiled is not None:
+            # Compiled graphs are per shape: round the batch up to a power of two (repeating the
+            # last window) so a handful of graphs covers every batch size.
+            padded = 1 << (size - 1).bit_length()
+            batch = np.concatenate([batch, np.repeat(batch[-1:], padded - size, axis=0)])
+        books = [frames_to_codebooks(window) for window in batch]
+        with self._on_decode_stream():
+            codes = [
+                torch.from_numpy(np.stack([book[level] for book in books])).to(self.device)
+                for level in range(len(books[0]))
+            ]
+            forward = self._compiled or self._forward
+            audio = forward(codes, keep_start, keep_end)[:size]
+            # .cpu() waits for this stream's work only, not for the LLM's kernels on the device.
+            return audio.float().cpu().numpy()
+
+    def _forward(self, codes: list[torch.Tensor], keep_start: int, keep_end: int) -> torch.Tensor:
+        """Codes → (B, kept samples).
 
         Context frames only matter through the layers' receptive fields, so after each upsampling
         block the activations are cropped to the kept frames plus the receptive radius of the
         layers still to run. The late, high-rate blocks, where most of the time goes, then never
         compute context audio that would be thrown away; the kept samples are unchanged.
         """
-        codes = [torch.from_numpy(book).to(self.device).unsqueeze(0) for book in frames_to_codebooks(frames)]
         x = self.model.quantizer.from_codes(codes)
         units = SNAC_HOPS_PER_FRAME  # positions per frame at the current layer
         covered_from = 0  # frame-time of x's first position, in the current layer's units
@@ -86,8 +125,10 @@ class SnacCodec:
             x = x[..., lo - covered_from : hi - covered_from]
             covered_from = lo
         start = keep_start * SAMPLES_PER_FRAME - covered_from * (SAMPLES_PER_FRAME // units)
-        audio = x[..., start : start + (keep_end - keep_start) * SAMPLES_PER_FRAME]
-        return audio.reshape(-1).float().cpu().numpy()
+        return x[:, 0, start : start + (keep_end - keep_start) * SAMPLES_PER_FRAME]
+
+    def _on_decode_stream(self) -> contextlib.AbstractContextManager[object]:
+        return torch.cuda.stream(self._stream) if self._stream is not None else contextlib.nullcontext()
 
 
 _POINTWISE = (Snake1d, NoiseBlock, torch.nn.Tanh, torch.nn.Identity)
@@ -139,7 +180,7 @@ def _fold_weight_norm(model: torch.nn.Module) -> None:
                 parametrize.remove_parametrizations(module, name, leave_parametrized=True)
 
 
-def load_snac(directory: Path, device: torch.device) -> SnacCodec:
+def load_snac(directory: Path, device: torch.device, *, compile_mode: str = "off") -> SnacCodec:
     """Load a SNAC checkpoint directory (config.json + pytorch_model.bin), with clear errors."""
     fix = f"download it with `{DOWNLOAD_SCRIPT} --only snac` or set SNAC_MODEL_PATH"
     config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
@@ -163,4 +204,4 @@ def load_snac(directory: Path, device: torch.device) -> SnacCodec:
         reason = str(exc).splitlines()[0][:200]
         raise ModelLoadError(f"SNAC weights {weights_path} cannot be loaded ({reason}): {fix}") from None
     logger.info("SNAC loaded from %s on %s", directory, device)
-    return SnacCodec(model, device)
+    return SnacCodec(model, device, compile_mode=compile_mode)

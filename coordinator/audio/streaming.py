@@ -18,6 +18,10 @@ class FrameCodec(Protocol):
         """Samples of frames [keep_start, keep_end) of ``frames``, the rest being context."""
         ...
 
+    def decode_batch(self, frames: np.ndarray, keep_start: int, keep_end: int) -> np.ndarray:
+        """The same for (B, n, 7) windows of one shape at once → (B, samples)."""
+        ...
+
 
 class StreamingDecoder:
     """Buffers the frames of one utterance and decodes the windows the planner releases."""
@@ -47,13 +51,17 @@ class StreamingDecoder:
         """The next window ready to decode (None until enough frames arrived)."""
         return self.planner.next_window(self._count, finished)
 
-    def decode(self, window: Window) -> np.ndarray:
-        """The samples of ``window``'s emitted frames (the expensive part: run it off the event loop)."""
-        return self._codec.decode_window(
+    def window_input(self, window: Window) -> tuple[np.ndarray, int, int]:
+        """What the codec decodes for ``window``: its frames, context included, and the kept range."""
+        return (
             self._frames[window.context_start : window.context_end],
             window.start - window.context_start,
             window.end - window.context_start,
         )
+
+    def decode(self, window: Window) -> np.ndarray:
+        """The samples of ``window``'s emitted frames, decoded in the calling thread."""
+        return self._codec.decode_window(*self.window_input(window))
 
     def decode_ready(self, *, finished: bool) -> Iterator[np.ndarray]:
         """Decode every window that is ready now; with ``finished`` that flushes the utterance."""

@@ -94,3 +94,15 @@ def test_three_frames_of_context_cover_the_decoders_receptive_field_for_any_weig
     radius_hops = _receptive_radius(codec.model.decoder.model, 0)
     assert radius_hops <= LEFT_CONTEXT_FRAMES * SNAC_HOPS_PER_FRAME
     assert radius_hops <= EXACT_LOOKAHEAD_FRAMES * SNAC_HOPS_PER_FRAME
+
+
+def test_a_compiled_decoder_gives_the_eager_samples(snac_dir, frames):
+    # SNAC_COMPILE's CPU twin (the GPU's reduce-overhead mode, CUDA graphs, is not run here).
+    # Compiling takes tens of seconds per window shape on this CPU, so one small shape only.
+    eager = load_snac(snac_dir, torch.device("cpu"))
+    compiled = load_snac(snac_dir, torch.device("cpu"), compile_mode="default")
+    silence_noise_blocks(eager.model)
+    silence_noise_blocks(compiled.model)
+    batch = np.stack([frames[0:4], frames[4:8], frames[8:12]])  # padded to 4 inside
+    expected = eager.decode_batch(batch, 0, 1)
+    assert np.abs(compiled.decode_batch(batch, 0, 1) - expected).max() < 1e-4

@@ -14,7 +14,7 @@ def runtime(settings, tts):
     llm = load_llm(settings, catalog)
     runtime = Runtime(settings=settings, catalog=catalog, tts=tts, llm=llm)
     yield runtime
-    runtime.decode_executor.shutdown(wait=True)
+    runtime.snac.close()
     llm.close()
 
 

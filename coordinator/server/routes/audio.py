@@ -66,7 +66,7 @@ async def _speech_response(body: SpeechRequest, runtime: Runtime) -> Response:
         body.to_sampling_params(runtime.tts.default_params),
         loop=asyncio.get_running_loop(),
     )
-    chunks = await primed(_at_speed(speech.aiter_chunks(runtime.decode_executor), body.speed))
+    chunks = await primed(_at_speed(speech.aiter_chunks(runtime.snac), body.speed))
     if body.stream_format == "sse":
         return EventSourceResponse(_sse_events(speech, chunks, encoder), headers=STREAM_HEADERS)
     return StreamingResponse(

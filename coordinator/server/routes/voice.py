@@ -43,7 +43,7 @@ async def voice_chat(body: VoiceChatRequest, runtime: Runtime = Depends(get_runt
             media_type="text/plain; charset=utf-8",
             headers=STREAM_HEADERS,
         )
-    spoken = SpokenReply(tts, voice, None, loop=loop, decode_executor=runtime.decode_executor)
+    spoken = SpokenReply(tts, voice, None, loop=loop, snac=runtime.snac)
     return StreamingResponse(
         encoded_audio(spoken.audio(await primed(reply.deltas())), WavEncoder(), header_first=True),
         media_type="audio/wav",
@@ -64,7 +64,7 @@ async def _seed_tts(body: SeedTTSRequest, runtime: Runtime) -> StreamingResponse
         body.to_sampling_params(runtime.tts.default_params),
         loop=asyncio.get_running_loop(),
     )
-    chunks = await primed(speech.aiter_chunks(runtime.decode_executor))
+    chunks = await primed(speech.aiter_chunks(runtime.snac))
     return StreamingResponse(
         encoded_audio(chunks, WavEncoder(), header_first=True), media_type="audio/wav", headers=STREAM_HEADERS
     )
@@ -133,7 +133,7 @@ async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> No
         )
         encoder = PcmEncoder()
         samples = 0
-        async for chunk in speech.aiter_chunks(runtime.decode_executor):
+        async for chunk in speech.aiter_chunks(runtime.snac):
             samples += len(chunk)
             await websocket.send_bytes(encoder.encode(chunk))
         await websocket.send_json(

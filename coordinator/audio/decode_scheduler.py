@@ -1,0 +1,164 @@
+"""SNAC for every stream at once: one decode thread, one batched call per group of like windows.
+
+Streams hand the windows the planner released to the scheduler and await their samples. Each tick
+the worker takes everything pending, groups windows of the same shape (frames, kept range), and
+decodes each group in batched calls. Streams in the same phase (most of them, once past their
+first windows: 16 kept frames between 3 + 3 of context) then share one call instead of queueing
+one after another.
+
+How much to put in one call depends on the device. On a GPU a batch of many windows costs little
+more than one. On a CPU only small windows gain (measured by bench/snac_batch_bench.py: several
+1–2 frame windows together cost 0.7–0.85 of decoding them one by one, but 4 windows of 16 frames
+together cost about twice as much, their activations no longer fitting the caches), so the frames
+per call are capped by ``batch_frames``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+# Kept frames per batched call. CPU: measured (module docstring). GPU: 32 streams x 16-frame
+# windows, so a full tick of steady-state windows is one call.
+CPU_BATCH_FRAMES = 8
+GPU_BATCH_FRAMES = 512
+
+
+class BatchCodec(Protocol):
+    def decode_batch(self, frames: np.ndarray, keep_start: int, keep_end: int) -> np.ndarray:
+        """(B, n, 7) windows → (B, samples of frames [keep_start, keep_end))."""
+        ...
+
+
+WindowShape = tuple[int, int, int]  # (frames, keep_start, keep_end)
+
+
+@dataclass(eq=False)
+class DecodeJob:
+    frames: np.ndarray
+    keep_start: int
+    keep_end: int
+    future: Future[np.ndarray] = field(default_factory=Future)
+
+    @property
+    def shape(self) -> WindowShape:
+        return (len(self.frames), self.keep_start, self.keep_end)
+
+    @property
+    def kept_frames(self) -> int:
+        return self.keep_end - self.keep_start
+
+
+def plan_batches(jobs: Iterable[DecodeJob], batch_frames: int) -> list[list[DecodeJob]]:
+    """Group jobs of one shape, oldest group first, each call holding at most ``batch_frames`` kept
+    frames (but always at least one window)."""
+    groups: dict[WindowShape, list[DecodeJob]] = {}
+    for job in jobs:
+        groups.setdefault(job.shape, []).append(job)
+    batches: list[list[DecodeJob]] = []
+    for group in groups.values():
+        per_call = max(1, batch_frames // group[0].kept_frames)
+        batches.extend(group[i : i + per_call] for i in range(0, len(group), per_call))
+    return batches
+
+
+@dataclass
+class DecodeStats:
+    windows: int = 0
+    calls: int = 0
+    frames: int = 0
+    busy_s: float = 0.0
+    largest_batch: int = 0
+    failures: int = 0
+
+
+class DecodeScheduler:
+    """Owns the codec: every decode of every stream runs on this scheduler's one thread."""
+
+    def __init__(self, codec: BatchCodec, *, batch_frames: int, name: str = "snac") -> None:
+        if batch_frames < 1:
+            raise ValueError("batch_frames must be at least 1")
+        self.codec = codec
+        self.batch_frames = batch_frames
+        self.stats = DecodeStats()
+        self._pending: list[DecodeJob] = []
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=f"{name}-decoder", daemon=True)
+        self._thread.start()
+
+    def submit(self, frames: np.ndarray, keep_start: int, keep_end: int) -> Future[np.ndarray]:
+        """Decode ``frames`` (context included) and resolve to the samples of [keep_start, keep_end).
+
+        Cancelling the future before its tick drops the window; await it with asyncio.wrap_future.
+        """
+        job = DecodeJob(np.array(frames, dtype=np.int64), keep_start, keep_end)
+        with self._wake:
+            if self._stopping:
+                raise RuntimeError("the SNAC decoder is shut down")
+            self._pending.append(job)
+            self._wake.notify()
+        return job.future
+
+    def __enter__(self) -> DecodeScheduler:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending and not self._stopping:
+                    self._wake.wait()
+                if self._stopping:
+                    jobs, self._pending = self._pending, []
+                    for job in jobs:
+                        job.future.cancel()
+                    return
+                jobs, self._pending = self._pending, []
+            for batch in plan_batches(jobs, self.batch_frames):
+                self._decode([job for job in batch if job.future.set_running_or_notify_cancel()])
+
+    def _decode(self, batch: list[DecodeJob]) -> None:
+        if not batch:
+            return
+        started = time.perf_counter()
+        try:
+            samples = self.codec.decode_batch(
+                np.stack([job.frames for job in batch]), batch[0].keep_start, batch[0].keep_end
+            )
+        except Exception as exc:
+            self.stats.busy_s += time.perf_counter() - started
+            self.stats.failures += 1
+            if len(batch) == 1:
+                logger.exception("SNAC decode failed")
+                batch[0].future.set_exception(exc)
+                return
+            # One by one, so a batch that ran out of memory, or one bad window, fails only itself.
+            logger.warning("batched SNAC decode of %d windows failed (%s): retrying singly", len(batch), exc)
+            for job in batch:
+                self._decode([job])
+            return
+        self.stats.busy_s += time.perf_counter() - started
+        self.stats.calls += 1
+        self.stats.windows += len(batch)
+        self.stats.frames += sum(job.kept_frames for job in batch)
+        self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
+        for job, row in zip(batch, samples):
+            job.future.set_result(row)

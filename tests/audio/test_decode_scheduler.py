@@ -1,0 +1,132 @@
+"""The shared SNAC decode thread: batching like windows, exact results, failures kept to their own."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from coordinator.audio.decode_scheduler import DecodeJob, DecodeScheduler, plan_batches
+from coordinator.audio.snac_codec import load_snac
+from tests.rig.snac_checkpoint import silence_noise_blocks
+
+TIMEOUT_S = 60
+
+
+def job(frames: int, keep_start: int, keep_end: int) -> DecodeJob:
+    return DecodeJob(np.zeros((frames, 7), dtype=np.int64), keep_start, keep_end)
+
+
+def test_windows_of_one_shape_share_a_call_oldest_shape_first():
+    a1, b1, a2, c1, a3 = job(22, 3, 19), job(4, 0, 1), job(22, 3, 19), job(6, 1, 3), job(22, 3, 19)
+    batches = plan_batches([a1, b1, a2, c1, a3], batch_frames=512)
+    assert batches == [[a1, a2, a3], [b1], [c1]]
+
+
+def test_a_call_holds_at_most_the_frame_budget_but_always_one_window():
+    small = [job(4, 0, 1) for _ in range(5)]
+    assert [len(b) for b in plan_batches(small, batch_frames=2)] == [2, 2, 1]
+    large = [job(22, 3, 19) for _ in range(3)]
+    assert [len(b) for b in plan_batches(large, batch_frames=8)] == [1, 1, 1]
+
+
+@pytest.fixture(scope="module")
+def codec(snac_dir):
+    codec = load_snac(snac_dir, torch.device("cpu"))
+    silence_noise_blocks(codec.model)
+    return codec
+
+
+class GatedCodec:
+    """The real codec, whose first call waits for a gate: windows submitted meanwhile pile up,
+    so the next tick's batching is deterministic. Optionally fails batched calls (like a GPU out
+    of memory for a batch that would fit singly)."""
+
+    def __init__(self, codec, *, fail_batches: bool = False):
+        self.codec = codec
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        self.fail_batches = fail_batches
+        self.batch_sizes: list[int] = []
+
+    def decode_batch(self, frames, keep_start, keep_end):
+        self.entered.set()
+        self.gate.wait(TIMEOUT_S)
+        self.batch_sizes.append(len(frames))
+        if self.fail_batches and len(frames) > 1:
+            raise torch.OutOfMemoryError("CUDA out of memory (injected)")
+        if frames[0, 0, 0] < 0:
+            raise ValueError("injected bad window")
+        return self.codec.decode_batch(frames, keep_start, keep_end)
+
+
+def windows(n: int, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 4096, size=(6, 7)) for _ in range(n)]
+
+
+def test_windows_waiting_together_are_decoded_in_one_call_with_exact_samples(codec):
+    gated = GatedCodec(codec)
+    with DecodeScheduler(gated, batch_frames=8) as scheduler:
+        first = scheduler.submit(windows(1, seed=9)[0], 1, 3)
+        assert gated.entered.wait(TIMEOUT_S)  # the worker is busy with the first window
+        inputs = windows(4)
+        futures = [scheduler.submit(frames, 1, 3) for frames in inputs]
+        gated.gate.set()
+        results = [future.result(TIMEOUT_S) for future in futures]
+        first.result(TIMEOUT_S)
+    assert gated.batch_sizes == [1, 4]
+    for frames, samples in zip(inputs, results):
+        assert np.abs(samples - codec.decode_window(frames, 1, 3)).max() < 1e-5
+    assert scheduler.stats.largest_batch == 4 and scheduler.stats.windows == 5
+
+
+def test_a_failed_batch_is_retried_window_by_window_and_a_bad_window_fails_alone(codec):
+    gated = GatedCodec(codec, fail_batches=True)
+    with DecodeScheduler(gated, batch_frames=8) as scheduler:
+        scheduler.submit(windows(1)[0], 1, 3)
+        assert gated.entered.wait(TIMEOUT_S)
+        good = windows(2)
+        bad = np.full((6, 7), -1)
+        futures = [
+            scheduler.submit(good[0], 1, 3),
+            scheduler.submit(bad, 1, 3),
+            scheduler.submit(good[1], 1, 3),
+        ]
+        gated.gate.set()
+        assert np.abs(futures[0].result(TIMEOUT_S) - codec.decode_window(good[0], 1, 3)).max() < 1e-5
+        with pytest.raises(ValueError, match="injected"):
+            futures[1].result(TIMEOUT_S)
+        assert np.abs(futures[2].result(TIMEOUT_S) - codec.decode_window(good[1], 1, 3)).max() < 1e-5
+    assert gated.batch_sizes == [1, 3, 1, 1, 1]
+
+
+def test_a_window_cancelled_before_its_tick_is_not_decoded(codec):
+    gated = GatedCodec(codec)
+    with DecodeScheduler(gated, batch_frames=8) as scheduler:
+        scheduler.submit(windows(1)[0], 1, 3)
+        assert gated.entered.wait(TIMEOUT_S)
+        dropped, kept = (scheduler.submit(frames, 1, 3) for frames in windows(2))
+        assert dropped.cancel()
+        gated.gate.set()
+        kept.result(TIMEOUT_S)
+    assert gated.batch_sizes == [1, 1]
+
+
+def test_closing_cancels_what_is_still_pending(codec):
+    gated = GatedCodec(codec)
+    scheduler = DecodeScheduler(gated, batch_frames=8)
+    scheduler.submit(windows(1)[0], 1, 3)
+    assert gated.entered.wait(TIMEOUT_S)
+    pending = scheduler.submit(windows(1)[0], 1, 3)
+    closer = threading.Thread(target=scheduler.close)
+    closer.start()
+    deadline = time.monotonic() + TIMEOUT_S
+    while not scheduler._stopping and time.monotonic() < deadline:  # close() has begun
+        time.sleep(0.001)
+    gated.gate.set()
+    closer.join(TIMEOUT_S)
+    assert pending.cancelled()
+    with pytest.raises(RuntimeError, match="shut down"):
+        scheduler.submit(windows(1)[0], 1, 3)
