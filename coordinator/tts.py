@@ -208,10 +208,14 @@ class OrpheusTTS:
         *,
         planner: WindowPlanner | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
+        continuation: bool = False,
     ) -> SpeechStream:
-        """Submit a validated request (see ``request``) and return its audio stream."""
+        """Submit a validated request (see ``request``) and return its audio stream.
+
+        ``continuation``: a later utterance of a response already streaming (BatchEngine.submit).
+        """
         started = time.perf_counter()
-        generation = self.engine.submit(request, loop=loop)
+        generation = self.engine.submit(request, loop=loop, continuation=continuation)
         decoder = StreamingDecoder(self.codec, planner or WindowPlanner(lookahead=self.lookahead_frames))
         return SpeechStream(generation, self.vocab, decoder, started=started)
 
@@ -255,7 +259,9 @@ class Utterances:
 
     def _start(self, index: int) -> None:
         if index < len(self._requests) and index == len(self.streams):
-            self.streams.append(self._tts.start(self._requests[index], loop=self._loop))
+            self.streams.append(
+                self._tts.start(self._requests[index], loop=self._loop, continuation=index > 0)
+            )
 
     async def aiter_chunks(self, snac: DecodeScheduler) -> AsyncIterator[np.ndarray]:
         try:

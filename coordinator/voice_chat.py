@@ -66,7 +66,13 @@ class SpokenReply:
     async def _speak(self, queue: asyncio.Queue[SpeechStream | None], sentence: str) -> None:
         for piece in utterances(sentence):
             # Generation starts now, before the queue has room: it runs while earlier audio plays.
-            speech = self._tts.start(self._tts.request(piece, self._voice, self._params), loop=self._loop)
+            # Only the first utterance may be refused for a full engine: it is submitted before
+            # the response starts, so the refusal is still a clean 429.
+            speech = self._tts.start(
+                self._tts.request(piece, self._voice, self._params),
+                loop=self._loop,
+                continuation=bool(self.streams),
+            )
             self.utterances.append(piece)
             self.streams.append(speech)
             await queue.put(speech)

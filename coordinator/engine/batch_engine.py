@@ -69,6 +69,7 @@ class _Sequence:
     stream: GenerationStream
     sampler: TokenSampler
     number: int  # admission order, for fair prefill
+    continuation: bool = False
     submitted_at: float = field(default_factory=time.monotonic)
     slot: int = -1
     n_past: int = 0  # tokens in this sequence's KV cells
@@ -160,9 +161,19 @@ class BatchEngine:
 
     # -- public, any thread --------------------------------------------------------------------
     def submit(
-        self, request: GenerationRequest, *, loop: asyncio.AbstractEventLoop | None = None
+        self,
+        request: GenerationRequest,
+        *,
+        loop: asyncio.AbstractEventLoop | None = None,
+        continuation: bool = False,
     ) -> GenerationStream:
-        """Queue a request; tokens arrive on the returned stream (async if ``loop`` is given)."""
+        """Queue a request; tokens arrive on the returned stream (async if ``loop`` is given).
+
+        A ``continuation`` belongs to a request already admitted and answering (the next sentence
+        of a reply being spoken): it is never refused for a full queue, since its response has
+        begun and a refusal would cut the audio, and it waits ahead of new requests so a voice
+        already speaking goes on before a new one starts.
+        """
         self.validate(request)
         prompt = request.prompt
         stream = GenerationStream(len(prompt), self._wake.set, loop)
@@ -171,6 +182,7 @@ class BatchEngine:
             stream=stream,
             sampler=TokenSampler(request.params, self.model.n_vocab, prompt),
             number=next(self._numbers),
+            continuation=continuation,
         )
         with self._lock:
             if self._stopping:
@@ -179,12 +191,15 @@ class BatchEngine:
             # Cancelled sequences count as gone: they leave within one step.
             waiting = sum(1 for s in self._waiting if not s.stream.cancel_requested)
             releasing = sum(1 for s in list(self._active) if s.stream.cancel_requested)
-            if waiting >= len(self._free_slots) + releasing + self.max_queue:
+            if continuation:
+                self._waiting.insert(sum(1 for s in self._waiting if s.continuation), sequence)
+            elif waiting >= len(self._free_slots) + releasing + self.max_queue:
                 raise QueueFullError(
                     f"{self.name} is at capacity ({self.max_sequences} active, {waiting} waiting): "
                     "retry shortly"
                 )
-            self._waiting.append(sequence)
+            else:
+                self._waiting.append(sequence)
         self._wake.set()
         return stream
 

@@ -246,6 +246,34 @@ def test_when_slots_and_queue_are_full_a_request_is_refused_at_once(chat_model):
     engine.close()
 
 
+def test_a_continuation_is_never_refused_and_waits_ahead_of_new_requests(chat_model):
+    import threading
+
+    from coordinator.errors import QueueFullError
+
+    engine = BatchEngine(chat_model, n_ctx_per_seq=N_CTX, max_sequences=1, max_queue=1, n_threads=2, name="c")
+    gate = threading.Event()
+    engine.call_in_worker(gate.wait)  # nothing is admitted while the worker is held
+    try:
+        first = engine.submit(_request(chat_model, max_tokens=3))  # takes the free slot
+        newcomer = engine.submit(_request(chat_model, max_tokens=3))  # fills the queue
+        with pytest.raises(QueueFullError):
+            engine.submit(_request(chat_model, max_tokens=3))
+        # The next sentence of a reply already speaking: accepted all the same, and queued first.
+        continuation = engine.submit(_request(chat_model, max_tokens=3), continuation=True)
+    finally:
+        gate.set()
+    assert len(_collect(first)) == 3
+    newcomer_tokens = newcomer.next_batch(timeout=30).tokens  # the newcomer has the only slot now...
+    # ...so the continuation, queued after it but ahead of it, has already run to its end.
+    continuation_tokens = []
+    while not (batch := continuation.next_batch(timeout=0)).finished:
+        continuation_tokens += batch.tokens
+    assert len(continuation_tokens + batch.tokens) == 3
+    assert len(newcomer_tokens + _collect(newcomer)) == 3
+    engine.close()
+
+
 def test_a_request_that_waits_too_long_for_a_slot_gets_a_timeout(chat_model):
     from coordinator.errors import QueueTimeoutError
 

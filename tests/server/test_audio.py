@@ -180,3 +180,42 @@ def test_a_full_engine_answers_429_with_retry_after(client, tts, monkeypatch):
         gate.set()
     # Cancelled requests no longer count against the queue: the next request is served.
     assert _speech(client, response_format="pcm").status_code == 200
+
+
+def test_a_request_that_waits_past_the_queue_timeout_gets_503_with_retry_after(client, tts, monkeypatch):
+    from coordinator.engine.batch_engine import GenerationRequest
+
+    class Slow:
+        """The held requests' frame constraint, slowed down so they keep every slot for seconds."""
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        def allowed(self):
+            time.sleep(0.01)
+            return self.inner.allowed()
+
+        def accept(self, token_id):
+            self.inner.accept(token_id)
+
+    engine = tts.engine
+    monkeypatch.setattr(engine, "queue_timeout_s", 0.3)
+    held = []
+    try:
+        for _ in range(engine.max_sequences):
+            request = tts.request("Hi.", "tara")
+            busy = GenerationRequest(
+                request.prompt, request.params, Slow(request.constraint), request.stop_ids
+            )
+            held.append(engine.submit(busy))
+        for stream in held:
+            stream.next_batch(timeout=30)  # each one holds a slot now
+        response = _speech(client, response_format="pcm")
+        assert response.status_code == 503 and response.headers["retry-after"] == "5"
+        error = response.json()["error"]
+        assert "waited over 0.3 s" in error["message"] and error["type"] == "server_error"
+    finally:
+        for stream in held:
+            stream.cancel()
+    assert _speech(client, response_format="pcm").status_code == 200
+    assert engine.kv_cells_in_use() == {}

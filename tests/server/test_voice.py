@@ -34,6 +34,30 @@ def test_chat_speaks_every_sentence_of_the_reply_into_one_wav(client, runtime):
     assert len(audio) == len(spoken) * TTS_FRAMES * SAMPLES_PER_FRAME
 
 
+def test_chat_with_the_speech_engine_full_is_a_429_before_any_audio(client, tts, monkeypatch):
+    import threading
+
+    engine = tts.engine
+    monkeypatch.setattr(engine, "max_queue", 0)
+    gate = threading.Event()
+    engine.call_in_worker(gate.wait)  # hold the speech worker so its slots stay taken
+    held = []
+    try:
+        while True:
+            try:
+                held.append(engine.submit(tts.request("Hi.", "tara")))
+            except Exception:
+                break
+        response = client.post("/chat", json={"message": "Tell me something.", "max_tokens": 40, "seed": 0})
+        assert response.status_code == 429 and response.headers["retry-after"] == "5"
+        assert response.json()["error"]["type"] == "rate_limit_exceeded"
+    finally:
+        for stream in held:
+            stream.cancel()
+        gate.set()
+    assert tts.engine.kv_cells_in_use() == {}
+
+
 @pytest.mark.parametrize(
     ("body", "param"),
     [

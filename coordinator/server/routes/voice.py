@@ -44,8 +44,11 @@ async def voice_chat(body: VoiceChatRequest, runtime: Runtime = Depends(get_runt
             headers=STREAM_HEADERS,
         )
     spoken = SpokenReply(tts, voice, None, loop=loop, snac=runtime.snac)
+    # Primed on the first audio, not only the first text: a speech engine too busy for the first
+    # sentence is then a 429 before the response starts (later sentences are never refused).
+    chunks = await primed(spoken.audio(await primed(reply.deltas())))
     return StreamingResponse(
-        encoded_audio(spoken.audio(await primed(reply.deltas())), WavEncoder(), header_first=True),
+        encoded_audio(chunks, WavEncoder(), header_first=True),
         media_type="audio/wav",
         headers=STREAM_HEADERS,
     )
