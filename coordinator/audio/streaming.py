@@ -47,9 +47,10 @@ class StreamingDecoder:
         self._frames[self._count] = frame
         self._count += 1
 
-    def next_window(self, *, finished: bool) -> Window | None:
-        """The next window ready to decode (None until enough frames arrived)."""
-        return self.planner.next_window(self._count, finished)
+    def next_window(self, *, finished: bool, now: float | None = None) -> Window | None:
+        """The next window ready to decode (None until enough frames arrived); ``now``: see
+        WindowPlanner.next_window."""
+        return self.planner.next_window(self._count, finished, now)
 
     def window_input(self, window: Window) -> tuple[np.ndarray, int, int]:
         """What the codec decodes for ``window``: its frames, context included, and the kept range."""

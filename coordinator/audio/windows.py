@@ -5,12 +5,18 @@ window with LEFT_CONTEXT_FRAMES before and EXACT_LOOKAHEAD_FRAMES after the fram
 with the utterance's true start/end as its edge, reproduces the offline decode to float rounding.
 Every frame is emitted exactly once: nothing at the start or end is dropped.
 
-Pure: no torch. The planner only counts frames; the decoder does the work.
+Time-aware when given the time: chunks grow for efficiency while the listener has audio in hand,
+and shrink to whatever is ready when the audio in hand runs low (generation near real time).
+
+Pure: no torch. The planner only counts frames (and seconds, when told the time); the decoder
+does the work.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from coordinator.audio.format import frames_to_seconds
 
 LEFT_CONTEXT_FRAMES = 3
 EXACT_LOOKAHEAD_FRAMES = 3
@@ -19,6 +25,9 @@ EXACT_LOOKAHEAD_FRAMES = 3
 FIRST_CHUNK_FRAMES = 1
 CHUNK_GROWTH = 2
 MAX_CHUNK_FRAMES = 16
+# Growing chunks buy efficiency, never worth an underrun: once the listener has less audio than
+# this left to play, whatever is ready is decoded at once, whatever the chunk target.
+LOW_BUFFER_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -53,13 +62,22 @@ class WindowPlanner:
         self.max_chunk = max_chunk
         self._target = first_chunk
         self.emitted = 0  # frames already handed out
+        self._playback_start: float | None = None
 
-    def next_window(self, available: int, finished: bool) -> Window | None:
-        """The next window to decode, or None until enough frames have arrived."""
+    def next_window(self, available: int, finished: bool, now: float | None = None) -> Window | None:
+        """The next window to decode, or None until enough frames have arrived.
+
+        ``now`` (seconds, any monotonic clock): the time of the call, for streams played as they
+        arrive; playback is taken to start when the first window is released.
+        """
         ready = available if finished else available - self.lookahead
         pending = ready - self.emitted
-        if pending <= 0 or (not finished and pending < self._target):
+        if pending <= 0:
             return None
+        if not finished and pending < self._target and not self._running_low(now):
+            return None
+        if self._playback_start is None:
+            self._playback_start = now
         # When generation runs ahead of decoding, everything ready goes in one call (up to a cap).
         frames = min(pending, self.max_chunk)
         start, end = self.emitted, self.emitted + frames
@@ -72,3 +90,15 @@ class WindowPlanner:
         self.emitted = end
         self._target = min(self._target * CHUNK_GROWTH, self.max_chunk)
         return window
+
+    def buffered_s(self, now: float) -> float | None:
+        """Audio released but not yet played at ``now`` (None before the first window)."""
+        if self._playback_start is None:
+            return None
+        return frames_to_seconds(self.emitted) - (now - self._playback_start)
+
+    def _running_low(self, now: float | None) -> bool:
+        if now is None:
+            return False
+        buffered = self.buffered_s(now)
+        return buffered is not None and buffered < LOW_BUFFER_S

@@ -1,6 +1,7 @@
 import pytest
 
-from coordinator.audio.windows import LEFT_CONTEXT_FRAMES, WindowPlanner
+from coordinator.audio.format import frames_to_seconds
+from coordinator.audio.windows import LEFT_CONTEXT_FRAMES, MAX_CHUNK_FRAMES, WindowPlanner
 
 
 def _run(planner, total, arrivals_per_call=1):
@@ -63,3 +64,51 @@ def test_invalid_planner_settings_are_refused():
         WindowPlanner(first_chunk=0)
     with pytest.raises(ValueError):
         WindowPlanner(lookahead=-1)
+
+
+def _timed_run(planner, total, frame_interval_s):
+    """Frames arrive every ``frame_interval_s`` (lookahead 0); returns (window, audio the listener
+    still had when it was released), the listener playing from the first window on."""
+    released, start = [], None
+    for available in range(1, total + 1):
+        now = available * frame_interval_s
+        while (w := planner.next_window(available, finished=False, now=now)) is not None:
+            start = now if start is None else start
+            played = now - start
+            in_hand = frames_to_seconds(w.start) - played
+            released.append((w, in_hand))
+    return released
+
+
+def test_generation_at_real_time_never_starves_the_listener_when_the_planner_sees_the_clock():
+    frame_s = frames_to_seconds(1)
+    timed = _timed_run(WindowPlanner(lookahead=0), 40, frame_s * 0.98)
+    assert [f for w, _ in timed for f in range(w.start, w.end)] == list(range(40))
+    assert min(in_hand for _, in_hand in timed[1:]) >= 0  # audio in hand at every release
+
+    # The same arrivals without the clock: chunks keep doubling, and the listener runs dry.
+    untimed = []
+    start = None
+    planner = WindowPlanner(lookahead=0)
+    for available in range(1, 41):
+        now = available * frame_s * 0.98
+        while (w := planner.next_window(available, finished=False)) is not None:
+            start = now if start is None else start
+            untimed.append(frames_to_seconds(w.start) - (now - start))
+    assert min(untimed[1:]) < 0
+
+
+def test_with_audio_in_hand_chunks_still_grow_to_the_cap():
+    # Generation far ahead of real time: after the first frames fill the buffer, chunks grow.
+    sizes = [w.frames for w, _ in _timed_run(WindowPlanner(lookahead=0), 80, 0.001)]
+    assert sizes[:3] == [1, 1, 1]  # the buffer is still below LOW_BUFFER_S
+    assert max(sizes) == MAX_CHUNK_FRAMES
+    assert sizes.count(MAX_CHUNK_FRAMES) >= 3
+
+
+def test_buffered_audio_is_what_was_released_minus_what_has_played():
+    planner = WindowPlanner(lookahead=0, first_chunk=2)
+    assert planner.buffered_s(0.0) is None
+    planner.next_window(2, finished=False, now=10.0)
+    assert planner.buffered_s(10.0) == pytest.approx(frames_to_seconds(2))
+    assert planner.buffered_s(10.1) == pytest.approx(frames_to_seconds(2) - 0.1)
