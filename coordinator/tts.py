@@ -10,14 +10,14 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from coordinator.audio.format import SAMPLE_RATE, frames_to_seconds
 from coordinator.audio.streaming import FrameCodec, StreamingDecoder
-from coordinator.audio.windows import WindowPlanner
+from coordinator.audio.windows import Window, WindowPlanner
 from coordinator.engine.batch_engine import BatchEngine, GenerationRequest
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.engine.sampling import SamplingParams
@@ -47,6 +47,8 @@ class SynthesisStats:
     first_decode_s: float | None = None
     elapsed_s: float = 0.0
     finish_reason: FinishReason | None = None
+    # Seconds each SNAC window took to decode (not counting the wait for the decode thread).
+    window_decode_s: list[float] = field(default_factory=list)
 
     @property
     def audio_s(self) -> float:
@@ -87,7 +89,7 @@ class SpeechStream(OnGeneration):
                 self._absorb(batch.tokens)
                 while (window := self.decoder.next_window(finished=finished)) is not None:
                     self._window_ready()
-                    yield self._emitted(self.decoder.decode(window))
+                    yield self._emitted(self._decode(window))
         except Exception:
             failed = True
             raise
@@ -105,7 +107,7 @@ class SpeechStream(OnGeneration):
                 self._absorb(batch.tokens)
                 while (window := self.decoder.next_window(finished=finished)) is not None:
                     self._window_ready()
-                    samples = await loop.run_in_executor(decode_executor, self.decoder.decode, window)
+                    samples = await loop.run_in_executor(decode_executor, self._decode, window)
                     yield self._emitted(samples)
         except Exception:
             failed = True
@@ -118,6 +120,12 @@ class SpeechStream(OnGeneration):
             frame = self._assembler.add(token)
             if frame is not None:
                 self.decoder.push(frame)
+
+    def _decode(self, window: Window) -> np.ndarray:
+        started = time.perf_counter()
+        samples = self.decoder.decode(window)
+        self.stats.window_decode_s.append(time.perf_counter() - started)
+        return samples
 
     def _window_ready(self) -> None:
         if self.stats.first_window_ready_s is None:
