@@ -29,6 +29,8 @@ PROMPT_OVERHEAD_TOKENS = 16
 
 ModelRole = Literal["orpheus", "llm", "snac"]
 SnacCompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LogFormat = Literal["text", "json"]
 
 
 class _Strict(BaseModel):
@@ -168,6 +170,10 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address the server binds to (HOST).")
     port: int = Field(8080, ge=1, le=65535, description="Port the server listens on (PORT).")
+    log_level: LogLevel = Field("INFO", description="serve: lowest level logged (LOG_LEVEL).")
+    log_format: LogFormat = Field(
+        "text", description="serve: log lines as text or as one JSON object each (LOG_FORMAT)."
+    )
 
     @field_validator(
         "models_config",
@@ -183,6 +189,16 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return _empty_as_none(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_any_case(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_in_any_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _utterances_fit_the_context(self) -> Settings:

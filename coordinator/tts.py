@@ -104,7 +104,9 @@ class SpeechStream(OnGeneration):
                 finished = batch.finished
                 self._absorb(batch.tokens)
                 # The server's audio is played as it arrives: let the planner watch the clock.
-                while (window := self.decoder.next_window(finished=finished, now=time.monotonic())) is not None:
+                while (
+                    window := self.decoder.next_window(finished=finished, now=time.monotonic())
+                ) is not None:
                     self._window_ready()
                     samples = await asyncio.wrap_future(snac.submit(*self.decoder.window_input(window)))
                     yield self._emitted(samples)

@@ -79,6 +79,16 @@ def test_a_malformed_environment_variable_is_one_clear_error(monkeypatch):
         load_settings(_env_file=None)
 
 
+def test_log_level_and_format_accept_any_case_and_name_the_choices_otherwise(monkeypatch):
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    monkeypatch.setenv("LOG_FORMAT", "JSON")
+    settings = load_settings(_env_file=None)
+    assert (settings.log_level, settings.log_format) == ("DEBUG", "json")
+    monkeypatch.setenv("LOG_FORMAT", "xml")
+    with pytest.raises(ConfigError, match="LOG_FORMAT='xml'.*'text' or 'json'"):
+        load_settings(_env_file=None)
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [

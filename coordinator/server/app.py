@@ -12,9 +12,12 @@ from fastapi import FastAPI
 from coordinator import __version__
 from coordinator.config import ModelRole, Settings, load_catalog, load_settings, resolve_model_path
 from coordinator.errors import CoordinatorError
+from coordinator.logs import configure_logging
 from coordinator.runtime import Runtime, load_runtime
 from coordinator.server.errors import install_error_handlers
-from coordinator.server.routes import audio, models, text, voice
+from coordinator.server.metrics import Metrics, cuda_if_available
+from coordinator.server.middleware import RequestObserver
+from coordinator.server.routes import audio, metrics, models, text, voice
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +42,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                     await asyncio.to_thread(app.state.runtime.close)
 
     app = FastAPI(title="Orpheus Coordinator", version=__version__, lifespan=lifespan)
+    app.state.runtime = None  # until the lifespan sets it; /metrics may be scraped before
+    app.state.metrics = Metrics(lambda: app.state.runtime, cuda=cuda_if_available())
+    app.add_middleware(RequestObserver, metrics=app.state.metrics)
     install_error_handlers(app)
     app.include_router(models.router)
+    app.include_router(metrics.router)
     app.include_router(audio.router)
     app.include_router(text.router)
     app.include_router(voice.router)
@@ -85,6 +92,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
     settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
     catalog = load_catalog(settings.catalog_path())
     if not settings.auto_download:
         # Refuse at once, with the download command, rather than start a server that can never be ready.
@@ -92,5 +100,12 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         for role in roles:
             resolve_model_path(role, catalog, settings)
     uvicorn.run(
-        create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info"
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        # Logging is configured above (uvicorn's records go through the same handler), and the
+        # app writes its own access log, which carries the request id.
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        access_log=False,
     )

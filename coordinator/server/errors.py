@@ -38,6 +38,7 @@ _STATUS: tuple[tuple[type[CoordinatorError], int], ...] = (
     (CancelledError, 503),
 )
 _DEFAULT_STATUS = 400
+REQUEST_ID_HEADER = "X-Request-ID"
 RETRY_AFTER_S = 5
 
 
@@ -104,6 +105,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(message, exc.status_code, code=None)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error")
-        return error_response("internal error: the server logged the details", 500, code="internal_error")
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # This handler runs outside the request-id middleware: take the id from the request.
+        request_id = getattr(request.state, "request_id", None)
+        logger.exception("unhandled error", extra={"request_id": request_id})
+        response = error_response("internal error: the server logged the details", 500, code="internal_error")
+        if request_id is not None:
+            response.headers[REQUEST_ID_HEADER] = request_id
+        return response

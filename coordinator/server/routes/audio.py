@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import numpy as np
@@ -17,8 +18,9 @@ from coordinator.audio.encoders import StreamEncoder, make_encoder
 from coordinator.audio.tempo import TempoFilter
 from coordinator.errors import CoordinatorError, UnknownModelError
 from coordinator.runtime import Runtime
-from coordinator.server.deps import get_runtime, get_tts
+from coordinator.server.deps import get_metrics, get_runtime, get_tts
 from coordinator.server.errors import error_body, status_of
+from coordinator.server.metrics import Metrics
 from coordinator.server.protocol import SpeechRequest, VoiceList
 from coordinator.server.routes.models import orpheus_model_id
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed
@@ -40,18 +42,23 @@ async def list_voices(
 
 
 @router.post("/v1/audio/speech", response_model=None)
-async def create_speech(body: SpeechRequest, runtime: Runtime = Depends(get_runtime)) -> Response:
+async def create_speech(
+    body: SpeechRequest, runtime: Runtime = Depends(get_runtime), metrics: Metrics = Depends(get_metrics)
+) -> Response:
     """OpenAI-compatible speech; the audio streams while it is generated, in every format."""
-    return await _speech_response(body, runtime)
+    return await _speech_response(body, runtime, metrics)
 
 
 @router.post("/v1/audio/speech/stream", response_model=None)
-async def create_speech_stream(body: SpeechRequest, runtime: Runtime = Depends(get_runtime)) -> Response:
+async def create_speech_stream(
+    body: SpeechRequest, runtime: Runtime = Depends(get_runtime), metrics: Metrics = Depends(get_metrics)
+) -> Response:
     """The same request, always streamed (the audio endpoint already streams)."""
-    return await _speech_response(body, runtime)
+    return await _speech_response(body, runtime, metrics)
 
 
-async def _speech_response(body: SpeechRequest, runtime: Runtime) -> Response:
+async def _speech_response(body: SpeechRequest, runtime: Runtime, metrics: Metrics) -> Response:
+    started = time.perf_counter()
     if body.model != orpheus_model_id(runtime) and body.model not in OPENAI_SPEECH_ALIASES:
         raise UnknownModelError(
             f"model {body.model!r} does not exist here: use {orpheus_model_id(runtime)!r} "
@@ -66,7 +73,8 @@ async def _speech_response(body: SpeechRequest, runtime: Runtime) -> Response:
         body.to_sampling_params(runtime.tts.default_params),
         loop=asyncio.get_running_loop(),
     )
-    chunks = await primed(_at_speed(speech.aiter_chunks(runtime.snac), body.speed))
+    audio = metrics.speech_audio("speech", speech.aiter_chunks(runtime.snac), speech.streams, started=started)
+    chunks = await primed(_at_speed(audio, body.speed))
     if body.stream_format == "sse":
         return EventSourceResponse(_sse_events(speech, chunks, encoder), headers=STREAM_HEADERS)
     return StreamingResponse(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -15,8 +16,9 @@ from coordinator.audio.encoders import PcmEncoder, WavEncoder
 from coordinator.errors import CoordinatorError
 from coordinator.orpheus.prompt import validate_voice
 from coordinator.runtime import Runtime
-from coordinator.server.deps import get_runtime
+from coordinator.server.deps import get_metrics, get_runtime
 from coordinator.server.errors import error_body, status_of
+from coordinator.server.metrics import Metrics
 from coordinator.server.protocol import SeedTTSRequest, VoiceChatRequest
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed
 from coordinator.textgen import ChatMessage
@@ -29,8 +31,11 @@ WS_POLICY_VIOLATION = 1008
 
 
 @router.post("/chat", response_model=None)
-async def voice_chat(body: VoiceChatRequest, runtime: Runtime = Depends(get_runtime)) -> StreamingResponse:
+async def voice_chat(
+    body: VoiceChatRequest, runtime: Runtime = Depends(get_runtime), metrics: Metrics = Depends(get_metrics)
+) -> StreamingResponse:
     """Gemma answers; each sentence is spoken as soon as it is complete; one WAV streams back."""
+    started = time.perf_counter()
     tts, llm = runtime.tts, runtime.llm
     voice = validate_voice(body.voice or runtime.catalog.orpheus.default_voice, tts.voices)
     messages = [ChatMessage(m.role, m.content) for m in body.history] + [ChatMessage("user", body.message)]
@@ -44,11 +49,13 @@ async def voice_chat(body: VoiceChatRequest, runtime: Runtime = Depends(get_runt
             headers=STREAM_HEADERS,
         )
     spoken = SpokenReply(tts, voice, None, loop=loop, snac=runtime.snac)
+    audio = metrics.speech_audio(
+        "chat", spoken.audio(await primed(reply.deltas())), spoken.streams, started=started
+    )
     # Primed on the first audio, not only the first text: a speech engine too busy for the first
     # sentence is then a 429 before the response starts (later sentences are never refused).
-    chunks = await primed(spoken.audio(await primed(reply.deltas())))
     return StreamingResponse(
-        encoded_audio(chunks, WavEncoder(), header_first=True),
+        encoded_audio(await primed(audio), WavEncoder(), header_first=True),
         media_type="audio/wav",
         headers=STREAM_HEADERS,
     )
@@ -59,7 +66,8 @@ async def _text(deltas: AsyncIterator[str]) -> AsyncIterator[bytes]:
         yield delta.encode()
 
 
-async def _seed_tts(body: SeedTTSRequest, runtime: Runtime) -> StreamingResponse:
+async def _seed_tts(body: SeedTTSRequest, runtime: Runtime, metrics: Metrics) -> StreamingResponse:
+    started = time.perf_counter()
     voice = body.voice or runtime.catalog.orpheus.default_voice
     speech = runtime.tts.speak(
         body.prompt,
@@ -67,7 +75,8 @@ async def _seed_tts(body: SeedTTSRequest, runtime: Runtime) -> StreamingResponse
         body.to_sampling_params(runtime.tts.default_params),
         loop=asyncio.get_running_loop(),
     )
-    chunks = await primed(speech.aiter_chunks(runtime.snac))
+    audio = speech.aiter_chunks(runtime.snac)
+    chunks = await primed(metrics.speech_audio("tts", audio, speech.streams, started=started))
     return StreamingResponse(
         encoded_audio(chunks, WavEncoder(), header_first=True), media_type="audio/wav", headers=STREAM_HEADERS
     )
@@ -75,14 +84,18 @@ async def _seed_tts(body: SeedTTSRequest, runtime: Runtime) -> StreamingResponse
 
 @router.get("/tts", response_model=None)
 async def seed_tts_get(
-    query: Annotated[SeedTTSRequest, Query()], runtime: Runtime = Depends(get_runtime)
+    query: Annotated[SeedTTSRequest, Query()],
+    runtime: Runtime = Depends(get_runtime),
+    metrics: Metrics = Depends(get_metrics),
 ) -> StreamingResponse:
-    return await _seed_tts(query, runtime)
+    return await _seed_tts(query, runtime, metrics)
 
 
 @router.post("/tts", response_model=None)
-async def seed_tts_post(body: SeedTTSRequest, runtime: Runtime = Depends(get_runtime)) -> StreamingResponse:
-    return await _seed_tts(body, runtime)
+async def seed_tts_post(
+    body: SeedTTSRequest, runtime: Runtime = Depends(get_runtime), metrics: Metrics = Depends(get_metrics)
+) -> StreamingResponse:
+    return await _seed_tts(body, runtime, metrics)
 
 
 @router.get("/models")
@@ -131,12 +144,15 @@ async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> No
                 "the models are still loading: retry in a few seconds", code="model_loading"
             )
         text = await websocket.receive_text()
+        started = time.perf_counter()
         speech = runtime.tts.speak(
             text, voice or runtime.catalog.orpheus.default_voice, None, loop=asyncio.get_running_loop()
         )
         encoder = PcmEncoder()
         samples = 0
-        async for chunk in speech.aiter_chunks(runtime.snac):
+        metrics: Metrics = websocket.app.state.metrics
+        audio = speech.aiter_chunks(runtime.snac)
+        async for chunk in metrics.speech_audio("ws", audio, speech.streams, started=started):
             samples += len(chunk)
             await websocket.send_bytes(encoder.encode(chunk))
         await websocket.send_json(
