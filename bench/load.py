@@ -56,7 +56,14 @@ class StreamResult:
 
 
 async def one_stream(
-    client: httpx.AsyncClient, index: int, kind: str, max_tokens: int, seed: int
+    client: httpx.AsyncClient,
+    index: int,
+    kind: str,
+    max_tokens: int,
+    seed: int,
+    *,
+    text: str | None = None,
+    on_first_audio: asyncio.Event | None = None,
 ) -> StreamResult:
     if kind == "chat":
         path, body, header = (
@@ -67,7 +74,7 @@ async def one_stream(
     else:
         body = {
             "model": "tts-1",
-            "input": SENTENCES[index % len(SENTENCES)],
+            "input": text or SENTENCES[index % len(SENTENCES)],
             "voice": "tara",
             "response_format": "pcm",
             "max_tokens": max_tokens,
@@ -84,6 +91,8 @@ async def one_stream(
             now = time.perf_counter()
             if received + len(chunk) > header and first is None:
                 first = now
+                if on_first_audio is not None:
+                    on_first_audio.set()
             elif first is not None:
                 # Playback began at the first byte: has it caught up with what had arrived?
                 played_s = now - first
@@ -107,6 +116,23 @@ async def run(
         else:
             results = [await one_stream(client, i, kind, max_tokens, seed=i) for i, kind in enumerate(kinds)]
         return list(results), time.perf_counter() - started
+
+
+async def newcomer_first_audio_s(url: str, others: int, max_tokens: int) -> float:
+    """First audio of one speech request made while ``others`` speech streams are playing."""
+    async with httpx.AsyncClient(base_url=url, timeout=600) as client:
+        playing = [asyncio.Event() for _ in range(others)]
+        long_text = " ".join(SENTENCES)  # several utterances: still streaming when the newcomer comes
+        background = [
+            asyncio.create_task(
+                one_stream(client, i, "speech", max_tokens, seed=50 + i, text=long_text, on_first_audio=event)
+            )
+            for i, event in enumerate(playing)
+        ]
+        await asyncio.gather(*(event.wait() for event in playing))
+        newcomer = await one_stream(client, 0, "speech", max_tokens, seed=99)
+        await asyncio.gather(*background)
+        return newcomer.first_audio_s
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -156,6 +182,12 @@ def main() -> None:
         report["throughput_ratio_concurrent_over_sequential"] = (
             report["concurrent"]["audio_tokens_per_s"] / report["sequential"]["audio_tokens_per_s"]
         )
+        report["newcomer_first_audio_s_alone"] = statistics.median(
+            r.first_audio_s for r in sequential if r.kind == "speech"
+        )
+        report["newcomer_first_audio_s_with_others"] = asyncio.run(
+            newcomer_first_audio_s(url, args.streams - 1, args.max_tokens)
+        )
         return report
 
     if args.tiny:
@@ -191,6 +223,10 @@ def main() -> None:
         )
     print(
         f"aggregate audio tokens/s, concurrent / sequential: {report['throughput_ratio_concurrent_over_sequential']:.2f}"
+    )
+    print(
+        f"first audio of a new speech request: alone (sequential p50) {report['newcomer_first_audio_s_alone'] * 1000:.0f} ms, "
+        f"while {args.streams - 1} others stream {report['newcomer_first_audio_s_with_others'] * 1000:.0f} ms"
     )
     print(f"saved {args.out}")
 

@@ -108,7 +108,10 @@ class SpeechStream(OnGeneration):
                     window := self.decoder.next_window(finished=finished, now=time.monotonic())
                 ) is not None:
                     self._window_ready()
-                    samples = await asyncio.wrap_future(snac.submit(*self.decoder.window_input(window)))
+                    future = snac.submit(
+                        *self.decoder.window_input(window), deadline=self.decoder.planner.deadline(window)
+                    )
+                    samples = await asyncio.wrap_future(future)
                     yield self._emitted(samples)
         except Exception:
             failed = True

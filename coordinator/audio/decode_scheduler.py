@@ -1,10 +1,11 @@
 """SNAC for every stream at once: one decode thread, one batched call per group of like windows.
 
-Streams hand the windows the planner released to the scheduler and await their samples. Each tick
-the worker takes everything pending, groups windows of the same shape (frames, kept range), and
-decodes each group in batched calls. Streams in the same phase (most of them, once past their
-first windows: 16 kept frames between 3 + 3 of context) then share one call instead of queueing
-one after another.
+Streams hand the windows the planner released to the scheduler and await their samples. Each turn
+the worker groups the pending windows of the same shape (frames, kept range) and decodes the most
+urgent group (earliest deadline: when a listener runs out of audio) in one batched call. Streams
+in the same phase (most of them, once past their first windows: 16 kept frames between 3 + 3 of
+context) then share one call instead of queueing one after another, and a new stream's first
+window goes ahead of streams that still have audio in hand.
 
 How much to put in one call depends on the device. On a GPU a batch of many windows costs little
 more than one. On a CPU only small windows gain (measured by bench/snac_batch_bench.py: several
@@ -47,6 +48,8 @@ class DecodeJob:
     frames: np.ndarray
     keep_start: int
     keep_end: int
+    # When the listener runs out of audio without this window (time.monotonic() seconds).
+    deadline: float = 0.0
     future: Future[np.ndarray] = field(default_factory=Future)
 
     @property
@@ -59,16 +62,17 @@ class DecodeJob:
 
 
 def plan_batches(jobs: Iterable[DecodeJob], batch_frames: int) -> list[list[DecodeJob]]:
-    """Group jobs of one shape, oldest group first, each call holding at most ``batch_frames`` kept
-    frames (but always at least one window)."""
+    """Group jobs of one shape into calls of at most ``batch_frames`` kept frames (but always at
+    least one window), most urgent first: by deadline within a group, and calls by their most
+    urgent window. Ties keep submission order."""
     groups: dict[WindowShape, list[DecodeJob]] = {}
-    for job in jobs:
+    for job in sorted(jobs, key=lambda job: job.deadline):
         groups.setdefault(job.shape, []).append(job)
     batches: list[list[DecodeJob]] = []
     for group in groups.values():
         per_call = max(1, batch_frames // group[0].kept_frames)
         batches.extend(group[i : i + per_call] for i in range(0, len(group), per_call))
-    return batches
+    return sorted(batches, key=lambda batch: batch[0].deadline)
 
 
 @dataclass
@@ -96,12 +100,22 @@ class DecodeScheduler:
         self._thread = threading.Thread(target=self._run, name=f"{name}-decoder", daemon=True)
         self._thread.start()
 
-    def submit(self, frames: np.ndarray, keep_start: int, keep_end: int) -> Future[np.ndarray]:
+    def submit(
+        self, frames: np.ndarray, keep_start: int, keep_end: int, *, deadline: float | None = None
+    ) -> Future[np.ndarray]:
         """Decode ``frames`` (context included) and resolve to the samples of [keep_start, keep_end).
 
-        Cancelling the future before its tick drops the window; await it with asyncio.wrap_future.
+        ``deadline`` (time.monotonic() seconds; default now): when its listener runs out of audio
+        without this window. The most urgent call goes first, so a new stream's first window does
+        not wait behind the large windows of streams that have seconds of audio in hand.
+        Cancelling the future before its call drops the window; await it with asyncio.wrap_future.
         """
-        job = DecodeJob(np.array(frames, dtype=np.int64), keep_start, keep_end)
+        job = DecodeJob(
+            np.array(frames, dtype=np.int64),
+            keep_start,
+            keep_end,
+            deadline=time.monotonic() if deadline is None else deadline,
+        )
         with self._wake:
             if self._stopping:
                 raise RuntimeError("the SNAC decoder is shut down")
@@ -131,9 +145,11 @@ class DecodeScheduler:
                     for job in jobs:
                         job.future.cancel()
                     return
-                jobs, self._pending = self._pending, []
-            for batch in plan_batches(jobs, self.batch_frames):
-                self._decode([job for job in batch if job.future.set_running_or_notify_cancel()])
+                # One call per turn, re-planned every turn: windows that arrived during the last
+                # call compete on urgency with those already waiting.
+                batch, *rest = plan_batches(self._pending, self.batch_frames)
+                self._pending = [job for later in rest for job in later]
+            self._decode([job for job in batch if job.future.set_running_or_notify_cancel()])
 
     def _decode(self, batch: list[DecodeJob]) -> None:
         if not batch:

@@ -91,6 +91,13 @@ class WindowPlanner:
         self._target = min(self._target * CHUNK_GROWTH, self.max_chunk)
         return window
 
+    def deadline(self, window: Window) -> float | None:
+        """When the listener runs out of audio if ``window`` is not there yet, on the clock given
+        to next_window (None if it was never given)."""
+        if self._playback_start is None:
+            return None
+        return self._playback_start + frames_to_seconds(window.start)
+
     def buffered_s(self, now: float) -> float | None:
         """Audio released but not yet played at ``now`` (None before the first window)."""
         if self._playback_start is None:

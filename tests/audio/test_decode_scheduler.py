@@ -14,14 +14,22 @@ from tests.rig.snac_checkpoint import silence_noise_blocks
 TIMEOUT_S = 60
 
 
-def job(frames: int, keep_start: int, keep_end: int) -> DecodeJob:
-    return DecodeJob(np.zeros((frames, 7), dtype=np.int64), keep_start, keep_end)
+def job(frames: int, keep_start: int, keep_end: int, deadline: float = 0.0) -> DecodeJob:
+    return DecodeJob(np.zeros((frames, 7), dtype=np.int64), keep_start, keep_end, deadline=deadline)
 
 
 def test_windows_of_one_shape_share_a_call_oldest_shape_first():
     a1, b1, a2, c1, a3 = job(22, 3, 19), job(4, 0, 1), job(22, 3, 19), job(6, 1, 3), job(22, 3, 19)
     batches = plan_batches([a1, b1, a2, c1, a3], batch_frames=512)
     assert batches == [[a1, a2, a3], [b1], [c1]]
+
+
+def test_the_most_urgent_window_goes_first_and_leads_its_call():
+    # Two streams with seconds of audio in hand, one new stream whose listener hears nothing yet.
+    steady_a, steady_b = job(22, 3, 19, deadline=12.0), job(22, 3, 19, deadline=11.0)
+    first = job(4, 0, 1, deadline=10.0)
+    batches = plan_batches([steady_a, steady_b, first], batch_frames=512)
+    assert batches == [[first], [steady_b, steady_a]]
 
 
 def test_a_call_holds_at_most_the_frame_budget_but_always_one_window():
@@ -80,6 +88,23 @@ def test_windows_waiting_together_are_decoded_in_one_call_with_exact_samples(cod
     for frames, samples in zip(inputs, results):
         assert np.abs(samples - codec.decode_window(frames, 1, 3)).max() < 1e-5
     assert scheduler.stats.largest_batch == 4 and scheduler.stats.windows == 5
+
+
+def test_a_new_streams_first_window_is_decoded_before_windows_with_audio_in_hand(codec):
+    gated = GatedCodec(codec)
+    with DecodeScheduler(gated, batch_frames=8) as scheduler:
+        scheduler.submit(windows(1)[0], 1, 3)
+        assert gated.entered.wait(TIMEOUT_S)
+        now = time.monotonic()
+        rng = np.random.default_rng(3)
+        later = [
+            scheduler.submit(rng.integers(0, 4096, size=(10, 7)), 3, 7, deadline=now + 5) for _ in range(2)
+        ]
+        urgent = scheduler.submit(rng.integers(0, 4096, size=(4, 7)), 0, 1, deadline=now)
+        gated.gate.set()
+        for future in [*later, urgent]:
+            future.result(TIMEOUT_S)
+    assert gated.batch_sizes == [1, 1, 2]  # the urgent window alone, then the two others together
 
 
 def test_a_failed_batch_is_retried_window_by_window_and_a_bad_window_fails_alone(codec):

@@ -112,3 +112,14 @@ def test_buffered_audio_is_what_was_released_minus_what_has_played():
     planner.next_window(2, finished=False, now=10.0)
     assert planner.buffered_s(10.0) == pytest.approx(frames_to_seconds(2))
     assert planner.buffered_s(10.1) == pytest.approx(frames_to_seconds(2) - 0.1)
+
+
+def test_a_windows_deadline_is_when_the_audio_before_it_has_played():
+    planner = WindowPlanner(lookahead=0, first_chunk=1)
+    first = planner.next_window(1, finished=False)
+    assert planner.deadline(first) is None  # no clock given: no deadline
+    planner = WindowPlanner(lookahead=0, first_chunk=1)
+    first = planner.next_window(1, finished=False, now=10.0)
+    assert planner.deadline(first) == 10.0  # nothing in hand: due now
+    second = planner.next_window(3, finished=False, now=10.05)
+    assert planner.deadline(second) == pytest.approx(10.0 + frames_to_seconds(1))
