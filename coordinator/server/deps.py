@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 
 from coordinator.errors import NotReadyError
 from coordinator.runtime import Runtime
+from coordinator.server.limits import RequestLimits
 from coordinator.tts import OrpheusTTS
 
 LOADING_MESSAGE = "the models are still loading: retry in a few seconds"
@@ -20,3 +21,8 @@ def get_runtime(request: Request) -> Runtime:
 
 def get_tts(runtime: Runtime = Depends(get_runtime)) -> OrpheusTTS:
     return runtime.tts
+
+
+def get_limits(request: Request) -> RequestLimits:
+    limits: RequestLimits = request.app.state.limits
+    return limits
