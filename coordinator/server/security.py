@@ -5,6 +5,7 @@ refuses is answered through ``server/errors.py`` like every other error."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -12,7 +13,7 @@ import logging
 from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from coordinator.errors import (
     AuthenticationError,
@@ -207,6 +208,7 @@ def _accepting_protocol(send: Send, protocol: str) -> Send:
 
 async def _refuse(websocket: WebSocket, error: CoordinatorError) -> None:
     """Accept, then say why and close: a refused handshake would show a browser only a bare 403."""
-    await websocket.accept()
-    await websocket.send_json(error_event(error))
-    await websocket.close(code=ws_close_code(error), reason=ws_close_reason(error))
+    with contextlib.suppress(WebSocketDisconnect):  # the client may not wait to hear it
+        await websocket.accept()
+        await websocket.send_json(error_event(error))
+        await websocket.close(code=ws_close_code(error), reason=ws_close_reason(error))

@@ -1,10 +1,14 @@
 """API keys, request limits, WebSocket sessions, CORS and serve's refusal to listen openly."""
 
+import asyncio
+import contextlib
 import io
+import json
 
 import openai
 import pytest
 import soundfile as sf
+import websockets
 from fastapi.testclient import TestClient
 
 from coordinator.audio.format import SAMPLES_PER_FRAME
@@ -99,18 +103,44 @@ def test_each_configured_key_is_accepted(secured, key):
     assert len(sf.read(io.BytesIO(response.content))[0]) == 5 * SAMPLES_PER_FRAME
 
 
-def test_the_openai_client_authenticates_with_its_api_key_over_the_wire(model_env, runtime):
+@pytest.fixture(scope="module")
+def secured_url(model_env, runtime):
     with serving(_app(model_env, runtime, api_key=KEY)) as url:
-        good = openai.OpenAI(base_url=f"{url}/v1", api_key=KEY, max_retries=0)
-        assert [m.id for m in good.models.list()] == ["orpheus-3b-ft", "gemma-2-2b-instruct"]
-        speech = good.audio.speech.create(
-            model="tts-1", voice="tara", input="Hi.", response_format="pcm", extra_body={"max_tokens": 35}
-        )
-        assert len(speech.content) == 5 * SAMPLES_PER_FRAME * 2
-        bad = openai.OpenAI(base_url=f"{url}/v1", api_key="wrong", max_retries=0)
-        with pytest.raises(openai.AuthenticationError) as info:
-            bad.models.list()
-        assert info.value.code == "invalid_api_key"
+        yield url
+
+
+def test_the_openai_client_authenticates_with_its_api_key_over_the_wire(secured_url):
+    good = openai.OpenAI(base_url=f"{secured_url}/v1", api_key=KEY, max_retries=0)
+    assert [m.id for m in good.models.list()] == ["orpheus-3b-ft", "gemma-2-2b-instruct"]
+    speech = good.audio.speech.create(
+        model="tts-1", voice="tara", input="Hi.", response_format="pcm", extra_body={"max_tokens": 35}
+    )
+    assert len(speech.content) == 5 * SAMPLES_PER_FRAME * 2
+    bad = openai.OpenAI(base_url=f"{secured_url}/v1", api_key="wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as info:
+        bad.models.list()
+    assert info.value.code == "invalid_api_key"
+
+
+def test_a_real_websocket_client_authenticates_with_the_subprotocol(secured_url):
+    url = secured_url.replace("http://", "ws://") + WS_URL
+
+    async def talk(subprotocols):
+        messages = []
+        async with websockets.connect(url, subprotocols=subprotocols) as ws:
+            if subprotocols:
+                await ws.send("Hi.")
+            with contextlib.suppress(websockets.ConnectionClosedError):  # raised for a 1008 close
+                async for message in ws:
+                    messages.append(message)
+        return ws, messages
+
+    ws, messages = asyncio.run(talk([WS_KEY_PROTOCOL]))
+    assert ws.subprotocol == WS_KEY_PROTOCOL and ws.close_code == 1000
+    assert json.loads(messages[-1])["type"] == "speech.end" and isinstance(messages[0], bytes)
+    ws, messages = asyncio.run(talk(None))
+    assert ws.close_code == 1008 and ws.close_reason == "You didn't provide an API key"
+    assert json.loads(messages[0])["error"]["code"] == "invalid_api_key"
 
 
 def _refusal(ws):
