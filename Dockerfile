@@ -3,6 +3,8 @@
 # downloaded on first start (AUTO_DOWNLOAD=1).
 #   GPU (default): docker build --target gpu -t orpheus-coordinator:gpu .
 #   CPU:           docker build --target cpu -t orpheus-coordinator:cpu .
+# The server listens on 0.0.0.0 in the container, so it needs an API key to start:
+#   docker run -e API_KEY=<secret> ...   (or -e ALLOW_NO_AUTH=1 to serve without authentication)
 
 ARG CUDA_VERSION=12.4.1
 ARG UBUNTU_VERSION=22.04
@@ -36,6 +38,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 libgomp
 COPY --from=gpu-build /opt/venv /opt/venv
 COPY --from=gpu-build /src/models.yaml /app/models.yaml
 COPY --from=gpu-build /src/scripts /app/scripts
+# HOST=0.0.0.0: serve refuses to start without API_KEY (or ALLOW_NO_AUTH=1), given at run time.
 ENV PATH=/opt/venv/bin:$PATH \
     MODELS_CONFIG=/app/models.yaml \
     MODELS_DIR=/models \
@@ -76,6 +79,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
 COPY --from=cpu-build /opt/venv /opt/venv
 COPY --from=cpu-build /src/models.yaml /app/models.yaml
 COPY --from=cpu-build /src/scripts /app/scripts
+# HOST=0.0.0.0: serve refuses to start without API_KEY (or ALLOW_NO_AUTH=1), given at run time.
 ENV PATH=/opt/venv/bin:$PATH \
     MODELS_CONFIG=/app/models.yaml \
     MODELS_DIR=/models \

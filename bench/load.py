@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import statistics
 import sys
@@ -105,9 +106,10 @@ async def one_stream(
 
 
 async def run(
-    url: str, kinds: list[str], max_tokens: int, concurrent: bool
+    url: str, kinds: list[str], max_tokens: int, concurrent: bool, api_key: str | None = None
 ) -> tuple[list[StreamResult], float]:
-    async with httpx.AsyncClient(base_url=url, timeout=600) as client:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+    async with httpx.AsyncClient(base_url=url, timeout=600, headers=headers) as client:
         started = time.perf_counter()
         if concurrent:
             results = await asyncio.gather(
@@ -165,15 +167,19 @@ def main() -> None:
     parser.add_argument("--chat-share", type=float, default=0.25, help="share of the streams that use /chat")
     parser.add_argument("--max-tokens", type=int, default=140, help="audio tokens per speech request")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "load.json")
+    parser.add_argument(
+        "--api-key", default=os.environ.get("API_KEY"), help="the server's key (default: $API_KEY)"
+    )
     args = parser.parse_args()
 
     n_chat = round(args.streams * args.chat_share)
     kinds = ["chat"] * n_chat + ["speech"] * (args.streams - n_chat)
 
     def measure(url: str) -> dict:
-        asyncio.run(run(url, kinds[:1], args.max_tokens, concurrent=False))  # warm-up
-        concurrent, concurrent_wall = asyncio.run(run(url, kinds, args.max_tokens, concurrent=True))
-        sequential, sequential_wall = asyncio.run(run(url, kinds, args.max_tokens, concurrent=False))
+        key = args.api_key
+        asyncio.run(run(url, kinds[:1], args.max_tokens, concurrent=False, api_key=key))  # warm-up
+        concurrent, concurrent_wall = asyncio.run(run(url, kinds, args.max_tokens, True, key))
+        sequential, sequential_wall = asyncio.run(run(url, kinds, args.max_tokens, False, key))
         report = {
             "concurrent": summarize(concurrent, concurrent_wall),
             "sequential": summarize(sequential, sequential_wall),

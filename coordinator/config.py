@@ -8,12 +8,21 @@ Both are parsed once into typed objects; everything downstream receives those ob
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from coordinator.errors import ConfigError, ModelNotFoundError
 from coordinator.text.sentences import MAX_UTTERANCE_CHARS
@@ -120,6 +129,16 @@ def _empty_as_none(value: object) -> object:
     return None if value == "" else value
 
 
+# A key travels in an Authorization header or, from a browser, inside a WebSocket subprotocol name,
+# which must be an HTTP token (RFC 9110 tchar).
+_API_KEY_CHARS = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def split_commas(value: str) -> list[str]:
+    """``"a, b,,c"`` → ``["a", "b", "c"]``: the list syntax of API_KEY and CORS_ORIGINS."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
 class Settings(BaseSettings):
     """Runtime settings, read from the environment (and a .env file in the working directory)."""
 
@@ -174,6 +193,30 @@ class Settings(BaseSettings):
     log_format: LogFormat = Field(
         "text", description="serve: log lines as text or as one JSON object each (LOG_FORMAT)."
     )
+    api_key: SecretStr | None = Field(
+        None,
+        description="Keys clients must send as `Authorization: Bearer <key>`, comma-separated (API_KEY); "
+        "unset: no authentication, and serve only listens on loopback.",
+    )
+    allow_no_auth: bool = Field(
+        False, description="serve: listen beyond loopback without API_KEY anyway (ALLOW_NO_AUTH)."
+    )
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body, and WebSocket message (MAX_BODY_BYTES)."
+    )
+    max_completion_tokens: int = Field(
+        2048, ge=1, description="Largest max_tokens a text request may ask for (MAX_COMPLETION_TOKENS)."
+    )
+    max_history_messages: int = Field(
+        50, ge=0, description="Earlier messages a chat request may carry (MAX_HISTORY_MESSAGES)."
+    )
+    max_ws_sessions: int = Field(
+        32, ge=1, description="Speech WebSocket sessions open at once; more are closed with 1013."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API, comma-separated (CORS_ORIGINS); empty: CORS off.",
+    )
 
     @field_validator(
         "models_config",
@@ -184,6 +227,7 @@ class Settings(BaseSettings):
         "llm_quant",
         "n_threads",
         "snac_batch_frames",
+        "api_key",
         mode="before",
     )
     @classmethod
@@ -199,6 +243,30 @@ class Settings(BaseSettings):
     @classmethod
     def _format_in_any_case(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("api_key", mode="after")
+    @classmethod
+    def _keys_are_usable(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return value
+        keys = split_commas(value.get_secret_value())
+        if not keys:
+            raise ValueError("holds no key: give one or more keys separated by commas, or leave it empty")
+        if not all(_API_KEY_CHARS.fullmatch(key) for key in keys):
+            raise ValueError(
+                "a key holds characters an HTTP header or a WebSocket subprotocol cannot carry: use "
+                "letters, digits and - _ . ~ (python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins_from_commas(cls, value: object) -> object:
+        return split_commas(value) if isinstance(value, str) else value
+
+    def api_keys(self) -> tuple[str, ...]:
+        """The accepted keys; empty when authentication is off."""
+        return tuple(split_commas(self.api_key.get_secret_value())) if self.api_key else ()
 
     @model_validator(mode="after")
     def _utterances_fit_the_context(self) -> Settings:
@@ -220,6 +288,10 @@ class Settings(BaseSettings):
         return _SOURCE_TREE_MODELS_CONFIG
 
 
+# Never echoed in an error message (it would end up in logs and terminals).
+_SECRET_SETTINGS = frozenset({"API_KEY"})
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment; a malformed variable becomes one ConfigError line."""
     try:
@@ -229,7 +301,9 @@ def load_settings(**overrides: object) -> Settings:
         if not first["loc"]:  # a rule across several settings: its message names them
             raise ConfigError(str(first["msg"]).removeprefix("Value error, ")) from None
         name = str(first["loc"][0]).upper()
-        raise ConfigError(f"invalid {name}={first.get('input')!r}: {first['msg']}") from None
+        shown = "<hidden>" if name in _SECRET_SETTINGS else repr(first.get("input"))
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"invalid {name}={shown}: {message}") from None
 
 
 def _gguf_path(role: Literal["orpheus", "llm"], spec: GGUFModelSpec, settings: Settings) -> tuple[Path, str]:

@@ -44,6 +44,24 @@ class QueueFullError(CoordinatorError):
     code = "rate_limit_exceeded"
 
 
+class AuthenticationError(CoordinatorError):
+    """The request carries no API key, or one this server does not accept."""
+
+    code = "invalid_api_key"
+
+
+class PayloadTooLargeError(CoordinatorError):
+    """The request body is larger than the server accepts."""
+
+    code = "request_too_large"
+
+
+class TooManySessionsError(CoordinatorError):
+    """Every WebSocket session slot is taken: retry later."""
+
+    code = "too_many_sessions"
+
+
 class QueueTimeoutError(CoordinatorError):
     """The request waited for a free sequence slot longer than the server allows."""
 

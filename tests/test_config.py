@@ -123,3 +123,37 @@ def test_a_context_too_small_for_an_utterance_is_refused_with_the_fix(monkeypatc
         ConfigError, match="TTS_MAX_TOKENS=2000 .* N_CTX=1024: raise N_CTX or lower TTS_MAX_TOKENS"
     ):
         load_settings(_env_file=None)
+
+
+def test_api_keys_come_comma_separated_and_stay_out_of_reprs(monkeypatch):
+    monkeypatch.setenv("API_KEY", " key-one , key.two,, ")
+    settings = load_settings(_env_file=None)
+    assert settings.api_keys() == ("key-one", "key.two")
+    assert "key-one" not in repr(settings) and "key-one" not in str(settings)
+
+
+def test_no_api_key_means_authentication_off(monkeypatch):
+    monkeypatch.setenv("API_KEY", "")
+    assert load_settings(_env_file=None).api_keys() == ()
+
+
+@pytest.mark.parametrize(("value", "message"), [(" , ", "holds no key"), ("abc/def==", "token_urlsafe")])
+def test_an_unusable_api_key_is_refused_without_echoing_it(monkeypatch, value, message):
+    monkeypatch.setenv("API_KEY", value)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_settings(_env_file=None)
+    assert "API_KEY=<hidden>" in str(info.value) and value not in str(info.value)
+
+
+def test_cors_origins_come_comma_separated(monkeypatch):
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example, http://localhost:3000")
+    assert load_settings(_env_file=None).cors_origins == ["https://a.example", "http://localhost:3000"]
+    monkeypatch.setenv("CORS_ORIGINS", "")
+    assert load_settings(_env_file=None).cors_origins == []
+
+
+def test_limits_have_safe_defaults():
+    settings = Settings(_env_file=None)
+    assert (settings.api_keys(), settings.allow_no_auth, settings.cors_origins) == ((), False, [])
+    assert settings.max_body_bytes == 1024 * 1024 and settings.max_completion_tokens == 2048
+    assert settings.max_history_messages == 50 and settings.max_ws_sessions == 32

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from coordinator import __version__
 from coordinator.config import ModelRole, Settings, load_catalog, load_settings, resolve_model_path
@@ -15,16 +16,25 @@ from coordinator.errors import CoordinatorError
 from coordinator.logs import configure_logging
 from coordinator.runtime import Runtime, load_runtime
 from coordinator.server.errors import install_error_handlers
+from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics, cuda_if_available
 from coordinator.server.middleware import RequestObserver
 from coordinator.server.routes import audio, metrics, models, text, voice
+from coordinator.server.security import SecurityMiddleware, check_bind, is_loopback
 
 logger = logging.getLogger(__name__)
+
+# What a browser page on an allowed origin may send and read (no cookies: keys travel in a header).
+CORS_METHODS = ["GET", "POST"]
+CORS_HEADERS = ["Authorization", "Content-Type"]
+CORS_EXPOSED_HEADERS = ["Retry-After"]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """Build the app. With ``runtime`` (tests), serve it as is; otherwise load the models in the
-    background after start-up, so /health can answer 503 while they load."""
+    background after start-up, so /health can answer 503 while they load. ``settings`` (default:
+    the runtime's, else the environment's) set the API keys, limits and CORS."""
+    config: Settings = settings or (runtime.settings if runtime is not None else load_settings())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -32,7 +42,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.state.not_ready_reason = None
         loading = None
         if runtime is None:
-            loading = asyncio.create_task(_load(app, settings or load_settings()))
+            loading = asyncio.create_task(_load(app, config))
         try:
             yield
         finally:
@@ -44,8 +54,28 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = FastAPI(title="Orpheus Coordinator", version=__version__, lifespan=lifespan)
     app.state.runtime = None  # until the lifespan sets it; /metrics may be scraped before
     app.state.metrics = Metrics(lambda: app.state.runtime, cuda=cuda_if_available())
-    app.add_middleware(RequestObserver, metrics=app.state.metrics)
+    app.state.settings = config
+    app.state.limits = RequestLimits.from_settings(config)
     install_error_handlers(app)
+    app.add_middleware(
+        SecurityMiddleware,
+        api_keys=config.api_keys(),
+        max_body_bytes=config.max_body_bytes,
+        max_ws_sessions=config.max_ws_sessions,
+    )
+    if config.cors_origins:
+        # Added last, so it runs first: a preflight carries no key and must be answered before
+        # authentication, and refusals (401, 413) need CORS headers for the page to read them.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=config.cors_origins,
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+        )
+    # Outermost: every response, refusals by the middlewares above included, gets a request id
+    # and is counted.
+    app.add_middleware(RequestObserver, metrics=app.state.metrics)
     app.include_router(models.router)
     app.include_router(metrics.router)
     app.include_router(audio.router)
@@ -92,6 +122,8 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
     settings = load_settings()
+    host, port = host or settings.host, port or settings.port
+    check_bind(host, has_api_key=bool(settings.api_keys()), allow_no_auth=settings.allow_no_auth)
     configure_logging(settings.log_level, settings.log_format)
     catalog = load_catalog(settings.catalog_path())
     if not settings.auto_download:
@@ -99,13 +131,21 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         roles: tuple[ModelRole, ...] = ("orpheus", "snac", "llm")
         for role in roles:
             resolve_model_path(role, catalog, settings)
+    keys = len(settings.api_keys())
+    if keys:
+        logger.info("API key authentication on (%d key(s)); /health stays open", keys)
+    elif is_loopback(host):
+        logger.info("no API_KEY: authentication off, listening on loopback only")
+    else:
+        logger.warning("ALLOW_NO_AUTH: anyone who reaches %s:%s is served without authentication", host, port)
     uvicorn.run(
         create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host,
+        port=port,
         # Logging is configured above (uvicorn's records go through the same handler), and the
         # app writes its own access log, which carries the request id.
         log_config=None,
         log_level=settings.log_level.lower(),
         access_log=False,
+        ws_max_size=settings.max_body_bytes,  # a WebSocket message is a request body too
     )

@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 
 from coordinator.errors import NotReadyError
 from coordinator.runtime import Runtime
+from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.tts import OrpheusTTS
 
@@ -26,3 +27,8 @@ def get_tts(runtime: Runtime = Depends(get_runtime)) -> OrpheusTTS:
 def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
+
+
+def get_limits(request: Request) -> RequestLimits:
+    limits: RequestLimits = request.app.state.limits
+    return limits

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from coordinator.errors import (
+    AuthenticationError,
     CancelledError,
     ConfigError,
     CoordinatorError,
@@ -18,8 +19,10 @@ from coordinator.errors import (
     ModelLoadError,
     ModelNotFoundError,
     NotReadyError,
+    PayloadTooLargeError,
     QueueFullError,
     QueueTimeoutError,
+    TooManySessionsError,
     UnknownModelError,
 )
 
@@ -27,8 +30,11 @@ logger = logging.getLogger(__name__)
 
 # Most specific class first.
 _STATUS: tuple[tuple[type[CoordinatorError], int], ...] = (
+    (AuthenticationError, 401),
     (UnknownModelError, 404),
+    (PayloadTooLargeError, 413),
     (QueueFullError, 429),
+    (TooManySessionsError, 429),
     (QueueTimeoutError, 503),
     (NotReadyError, 503),
     (ModelLoadError, 503),
@@ -40,6 +46,13 @@ _STATUS: tuple[tuple[type[CoordinatorError], int], ...] = (
 _DEFAULT_STATUS = 400
 REQUEST_ID_HEADER = "X-Request-ID"
 RETRY_AFTER_S = 5
+
+# WebSocket close codes (RFC 6455): 1013 "try again later" tells a client that retrying is the fix;
+# every other refusal is a policy violation.
+WS_POLICY_VIOLATION = 1008
+WS_TRY_AGAIN_LATER = 1013
+# A close frame's reason may hold at most 123 bytes.
+WS_CLOSE_REASON_BYTES = 123
 
 
 def status_of(error: CoordinatorError) -> int:
@@ -63,10 +76,38 @@ def error_body(message: str, status: int, *, param: str | None = None, code: str
 def error_response(
     message: str, status: int, *, param: str | None = None, code: str | None = None
 ) -> JSONResponse:
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if status in (429, 503) else None
+    headers = {}
+    if status in (429, 503):
+        headers["Retry-After"] = str(RETRY_AFTER_S)
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"  # RFC 6750: say which scheme would have worked
     return JSONResponse(
-        error_body(message, status, param=param, code=code), status_code=status, headers=headers
+        error_body(message, status, param=param, code=code), status_code=status, headers=headers or None
     )
+
+
+def domain_error_response(error: CoordinatorError) -> JSONResponse:
+    status = status_of(error)
+    if status >= 500:
+        logger.error("%s: %s", type(error).__name__, error.message)
+    return error_response(error.message, status, param=error.param, code=error.code)
+
+
+def error_event(error: CoordinatorError) -> dict:
+    """The error as one typed event of a stream (SSE or WebSocket), in OpenAI's error shape."""
+    body = error_body(error.message, status_of(error), param=error.param, code=error.code)
+    return {"type": "error", **body}
+
+
+def ws_close_code(error: CoordinatorError) -> int:
+    return WS_TRY_AGAIN_LATER if status_of(error) in (429, 503) else WS_POLICY_VIOLATION
+
+
+def ws_close_reason(error: CoordinatorError) -> str:
+    """The problem part of "problem: fix", cut to what a close frame can carry (the full message
+    goes out as an error event before the close)."""
+    problem = error.message.split(":", 1)[0]
+    return problem.encode()[:WS_CLOSE_REASON_BYTES].decode(errors="ignore")
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
@@ -84,10 +125,7 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CoordinatorError)
     async def _domain(_: Request, exc: CoordinatorError) -> JSONResponse:
-        status = status_of(exc)
-        if status >= 500:
-            logger.error("%s: %s", type(exc).__name__, exc.message)
-        return error_response(exc.message, status, param=exc.param, code=exc.code)
+        return domain_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

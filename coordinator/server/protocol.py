@@ -97,9 +97,10 @@ class _SamplingFields(BaseModel):
             return []
         return [self.stop] if isinstance(self.stop, str) else self.stop
 
-    def sampling(self, default_max_tokens: int) -> SamplingParams:
+    def sampling(self, max_tokens: int) -> SamplingParams:
+        """Engine parameters; ``max_tokens`` is the limit the route settled on (see limits.py)."""
         return SamplingParams(
-            max_tokens=self.max_tokens or default_max_tokens,
+            max_tokens=max_tokens,
             temperature=self.temperature,
             top_p=self.top_p,
             seed=self.seed,
@@ -125,13 +126,18 @@ class ChatCompletionRequest(_SamplingFields):
     messages: list[ChatMessageIn] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, ge=1)
 
+    def requested_max_tokens(self) -> tuple[int | None, str]:
+        """The token limit asked for and the field that asked: OpenAI's newer
+        ``max_completion_tokens`` wins over the deprecated ``max_tokens``."""
+        if self.max_completion_tokens is not None:
+            return self.max_completion_tokens, "max_completion_tokens"
+        return self.max_tokens, "max_tokens"
+
 
 class CompletionRequest(_SamplingFields):
     prompt: str
-    max_tokens: int | None = Field(16, ge=1)  # OpenAI's default for /v1/completions
 
 
-MAX_CHAT_MESSAGE_CHARS = 8192
 CHAT_TOP_P = 0.95
 
 
@@ -145,11 +151,11 @@ class VoiceChatRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    message: str = Field(min_length=1, max_length=MAX_CHAT_MESSAGE_CHARS)
+    message: str = Field(min_length=1)
     voice: str | None = None
     history: list[HistoryMessage] = Field(default_factory=list)
     stream_text: bool = False
-    max_tokens: int = Field(256, ge=1, description="Limit of the chat reply, in tokens")
+    max_tokens: int | None = Field(None, ge=1, description="Limit of the chat reply, in tokens (256)")
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     seed: int | None = None
 
@@ -160,9 +166,9 @@ class VoiceChatRequest(BaseModel):
             raise ValueError("must not be empty: say something")
         return value
 
-    def to_sampling_params(self) -> SamplingParams:
+    def to_sampling_params(self, max_tokens: int) -> SamplingParams:
         return SamplingParams(
-            max_tokens=self.max_tokens, temperature=self.temperature, top_p=CHAT_TOP_P, seed=self.seed
+            max_tokens=max_tokens, temperature=self.temperature, top_p=CHAT_TOP_P, seed=self.seed
         )
 
 

@@ -79,3 +79,16 @@ def test_the_cpu_image_exists_and_no_image_bakes_models_in():
     assert "N_GPU_LAYERS=0" in cpu and re.search(r"^USER app$", cpu, flags=re.MULTILINE)
     assert not re.search(r"^COPY .*models/", DOCKERFILE, flags=re.MULTILINE)
     assert "models" in (REPO / ".dockerignore").read_text().split()
+
+
+@pytest.mark.parametrize("name", ["coordinator", "coordinator-cpu"])
+def test_services_listen_openly_so_they_need_a_key_and_never_opt_out_by_default(name):
+    from coordinator.errors import ConfigError
+    from coordinator.server.security import check_bind
+
+    environment = COMPOSE["services"][name]["environment"]
+    assert environment["HOST"] == "0.0.0.0"
+    assert environment["API_KEY"] == "${API_KEY:-}" and environment["ALLOW_NO_AUTH"] == "${ALLOW_NO_AUTH:-0}"
+    with pytest.raises(ConfigError, match="API_KEY.*ALLOW_NO_AUTH=1"):
+        check_bind(environment["HOST"], has_api_key=False, allow_no_auth=False)
+    assert "API_KEY" in DOCKERFILE and "ALLOW_NO_AUTH=1" in DOCKERFILE

@@ -1,4 +1,10 @@
+import contextlib
+import socket
+import threading
+import time
+
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from coordinator.config import load_catalog
@@ -24,24 +30,27 @@ def client(settings, runtime):
         yield client
 
 
-@pytest.fixture(scope="module")
-def live_url(settings, runtime):
-    """A real uvicorn on a free loopback port, serving the test runtime."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
+@contextlib.contextmanager
+def serving(app):
+    """A real uvicorn serving ``app`` on a free loopback port; yields its base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, runtime=runtime), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def live_url(settings, runtime):
+    """A real uvicorn on a free loopback port, serving the test runtime."""
+    with serving(create_app(settings, runtime=runtime)) as url:
+        yield url

@@ -99,7 +99,9 @@ def test_streamed_completions_end_with_done(client):
             "invalid_value",
         ),
         ("/v1/chat/completions", {"n": 2}, 400, "n", "invalid_value"),
-        ("/v1/chat/completions", {"max_tokens": 99999}, 400, "max_tokens", "context_length_exceeded"),
+        # Under the server's MAX_COMPLETION_TOKENS (2048), over the test context (1024).
+        ("/v1/chat/completions", {"max_tokens": 2000}, 400, "max_tokens", "context_length_exceeded"),
+        ("/v1/chat/completions", {"max_tokens": 99999}, 400, "max_tokens", "invalid_value"),
         ("/v1/chat/completions", {"temperature": 3}, 400, "temperature", "invalid_value"),
     ],
 )

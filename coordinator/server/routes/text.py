@@ -15,8 +15,9 @@ from sse_starlette import EventSourceResponse
 
 from coordinator.errors import CoordinatorError, UnknownModelError
 from coordinator.runtime import Runtime
-from coordinator.server.deps import get_runtime
+from coordinator.server.deps import get_limits, get_runtime
 from coordinator.server.errors import error_body, status_of
+from coordinator.server.limits import RequestLimits
 from coordinator.server.protocol import ChatCompletionRequest, CompletionRequest
 from coordinator.server.streaming import STREAM_HEADERS, primed
 from coordinator.textgen import ChatMessage, TextModel, TextStream
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 DEFAULT_CHAT_MAX_TOKENS = 512
+DEFAULT_COMPLETION_MAX_TOKENS = 16  # OpenAI's default for /v1/completions
 DONE = "[DONE]"
 
 
@@ -47,11 +49,18 @@ def _pick(runtime: Runtime, requested: str, *, chat: bool) -> TextModel:
 
 @router.post("/v1/chat/completions", response_model=None)
 async def chat_completions(
-    body: ChatCompletionRequest, runtime: Runtime = Depends(get_runtime)
+    body: ChatCompletionRequest,
+    runtime: Runtime = Depends(get_runtime),
+    limits: RequestLimits = Depends(get_limits),
 ) -> Response | dict:
     model = _pick(runtime, body.model, chat=True)
-    params = body.sampling(body.max_completion_tokens or body.max_tokens or DEFAULT_CHAT_MAX_TOKENS)
-    request = model.chat_request([ChatMessage(m.role, m.text()) for m in body.messages], params)
+    messages = [ChatMessage(m.role, m.text()) for m in body.messages]
+    *earlier, last = [m.content for m in messages]
+    limits.check_conversation(earlier, param="messages")
+    limits.check_text(last, param=f"messages.{len(earlier)}.content")
+    requested, param = body.requested_max_tokens()
+    max_tokens = limits.completion_tokens(requested, default=DEFAULT_CHAT_MAX_TOKENS, param=param)
+    request = model.chat_request(messages, body.sampling(max_tokens))
     stream = model.start(request, stops=body.stops(), loop=asyncio.get_running_loop())
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
@@ -89,9 +98,17 @@ async def chat_completions(
 
 
 @router.post("/v1/completions", response_model=None)
-async def completions(body: CompletionRequest, runtime: Runtime = Depends(get_runtime)) -> Response | dict:
+async def completions(
+    body: CompletionRequest,
+    runtime: Runtime = Depends(get_runtime),
+    limits: RequestLimits = Depends(get_limits),
+) -> Response | dict:
     model = _pick(runtime, body.model, chat=False)
-    request = model.completion_request(body.prompt, body.sampling(body.max_tokens or 16))
+    limits.check_text(body.prompt, param="prompt")
+    max_tokens = limits.completion_tokens(
+        body.max_tokens, default=DEFAULT_COMPLETION_MAX_TOKENS, param="max_tokens"
+    )
+    request = model.completion_request(body.prompt, body.sampling(max_tokens))
     stream = model.start(request, stops=body.stops(), loop=asyncio.get_running_loop())
     ident, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
 

@@ -13,11 +13,12 @@ from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
 from coordinator.audio.encoders import PcmEncoder, WavEncoder
-from coordinator.errors import CoordinatorError
+from coordinator.errors import CoordinatorError, NotReadyError
 from coordinator.orpheus.prompt import validate_voice
 from coordinator.runtime import Runtime
-from coordinator.server.deps import get_metrics, get_runtime
-from coordinator.server.errors import error_body, status_of
+from coordinator.server.deps import LOADING_MESSAGE, get_limits, get_metrics, get_runtime
+from coordinator.server.errors import error_event, ws_close_code, ws_close_reason
+from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.server.protocol import SeedTTSRequest, VoiceChatRequest
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed
@@ -27,19 +28,27 @@ from coordinator.voice_chat import SpokenReply
 logger = logging.getLogger(__name__)
 router = APIRouter()
 
-WS_POLICY_VIOLATION = 1008
+DEFAULT_REPLY_MAX_TOKENS = 256  # a spoken reply of a few sentences
 
 
 @router.post("/chat", response_model=None)
 async def voice_chat(
-    body: VoiceChatRequest, runtime: Runtime = Depends(get_runtime), metrics: Metrics = Depends(get_metrics)
+    body: VoiceChatRequest,
+    runtime: Runtime = Depends(get_runtime),
+    limits: RequestLimits = Depends(get_limits),
+    metrics: Metrics = Depends(get_metrics),
 ) -> StreamingResponse:
     """Gemma answers; each sentence is spoken as soon as it is complete; one WAV streams back."""
     started = time.perf_counter()
     tts, llm = runtime.tts, runtime.llm
     voice = validate_voice(body.voice or runtime.catalog.orpheus.default_voice, tts.voices)
+    limits.check_text(body.message, param="message")
+    limits.check_conversation([m.content for m in body.history], param="history")
+    max_tokens = limits.completion_tokens(
+        body.max_tokens, default=DEFAULT_REPLY_MAX_TOKENS, param="max_tokens"
+    )
     messages = [ChatMessage(m.role, m.content) for m in body.history] + [ChatMessage("user", body.message)]
-    request = llm.chat_request(messages, body.to_sampling_params())
+    request = llm.chat_request(messages, body.to_sampling_params(max_tokens))
     loop = asyncio.get_running_loop()
     reply = llm.start(request, loop=loop)
     if body.stream_text:
@@ -135,14 +144,12 @@ async def seed_models(runtime: Runtime = Depends(get_runtime)) -> dict:
 @router.websocket("/v1/audio/speech/stream/ws")
 async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> None:
     """The client sends text; binary 16-bit 24 kHz PCM chunks come back, then a JSON end event and
-    a clean close. Errors are a JSON error event, then close 1008."""
+    a clean close. Errors are a JSON error event, then close 1013 (busy or loading: retry) or 1008."""
     await websocket.accept()
     runtime: Runtime | None = websocket.app.state.runtime
     try:
         if runtime is None:
-            raise CoordinatorError(
-                "the models are still loading: retry in a few seconds", code="model_loading"
-            )
+            raise NotReadyError(websocket.app.state.not_ready_reason or LOADING_MESSAGE)
         text = await websocket.receive_text()
         started = time.perf_counter()
         speech = runtime.tts.speak(
@@ -167,7 +174,5 @@ async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> No
     except WebSocketDisconnect:
         logger.info("speech websocket: client left")
     except CoordinatorError as exc:
-        await websocket.send_json(
-            {"type": "error", **error_body(exc.message, status_of(exc), param=exc.param, code=exc.code)}
-        )
-        await websocket.close(code=WS_POLICY_VIOLATION)
+        await websocket.send_json(error_event(exc))
+        await websocket.close(code=ws_close_code(exc), reason=ws_close_reason(exc))

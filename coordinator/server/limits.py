@@ -1,0 +1,60 @@
+"""What one request may ask of the models, as the operator set it: characters of text, completion
+tokens, earlier messages of a conversation. Checked before anything is tokenized or queued; each
+refusal is a 400 naming the limit and the fix. (The body size and the WebSocket sessions are
+limited earlier, in ``security.py``; the context window last, by the engine, in tokens.)"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from coordinator.config import Settings
+from coordinator.errors import InvalidInputError
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    max_input_chars: int
+    max_completion_tokens: int
+    max_history_messages: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RequestLimits:
+        return cls(
+            max_input_chars=settings.max_input_chars,
+            max_completion_tokens=settings.max_completion_tokens,
+            max_history_messages=settings.max_history_messages,
+        )
+
+    def check_text(self, text: str, *, param: str) -> None:
+        if len(text) > self.max_input_chars:
+            raise InvalidInputError(
+                f"{param} is {len(text)} characters, over this server's limit of {self.max_input_chars} "
+                "(MAX_INPUT_CHARS): shorten it or split it into several requests",
+                param=param,
+            )
+
+    def completion_tokens(self, requested: int | None, *, default: int, param: str) -> int:
+        """The token limit to generate with: the request's own (refused above the server's cap,
+        as OpenAI refuses a max_tokens beyond the model's), or ``default`` kept under the cap."""
+        if requested is None:
+            return min(default, self.max_completion_tokens)
+        if requested > self.max_completion_tokens:
+            raise InvalidInputError(
+                f"{param}={requested} is too large: this server generates at most "
+                f"{self.max_completion_tokens} tokens per request (MAX_COMPLETION_TOKENS): "
+                f"ask for {self.max_completion_tokens} or fewer",
+                param=param,
+            )
+        return requested
+
+    def check_conversation(self, earlier: Sequence[str], *, param: str) -> None:
+        """The earlier messages a chat request carries: how many, and each one's length."""
+        if len(earlier) > self.max_history_messages:
+            raise InvalidInputError(
+                f"{param} carries {len(earlier)} earlier messages, over this server's limit of "
+                f"{self.max_history_messages} (MAX_HISTORY_MESSAGES): send only the most recent ones",
+                param=param,
+            )
+        for index, text in enumerate(earlier):
+            self.check_text(text, param=f"{param}.{index}.content")

@@ -1,0 +1,214 @@
+"""Who may call the server and how much one call may send: API keys (HTTP and the WebSocket), the
+request body limit, the WebSocket session limit, and serve's refusal to listen beyond loopback
+without a key. One pure ASGI middleware, installed by ``create_app`` from the settings; what it
+refuses is answered through ``server/errors.py`` like every other error."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import ipaddress
+import logging
+from collections.abc import Sequence
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from coordinator.errors import (
+    AuthenticationError,
+    ConfigError,
+    CoordinatorError,
+    PayloadTooLargeError,
+    TooManySessionsError,
+)
+from coordinator.server.errors import domain_error_response, error_event, ws_close_code, ws_close_reason
+
+logger = logging.getLogger(__name__)
+
+# Load balancers and container health checks carry no key; /health reveals only readiness.
+OPEN_PATHS = frozenset({"/health"})
+LOOPBACK_NAMES = frozenset({"localhost"})
+BEARER_SCHEME = "bearer"
+# Browsers cannot set headers on a WebSocket, so they send the key as a subprotocol, as OpenAI's
+# Realtime API has them do: `new WebSocket(url, ["openai-insecure-api-key." + key])`. A header or a
+# subprotocol, unlike a query parameter, stays out of access logs (uvicorn's, nginx's).
+WS_KEY_PROTOCOL_PREFIX = "openai-insecure-api-key."
+
+_HOW = "send one of the keys set by the server's API_KEY as 'Authorization: Bearer YOUR_KEY'"
+_HOW_WS = f"{_HOW}, or from a browser as the WebSocket subprotocol '{WS_KEY_PROTOCOL_PREFIX}YOUR_KEY'"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine (127.0.0.0/8, ::1, localhost)."""
+    name = host.strip().strip("[]").lower()
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # another host name: it may resolve to anything
+
+
+def check_bind(host: str, *, has_api_key: bool, allow_no_auth: bool) -> None:
+    """Refuse to serve everyone who can reach the port unless that was asked for explicitly."""
+    if has_api_key or allow_no_auth or is_loopback(host):
+        return
+    raise ConfigError(
+        f"refusing to listen on {host} without authentication: set API_KEY=<secret> (clients then send "
+        "'Authorization: Bearer <secret>'), or set ALLOW_NO_AUTH=1 to serve anyone who can reach the port",
+        param="api_key",
+    )
+
+
+def key_digest(key: str) -> bytes:
+    # Comparing fixed-size digests keeps a key's length out of the comparison's timing too.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+
+
+def key_matches(given: str, accepted: Sequence[bytes]) -> bool:
+    """Whether ``given`` is one of the keys whose digests are ``accepted``. Every key is compared,
+    each in constant time, so the time taken tells neither which key matched nor how much of one."""
+    candidate = key_digest(given)
+    matched = False
+    for expected in accepted:
+        matched |= hmac.compare_digest(candidate, expected)
+    return matched
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def _key_protocol(scope: Scope) -> str | None:
+    """The subprotocol a browser put its key in, if it offered one."""
+    return next((p for p in scope.get("subprotocols", ()) if p.startswith(WS_KEY_PROTOCOL_PREFIX)), None)
+
+
+class SecurityMiddleware:
+    """API keys on every path but /health, the body size limit, the WebSocket session limit."""
+
+    def __init__(
+        self, app: ASGIApp, *, api_keys: Sequence[str], max_body_bytes: int, max_ws_sessions: int
+    ) -> None:
+        self.app = app
+        self._accepted = tuple(key_digest(key) for key in api_keys)
+        self._max_body_bytes = max_body_bytes
+        self._max_ws_sessions = max_ws_sessions
+        self._ws_sessions = 0  # only touched on the event loop: no lock needed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    def _authenticate(self, scope: Scope) -> None:
+        if not self._accepted or scope["path"] in OPEN_PATHS:
+            return
+        how = _HOW_WS if scope["type"] == "websocket" else _HOW
+        header = _header(scope, b"authorization")
+        if header is not None:
+            scheme, _, given = header.strip().partition(" ")
+            if scheme.lower() != BEARER_SCHEME:
+                raise AuthenticationError(f"the Authorization header must use the Bearer scheme: {how}")
+            given = given.strip()
+        else:
+            protocol = _key_protocol(scope) if scope["type"] == "websocket" else None
+            if protocol is None:
+                raise AuthenticationError(f"You didn't provide an API key: {how}")
+            given = protocol.removeprefix(WS_KEY_PROTOCOL_PREFIX)
+        if not key_matches(given, self._accepted):
+            raise AuthenticationError(f"Incorrect API key provided: {how}")
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            self._authenticate(scope)
+            replay = await self._read_body(scope, receive)
+        except CoordinatorError as exc:
+            await domain_error_response(exc)(scope, receive, send)
+            return
+        if replay is not None:  # None: the client left during the upload
+            await self.app(scope, replay, send)
+
+    def _too_large(self) -> PayloadTooLargeError:
+        return PayloadTooLargeError(
+            f"the request body is larger than this server's limit of {self._max_body_bytes} bytes "
+            "(MAX_BODY_BYTES): send a smaller request"
+        )
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> Receive | None:
+        """Read the whole body, counting what actually arrives (a chunked upload has no
+        Content-Length to trust), then hand it to the app as if it were arriving now."""
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > self._max_body_bytes:
+            raise self._too_large()  # refused before a byte of the body is read
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self._max_body_bytes:
+                raise self._too_large()
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body: Message | None = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        async def replay() -> Message:
+            nonlocal body
+            if body is not None:
+                message, body = body, None
+                return message
+            return await receive()  # later calls: the app waits for the client to disconnect
+
+        return replay
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        protocol = _key_protocol(scope)
+        if protocol is not None:
+            send = _accepting_protocol(send, protocol)
+        try:
+            self._authenticate(scope)
+            if self._ws_sessions >= self._max_ws_sessions:
+                raise TooManySessionsError(
+                    f"too many speech WebSocket sessions: this server allows {self._max_ws_sessions} "
+                    "at once (MAX_WS_SESSIONS); retry in a few seconds"
+                )
+        except CoordinatorError as exc:
+            logger.info("speech WebSocket from %s refused: %s", scope.get("client"), exc.code)
+            await _refuse(WebSocket(scope, receive, send), exc)
+            return
+        self._ws_sessions += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._ws_sessions -= 1
+
+
+def _accepting_protocol(send: Send, protocol: str) -> Send:
+    """A browser that offered subprotocols fails the handshake unless the server picks one: pick
+    the key's own (the client's value, sent back to it alone) when the app picks none."""
+
+    async def send_with_protocol(message: Message) -> None:
+        if message["type"] == "websocket.accept" and not message.get("subprotocol"):
+            message = {**message, "subprotocol": protocol}
+        await send(message)
+
+    return send_with_protocol
+
+
+async def _refuse(websocket: WebSocket, error: CoordinatorError) -> None:
+    """Accept, then say why and close: a refused handshake would show a browser only a bare 403."""
+    with contextlib.suppress(WebSocketDisconnect):  # the client may not wait to hear it
+        await websocket.accept()
+        await websocket.send_json(error_event(error))
+        await websocket.close(code=ws_close_code(error), reason=ws_close_reason(error))
