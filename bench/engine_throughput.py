@@ -10,6 +10,7 @@ stream finished (1.0 for every stream = perfectly even), and the latency of one 
 (first token) submitted while N - 1 others are generating, against the same request alone.
 
     python bench/engine_throughput.py --tiny [--streams 8] [--tokens 280] [--repeats 3]
+    python bench/engine_throughput.py --small          # weight-bound steps, as with a real model
     python bench/engine_throughput.py --model models/orpheus-3b-0.1-ft-q8_0.gguf --n-gpu-layers -1
 """
 
@@ -35,7 +36,7 @@ from coordinator.engine.sampling import SamplingParams  # noqa: E402
 from coordinator.orpheus.constraint import AudioTokenConstraint  # noqa: E402
 from coordinator.orpheus.prompt import build_prompt, prompt_text  # noqa: E402
 from coordinator.orpheus.vocab import OrpheusVocab  # noqa: E402
-from tests.rig.tiny_gguf import build_orpheus_gguf  # noqa: E402
+from tests.rig.tiny_gguf import SMALL, TINY, build_orpheus_gguf  # noqa: E402
 
 PROMPT = "Streaming speech should start before the sentence is finished."
 
@@ -111,6 +112,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--tiny", action="store_true", help="the tiny random test model, built here")
+    target.add_argument(
+        "--small",
+        action="store_true",
+        help="a larger random model (8 x 512, ~200 MB), built here: weight-bound per step like a real model",
+    )
     target.add_argument("--model", type=Path, help="an Orpheus GGUF")
     parser.add_argument("--n-gpu-layers", type=int, default=0)
     parser.add_argument("--streams", type=int, default=8)
@@ -120,7 +126,10 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = build_orpheus_gguf(Path(tmp) / "orpheus.gguf") if args.tiny else args.model
+        if args.model is not None:
+            path = args.model
+        else:
+            path = build_orpheus_gguf(Path(tmp) / "orpheus.gguf", shape=SMALL if args.small else TINY)
         model = LlamaModel.load(path, n_gpu_layers=args.n_gpu_layers)
         vocab = OrpheusVocab.from_token_texts(model.token_texts())
         engine = BatchEngine(
@@ -158,7 +167,9 @@ def main() -> None:
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {
             "platform": platform.platform(),
-            "model": "tiny random Orpheus-like GGUF" if args.tiny else str(args.model),
+            "model": str(args.model)
+            if args.model
+            else f"random Orpheus-like GGUF, {'small' if args.small else 'tiny'}: {SMALL if args.small else TINY}",
             "n_gpu_layers": args.n_gpu_layers,
         },
         "streams": args.streams,

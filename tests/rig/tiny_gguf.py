@@ -72,16 +72,32 @@ def _text_pieces(vocab: _Vocab) -> None:
         vocab.add(piece, score=float(length - MAX_PIECE_SCORE))
 
 
-def _write(path: Path, vocab: _Vocab, *, seed: int, n_ctx_train: int, configure) -> Path:
+@dataclass(frozen=True)
+class ModelShape:
+    n_embd: int = N_EMBD
+    n_layers: int = N_LAYERS
+    n_heads: int = N_HEADS
+    n_heads_kv: int = N_HEADS_KV
+    n_ff: int = N_FF
+
+
+TINY = ModelShape()
+# For benchmarks only (~200 MB): big enough that a decode step is bound by reading the weights,
+# as a real model's is, rather than by the tiny model's per-token arithmetic.
+SMALL = ModelShape(n_embd=512, n_layers=8, n_heads=8, n_heads_kv=4, n_ff=1536)
+
+
+def _write(path: Path, vocab: _Vocab, *, seed: int, n_ctx_train: int, configure, shape: ModelShape) -> Path:
     rng = np.random.default_rng(seed)
+    n_embd, n_heads, n_heads_kv = shape.n_embd, shape.n_heads, shape.n_heads_kv
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_context_length(n_ctx_train)
-    writer.add_embedding_length(N_EMBD)
-    writer.add_block_count(N_LAYERS)
-    writer.add_feed_forward_length(N_FF)
-    writer.add_head_count(N_HEADS)
-    writer.add_head_count_kv(N_HEADS_KV)
-    writer.add_rope_dimension_count(N_EMBD // N_HEADS)
+    writer.add_embedding_length(n_embd)
+    writer.add_block_count(shape.n_layers)
+    writer.add_feed_forward_length(shape.n_ff)
+    writer.add_head_count(n_heads)
+    writer.add_head_count_kv(n_heads_kv)
+    writer.add_rope_dimension_count(n_embd // n_heads)
     writer.add_layer_norm_rms_eps(RMS_EPS)
     writer.add_vocab_size(len(vocab.tokens))
     writer.add_file_type(gguf.LlamaFileType.ALL_F32)
@@ -96,22 +112,22 @@ def _write(path: Path, vocab: _Vocab, *, seed: int, n_ctx_train: int, configure)
     def weight(*shape: int) -> np.ndarray:
         return (rng.standard_normal(shape) * WEIGHT_SCALE / np.sqrt(shape[-1])).astype(np.float32)
 
-    head_dim = N_EMBD // N_HEADS
+    head_dim = n_embd // n_heads
     n_vocab = len(vocab.tokens)
-    writer.add_tensor("token_embd.weight", (rng.standard_normal((n_vocab, N_EMBD))).astype(np.float32))
-    writer.add_tensor("output_norm.weight", np.ones(N_EMBD, dtype=np.float32))
-    writer.add_tensor("output.weight", weight(n_vocab, N_EMBD) * np.float32(np.sqrt(N_EMBD)))
-    for layer in range(N_LAYERS):
+    writer.add_tensor("token_embd.weight", (rng.standard_normal((n_vocab, n_embd))).astype(np.float32))
+    writer.add_tensor("output_norm.weight", np.ones(n_embd, dtype=np.float32))
+    writer.add_tensor("output.weight", weight(n_vocab, n_embd) * np.float32(np.sqrt(n_embd)))
+    for layer in range(shape.n_layers):
         prefix = f"blk.{layer}"
-        writer.add_tensor(f"{prefix}.attn_norm.weight", np.ones(N_EMBD, dtype=np.float32))
-        writer.add_tensor(f"{prefix}.attn_q.weight", weight(N_EMBD, N_EMBD))
-        writer.add_tensor(f"{prefix}.attn_k.weight", weight(N_HEADS_KV * head_dim, N_EMBD))
-        writer.add_tensor(f"{prefix}.attn_v.weight", weight(N_HEADS_KV * head_dim, N_EMBD))
-        writer.add_tensor(f"{prefix}.attn_output.weight", weight(N_EMBD, N_EMBD))
-        writer.add_tensor(f"{prefix}.ffn_norm.weight", np.ones(N_EMBD, dtype=np.float32))
-        writer.add_tensor(f"{prefix}.ffn_gate.weight", weight(N_FF, N_EMBD))
-        writer.add_tensor(f"{prefix}.ffn_up.weight", weight(N_FF, N_EMBD))
-        writer.add_tensor(f"{prefix}.ffn_down.weight", weight(N_EMBD, N_FF))
+        writer.add_tensor(f"{prefix}.attn_norm.weight", np.ones(n_embd, dtype=np.float32))
+        writer.add_tensor(f"{prefix}.attn_q.weight", weight(n_embd, n_embd))
+        writer.add_tensor(f"{prefix}.attn_k.weight", weight(n_heads_kv * head_dim, n_embd))
+        writer.add_tensor(f"{prefix}.attn_v.weight", weight(n_heads_kv * head_dim, n_embd))
+        writer.add_tensor(f"{prefix}.attn_output.weight", weight(n_embd, n_embd))
+        writer.add_tensor(f"{prefix}.ffn_norm.weight", np.ones(n_embd, dtype=np.float32))
+        writer.add_tensor(f"{prefix}.ffn_gate.weight", weight(shape.n_ff, n_embd))
+        writer.add_tensor(f"{prefix}.ffn_up.weight", weight(shape.n_ff, n_embd))
+        writer.add_tensor(f"{prefix}.ffn_down.weight", weight(n_embd, shape.n_ff))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
@@ -119,7 +135,9 @@ def _write(path: Path, vocab: _Vocab, *, seed: int, n_ctx_train: int, configure)
     return path
 
 
-def build_orpheus_gguf(path: Path, *, seed: int = 0, n_ctx_train: int = 4096) -> Path:
+def build_orpheus_gguf(
+    path: Path, *, seed: int = 0, n_ctx_train: int = 4096, shape: ModelShape = TINY
+) -> Path:
     """An Orpheus-like model: Llama-3 style specials and all `<custom_token_N>` at an odd offset."""
     vocab = _Vocab([], [], [])
     unk = vocab.add("<unk>", T.UNKNOWN)
@@ -139,7 +157,7 @@ def build_orpheus_gguf(path: Path, *, seed: int = 0, n_ctx_train: int = 4096) ->
         writer.add_eot_token_id(eot)
         writer.add_pad_token_id(eos)
 
-    return _write(path, vocab, seed=seed, n_ctx_train=n_ctx_train, configure=configure)
+    return _write(path, vocab, seed=seed, n_ctx_train=n_ctx_train, configure=configure, shape=shape)
 
 
 def build_chat_gguf(path: Path, *, seed: int = 0, n_ctx_train: int = 4096) -> Path:
@@ -161,4 +179,4 @@ def build_chat_gguf(path: Path, *, seed: int = 0, n_ctx_train: int = 4096) -> Pa
         writer.add_eot_token_id(end_of_turn)
         writer.add_chat_template(GEMMA_CHAT_TEMPLATE)
 
-    return _write(path, vocab, seed=seed, n_ctx_train=n_ctx_train, configure=configure)
+    return _write(path, vocab, seed=seed, n_ctx_train=n_ctx_train, configure=configure, shape=TINY)

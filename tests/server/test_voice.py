@@ -112,3 +112,14 @@ def test_the_speech_websocket_reports_errors_and_closes_1008(client):
         assert error["type"] == "error" and "unknown voice" in error["error"]["message"]
         closing = ws.receive()
         assert closing["type"] == "websocket.close" and closing["code"] == 1008
+
+
+def test_a_speech_websocket_that_sends_nothing_is_told_why_and_closed(client, monkeypatch):
+    from coordinator.server.routes import voice
+
+    monkeypatch.setattr(voice, "WS_FIRST_MESSAGE_TIMEOUT_S", 0.2)
+    with client.websocket_connect("/v1/audio/speech/stream/ws") as ws:
+        error = ws.receive_json()
+        assert "no text arrived within 0.2 s" in error["error"]["message"]
+        closing = ws.receive()
+        assert closing["type"] == "websocket.close" and closing["code"] == 1008

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
 from coordinator.audio.encoders import PcmEncoder, WavEncoder
-from coordinator.errors import CoordinatorError, NotReadyError
+from coordinator.errors import CoordinatorError, InvalidInputError, NotReadyError
 from coordinator.orpheus.prompt import validate_voice
 from coordinator.runtime import Runtime
 from coordinator.server.deps import LOADING_MESSAGE, get_limits, get_metrics, get_runtime
@@ -27,6 +27,9 @@ from coordinator.voice_chat import SpokenReply
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
+
+# A speech WebSocket that sends nothing this long after connecting is closed.
+WS_FIRST_MESSAGE_TIMEOUT_S = 30.0
 
 DEFAULT_REPLY_MAX_TOKENS = 256  # a spoken reply of a few sentences
 
@@ -150,7 +153,14 @@ async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> No
     try:
         if runtime is None:
             raise NotReadyError(websocket.app.state.not_ready_reason or LOADING_MESSAGE)
-        text = await websocket.receive_text()
+        try:
+            text = await asyncio.wait_for(websocket.receive_text(), WS_FIRST_MESSAGE_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            # An idle session would hold one of MAX_WS_SESSIONS for nothing.
+            raise InvalidInputError(
+                f"no text arrived within {WS_FIRST_MESSAGE_TIMEOUT_S:g} s of connecting: send the text "
+                "to speak as the first message"
+            ) from None
         started = time.perf_counter()
         speech = runtime.tts.speak(
             text, voice or runtime.catalog.orpheus.default_voice, None, loop=asyncio.get_running_loop()
