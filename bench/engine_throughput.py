@@ -36,6 +36,7 @@ from coordinator.engine.sampling import SamplingParams  # noqa: E402
 from coordinator.orpheus.constraint import AudioTokenConstraint  # noqa: E402
 from coordinator.orpheus.prompt import build_prompt, prompt_text  # noqa: E402
 from coordinator.orpheus.vocab import OrpheusVocab  # noqa: E402
+from coordinator.runtime import available_cpus  # noqa: E402
 from tests.rig.tiny_gguf import SMALL, TINY, build_orpheus_gguf  # noqa: E402
 
 PROMPT = "Streaming speech should start before the sentence is finished."
@@ -119,6 +120,7 @@ def main() -> None:
     )
     target.add_argument("--model", type=Path, help="an Orpheus GGUF")
     parser.add_argument("--n-gpu-layers", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=available_cpus(), help="llama.cpp threads")
     parser.add_argument("--streams", type=int, default=8)
     parser.add_argument("--tokens", type=int, default=280, help="audio tokens per request (280 = 40 frames)")
     parser.add_argument("--repeats", type=int, default=3)
@@ -171,6 +173,7 @@ def main() -> None:
             if args.model
             else f"random Orpheus-like GGUF, {'small' if args.small else 'tiny'}: {SMALL if args.small else TINY}",
             "n_gpu_layers": args.n_gpu_layers,
+            "threads": args.threads,
         },
         "streams": args.streams,
         "tokens_per_request": args.tokens,

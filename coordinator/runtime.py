@@ -7,6 +7,7 @@ heavy loads, so a misconfiguration fails in milliseconds, not after a 4 GB load.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -34,12 +35,24 @@ def snac_batch_frames(settings: Settings, device: torch.device) -> int:
     return GPU_BATCH_FRAMES if device.type == "cuda" else CPU_BATCH_FRAMES
 
 
+def available_cpus() -> int:
+    """CPUs this process may run on (a container's CPU set, not the host's core count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _engine(model: LlamaModel, settings: Settings, name: str) -> BatchEngine:
+    # llama.cpp's own default is a fixed 4 threads, whatever the machine: on a 2-core host that is
+    # 4 spinning threads on 2 cores, fighting SNAC's threads for them.
+    n_threads = settings.n_threads or available_cpus()
+    logger.info("%s: %d llama.cpp threads", name, n_threads)
     return BatchEngine(
         model,
         n_ctx_per_seq=settings.n_ctx,
         max_sequences=settings.max_concurrent_streams,
-        n_threads=settings.n_threads,
+        n_threads=n_threads,
         name=name,
         max_queue=settings.max_queue,
         queue_timeout_s=settings.queue_timeout_s,
