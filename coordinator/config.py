@@ -158,7 +158,9 @@ class Settings(BaseSettings):
         "auto", description="Device for SNAC: auto (cuda when available, else cpu), cpu, cuda, cuda:N."
     )
     n_ctx: int = Field(4096, ge=256, description="Context length per sequence, in tokens (N_CTX).")
-    n_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp; default: the CPUs this process may use.")
+    n_threads: int | None = Field(
+        None, ge=1, description="CPU threads for llama.cpp; default: the CPUs this process may use."
+    )
     max_concurrent_streams: int = Field(
         8, ge=1, le=256, description="Sequences one model decodes together in a batch."
     )

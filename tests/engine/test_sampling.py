@@ -84,3 +84,21 @@ def test_out_of_range_parameters_are_named(bad):
 def test_logit_bias_outside_the_vocabulary_is_refused():
     with pytest.raises(InvalidInputError, match="logit_bias"):
         TokenSampler(SamplingParams(logit_bias={VOCAB: 1.0}), VOCAB, [0])
+
+
+@pytest.mark.parametrize("top_p", [0.5, 0.8, 0.95])
+def test_the_nucleus_prefilter_draws_exactly_what_a_full_sort_draws(monkeypatch, top_p):
+    import coordinator.engine.sampling as sampling
+
+    rng = np.random.default_rng(0)
+    # Sharp and flat distributions: the prefilter is used for the first, not for the second.
+    steps = [rng.standard_normal(4096) * scale for scale in (8.0, 0.05) for _ in range(100)]
+    params = SamplingParams(temperature=0.6, top_p=top_p, seed=3)
+
+    def draws():
+        sampler = TokenSampler(params, 4096, [])
+        return [sampler.sample(logits.astype(np.float32)) for logits in steps]
+
+    prefiltered = draws()
+    monkeypatch.setattr(sampling, "NUCLEUS_PREFILTER", 10**9)  # always the full sort
+    assert prefiltered == draws()
