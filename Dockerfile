@@ -53,7 +53,7 @@ USER app
 VOLUME ["/models"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30m --retries=3 \
-    CMD python3 -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8080'), timeout=4)"
+    CMD python3 -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('PORT', '8080'), timeout=4)"
 CMD ["python3", "-m", "coordinator", "serve"]
 
 # ---- CPU variant: same app, llama.cpp without CUDA --------------------------------------------
@@ -94,5 +94,5 @@ USER app
 VOLUME ["/models"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30m --retries=3 \
-    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8080'), timeout=4)"
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('PORT', '8080'), timeout=4)"
 CMD ["python", "-m", "coordinator", "serve"]

@@ -212,6 +212,13 @@ class Settings(BaseSettings):
     max_history_messages: int = Field(
         50, ge=0, description="Earlier messages a chat request may carry (MAX_HISTORY_MESSAGES)."
     )
+    shutdown_grace_s: float = Field(
+        25.0,
+        ge=0,
+        description="On SIGTERM, how long streams in flight may run on before they are cut "
+        "(SHUTDOWN_GRACE_S); new requests are refused at once. Keep it below the orchestrator's "
+        "stop timeout (docker compose's stop_grace_period).",
+    )
     max_ws_sessions: int = Field(
         32, ge=1, description="Speech WebSocket sessions open at once; more are closed with 1013."
     )

@@ -38,6 +38,12 @@ class NotReadyError(CoordinatorError):
     code = "model_loading"
 
 
+class ShuttingDownError(CoordinatorError):
+    """The server is draining before it stops: retry (another replica, or this one restarted)."""
+
+    code = "shutting_down"
+
+
 class QueueFullError(CoordinatorError):
     """Every sequence slot is busy and the wait queue is full: retry shortly."""
 

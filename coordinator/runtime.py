@@ -8,20 +8,36 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import torch
 
 from coordinator.audio.decode_scheduler import CPU_BATCH_FRAMES, GPU_BATCH_FRAMES, DecodeScheduler
 from coordinator.audio.snac_codec import SnacCodec, load_snac, resolve_device
+from coordinator.audio.windows import window_shapes
 from coordinator.config import ModelCatalog, Settings, load_catalog, resolve_model_path
 from coordinator.engine.batch_engine import BatchEngine
 from coordinator.engine.llama_model import LlamaModel
+from coordinator.engine.sampling import SamplingParams
+from coordinator.memory import release_free_heap
+from coordinator.orpheus.layout import FRAME_TOKENS
 from coordinator.orpheus.vocab import OrpheusVocab
-from coordinator.textgen import TextModel
+from coordinator.textgen import ChatMessage, TextModel
 from coordinator.tts import ORPHEUS_DEFAULT_SAMPLING, OrpheusTTS
 
 logger = logging.getLogger(__name__)
+
+# Warm-up: a few tokens on each engine and one decode per window shape pay the first-call costs
+# (weights paged in, compute buffers and kernels set up, torch's first runs) before readiness,
+# instead of in the first user's latency.
+WARM_UP_TEXT = "Hello."
+WARM_UP_SPEECH_TOKENS = 2 * FRAME_TOKENS
+WARM_UP_CHAT_TOKENS = 4
+WARM_UP_SEED = 0
+# Generous: a real model on a slow CPU takes seconds; a stuck warm-up must not hold readiness forever.
+WARM_UP_TIMEOUT_S = 600.0
 
 
 def load_codec(settings: Settings, catalog: ModelCatalog) -> SnacCodec:
@@ -122,6 +138,9 @@ class Runtime:
         self.snac = DecodeScheduler(
             self.tts.codec,
             batch_frames=snac_batch_frames(self.settings, resolve_device(self.settings.snac_device)),
+            # Between requests, hand the heap's free pages back: glibc otherwise keeps what the
+            # decodes and encoders freed, and the resident size creeps up request after request.
+            on_idle=release_free_heap,
         )
         self.orpheus_text = TextModel(
             self.tts.engine,
@@ -129,6 +148,42 @@ class Runtime:
             quant=self.tts.quant,
             special_tokens_in_output=True,
         )
+
+    def warm_up(self) -> None:
+        """One short generation on each engine and one SNAC decode of every window shape the
+        server uses, through the same scheduler the server decodes with."""
+        started = time.perf_counter()
+        speech = self.tts.request(
+            WARM_UP_TEXT,
+            self.tts.voices[0],
+            replace(self.tts.default_params, max_tokens=WARM_UP_SPEECH_TOKENS, seed=WARM_UP_SEED),
+        )
+        chat = self.llm.chat_request(
+            [ChatMessage("user", WARM_UP_TEXT)],
+            SamplingParams(max_tokens=WARM_UP_CHAT_TOKENS, seed=WARM_UP_SEED),
+        )
+        for engine, request in ((self.tts.engine, speech), (self.llm.engine, chat)):
+            stream = engine.submit(request)
+            while not stream.next_batch(timeout=WARM_UP_TIMEOUT_S).finished:
+                pass
+        shapes = window_shapes(lookahead=self.tts.lookahead_frames)
+        decodes = [
+            self.snac.submit(np.zeros((frames, FRAME_TOKENS), dtype=np.int64), keep_start, keep_end)
+            for frames, keep_start, keep_end in shapes
+        ]
+        for decode in decodes:
+            decode.result(timeout=WARM_UP_TIMEOUT_S)
+        logger.info(
+            "warmed up in %.1f s (both engines, %d SNAC window shapes)",
+            time.perf_counter() - started,
+            len(shapes),
+        )
+
+    def abort(self) -> None:
+        """End every request in flight now (shutdown past its grace period); the engines stay up
+        until ``close``."""
+        self.tts.engine.abort()  # also serves orpheus_text
+        self.llm.engine.abort()
 
     def close(self) -> None:
         self.snac.close()

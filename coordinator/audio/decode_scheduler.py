@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 # windows, so a full tick of steady-state windows is one call.
 CPU_BATCH_FRAMES = 8
 GPU_BATCH_FRAMES = 512
+# Quiet this long after its last call, the decoder counts as idle and runs its on_idle hook once
+# (the server's: give freed heap back to the OS) — between requests, never between a stream's windows.
+IDLE_AFTER_S = 1.0
 
 
 class BatchCodec(Protocol):
@@ -88,11 +91,22 @@ class DecodeStats:
 class DecodeScheduler:
     """Owns the codec: every decode of every stream runs on this scheduler's one thread."""
 
-    def __init__(self, codec: BatchCodec, *, batch_frames: int, name: str = "snac") -> None:
+    def __init__(
+        self,
+        codec: BatchCodec,
+        *,
+        batch_frames: int,
+        name: str = "snac",
+        on_idle: Callable[[], object] | None = None,
+        idle_after_s: float = IDLE_AFTER_S,
+    ) -> None:
         if batch_frames < 1:
             raise ValueError("batch_frames must be at least 1")
         self.codec = codec
         self.batch_frames = batch_frames
+        self.on_idle = on_idle
+        self.idle_after_s = idle_after_s
+        self.idle_runs = 0
         self.stats = DecodeStats()
         self._pending: list[DecodeJob] = []
         self._wake = threading.Condition()
@@ -136,20 +150,42 @@ class DecodeScheduler:
         self._thread.join()
 
     def _run(self) -> None:
+        idle_hook_due = False  # set by a decode, cleared once the hook has run
         while True:
             with self._wake:
+                went_idle = False
                 while not self._pending and not self._stopping:
-                    self._wake.wait()
+                    if idle_hook_due and self.on_idle is not None:
+                        if not self._wake.wait(timeout=self.idle_after_s):
+                            went_idle = not self._pending
+                            break
+                    else:
+                        self._wake.wait()
                 if self._stopping:
                     jobs, self._pending = self._pending, []
                     for job in jobs:
                         job.future.cancel()
                     return
-                # One call per turn, re-planned every turn: windows that arrived during the last
-                # call compete on urgency with those already waiting.
-                batch, *rest = plan_batches(self._pending, self.batch_frames)
-                self._pending = [job for later in rest for job in later]
+                if not went_idle:
+                    # One call per turn, re-planned every turn: windows that arrived during the
+                    # last call compete on urgency with those already waiting.
+                    batch, *rest = plan_batches(self._pending, self.batch_frames)
+                    self._pending = [job for later in rest for job in later]
+            if went_idle:
+                idle_hook_due = False
+                self._idle()
+                continue
             self._decode([job for job in batch if job.future.set_running_or_notify_cancel()])
+            idle_hook_due = True
+
+    def _idle(self) -> None:
+        if self.on_idle is None:
+            return
+        try:
+            self.on_idle()
+            self.idle_runs += 1
+        except Exception:  # a failing hook must not stop the decoder
+            logger.exception("the SNAC decoder's idle hook failed")
 
     def _decode(self, batch: list[DecodeJob]) -> None:
         if not batch:

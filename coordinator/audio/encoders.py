@@ -8,6 +8,7 @@ playing before the utterance is complete. Lengths are unknown up front: the WAV 
 from __future__ import annotations
 
 import io
+import logging
 import struct
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -18,6 +19,8 @@ from coordinator.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from av.audio.stream import AudioStream
+
+logger = logging.getLogger(__name__)
 
 PCM16_BYTES = 2
 UNKNOWN_LENGTH = 0xFFFFFFFF
@@ -34,6 +37,11 @@ class StreamEncoder(Protocol):
 
     def finish(self) -> bytes:
         """Whatever the container still holds back (trailing pages, padding)."""
+        ...
+
+    def close(self) -> None:
+        """Free what the encoder holds (FFmpeg's codec context and its threads). Safe to call
+        more than once, after ``finish`` or instead of it (a cancelled stream)."""
         ...
 
 
@@ -69,6 +77,9 @@ class PcmEncoder:
 
     def finish(self) -> bytes:
         return b""
+
+    def close(self) -> None:
+        pass  # nothing held
 
 
 class WavEncoder(PcmEncoder):
@@ -128,6 +139,7 @@ class FFmpegEncoder:
         self.media_type = media_type
         self._av = av
         self._sink = _ByteQueue()
+        self._closed = False
         self._container = av.open(self._sink, mode="w", format=container, options=options)
         self._stream = cast(
             "AudioStream",
@@ -146,8 +158,19 @@ class FFmpegEncoder:
     def finish(self) -> bytes:
         for packet in self._stream.encode(None):  # flush the codec's look-ahead
             self._container.mux(packet)
-        self._container.close()
+        self.close()
         return self._sink.take()
+
+    def close(self) -> None:
+        # Left to the garbage collector, an abandoned container (a client gone mid-stream) kept
+        # FFmpeg's codec context and its encoder threads alive: the soak saw threads pile up.
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._container.close()
+        except Exception as exc:  # a half-written stream may not close cleanly: it is freed anyway
+            logger.debug("closing the %s encoder: %s", self.media_type, exc)
 
 
 # Ogg holds audio back until a page fills (1 s by default); short pages keep the stream live.

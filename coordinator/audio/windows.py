@@ -44,6 +44,33 @@ class Window:
         return self.end - self.start
 
 
+def growth_chunks(first_chunk: int = FIRST_CHUNK_FRAMES, max_chunk: int = MAX_CHUNK_FRAMES) -> list[int]:
+    """The chunk sizes a planner steps through as its stream runs ahead: 1, 2, 4, 8, 16."""
+    sizes = [first_chunk]
+    while sizes[-1] < max_chunk:
+        sizes.append(min(sizes[-1] * CHUNK_GROWTH, max_chunk))
+    return sizes
+
+
+def window_shapes(
+    *,
+    lookahead: int = EXACT_LOOKAHEAD_FRAMES,
+    first_chunk: int = FIRST_CHUNK_FRAMES,
+    max_chunk: int = MAX_CHUNK_FRAMES,
+    left_context: int = LEFT_CONTEXT_FRAMES,
+) -> list[tuple[int, int, int]]:
+    """The (frames, keep_start, keep_end) windows a planner releases for chunks of the growth
+    schedule: a stream's first windows (no left context), its steady state (context both sides),
+    its last (no lookahead) and a whole short utterance (neither) — for warming a decoder up on
+    each. A listener running low gets whatever is ready, any size between; those are rarer."""
+    shapes: dict[tuple[int, int, int], None] = {}
+    for chunk in growth_chunks(first_chunk, max_chunk):
+        for left in (0, left_context):
+            for right in (0, lookahead):
+                shapes[(left + chunk + right, left, left + chunk)] = None
+    return list(shapes)
+
+
 class WindowPlanner:
     """Decides the next window from how many frames exist and whether the utterance is complete."""
 

@@ -240,6 +240,27 @@ class BatchEngine:
 
         return self.call_in_worker(read).result()
 
+    def abort(self, message: str = "the server is shutting down") -> Future[int]:
+        """End every sequence, waiting or generating, at the next step with a CancelledError
+        (a stream sends it as its last event); the engine itself keeps serving. Resolves to the
+        number of sequences ended."""
+        error = CancelledError(f"{message}: the request was cut before it finished")
+
+        def end_all() -> int:
+            active = list(self._active)
+            for sequence in active:
+                self._finish(sequence, "error", error)
+            with self._lock:
+                waiting = list(self._waiting)
+                self._waiting.clear()
+            for sequence in waiting:
+                sequence.stream._push(StreamEvent(error=error))
+            if active or waiting:
+                logger.warning("%s: aborted %d sequence(s)", self.name, len(active) + len(waiting))
+            return len(active) + len(waiting)
+
+        return self.call_in_worker(end_all)
+
     def close(self) -> None:
         with self._lock:
             self._stopping = True

@@ -16,6 +16,7 @@ from coordinator.errors import CoordinatorError
 from coordinator.logs import configure_logging
 from coordinator.runtime import Runtime, load_runtime
 from coordinator.server.errors import install_error_handlers
+from coordinator.server.lifecycle import DrainGate, GracefulServer, Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics, cuda_if_available
 from coordinator.server.middleware import RequestObserver
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.metrics = Metrics(lambda: app.state.runtime, cuda=cuda_if_available())
     app.state.settings = config
     app.state.limits = RequestLimits.from_settings(config)
+    app.state.lifecycle = Lifecycle(on_abort=lambda: _abort(app))
     install_error_handlers(app)
     app.add_middleware(
         SecurityMiddleware,
@@ -73,6 +75,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             allow_headers=CORS_HEADERS,
             expose_headers=CORS_EXPOSED_HEADERS,
         )
+    # While draining before shutdown, new requests are refused here, before any other work.
+    app.add_middleware(DrainGate, lifecycle=app.state.lifecycle)
     # Outermost: every response, refusals by the middlewares above included, gets a request id
     # and is counted.
     app.add_middleware(RequestObserver, metrics=app.state.metrics)
@@ -108,14 +112,27 @@ async def _load(app: FastAPI, settings: Settings) -> None:
             app.state.not_ready_reason = DOWNLOADING_MESSAGE
             await asyncio.to_thread(_download_missing, settings)
             app.state.not_ready_reason = None
-        app.state.runtime = await asyncio.to_thread(load_runtime, settings)
-        logger.info("models loaded: ready")
+        runtime = await asyncio.to_thread(load_runtime, settings)
+        try:
+            # Published only once warm: the first user request must not pay for first calls.
+            await asyncio.to_thread(runtime.warm_up)
+        except BaseException:
+            await asyncio.to_thread(runtime.close)
+            raise
+        app.state.runtime = runtime
+        logger.info("models loaded and warmed up: ready")
     except CoordinatorError as exc:
         app.state.not_ready_reason = f"model loading failed: {exc}"
         logger.error("%s", app.state.not_ready_reason)
     except Exception:
         app.state.not_ready_reason = "model loading failed: see the server log"
         logger.exception("model loading failed")
+
+
+def _abort(app: FastAPI) -> None:
+    runtime: Runtime | None = app.state.runtime
+    if runtime is not None:
+        runtime.abort()
 
 
 def serve(host: str | None = None, port: int | None = None) -> None:
@@ -138,8 +155,9 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         logger.info("no API_KEY: authentication off, listening on loopback only")
     else:
         logger.warning("ALLOW_NO_AUTH: anyone who reaches %s:%s is served without authentication", host, port)
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=host,
         port=port,
         # Logging is configured above (uvicorn's records go through the same handler), and the
@@ -149,3 +167,5 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         access_log=False,
         ws_max_size=settings.max_body_bytes,  # a WebSocket message is a request body too
     )
+    # SIGTERM drains (new requests 503, streams in flight finish within SHUTDOWN_GRACE_S), then exits 0.
+    GracefulServer(config, lifecycle=app.state.lifecycle, grace_s=settings.shutdown_grace_s).run()

@@ -22,6 +22,7 @@ from coordinator.errors import (
     PayloadTooLargeError,
     QueueFullError,
     QueueTimeoutError,
+    ShuttingDownError,
     TooManySessionsError,
     UnknownModelError,
 )
@@ -37,6 +38,7 @@ _STATUS: tuple[tuple[type[CoordinatorError], int], ...] = (
     (TooManySessionsError, 429),
     (QueueTimeoutError, 503),
     (NotReadyError, 503),
+    (ShuttingDownError, 503),
     (ModelLoadError, 503),
     (ModelNotFoundError, 503),
     (ConfigError, 500),

@@ -35,7 +35,7 @@ CLIENT_CLOSED_REQUEST = 499
 WEBSOCKET_ACCEPTED = 101
 WEBSOCKET_REFUSED = 403
 # Polled every few seconds by health checks and scrapers: logged at debug, not info.
-QUIET_ROUTES = frozenset({"/health", "/metrics"})
+QUIET_ROUTES = frozenset({"/health", "/livez", "/readyz", "/metrics"})
 
 
 def request_id_from(scope: Scope) -> str:

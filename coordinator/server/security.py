@@ -26,8 +26,8 @@ from coordinator.server.errors import domain_error_response, error_event, ws_clo
 
 logger = logging.getLogger(__name__)
 
-# Load balancers and container health checks carry no key; /health reveals only readiness.
-OPEN_PATHS = frozenset({"/health"})
+# Load balancers and container health checks carry no key; these reveal only liveness/readiness.
+OPEN_PATHS = frozenset({"/health", "/livez", "/readyz"})
 LOOPBACK_NAMES = frozenset({"localhost"})
 BEARER_SCHEME = "bearer"
 # Browsers cannot set headers on a WebSocket, so they send the key as a subprotocol, as OpenAI's
@@ -89,7 +89,7 @@ def _key_protocol(scope: Scope) -> str | None:
 
 
 class SecurityMiddleware:
-    """API keys on every path but /health, the body size limit, the WebSocket session limit."""
+    """API keys on every path but the health probes, the body size limit, the WebSocket session limit."""
 
     def __init__(
         self, app: ASGIApp, *, api_keys: Sequence[str], max_body_bytes: int, max_ws_sessions: int

@@ -22,10 +22,11 @@ async def encoded_audio(
     chunks: AsyncIterator[np.ndarray], encoder: StreamEncoder, *, header_first: bool = False
 ) -> AsyncIterator[bytes]:
     """Encode chunks as they come. ``header_first`` sends the container header at once (for
-    replies whose first audio takes a while, so the client learns the format early)."""
-    if header_first:
-        yield encoder.encode(np.zeros(0, dtype=np.float32))
+    replies whose first audio takes a while, so the client learns the format early). The encoder
+    is closed however the stream ends (finished, failed, or cancelled by a client gone)."""
     try:
+        if header_first:
+            yield encoder.encode(np.zeros(0, dtype=np.float32))
         async for chunk in chunks:
             data = encoder.encode(chunk)
             if data:
@@ -34,6 +35,8 @@ async def encoded_audio(
     except CoordinatorError as exc:
         # Headers are gone: the only honest signal left is ending the stream early.
         logger.error("audio stream failed after it started: %s", exc)
+    finally:
+        encoder.close()
 
 
 async def primed(items: AsyncIterator[_T]) -> AsyncIterator[_T]:

@@ -31,11 +31,11 @@ def test_the_default_service_reserves_the_gpu_and_offloads_every_layer():
 
 
 @pytest.mark.parametrize("name", ["coordinator", "coordinator-cpu"])
-def test_services_keep_models_on_a_volume_restart_and_check_health(name):
+def test_services_keep_models_on_a_volume_restart_and_check_readiness(name):
     service = COMPOSE["services"][name]
     assert "models:/models" in service["volumes"] and "models" in COMPOSE["volumes"]
     assert service["restart"] == "unless-stopped"
-    assert "/health" in " ".join(service["healthcheck"]["test"]) and service["healthcheck"]["start_period"]
+    assert "/readyz" in " ".join(service["healthcheck"]["test"]) and service["healthcheck"]["start_period"]
     assert service["ports"] == ["${HOST_PORTS:-8080}:${PORT:-8080}"]
     assert service["environment"]["AUTO_DOWNLOAD"] == "${AUTO_DOWNLOAD:-1}"
     assert service["environment"]["MODELS_DIR"] == "/models"
@@ -70,7 +70,7 @@ def test_the_gpu_image_builds_llama_cpp_with_cuda_and_runs_as_a_non_root_user():
     assert "FROM nvidia/cuda:" in build and "-DGGML_CUDA=on" in build
     assert re.search(r"^FROM nvidia/cuda:\S+-runtime", run, flags=re.MULTILINE)
     assert re.search(r"^USER app$", run, flags=re.MULTILINE)
-    assert "HEALTHCHECK" in run and "/health" in run
+    assert "HEALTHCHECK" in run and "/readyz" in run
     assert 'VOLUME ["/models"]' in run and "AUTO_DOWNLOAD=1" in run
 
 

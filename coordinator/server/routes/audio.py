@@ -66,15 +66,21 @@ async def _speech_response(body: SpeechRequest, runtime: Runtime, metrics: Metri
             param="model",
         )
     encoder = make_encoder(body.response_format)
-    # Validation (voice, length, context) happens here, before any byte is sent: errors are 4xx.
-    speech = runtime.tts.speak(
-        body.input,
-        body.voice,
-        body.to_sampling_params(runtime.tts.default_params),
-        loop=asyncio.get_running_loop(),
-    )
-    audio = metrics.speech_audio("speech", speech.aiter_chunks(runtime.snac), speech.streams, started=started)
-    chunks = await primed(_at_speed(audio, body.speed))
+    try:
+        # Validation (voice, length, context) happens here, before any byte is sent: errors are 4xx.
+        speech = runtime.tts.speak(
+            body.input,
+            body.voice,
+            body.to_sampling_params(runtime.tts.default_params),
+            loop=asyncio.get_running_loop(),
+        )
+        audio = metrics.speech_audio(
+            "speech", speech.aiter_chunks(runtime.snac), speech.streams, started=started
+        )
+        chunks = await primed(_at_speed(audio, body.speed))
+    except BaseException:
+        encoder.close()  # no response will own it
+        raise
     if body.stream_format == "sse":
         return EventSourceResponse(_sse_events(speech, chunks, encoder), headers=STREAM_HEADERS)
     return StreamingResponse(
@@ -118,6 +124,8 @@ async def _sse_events(
         yield _event(
             {"type": "error", **error_body(exc.message, status_of(exc), param=exc.param, code=exc.code)}
         )
+    finally:
+        encoder.close()
 
 
 def _event(payload: dict) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""GET /health, /v1/models."""
+"""GET /health, /livez, /readyz, /v1/models."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from coordinator import __version__
+from coordinator.errors import ShuttingDownError
 from coordinator.runtime import Runtime
 from coordinator.server.deps import LOADING_MESSAGE, get_runtime
 from coordinator.server.errors import error_response
+from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE
 from coordinator.server.protocol import ModelCard, ModelList
 
 router = APIRouter()
@@ -18,13 +20,35 @@ def orpheus_model_id(runtime: Runtime) -> str:
     return runtime.orpheus_text.model_id
 
 
-@router.get("/health", response_model=None)
-async def health(request: Request) -> JSONResponse | dict:
-    """503 (OpenAI error shape) until the models are loaded, then what is loaded and where."""
-    runtime: Runtime | None = request.app.state.runtime
-    if runtime is None:
+def not_ready(request: Request) -> JSONResponse | None:
+    """The 503 a readiness probe gets while the models load and warm up, or the server drains."""
+    if request.app.state.lifecycle.draining:
+        return error_response(SHUTTING_DOWN_MESSAGE, 503, code=ShuttingDownError.code)
+    if request.app.state.runtime is None:
         message = request.app.state.not_ready_reason or LOADING_MESSAGE
         return error_response(message, 503, code="model_loading")
+    return None
+
+
+@router.get("/livez")
+async def livez() -> dict:
+    """200 whenever the process serves HTTP: loading, ready or draining (restart only if not)."""
+    return {"status": "alive"}
+
+
+@router.get("/readyz", response_model=None)
+async def readyz(request: Request) -> JSONResponse | dict:
+    """200 once both models are loaded and warmed up; 503 before, and while draining."""
+    return not_ready(request) or {"status": "ready"}
+
+
+@router.get("/health", response_model=None)
+async def health(request: Request) -> JSONResponse | dict:
+    """Readiness as /readyz, and once ready, what is loaded and where."""
+    refusal = not_ready(request)
+    if refusal is not None:
+        return refusal
+    runtime: Runtime = request.app.state.runtime
     tts, llm = runtime.tts, runtime.llm
     return {
         "status": "ok",
