@@ -171,6 +171,9 @@ class FFmpegEncoder:
             self._container.close()
         except Exception as exc:  # a half-written stream may not close cleanly: it is freed anyway
             logger.debug("closing the %s encoder: %s", self.media_type, exc)
+        # Closing the container leaves the codec context (and its threads) to PyAV's objects'
+        # deallocation: drop them now, not whenever the stream that owns this encoder is collected.
+        del self._stream, self._container
 
 
 # Ogg holds audio back until a page fills (1 s by default); short pages keep the stream live.

@@ -59,15 +59,26 @@ def window_shapes(
     max_chunk: int = MAX_CHUNK_FRAMES,
     left_context: int = LEFT_CONTEXT_FRAMES,
 ) -> list[tuple[int, int, int]]:
-    """The (frames, keep_start, keep_end) windows a planner releases for chunks of the growth
-    schedule: a stream's first windows (no left context), its steady state (context both sides),
-    its last (no lookahead) and a whole short utterance (neither) — for warming a decoder up on
-    each. A listener running low gets whatever is ready, any size between; those are rarer."""
+    """The (frames, keep_start, keep_end) windows of the growth schedule, for warming a decoder
+    up on each: those a stream releases from its first window (no left context) to its steady
+    state (full context both sides), plus, per chunk size, a last window (no lookahead) and a
+    whole short utterance (no context). A listener running low gets whatever is ready, any
+    size between; those are rarer and pay their first call themselves."""
     shapes: dict[tuple[int, int, int], None] = {}
+    planner = WindowPlanner(
+        lookahead=lookahead, first_chunk=first_chunk, max_chunk=max_chunk, left_context=left_context
+    )
+    available = 0
+    steady = False
+    while not steady:  # frames arrive one by one until a full-size window has full context
+        available += 1
+        while (window := planner.next_window(available, finished=False)) is not None:
+            frames = window.context_end - window.context_start
+            shapes[(frames, window.start - window.context_start, window.end - window.context_start)] = None
+            steady = window.frames == max_chunk and window.start - window.context_start == left_context
     for chunk in growth_chunks(first_chunk, max_chunk):
-        for left in (0, left_context):
-            for right in (0, lookahead):
-                shapes[(left + chunk + right, left, left + chunk)] = None
+        shapes[(left_context + chunk, left_context, left_context + chunk)] = None
+        shapes[(chunk, 0, chunk)] = None
     return list(shapes)
 
 

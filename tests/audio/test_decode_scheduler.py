@@ -155,3 +155,35 @@ def test_closing_cancels_what_is_still_pending(codec):
     assert pending.cancelled()
     with pytest.raises(RuntimeError, match="shut down"):
         scheduler.submit(windows(1)[0], 1, 3)
+
+
+def test_the_idle_hook_runs_once_after_a_quiet_spell_not_between_windows(codec):
+    calls = []
+    with DecodeScheduler(
+        codec, batch_frames=8, on_idle=lambda: calls.append(1), idle_after_s=0.2
+    ) as scheduler:
+        time.sleep(0.4)
+        assert calls == []  # nothing decoded yet: nothing to give back
+        for window in windows(3):
+            scheduler.submit(window, 1, 3).result(TIMEOUT_S)
+        deadline = time.monotonic() + TIMEOUT_S
+        while not calls:
+            assert time.monotonic() < deadline, "the idle hook never ran"
+            time.sleep(0.02)
+        time.sleep(0.5)
+        assert calls == [1] and scheduler.idle_runs == 1  # once per quiet spell, not every timeout
+        scheduler.submit(windows(1)[0], 1, 3).result(TIMEOUT_S)
+        deadline = time.monotonic() + TIMEOUT_S
+        while len(calls) < 2:
+            assert time.monotonic() < deadline, "the idle hook did not run after the next decode"
+            time.sleep(0.02)
+
+
+def test_a_failing_idle_hook_does_not_stop_the_decoder(codec):
+    def broken() -> None:
+        raise RuntimeError("injected")
+
+    with DecodeScheduler(codec, batch_frames=8, on_idle=broken, idle_after_s=0.05) as scheduler:
+        scheduler.submit(windows(1)[0], 1, 3).result(TIMEOUT_S)
+        time.sleep(0.3)
+        assert scheduler.submit(windows(1)[0], 1, 3).result(TIMEOUT_S).size > 0

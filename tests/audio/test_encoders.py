@@ -1,6 +1,7 @@
 """Streaming encoders: bytes come out while audio goes in, and decode back to the same length."""
 
 import io
+import os
 
 import av
 import numpy as np
@@ -61,3 +62,35 @@ def test_an_empty_stream_is_still_a_valid_wav_header():
 def test_an_unknown_format_names_the_supported_ones():
     with pytest.raises(InvalidInputError, match="use one of wav, pcm, mp3, opus, aac, flac"):
         make_encoder("mp4")
+
+
+@pytest.mark.parametrize("fmt", STREAMING_FORMATS)
+def test_an_encoder_abandoned_mid_stream_can_be_closed_twice_and_after_finish(fmt):
+    encoder = make_encoder(fmt)
+    encoder.encode(SIGNAL[:CHUNK])
+    encoder.close()
+    encoder.close()
+    finished = make_encoder(fmt)
+    finished.encode(SIGNAL[:CHUNK])
+    finished.finish()
+    finished.close()
+
+
+COMPRESSED = ("mp3", "opus", "aac", "flac")
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads through /proc")
+def test_closing_abandoned_encoders_releases_their_threads():
+    # An FFmpeg encoder holds codec threads (measured: 2 to 4 each) until its codec context is
+    # freed, which closing the container alone does not do.
+    def threads() -> int:
+        return len(os.listdir("/proc/self/task"))
+
+    before = threads()
+    held = []  # like the async generators of cancelled streams, not yet collected
+    for fmt in COMPRESSED * 5:
+        encoder = make_encoder(fmt)
+        encoder.encode(SIGNAL[:CHUNK])
+        encoder.close()
+        held.append(encoder)
+    assert threads() <= before

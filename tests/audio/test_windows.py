@@ -123,3 +123,22 @@ def test_a_windows_deadline_is_when_the_audio_before_it_has_played():
     assert planner.deadline(first) == 10.0  # nothing in hand: due now
     second = planner.next_window(3, finished=False, now=10.05)
     assert planner.deadline(second) == pytest.approx(10.0 + frames_to_seconds(1))
+
+
+def test_window_shapes_hold_every_window_of_a_stream_on_the_growth_schedule():
+    from coordinator.audio.windows import growth_chunks, window_shapes
+
+    assert growth_chunks(1, 16) == [1, 2, 4, 8, 16]
+    shapes = window_shapes(lookahead=3, first_chunk=1, max_chunk=16, left_context=3)
+    assert len(shapes) == len(set(shapes))
+    assert (1 + 3, 0, 1) in shapes  # a stream's first window: no left context
+    assert (3 + 16 + 3, 3, 19) in shapes  # steady state
+    assert (3 + 8, 3, 11) in shapes and (4, 0, 4) in shapes  # a last window; a whole utterance
+    assert all(0 <= start < end <= frames for frames, start, end in shapes)
+    planner = WindowPlanner(lookahead=3)
+    released = []
+    for available in range(1, 200):
+        while (window := planner.next_window(available, finished=False)) is not None:
+            released.append(window)
+    for w in released:
+        assert (w.context_end - w.context_start, w.start - w.context_start, w.end - w.context_start) in shapes
