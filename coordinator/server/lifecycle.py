@@ -50,8 +50,6 @@ class Lifecycle:
         self.on_abort = on_abort
 
     def start_draining(self) -> None:
-        if not self.draining:
-            logger.info("draining: refusing new requests, %d in flight", self.in_flight)
         self.draining = True
 
     async def wait_idle(self, timeout_s: float) -> bool:
@@ -64,6 +62,7 @@ class Lifecycle:
     async def drain(self, grace_s: float) -> None:
         """Let what is in flight finish within ``grace_s``, then abort the rest."""
         self.start_draining()
+        logger.info("draining: refusing new requests, %d in flight", self.in_flight)
         if await self.wait_idle(grace_s):
             logger.info("drained: every request in flight finished")
             return
