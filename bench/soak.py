@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -60,6 +61,7 @@ SPEECH_FORMATS = ["mp3", "opus", "wav", "pcm", "aac", "flac"]
 # Short utterances: the random model never ends one itself, so max_tokens sets its length.
 SPEECH_TOKENS = 140
 CHAT_TOKENS = 32
+WARM_UP_ROUNDS = 2
 
 
 @dataclass(frozen=True)
@@ -67,16 +69,23 @@ class Probe:
     rss_anon_mb: float
     open_fds: int
     threads: int
+    thread_names: dict[str, int]
 
 
 def probe(pid: int) -> Probe:
     status = Path(f"/proc/{pid}/status").read_text()
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
     rss_anon_kib = int(fields["RssAnon"].split()[0])
+    names: dict[str, int] = {}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):  # a thread may end while we look
+            name = Path(f"/proc/{pid}/task/{task}/comm").read_text().strip()
+            names[name] = names.get(name, 0) + 1
     return Probe(
         rss_anon_mb=rss_anon_kib * KIB / MIB,
         open_fds=len(os.listdir(f"/proc/{pid}/fd")),
         threads=int(fields["Threads"]),
+        thread_names=dict(sorted(names.items())),
     )
 
 
@@ -224,9 +233,11 @@ async def soak(args: argparse.Namespace) -> dict:
             ) as client:
                 ready_s = await wait_ready(client, process)
                 print(f"ready (loaded and warmed up) in {ready_s:.1f} s")
-                # One round of every kind and format first: lazily built things (FFmpeg codecs,
-                # httpx's and uvicorn's pools, the tokenizer caches) belong to the baseline.
-                warm = await run_requests(client, request_plan(2 * len(SPEECH_FORMATS), rng), 1, rng)
+                # Rounds of every kind and format first, at full concurrency: what is built lazily
+                # and then kept (FFmpeg's codecs, the worker-thread pool that grows to the
+                # concurrency, httpx's and uvicorn's pools) belongs to the baseline.
+                warm_plan = request_plan(WARM_UP_ROUNDS * len(SPEECH_FORMATS) * args.concurrency, rng)
+                warm = await run_requests(client, warm_plan, args.concurrency, rng)
                 await asyncio.sleep(args.idle_s)
                 before = probe(process.pid)
                 print(f"baseline: {before}")
@@ -265,6 +276,7 @@ async def soak(args: argparse.Namespace) -> dict:
         "rss_anon_growth_mb": round(growth, 1),
         "open_fds": {"before": before.open_fds, "after": after.open_fds},
         "threads": {"before": before.threads, "after": after.threads},
+        "thread_names": {"before": before.thread_names, "after": after.thread_names},
         "server_exit_code_on_sigterm": exit_code,
         "server_errors_logged": server_log.count("ERROR"),
         "passed": passed,

@@ -245,10 +245,15 @@ def test_listening_openly_needs_a_key_or_an_explicit_opt_out():
 @pytest.fixture
 def no_uvicorn(monkeypatch):
     """Record what serve would start instead of starting it."""
-    import uvicorn
+    from coordinator.server.lifecycle import GracefulServer
 
     calls = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
+
+    def record(server, sockets=None):
+        config = server.config
+        calls.append({"host": config.host, "port": config.port, "ws_max_size": config.ws_max_size})
+
+    monkeypatch.setattr(GracefulServer, "run", record)
     return calls
 
 
