@@ -13,6 +13,13 @@ from coordinator.engine.sampling import SamplingParams
 from coordinator.text.sentences import SentenceBuffer, utterances
 from coordinator.tts import OrpheusTTS, SpeechStream
 
+
+async def _aclose(items: AsyncIterator[str]) -> None:
+    close = getattr(items, "aclose", None)
+    if close is not None:
+        await close()
+
+
 # Utterances generated ahead of the one playing: enough that the next is ready at the join,
 # few enough that one chatty reply does not take every engine slot.
 PREFETCH_UTTERANCES = 1
@@ -49,17 +56,29 @@ class SpokenReply:
                         await self._speak(queue, sentence)
                 for sentence in buffer.flush():
                     await self._speak(queue, sentence)
-            finally:
+            except Exception:
+                # The end marker tells the consumer to collect the failure; not on cancellation,
+                # when nobody reads the queue any more (a put there would wait forever).
                 await queue.put(None)
+                raise
+            finally:
+                # Stops the reply's generation if it is still running (cancelled, or failed here).
+                await _aclose(deltas)
+            await queue.put(None)
 
-        producer = asyncio.create_task(produce())
+        producer = asyncio.create_task(produce(), name="spoken-reply-text")
         try:
             while (speech := await queue.get()) is not None:
                 async for chunk in speech.aiter_chunks(self._snac):
                     yield chunk
             await producer  # re-raise what went wrong on the text side, if anything
         finally:
+            # Only synchronous cleanup here: when the client is gone this runs inside a cancelled
+            # scope, where any await would be cancelled again. The producer ends on its own
+            # at its next await, closing the text generation.
             producer.cancel()
+            if producer.done() and not producer.cancelled():
+                producer.exception()  # raised above, or superseded by what ended this stream
             for stream in self.streams:
                 stream.cancel()
 

@@ -11,11 +11,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from coordinator.errors import (
+    AudioDecodeError,
     AuthenticationError,
     CancelledError,
     ConfigError,
     CoordinatorError,
+    DeviceOutOfMemoryError,
     GenerationError,
+    InternalError,
     ModelLoadError,
     ModelNotFoundError,
     NotReadyError,
@@ -39,8 +42,11 @@ _STATUS: tuple[tuple[type[CoordinatorError], int], ...] = (
     (NotReadyError, 503),
     (ModelLoadError, 503),
     (ModelNotFoundError, 503),
+    (DeviceOutOfMemoryError, 503),  # transient: memory frees as other streams finish
     (ConfigError, 500),
     (GenerationError, 500),
+    (AudioDecodeError, 500),
+    (InternalError, 500),
     (CancelledError, 503),
 )
 _DEFAULT_STATUS = 400
@@ -99,6 +105,20 @@ def error_event(error: CoordinatorError) -> dict:
     return {"type": "error", **body}
 
 
+INTERNAL_ERROR_MESSAGE = "internal error: the server logged the details"
+
+
+def stream_failure(exc: Exception) -> CoordinatorError:
+    """A failure after a response started streaming, logged here, as the domain error to report
+    in the stream (an SSE error event) or to end it on (audio). Unexpected exceptions become an
+    InternalError, so no exception text or traceback reaches the client."""
+    if isinstance(exc, CoordinatorError):
+        logger.error("stream failed after it started: %s: %s", type(exc).__name__, exc.message)
+        return exc
+    logger.error("stream failed after it started", exc_info=exc)
+    return InternalError(INTERNAL_ERROR_MESSAGE)
+
+
 def ws_close_code(error: CoordinatorError) -> int:
     return WS_TRY_AGAIN_LATER if status_of(error) in (429, 503) else WS_POLICY_VIOLATION
 
@@ -147,7 +167,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # This handler runs outside the request-id middleware: take the id from the request.
         request_id = getattr(request.state, "request_id", None)
         logger.exception("unhandled error", extra={"request_id": request_id})
-        response = error_response("internal error: the server logged the details", 500, code="internal_error")
+        response = error_response(INTERNAL_ERROR_MESSAGE, 500, code=InternalError.code)
         if request_id is not None:
             response.headers[REQUEST_ID_HEADER] = request_id
         return response

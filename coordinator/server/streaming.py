@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from typing import TypeVar
 
 import numpy as np
 
 from coordinator.audio.encoders import StreamEncoder
-from coordinator.errors import CoordinatorError
+from coordinator.server.errors import stream_failure
 
-logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 # Proxies (nginx) must pass streamed bytes on as they are produced, and nobody may cache them.
@@ -31,9 +29,10 @@ async def encoded_audio(
             if data:
                 yield data
         yield encoder.finish()
-    except CoordinatorError as exc:
-        # Headers are gone: the only honest signal left is ending the stream early.
-        logger.error("audio stream failed after it started: %s", exc)
+    except Exception as exc:
+        # Headers are gone: the only honest signal left is ending the stream early (and cleanly:
+        # an exception escaping here would make the server abort the connection mid-chunk).
+        stream_failure(exc)
 
 
 async def primed(items: AsyncIterator[_T]) -> AsyncIterator[_T]:

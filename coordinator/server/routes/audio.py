@@ -16,10 +16,10 @@ from sse_starlette import EventSourceResponse
 
 from coordinator.audio.encoders import StreamEncoder, make_encoder
 from coordinator.audio.tempo import TempoFilter
-from coordinator.errors import CoordinatorError, UnknownModelError
+from coordinator.errors import UnknownModelError
 from coordinator.runtime import Runtime
 from coordinator.server.deps import get_metrics, get_runtime, get_tts
-from coordinator.server.errors import error_body, status_of
+from coordinator.server.errors import error_event, stream_failure
 from coordinator.server.metrics import Metrics
 from coordinator.server.protocol import SpeechRequest, VoiceList
 from coordinator.server.routes.models import orpheus_model_id
@@ -114,10 +114,8 @@ async def _sse_events(
         output = speech.completion_tokens
         usage = {"input_tokens": prompt, "output_tokens": output, "total_tokens": prompt + output}
         yield _event({"type": "speech.audio.done", "usage": usage})
-    except CoordinatorError as exc:
-        yield _event(
-            {"type": "error", **error_body(exc.message, status_of(exc), param=exc.param, code=exc.code)}
-        )
+    except Exception as exc:
+        yield _event(error_event(stream_failure(exc)))
 
 
 def _event(payload: dict) -> dict[str, str]:

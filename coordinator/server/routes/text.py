@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from sse_starlette import EventSourceResponse
 
-from coordinator.errors import CoordinatorError, UnknownModelError
+from coordinator.errors import UnknownModelError
 from coordinator.runtime import Runtime
 from coordinator.server.deps import get_limits, get_runtime
-from coordinator.server.errors import error_body, status_of
+from coordinator.server.errors import error_body, status_of, stream_failure
 from coordinator.server.limits import RequestLimits
 from coordinator.server.protocol import ChatCompletionRequest, CompletionRequest
 from coordinator.server.streaming import STREAM_HEADERS, primed
@@ -148,11 +148,11 @@ def _sse(
             async for text in deltas:
                 yield {"data": json.dumps(delta_chunk(text))}
             yield {"data": json.dumps({**final_chunk(stream.finish_reason), "usage": _usage(stream)})}
-        except CoordinatorError as exc:
+        except Exception as exc:
             # The stream already started: report the failure as one more event, then end cleanly.
-            yield {
-                "data": json.dumps(error_body(exc.message, status_of(exc), param=exc.param, code=exc.code))
-            }
+            error = stream_failure(exc)
+            body = error_body(error.message, status_of(error), param=error.param, code=error.code)
+            yield {"data": json.dumps(body)}
         finally:
             stream.cancel()
         yield {"data": DONE}

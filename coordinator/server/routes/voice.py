@@ -17,7 +17,7 @@ from coordinator.errors import CoordinatorError, InvalidInputError, NotReadyErro
 from coordinator.orpheus.prompt import validate_voice
 from coordinator.runtime import Runtime
 from coordinator.server.deps import LOADING_MESSAGE, get_limits, get_metrics, get_runtime
-from coordinator.server.errors import error_event, ws_close_code, ws_close_reason
+from coordinator.server.errors import error_event, stream_failure, ws_close_code, ws_close_reason
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.server.protocol import SeedTTSRequest, VoiceChatRequest
@@ -74,8 +74,13 @@ async def voice_chat(
 
 
 async def _text(deltas: AsyncIterator[str]) -> AsyncIterator[bytes]:
-    async for delta in deltas:
-        yield delta.encode()
+    try:
+        async for delta in deltas:
+            yield delta.encode()
+    except Exception as exc:
+        # Plain text has no error event: end the stream early but cleanly (an exception escaping
+        # here would make the server abort the connection mid-chunk).
+        stream_failure(exc)
 
 
 async def _seed_tts(body: SeedTTSRequest, runtime: Runtime, metrics: Metrics) -> StreamingResponse:
