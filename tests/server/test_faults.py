@@ -38,13 +38,17 @@ LONG_SPEECH = {
 }
 SHORT_SPEECH_FRAMES = 5
 SHORT_SPEECH = {**LONG_SPEECH, "max_tokens": SHORT_SPEECH_FRAMES * 7}
+# This seed's reply runs to 681 tokens, ~3.5 s at LLM_STEP_S a token.
 LONG_CHAT = {
     "model": "gemma-2-2b-instruct",
-    "messages": [{"role": "user", "content": "Tell me a long story."}],
+    "messages": [{"role": "user", "content": "Hi"}],
     "max_tokens": 900,
-    "seed": 0,
+    "seed": 1,
     "stream": True,
 }
+# The tiny chat model writes a token in about a millisecond and would finish before any client
+# left; at a real model's pace (a few ms a token on a GPU) its generation outlives the client.
+LLM_STEP_S = 0.005
 VOICE_CHAT = {"message": "Tell me something.", "max_tokens": 60, "seed": 0}
 PRODUCER = "SpokenReply.audio.<locals>.produce"
 
@@ -68,6 +72,24 @@ def starts_and_ends_free(runtime):
     wait_until_free(runtime, within=TIMEOUT_S)  # nothing left over from an earlier test
     yield
     wait_until_free(runtime, within=TIMEOUT_S)
+
+
+@pytest.fixture
+def slow_llm(runtime, monkeypatch):
+    engine = runtime.llm.engine
+    step = engine._step
+
+    def paced() -> None:
+        time.sleep(LLM_STEP_S)
+        step()
+
+    monkeypatch.setattr(engine, "_step", paced)
+
+
+def cancelled(runtime) -> int:
+    """Sequences ended by a cancel so far, both engines."""
+    engines = (runtime.tts.engine, runtime.llm.engine)
+    return sum(engine.stats.finish_reasons.get("cancelled", 0) for engine in engines)
 
 
 def served_completely(url: str) -> None:
@@ -114,24 +136,30 @@ DROPS = {
     "speech sse": ("/v1/audio/speech", {**LONG_SPEECH, "stream_format": "sse"}),
     "chat completions": ("/v1/chat/completions", LONG_CHAT),
     "voice chat": ("/chat", VOICE_CHAT),
-    "voice chat text": ("/chat", {**VOICE_CHAT, "max_tokens": 900, "stream_text": True}),
+    "voice chat text": ("/chat", {"message": "Hi", "seed": 1, "max_tokens": 900, "stream_text": True}),
 }
 
 
 @pytest.mark.parametrize("kind", DROPS)
-def test_a_closed_socket_mid_stream_frees_the_slot_within_a_second(server, runtime, kind):
+def test_a_closed_socket_mid_stream_frees_the_slot_within_a_second(server, runtime, slow_llm, kind):
     path, body = DROPS[kind]
+    before = cancelled(runtime)
     status = post_and_drop(server, path, body)
     assert status.endswith(b"200 OK")
     wait_until_clear(server, runtime)
+    assert cancelled(runtime) > before  # stopped by the drop, not run to its end
     served_completely(server)
 
 
 @pytest.mark.parametrize("kind", ["speech", "chat completions", "voice chat"])
-def test_a_socket_closed_before_the_response_started_frees_the_slot_within_a_second(server, runtime, kind):
+def test_a_socket_closed_before_the_response_started_frees_the_slot_within_a_second(
+    server, runtime, slow_llm, kind
+):
     path, body = DROPS[kind]
+    before = cancelled(runtime)
     post_and_drop(server, path, body, body_bytes=0)
     wait_until_clear(server, runtime)
+    assert cancelled(runtime) > before
     served_completely(server)
 
 
@@ -144,8 +172,11 @@ def test_a_socket_closed_before_the_response_started_frees_the_slot_within_a_sec
         ("voice chat", VOICE_CHAT),
     ],
 )
-def test_a_client_with_a_short_read_timeout_frees_the_slot_within_a_second(server, runtime, kind, body):
+def test_a_client_with_a_short_read_timeout_frees_the_slot_within_a_second(
+    server, runtime, slow_llm, kind, body
+):
     path = DROPS[kind][0]
+    before = cancelled(runtime)
     # Shorter than any first audio or first token here: the client gives up while the server works.
     timeout = httpx.Timeout(TIMEOUT_S, read=0.001)
     with (
@@ -155,16 +186,21 @@ def test_a_client_with_a_short_read_timeout_frees_the_slot_within_a_second(serve
         for _ in response.iter_bytes():
             pass
     wait_until_clear(server, runtime)
+    assert cancelled(runtime) > before
     served_completely(server)
 
 
 @pytest.mark.parametrize("kind", DROPS)
-def test_closing_the_response_after_the_first_chunk_frees_the_slot_within_a_second(server, runtime, kind):
+def test_closing_the_response_after_the_first_chunk_frees_the_slot_within_a_second(
+    server, runtime, slow_llm, kind
+):
     path, body = DROPS[kind]
+    before = cancelled(runtime)
     with httpx.stream("POST", f"{server}{path}", json=body, timeout=TIMEOUT_S) as response:
         assert response.status_code == 200
         assert next(response.iter_raw())
     wait_until_clear(server, runtime)
+    assert cancelled(runtime) > before
     served_completely(server)
 
 

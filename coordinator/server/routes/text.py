@@ -9,13 +9,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sse_starlette import EventSourceResponse
 
 from coordinator.errors import UnknownModelError
 from coordinator.runtime import Runtime
 from coordinator.server.deps import get_limits, get_runtime
+from coordinator.server.disconnect import unless_disconnected
 from coordinator.server.errors import error_body, status_of, stream_failure
 from coordinator.server.limits import RequestLimits
 from coordinator.server.protocol import ChatCompletionRequest, CompletionRequest
@@ -49,6 +50,7 @@ def _pick(runtime: Runtime, requested: str, *, chat: bool) -> TextModel:
 
 @router.post("/v1/chat/completions", response_model=None)
 async def chat_completions(
+    request: Request,
     body: ChatCompletionRequest,
     runtime: Runtime = Depends(get_runtime),
     limits: RequestLimits = Depends(get_limits),
@@ -60,8 +62,8 @@ async def chat_completions(
     limits.check_text(last, param=f"messages.{len(earlier)}.content")
     requested, param = body.requested_max_tokens()
     max_tokens = limits.completion_tokens(requested, default=DEFAULT_CHAT_MAX_TOKENS, param=param)
-    request = model.chat_request(messages, body.sampling(max_tokens))
-    stream = model.start(request, stops=body.stops(), loop=asyncio.get_running_loop())
+    generation = model.chat_request(messages, body.sampling(max_tokens))
+    stream = model.start(generation, stops=body.stops(), loop=asyncio.get_running_loop())
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
     def chunk(delta: dict, finish: str | None) -> dict:
@@ -80,7 +82,7 @@ async def chat_completions(
         return _sse(
             stream, deltas, first, lambda text: chunk({"content": text}, None), lambda f: chunk({}, f)
         )
-    text = "".join([delta async for delta in stream.deltas()])
+    text = await unless_disconnected(request, _joined(stream))
     return {
         "id": ident,
         "object": "chat.completion",
@@ -99,6 +101,7 @@ async def chat_completions(
 
 @router.post("/v1/completions", response_model=None)
 async def completions(
+    request: Request,
     body: CompletionRequest,
     runtime: Runtime = Depends(get_runtime),
     limits: RequestLimits = Depends(get_limits),
@@ -108,8 +111,8 @@ async def completions(
     max_tokens = limits.completion_tokens(
         body.max_tokens, default=DEFAULT_COMPLETION_MAX_TOKENS, param="max_tokens"
     )
-    request = model.completion_request(body.prompt, body.sampling(max_tokens))
-    stream = model.start(request, stops=body.stops(), loop=asyncio.get_running_loop())
+    generation = model.completion_request(body.prompt, body.sampling(max_tokens))
+    stream = model.start(generation, stops=body.stops(), loop=asyncio.get_running_loop())
     ident, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
 
     def chunk(text: str, finish: str | None) -> dict:
@@ -130,8 +133,12 @@ async def completions(
             lambda text: chunk(text, None),
             lambda f: chunk("", f),
         )
-    text = "".join([delta async for delta in stream.deltas()])
+    text = await unless_disconnected(request, _joined(stream))
     return {**chunk(text, stream.finish_reason), "usage": _usage(stream)}
+
+
+async def _joined(stream: TextStream) -> str:
+    return "".join([delta async for delta in stream.deltas()])
 
 
 def _sse(

@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
 from coordinator.audio.encoders import PcmEncoder, WavEncoder
@@ -17,6 +17,7 @@ from coordinator.errors import CoordinatorError, InvalidInputError, NotReadyErro
 from coordinator.orpheus.prompt import validate_voice
 from coordinator.runtime import Runtime
 from coordinator.server.deps import LOADING_MESSAGE, get_limits, get_metrics, get_runtime
+from coordinator.server.disconnect import unless_disconnected
 from coordinator.server.errors import error_event, stream_failure, ws_close_code, ws_close_reason
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
@@ -36,6 +37,7 @@ DEFAULT_REPLY_MAX_TOKENS = 256  # a spoken reply of a few sentences
 
 @router.post("/chat", response_model=None)
 async def voice_chat(
+    http_request: Request,
     body: VoiceChatRequest,
     runtime: Runtime = Depends(get_runtime),
     limits: RequestLimits = Depends(get_limits),
@@ -66,8 +68,10 @@ async def voice_chat(
     )
     # Primed on the first audio, not only the first text: a speech engine too busy for the first
     # sentence is then a 429 before the response starts (later sentences are never refused).
+    # The first sentence and its first audio take a while: stop if the client leaves meanwhile.
+    first_audio = await unless_disconnected(http_request, primed(audio))
     return StreamingResponse(
-        encoded_audio(await primed(audio), WavEncoder(), header_first=True),
+        encoded_audio(first_audio, WavEncoder(), header_first=True),
         media_type="audio/wav",
         headers=STREAM_HEADERS,
     )
