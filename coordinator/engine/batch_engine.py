@@ -307,7 +307,8 @@ class BatchEngine:
             expired = [s for s in self._waiting if now - s.submitted_at > self.queue_timeout_s]
             for sequence in expired:
                 self._waiting.remove(sequence)
-            self._count()
+            self.stats.active_sequences = len(self._active)
+            self.stats.waiting_sequences = len(self._waiting)
         for sequence in expired:
             sequence.stream._push(
                 StreamEvent(
@@ -324,15 +325,8 @@ class BatchEngine:
             cancelled = [s for s in self._waiting if s.stream.cancel_requested]
             for sequence in cancelled:
                 self._waiting.remove(sequence)
-            # Counted here too: the worker may go to sleep right after this reap, and the counts
-            # would otherwise show the cancelled sequences as active until the next request.
-            self._count()
         for sequence in cancelled:
             sequence.stream._push(StreamEvent(finish_reason="cancelled"))
-
-    def _count(self) -> None:
-        self.stats.active_sequences = len(self._active)
-        self.stats.waiting_sequences = len(self._waiting)
 
     def _finish(self, sequence: _Sequence, reason: FinishReason, error: BaseException | None = None) -> None:
         # Free the KV cells at once, so the slot is clean for the next request.
