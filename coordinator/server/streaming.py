@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 from typing import TypeVar
 
 import numpy as np
+from starlette.requests import Request
 
 from coordinator.audio.encoders import StreamEncoder
+from coordinator.server.disconnect import unless_disconnected
 from coordinator.server.errors import stream_failure
 
 _T = TypeVar("_T")
@@ -35,9 +37,14 @@ async def encoded_audio(
         stream_failure(exc)
 
 
-async def primed(items: AsyncIterator[_T]) -> AsyncIterator[_T]:
+async def primed(items: AsyncIterator[_T], request: Request) -> AsyncIterator[_T]:
     """Wait for the first item before the response starts, so that what fails before any output
-    (queue timeout, generation failure) still becomes an HTTP status, not a truncated 200."""
+    (queue timeout, generation failure) still becomes an HTTP status, not a truncated 200. A
+    client that leaves meanwhile (while the request waits for a slot, say) stops the work."""
+    return await unless_disconnected(request, _first(items))
+
+
+async def _first(items: AsyncIterator[_T]) -> AsyncIterator[_T]:
     try:
         first = await anext(items)
     except StopAsyncIteration:

@@ -3,11 +3,13 @@ bodies the server streams (WAV, PCM, SSE) strictly enough to tell a complete str
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import socket
 import struct
 import time
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import soundfile as sf
@@ -82,10 +84,10 @@ def sse_json_until_done(body: str) -> list[dict]:
     return [json.loads(event) for event in events]
 
 
-def post_and_drop(base_url: str, path: str, body: dict, *, body_bytes: int = 1) -> bytes:
-    """POST over a raw socket, read until ``body_bytes`` bytes of the response body arrived (0:
-    only the request sent), then reset the connection (SO_LINGER 0: an RST, like a crashed client).
-    Returns the response's status line (empty if none arrived)."""
+@contextlib.contextmanager
+def socket_request(base_url: str, path: str, body: dict) -> Iterator[socket.socket]:
+    """POST over a raw socket; on leaving, reset the connection (SO_LINGER 0: an RST, like a
+    crashed client)."""
     url = urlsplit(base_url)
     payload = json.dumps(body).encode()
     head = (
@@ -94,10 +96,20 @@ def post_and_drop(base_url: str, path: str, body: dict, *, body_bytes: int = 1) 
     ).encode()
     with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
         sock.sendall(head + payload)
+        try:
+            yield sock
+        finally:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def post_and_drop(base_url: str, path: str, body: dict, *, body_bytes: int = 1) -> bytes:
+    """POST over a raw socket, read until ``body_bytes`` bytes of the response body arrived (0:
+    only the request sent), then reset the connection. Returns the response's status line (empty
+    if none arrived)."""
+    with socket_request(base_url, path, body) as sock:
         received = b""
         while body_bytes and len(received.partition(b"\r\n\r\n")[2]) < body_bytes:
             data = sock.recv(65536)
             assert data, f"the server closed the connection first: {received[:200]!r}"
             received += data
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     return received.partition(b"\r\n")[0]

@@ -14,12 +14,15 @@ import httpx
 import pytest
 import torch
 
+from coordinator.engine.batch_engine import GenerationRequest
+from coordinator.engine.sampling import SamplingParams
 from coordinator.server.app import create_app
 from tests.server.checks import (
     SLOT_FREED_WITHIN_S,
     busy,
     pcm_frames,
     post_and_drop,
+    socket_request,
     sse_events,
     sse_json_until_done,
     wait_until_free,
@@ -213,6 +216,33 @@ def test_closing_the_response_after_the_first_chunk_frees_the_slot_within_a_seco
         assert next(response.iter_raw())
     wait_until_clear(server, runtime)
     assert cancelled(runtime) > before
+    served_completely(server)
+
+
+@pytest.mark.parametrize("kind", ["speech", "chat completions", "voice chat"])
+def test_a_client_leaving_while_its_request_waits_for_a_slot_leaves_the_queue_within_a_second(
+    server, runtime, slow_llm, kind
+):
+    path, body = DROPS[kind]
+    engine = runtime.tts.engine if kind == "speech" else runtime.llm.engine
+    hold = GenerationRequest(
+        prompt=engine.model.tokenize("hold", add_special=True), params=SamplingParams(max_tokens=900)
+    )
+    held = [engine.submit(hold) for _ in range(engine.max_sequences)]  # every slot taken for seconds
+    try:
+        with socket_request(server, path, body):
+            deadline = time.monotonic() + TIMEOUT_S
+            while engine.stats.waiting_sequences == 0:
+                assert time.monotonic() < deadline, "the request never queued"
+                time.sleep(0.01)
+        left = time.monotonic()
+        while engine.stats.waiting_sequences:
+            assert time.monotonic() - left < SLOT_FREED_WITHIN_S, "the request stayed queued"
+            time.sleep(0.01)
+    finally:
+        for stream in held:
+            stream.cancel()
+    wait_until_clear(server, runtime)
     served_completely(server)
 
 

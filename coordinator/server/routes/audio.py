@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator
 
 import numpy as np
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from sse_starlette import EventSourceResponse
 
@@ -43,21 +43,29 @@ async def list_voices(
 
 @router.post("/v1/audio/speech", response_model=None)
 async def create_speech(
-    body: SpeechRequest, runtime: Runtime = Depends(get_runtime), metrics: Metrics = Depends(get_metrics)
+    request: Request,
+    body: SpeechRequest,
+    runtime: Runtime = Depends(get_runtime),
+    metrics: Metrics = Depends(get_metrics),
 ) -> Response:
     """OpenAI-compatible speech; the audio streams while it is generated, in every format."""
-    return await _speech_response(body, runtime, metrics)
+    return await _speech_response(request, body, runtime, metrics)
 
 
 @router.post("/v1/audio/speech/stream", response_model=None)
 async def create_speech_stream(
-    body: SpeechRequest, runtime: Runtime = Depends(get_runtime), metrics: Metrics = Depends(get_metrics)
+    request: Request,
+    body: SpeechRequest,
+    runtime: Runtime = Depends(get_runtime),
+    metrics: Metrics = Depends(get_metrics),
 ) -> Response:
     """The same request, always streamed (the audio endpoint already streams)."""
-    return await _speech_response(body, runtime, metrics)
+    return await _speech_response(request, body, runtime, metrics)
 
 
-async def _speech_response(body: SpeechRequest, runtime: Runtime, metrics: Metrics) -> Response:
+async def _speech_response(
+    request: Request, body: SpeechRequest, runtime: Runtime, metrics: Metrics
+) -> Response:
     started = time.perf_counter()
     if body.model != orpheus_model_id(runtime) and body.model not in OPENAI_SPEECH_ALIASES:
         raise UnknownModelError(
@@ -74,7 +82,7 @@ async def _speech_response(body: SpeechRequest, runtime: Runtime, metrics: Metri
         loop=asyncio.get_running_loop(),
     )
     audio = metrics.speech_audio("speech", speech.aiter_chunks(runtime.snac), speech.streams, started=started)
-    chunks = await primed(_at_speed(audio, body.speed))
+    chunks = await primed(_at_speed(audio, body.speed), request)
     if body.stream_format == "sse":
         return EventSourceResponse(_sse_events(speech, chunks, encoder), headers=STREAM_HEADERS)
     return StreamingResponse(

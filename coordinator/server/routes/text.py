@@ -78,7 +78,7 @@ async def chat_completions(
 
     if body.stream:
         first = chunk({"role": "assistant", "content": ""}, None)
-        deltas = await primed(stream.deltas())
+        deltas = await primed(stream.deltas(), request)
         return _sse(
             stream, deltas, first, lambda text: chunk({"content": text}, None), lambda f: chunk({}, f)
         )
@@ -128,7 +128,7 @@ async def completions(
     if body.stream:
         return _sse(
             stream,
-            await primed(stream.deltas()),
+            await primed(stream.deltas(), request),
             None,
             lambda text: chunk(text, None),
             lambda f: chunk("", f),

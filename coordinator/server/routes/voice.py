@@ -17,7 +17,6 @@ from coordinator.errors import CoordinatorError, InvalidInputError, NotReadyErro
 from coordinator.orpheus.prompt import validate_voice
 from coordinator.runtime import Runtime
 from coordinator.server.deps import LOADING_MESSAGE, get_limits, get_metrics, get_runtime
-from coordinator.server.disconnect import unless_disconnected
 from coordinator.server.errors import error_event, stream_failure, ws_close_code, ws_close_reason
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
@@ -58,20 +57,18 @@ async def voice_chat(
     reply = llm.start(request, loop=loop)
     if body.stream_text:
         return StreamingResponse(
-            _text(await primed(reply.deltas())),
+            _text(await primed(reply.deltas(), http_request)),
             media_type="text/plain; charset=utf-8",
             headers=STREAM_HEADERS,
         )
     spoken = SpokenReply(tts, voice, None, loop=loop, snac=runtime.snac)
     audio = metrics.speech_audio(
-        "chat", spoken.audio(await primed(reply.deltas())), spoken.streams, started=started
+        "chat", spoken.audio(await primed(reply.deltas(), http_request)), spoken.streams, started=started
     )
     # Primed on the first audio, not only the first text: a speech engine too busy for the first
     # sentence is then a 429 before the response starts (later sentences are never refused).
-    # The first sentence and its first audio take a while: stop if the client leaves meanwhile.
-    first_audio = await unless_disconnected(http_request, primed(audio))
     return StreamingResponse(
-        encoded_audio(first_audio, WavEncoder(), header_first=True),
+        encoded_audio(await primed(audio, http_request), WavEncoder(), header_first=True),
         media_type="audio/wav",
         headers=STREAM_HEADERS,
     )
@@ -87,7 +84,9 @@ async def _text(deltas: AsyncIterator[str]) -> AsyncIterator[bytes]:
         stream_failure(exc)
 
 
-async def _seed_tts(body: SeedTTSRequest, runtime: Runtime, metrics: Metrics) -> StreamingResponse:
+async def _seed_tts(
+    request: Request, body: SeedTTSRequest, runtime: Runtime, metrics: Metrics
+) -> StreamingResponse:
     started = time.perf_counter()
     voice = body.voice or runtime.catalog.orpheus.default_voice
     speech = runtime.tts.speak(
@@ -97,7 +96,7 @@ async def _seed_tts(body: SeedTTSRequest, runtime: Runtime, metrics: Metrics) ->
         loop=asyncio.get_running_loop(),
     )
     audio = speech.aiter_chunks(runtime.snac)
-    chunks = await primed(metrics.speech_audio("tts", audio, speech.streams, started=started))
+    chunks = await primed(metrics.speech_audio("tts", audio, speech.streams, started=started), request)
     return StreamingResponse(
         encoded_audio(chunks, WavEncoder(), header_first=True), media_type="audio/wav", headers=STREAM_HEADERS
     )
@@ -105,18 +104,22 @@ async def _seed_tts(body: SeedTTSRequest, runtime: Runtime, metrics: Metrics) ->
 
 @router.get("/tts", response_model=None)
 async def seed_tts_get(
+    request: Request,
     query: Annotated[SeedTTSRequest, Query()],
     runtime: Runtime = Depends(get_runtime),
     metrics: Metrics = Depends(get_metrics),
 ) -> StreamingResponse:
-    return await _seed_tts(query, runtime, metrics)
+    return await _seed_tts(request, query, runtime, metrics)
 
 
 @router.post("/tts", response_model=None)
 async def seed_tts_post(
-    body: SeedTTSRequest, runtime: Runtime = Depends(get_runtime), metrics: Metrics = Depends(get_metrics)
+    request: Request,
+    body: SeedTTSRequest,
+    runtime: Runtime = Depends(get_runtime),
+    metrics: Metrics = Depends(get_metrics),
 ) -> StreamingResponse:
-    return await _seed_tts(body, runtime, metrics)
+    return await _seed_tts(request, body, runtime, metrics)
 
 
 @router.get("/models")
