@@ -127,3 +127,10 @@ class CancelledError(CoordinatorError):
     """The sequence was cancelled (client gone, Ctrl-C) before it finished."""
 
     code = "cancelled"
+
+
+class ClientDisconnectedError(CancelledError):
+    """The client went away before its response started: nobody reads the answer, and nothing
+    went wrong on the server's side."""
+
+    code = "client_disconnected"

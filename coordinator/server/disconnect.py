@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from starlette.requests import Request
 
-from coordinator.errors import CancelledError
+from coordinator.errors import ClientDisconnectedError
 
 _T = TypeVar("_T")
 DISCONNECT = "http.disconnect"
@@ -22,7 +22,7 @@ DISCONNECT = "http.disconnect"
 
 async def unless_disconnected(request: Request, work: Awaitable[_T]) -> _T:
     """Await ``work``; if the client disconnects first, cancel it (its cleanup cancels the
-    generation) and raise CancelledError. The request body has been read by then, so the next
+    generation) and raise ClientDisconnectedError. The request body has been read by then, so the next
     message the server can receive is the disconnect."""
     task = asyncio.ensure_future(work)
     watcher = asyncio.ensure_future(_disconnected(request))
@@ -35,7 +35,7 @@ async def unless_disconnected(request: Request, work: Awaitable[_T]) -> _T:
     if not task.cancelled() and task.done():
         return task.result()
     await asyncio.wait({task})  # let the cancelled work clean up before answering
-    raise CancelledError("the client went away before the response started")
+    raise ClientDisconnectedError("the client went away before the response started")
 
 
 async def _disconnected(request: Request) -> None:

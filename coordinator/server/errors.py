@@ -14,6 +14,7 @@ from coordinator.errors import (
     AudioDecodeError,
     AuthenticationError,
     CancelledError,
+    ClientDisconnectedError,
     ConfigError,
     CoordinatorError,
     DeviceOutOfMemoryError,
@@ -31,9 +32,12 @@ from coordinator.errors import (
 
 logger = logging.getLogger(__name__)
 
+CLIENT_CLOSED_REQUEST = 499
 # Most specific class first.
 _STATUS: tuple[tuple[type[CoordinatorError], int], ...] = (
     (AuthenticationError, 401),
+    # nginx's "client closed request": counted apart from failures, and not logged as an error.
+    (ClientDisconnectedError, CLIENT_CLOSED_REQUEST),
     (UnknownModelError, 404),
     (PayloadTooLargeError, 413),
     (QueueFullError, 429),

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 import torch
+from prometheus_client.parser import text_string_to_metric_families
 
 from coordinator.engine.batch_engine import GenerationRequest
 from coordinator.engine.sampling import SamplingParams
@@ -105,6 +106,19 @@ def stopped_or_never_started(runtime, cancelled_before: int, ended_before: int) 
     """A client that leaves at once may be gone before the server reads its request: then no
     sequence ever started. Otherwise its sequences must have been cancelled."""
     return cancelled(runtime) > cancelled_before or ended(runtime) == ended_before
+
+
+def client_closed(url: str, route: str) -> float:
+    """Requests to ``route`` counted with status 499 (client closed request) so far."""
+    families = text_string_to_metric_families(httpx.get(f"{url}/metrics").text)
+    return sum(
+        sample.value
+        for family in families
+        for sample in family.samples
+        if sample.name == "orpheus_http_requests_total"
+        and sample.labels.get("route") == route
+        and sample.labels.get("status") == "499"
+    )
 
 
 def served_completely(url: str) -> None:
@@ -224,6 +238,7 @@ def test_a_client_leaving_while_its_request_waits_for_a_slot_leaves_the_queue_wi
     server, runtime, slow_llm, kind
 ):
     path, body = DROPS[kind]
+    before = client_closed(server, path)
     engine = runtime.tts.engine if kind == "speech" else runtime.llm.engine
     hold = GenerationRequest(
         prompt=engine.model.tokenize("hold", add_special=True), params=SamplingParams(max_tokens=900)
@@ -243,6 +258,8 @@ def test_a_client_leaving_while_its_request_waits_for_a_slot_leaves_the_queue_wi
         for stream in held:
             stream.cancel()
     wait_until_clear(server, runtime)
+    # Counted as a client that went away (nginx's 499), not as a server failure.
+    assert client_closed(server, path) == before + 1
     served_completely(server)
 
 
