@@ -13,6 +13,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 import torch
+import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
 from coordinator.engine.batch_engine import GenerationRequest
@@ -228,6 +229,20 @@ def test_closing_the_response_after_the_first_chunk_frees_the_slot_within_a_seco
     with httpx.stream("POST", f"{server}{path}", json=body, timeout=TIMEOUT_S) as response:
         assert response.status_code == 200
         assert next(response.iter_raw())
+    wait_until_clear(server, runtime)
+    assert cancelled(runtime) > before
+    served_completely(server)
+
+
+def test_a_speech_websocket_closed_after_the_first_chunk_frees_the_slot_within_a_second(server, runtime):
+    async def talk() -> None:
+        url = server.replace("http://", "ws://") + "/v1/audio/speech/stream/ws?voice=tara"
+        async with websockets.connect(url) as ws:
+            await ws.send("Hello there. " * 200)  # a dozen utterances: seconds of audio
+            assert isinstance(await ws.recv(), bytes)
+
+    before = cancelled(runtime)
+    asyncio.run(talk())
     wait_until_clear(server, runtime)
     assert cancelled(runtime) > before
     served_completely(server)

@@ -13,16 +13,18 @@ from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisc
 from fastapi.responses import StreamingResponse
 
 from coordinator.audio.encoders import PcmEncoder, WavEncoder
-from coordinator.errors import CoordinatorError, InvalidInputError, NotReadyError
+from coordinator.errors import ClientDisconnectedError, CoordinatorError, InvalidInputError, NotReadyError
 from coordinator.orpheus.prompt import validate_voice
 from coordinator.runtime import Runtime
 from coordinator.server.deps import LOADING_MESSAGE, get_limits, get_metrics, get_runtime
+from coordinator.server.disconnect import unless_websocket_closed
 from coordinator.server.errors import error_event, stream_failure, ws_close_code, ws_close_reason
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.server.protocol import SeedTTSRequest, VoiceChatRequest
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed
 from coordinator.textgen import ChatMessage
+from coordinator.tts import Utterances
 from coordinator.voice_chat import SpokenReply
 
 logger = logging.getLogger(__name__)
@@ -177,13 +179,7 @@ async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> No
         speech = runtime.tts.speak(
             text, voice or runtime.catalog.orpheus.default_voice, None, loop=asyncio.get_running_loop()
         )
-        encoder = PcmEncoder()
-        samples = 0
-        metrics: Metrics = websocket.app.state.metrics
-        audio = speech.aiter_chunks(runtime.snac)
-        async for chunk in metrics.speech_audio("ws", audio, speech.streams, started=started):
-            samples += len(chunk)
-            await websocket.send_bytes(encoder.encode(chunk))
+        samples = await unless_websocket_closed(websocket, _send_speech(websocket, runtime, speech, started))
         await websocket.send_json(
             {
                 "type": "speech.end",
@@ -193,8 +189,20 @@ async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> No
             }
         )
         await websocket.close()
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, ClientDisconnectedError):
         logger.info("speech websocket: client left")
     except CoordinatorError as exc:
         await websocket.send_json(error_event(exc))
         await websocket.close(code=ws_close_code(exc), reason=ws_close_reason(exc))
+
+
+async def _send_speech(websocket: WebSocket, runtime: Runtime, speech: Utterances, started: float) -> int:
+    """Send the speech as binary PCM chunks; returns the samples sent."""
+    encoder = PcmEncoder()
+    samples = 0
+    metrics: Metrics = websocket.app.state.metrics
+    audio = speech.aiter_chunks(runtime.snac)
+    async for chunk in metrics.speech_audio("ws", audio, speech.streams, started=started):
+        samples += len(chunk)
+        await websocket.send_bytes(encoder.encode(chunk))
+    return samples
