@@ -17,6 +17,13 @@ from coordinator.errors import GenerationError, InvalidInputError
 GREEDY_TEMPERATURE = 0.0
 # Candidates sorted first when sampling with top_p < 1 (the nucleus is looked for among them).
 NUCLEUS_PREFILTER = 128
+# Seeds are 64-bit integers, as OpenAI's: a negative one is read as its two's complement, so
+# every accepted seed means one RNG stream.
+SEED_BITS = 64
+MIN_SEED, MAX_SEED = -(2 ** (SEED_BITS - 1)), 2**SEED_BITS - 1
+# A penalised or bias-shifted logit may overflow to infinity (a tiny repetition_penalty divides by
+# it): clamp to the largest finite float so that the softmax below never computes inf - inf.
+MAX_LOGIT = float(np.finfo(np.float64).max)
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,7 @@ class SamplingParams:
             ("top_p", 0.0 < self.top_p <= 1.0, "in (0, 1]"),
             ("top_k", self.top_k >= 0, "0 (off) or positive"),
             ("repetition_penalty", 0.0 < self.repetition_penalty <= 10.0, "in (0, 10]"),
+            ("seed", self.seed is None or MIN_SEED <= self.seed <= MAX_SEED, "a 64-bit integer"),
         )
         for name, ok, expected in checks:
             if not ok:
@@ -51,7 +59,8 @@ class TokenSampler:
 
     def __init__(self, params: SamplingParams, n_vocab: int, prompt: Sequence[int]) -> None:
         self._params = params
-        self._rng = np.random.default_rng(params.seed)
+        seed = None if params.seed is None else params.seed % 2**SEED_BITS
+        self._rng = np.random.default_rng(seed)
         self._seen = np.zeros(n_vocab, dtype=bool)
         self._seen[np.asarray(prompt, dtype=np.int64)] = True
         self._bias: np.ndarray | None = None
@@ -77,18 +86,22 @@ class TokenSampler:
             x = logits[candidates].astype(np.float64)
             seen = self._seen[candidates]
             bias = None if self._bias is None else self._bias[candidates]
-        if bias is not None:
-            x += bias
-        if params.repetition_penalty != 1.0:
-            penalised = np.where(x > 0, x / params.repetition_penalty, x * params.repetition_penalty)
-            x = np.where(seen, penalised, x)
-        if not np.isfinite(x).any():
-            raise GenerationError("the model produced no finite logits for the allowed tokens")
-
-        if params.temperature == GREEDY_TEMPERATURE:
-            choice = int(np.argmax(x))
-        else:
-            choice = self._draw(x / params.temperature)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if bias is not None:
+                x += bias
+            if params.repetition_penalty != 1.0:
+                penalised = np.where(x > 0, x / params.repetition_penalty, x * params.repetition_penalty)
+                x = np.where(seen, penalised, x)
+            # NaN (inf - inf, or a NaN logit) can never be drawn.
+            x = np.nan_to_num(x, nan=-np.inf, posinf=MAX_LOGIT, neginf=-np.inf)
+            if not np.isfinite(x).any():
+                raise GenerationError("the model produced no finite logits for the allowed tokens")
+            if params.temperature == GREEDY_TEMPERATURE:
+                choice = int(np.argmax(x))
+            else:
+                # Shift before scaling: a tiny temperature then sends the others to -inf (weight
+                # 0) instead of sending the best to +inf (and the softmax to NaN).
+                choice = self._draw((x - x.max()) / params.temperature)
         token = int(choice if candidates is None else candidates[choice])
         self._seen[token] = True
         return token
