@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -23,7 +22,7 @@ from coordinator.server.errors import error_body, status_of
 from coordinator.server.metrics import Metrics
 from coordinator.server.protocol import SpeechRequest, VoiceList
 from coordinator.server.routes.models import orpheus_model_id
-from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed
+from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
 from coordinator.tts import OrpheusTTS, Utterances
 
 logger = logging.getLogger(__name__)
@@ -106,19 +105,15 @@ async def _sse_events(
         async for chunk in chunks:
             data = encoder.encode(chunk)
             if data:
-                yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()})
+                yield sse_event({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()})
         tail = encoder.finish()
         if tail:
-            yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(tail).decode()})
+            yield sse_event({"type": "speech.audio.delta", "audio": base64.b64encode(tail).decode()})
         prompt = speech.prompt_tokens
         output = speech.completion_tokens
         usage = {"input_tokens": prompt, "output_tokens": output, "total_tokens": prompt + output}
-        yield _event({"type": "speech.audio.done", "usage": usage})
+        yield sse_event({"type": "speech.audio.done", "usage": usage})
     except CoordinatorError as exc:
-        yield _event(
+        yield sse_event(
             {"type": "error", **error_body(exc.message, status_of(exc), param=exc.param, code=exc.code)}
         )
-
-
-def _event(payload: dict) -> dict[str, str]:
-    return {"data": json.dumps(payload)}
