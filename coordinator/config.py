@@ -213,7 +213,9 @@ class Settings(BaseSettings):
         1024 * 1024, ge=1024, description="Largest request body, and WebSocket message (MAX_BODY_BYTES)."
     )
     max_completion_tokens: int = Field(
-        2048, ge=1, description="Largest max_tokens a text request may ask for (MAX_COMPLETION_TOKENS)."
+        2048,
+        ge=1,
+        description="Largest max_tokens a request may ask for, per speech utterance too (MAX_COMPLETION_TOKENS).",
     )
     max_history_messages: int = Field(
         50, ge=0, description="Earlier messages a chat request may carry (MAX_HISTORY_MESSAGES)."

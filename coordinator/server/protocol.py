@@ -26,11 +26,12 @@ class _OrpheusSampling(BaseModel):
     max_tokens: int | None = None
     seed: int | None = None
 
-    def to_sampling_params(self, base: SamplingParams) -> SamplingParams:
-        """``base`` (the server's Orpheus defaults) with the fields this request sets."""
+    def to_sampling_params(self, base: SamplingParams, max_tokens: int) -> SamplingParams:
+        """``base`` (the server's Orpheus defaults) with the fields this request sets;
+        ``max_tokens``: the limit the route settled on (see limits.py)."""
         return sampling_with(
             base,
-            max_tokens=self.max_tokens,
+            max_tokens=max_tokens,
             temperature=self.temperature,
             top_p=self.top_p,
             repetition_penalty=self.repetition_penalty,
@@ -57,6 +58,19 @@ class SpeechRequest(_OrpheusSampling):
         if not value.strip():
             raise ValueError("must not be empty: give the text to speak")
         return value
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorResponse(BaseModel):
+    """Every error, in OpenAI's shape (built in server/errors.py; this documents it)."""
+
+    error: ErrorDetail
 
 
 class ModelCard(BaseModel):

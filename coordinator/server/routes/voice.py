@@ -21,6 +21,7 @@ from coordinator.server.errors import error_event, ws_close_code, ws_close_reaso
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.server.protocol import SeedTTSRequest, VoiceChatRequest
+from coordinator.server.routes.audio import speech_max_tokens
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed
 from coordinator.textgen import ChatMessage
 from coordinator.voice_chat import SpokenReply
@@ -78,13 +79,17 @@ async def _text(deltas: AsyncIterator[str]) -> AsyncIterator[bytes]:
         yield delta.encode()
 
 
-async def _seed_tts(body: SeedTTSRequest, runtime: Runtime, metrics: Metrics) -> StreamingResponse:
+async def _seed_tts(
+    body: SeedTTSRequest, runtime: Runtime, metrics: Metrics, limits: RequestLimits
+) -> StreamingResponse:
     started = time.perf_counter()
     voice = body.voice or runtime.catalog.orpheus.default_voice
+    limits.check_text(body.prompt, param="prompt")
+    max_tokens = speech_max_tokens(body.max_tokens, runtime, limits)
     speech = runtime.tts.speak(
         body.prompt,
         voice,
-        body.to_sampling_params(runtime.tts.default_params),
+        body.to_sampling_params(runtime.tts.default_params, max_tokens),
         loop=asyncio.get_running_loop(),
     )
     audio = speech.aiter_chunks(runtime.snac)
@@ -99,15 +104,19 @@ async def seed_tts_get(
     query: Annotated[SeedTTSRequest, Query()],
     runtime: Runtime = Depends(get_runtime),
     metrics: Metrics = Depends(get_metrics),
+    limits: RequestLimits = Depends(get_limits),
 ) -> StreamingResponse:
-    return await _seed_tts(query, runtime, metrics)
+    return await _seed_tts(query, runtime, metrics, limits)
 
 
 @router.post("/tts", response_model=None)
 async def seed_tts_post(
-    body: SeedTTSRequest, runtime: Runtime = Depends(get_runtime), metrics: Metrics = Depends(get_metrics)
+    body: SeedTTSRequest,
+    runtime: Runtime = Depends(get_runtime),
+    metrics: Metrics = Depends(get_metrics),
+    limits: RequestLimits = Depends(get_limits),
 ) -> StreamingResponse:
-    return await _seed_tts(body, runtime, metrics)
+    return await _seed_tts(body, runtime, metrics, limits)
 
 
 @router.get("/models")
