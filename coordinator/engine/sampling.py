@@ -15,6 +15,8 @@ import numpy as np
 from coordinator.errors import GenerationError, InvalidInputError
 
 GREEDY_TEMPERATURE = 0.0
+MAX_TEMPERATURE = 2.0  # OpenAI's range
+MAX_REPETITION_PENALTY = 10.0
 # Candidates sorted first when sampling with top_p < 1 (the nucleus is looked for among them).
 NUCLEUS_PREFILTER = 128
 # Seeds are 64-bit integers, as OpenAI's: a negative one is read as its two's complement, so
@@ -41,10 +43,14 @@ class SamplingParams:
     def __post_init__(self) -> None:
         checks = (
             ("max_tokens", self.max_tokens >= 1, "at least 1"),
-            ("temperature", 0.0 <= self.temperature <= 2.0, "between 0 and 2"),
+            ("temperature", 0.0 <= self.temperature <= MAX_TEMPERATURE, f"between 0 and {MAX_TEMPERATURE:g}"),
             ("top_p", 0.0 < self.top_p <= 1.0, "in (0, 1]"),
             ("top_k", self.top_k >= 0, "0 (off) or positive"),
-            ("repetition_penalty", 0.0 < self.repetition_penalty <= 10.0, "in (0, 10]"),
+            (
+                "repetition_penalty",
+                0.0 < self.repetition_penalty <= MAX_REPETITION_PENALTY,
+                f"in (0, {MAX_REPETITION_PENALTY:g}]",
+            ),
             ("seed", self.seed is None or MIN_SEED <= self.seed <= MAX_SEED, "a 64-bit integer"),
         )
         for name, ok, expected in checks:

@@ -39,15 +39,35 @@ _NAMES_A_MODEL = frozenset(
 )
 _GENERATES = _NAMES_A_MODEL | {"/chat", "/tts"}
 
-_SPEECH_TYPES = {media_type_of(fmt): _BINARY for fmt in get_args(AudioFormat)} | {SSE_MEDIA_TYPE: _TEXT}
+# A text/event-stream schema describes one event (its fields, as a client parses them).
+_SSE_EVENT: dict[str, Any] = {"type": "object", "required": ["data"], "properties": {"data": _TEXT}}
+# Speech events carry JSON: OpenAI's speech.audio.delta / speech.audio.done, or an error.
+_SPEECH_EVENT = {
+    **_SSE_EVENT,
+    "properties": {
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {
+                "type": "object",
+                "required": ["type"],
+                "properties": {"type": {"enum": ["speech.audio.delta", "speech.audio.done", "error"]}},
+            },
+        }
+    },
+}
+_SPEECH_TYPES = {media_type_of(fmt): _BINARY for fmt in get_args(AudioFormat)} | {
+    SSE_MEDIA_TYPE: _SPEECH_EVENT
+}
 # What a 200 carries where it is not (only) JSON.
 _SUCCESS_CONTENT: dict[str, dict[str, dict[str, Any]]] = {
     "/v1/audio/speech": _SPEECH_TYPES,
     "/v1/audio/speech/stream": _SPEECH_TYPES,
     "/tts": {"audio/wav": _BINARY},
     "/chat": {"audio/wav": _BINARY, "text/plain": _TEXT},  # text/plain: stream_text
-    "/v1/chat/completions": {"application/json": {"type": "object"}, SSE_MEDIA_TYPE: _TEXT},
-    "/v1/completions": {"application/json": {"type": "object"}, SSE_MEDIA_TYPE: _TEXT},
+    # Text streams end with the non-JSON event ``[DONE]``.
+    "/v1/chat/completions": {"application/json": {"type": "object"}, SSE_MEDIA_TYPE: _SSE_EVENT},
+    "/v1/completions": {"application/json": {"type": "object"}, SSE_MEDIA_TYPE: _SSE_EVENT},
 }
 
 

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
@@ -61,7 +62,9 @@ async def voice_chat(
             media_type="text/plain; charset=utf-8",
             headers=STREAM_HEADERS,
         )
-    spoken = SpokenReply(tts, voice, None, loop=loop, snac=runtime.snac)
+    # Each spoken sentence, like any speech request, within the server's token cap.
+    speech_params = replace(tts.default_params, max_tokens=speech_max_tokens(None, runtime, limits))
+    spoken = SpokenReply(tts, voice, speech_params, loop=loop, snac=runtime.snac)
     audio = metrics.speech_audio(
         "chat", spoken.audio(await primed(reply.deltas())), spoken.streams, started=started
     )
