@@ -84,6 +84,7 @@ def test_no_request_gets_a_5xx_or_an_answer_outside_the_schema(fuzz_schema, fuzz
         "model": [runtime.llm.model_id, runtime.orpheus_text.model_id, "tts-1"],
         "voice": runtime.tts.voices,
         **{field: texts for field in ("input", "prompt", "message")},
+        "messages": [[{"role": "user", "content": text}] for text in texts],
     }
     real_values = st.fixed_dictionaries({k: st.none() | st.sampled_from(v) for k, v in known.items()})
     sent = []
