@@ -4,6 +4,7 @@ complete while the reply is still being written, heard as one continuous answer.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 import numpy as np
@@ -13,12 +14,7 @@ from coordinator.engine.sampling import SamplingParams
 from coordinator.text.sentences import SentenceBuffer, utterances
 from coordinator.tts import OrpheusTTS, SpeechStream
 
-
-async def _aclose(items: AsyncIterator[str]) -> None:
-    close = getattr(items, "aclose", None)
-    if close is not None:
-        await close()
-
+logger = logging.getLogger(__name__)
 
 # Utterances generated ahead of the one playing: enough that the next is ready at the join,
 # few enough that one chatty reply does not take every engine slot.
@@ -44,6 +40,8 @@ class SpokenReply:
         self._snac = snac
         self.utterances: list[str] = []
         self.streams: list[SpeechStream] = []
+        # Set when the reply needed more than tts.max_utterances: the rest is not spoken.
+        self.truncated = False
 
     async def audio(self, deltas: AsyncIterator[str]) -> AsyncIterator[np.ndarray]:
         queue: asyncio.Queue[SpeechStream | None] = asyncio.Queue(maxsize=PREFETCH_UTTERANCES)
@@ -54,16 +52,20 @@ class SpokenReply:
                 async for delta in deltas:
                     for sentence in buffer.feed(delta):
                         await self._speak(queue, sentence)
-                for sentence in buffer.flush():
-                    await self._speak(queue, sentence)
+                    if self.truncated:
+                        break
+                else:
+                    for sentence in buffer.flush():
+                        await self._speak(queue, sentence)
             except Exception:
                 # The end marker tells the consumer to collect the failure; not on cancellation,
                 # when nobody reads the queue any more (a put there would wait forever).
                 await queue.put(None)
                 raise
             finally:
-                # Stops the reply's generation if it is still running (cancelled, or failed here).
-                await _aclose(deltas)
+                # Stops the reply's generation if it is still running: cancelled, failed here,
+                # or truncated (nobody will hear the rest).
+                await _close(deltas)
             await queue.put(None)
 
         producer = asyncio.create_task(produce(), name="spoken-reply-text")
@@ -84,6 +86,14 @@ class SpokenReply:
 
     async def _speak(self, queue: asyncio.Queue[SpeechStream | None], sentence: str) -> None:
         for piece in utterances(sentence):
+            if len(self.streams) >= self._tts.max_utterances:
+                if not self.truncated:
+                    logger.warning(
+                        "the reply needs more than %d utterances (MAX_UTTERANCES): the rest is not spoken",
+                        self._tts.max_utterances,
+                    )
+                self.truncated = True
+                return
             # Generation starts now, before the queue has room: it runs while earlier audio plays.
             # Only the first utterance may be refused for a full engine: it is submitted before
             # the response starts, so the refusal is still a clean 429.
@@ -95,3 +105,9 @@ class SpokenReply:
             self.utterances.append(piece)
             self.streams.append(speech)
             await queue.put(speech)
+
+
+async def _close(items: AsyncIterator[str]) -> None:
+    aclose = getattr(items, "aclose", None)
+    if aclose is not None:
+        await aclose()

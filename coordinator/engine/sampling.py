@@ -21,6 +21,12 @@ import numpy as np
 from coordinator.errors import GenerationError, InvalidInputError
 
 GREEDY_TEMPERATURE = 0.0
+MAX_TEMPERATURE = 2.0  # OpenAI's range
+MAX_REPETITION_PENALTY = 10.0
+# Seeds are 64-bit integers, as OpenAI's: a negative one is read as its two's complement, so
+# every accepted seed means one RNG stream.
+SEED_BITS = 64
+MIN_SEED, MAX_SEED = -(2 ** (SEED_BITS - 1)), 2**SEED_BITS - 1
 # With top_p < 1, candidates lighter than (1 - top_p) / (NUCLEUS_MARGIN * candidates) of the total
 # are never sorted (_nucleus_draw says why); the margin keeps float rounding from mattering.
 NUCLEUS_MARGIN = 2.0
@@ -44,10 +50,15 @@ class SamplingParams:
     def __post_init__(self) -> None:
         checks = (
             ("max_tokens", self.max_tokens >= 1, "at least 1"),
-            ("temperature", 0.0 <= self.temperature <= 2.0, "between 0 and 2"),
+            ("temperature", 0.0 <= self.temperature <= MAX_TEMPERATURE, f"between 0 and {MAX_TEMPERATURE:g}"),
             ("top_p", 0.0 < self.top_p <= 1.0, "in (0, 1]"),
             ("top_k", self.top_k >= 0, "0 (off) or positive"),
-            ("repetition_penalty", 0.0 < self.repetition_penalty <= 10.0, "in (0, 10]"),
+            (
+                "repetition_penalty",
+                0.0 < self.repetition_penalty <= MAX_REPETITION_PENALTY,
+                f"in (0, {MAX_REPETITION_PENALTY:g}]",
+            ),
+            ("seed", self.seed is None or MIN_SEED <= self.seed <= MAX_SEED, "a 64-bit integer"),
         )
         for name, ok, expected in checks:
             if not ok:
@@ -61,7 +72,7 @@ class TokenSampler:
 
     def __init__(self, params: SamplingParams, n_vocab: int, prompt: Sequence[int]) -> None:
         self.params = params
-        self.rng = np.random.default_rng(params.seed)
+        self.rng = np.random.default_rng(None if params.seed is None else params.seed % 2**SEED_BITS)
         self.seen = np.zeros(n_vocab, dtype=bool)
         self.seen[np.asarray(prompt, dtype=np.int64)] = True
         self.bias: np.ndarray | None = None

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -84,9 +85,15 @@ def error_body(message: str, status: int, *, param: str | None = None, code: str
 
 
 def error_response(
-    message: str, status: int, *, param: str | None = None, code: str | None = None
+    message: str,
+    status: int,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    headers = {}
+    """``headers``: ones the status requires besides those added here (405's ``Allow``)."""
+    headers = dict(headers or {})
     if status in (429, 503):
         headers["Retry-After"] = str(RETRY_AFTER_S)
     if status == 401:
@@ -164,7 +171,8 @@ def install_error_handlers(app: FastAPI) -> None:
             message = f"{request.method} is not allowed on {request.url.path}"
         else:
             message = str(exc.detail)
-        return error_response(message, exc.status_code, code=None)
+        # Keep the exception's headers: a 405 must say which methods are allowed (RFC 9110).
+        return error_response(message, exc.status_code, code=None, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

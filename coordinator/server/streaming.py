@@ -1,9 +1,10 @@
-"""What every streaming response shares: proxy headers and audio chunks → encoded bytes."""
+"""What every streaming response shares: proxy headers, SSE events, audio chunks → encoded bytes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import TypeVar
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, TypeVar
 
 import numpy as np
 from starlette.requests import Request
@@ -16,6 +17,14 @@ _T = TypeVar("_T")
 
 # Proxies (nginx) must pass streamed bytes on as they are produced, and nobody may cache them.
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+# OpenAI's last event of a text stream.
+SSE_DONE = "[DONE]"
+
+
+def sse_event(payload: Mapping[str, Any]) -> dict[str, str]:
+    """One SSE event (for sse_starlette) carrying ``payload`` as JSON. JSON escapes every line
+    break, so the event is always one ``data:`` line whatever text the payload holds."""
+    return {"data": json.dumps(payload, allow_nan=False)}
 
 
 async def encoded_audio(

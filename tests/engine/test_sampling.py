@@ -72,6 +72,8 @@ def test_logit_bias_applies_inside_the_candidate_set():
         {"top_p": 0.0},
         {"top_k": -1},
         {"repetition_penalty": 0.0},
+        {"seed": 2**64},
+        {"seed": -(2**63) - 1},
     ],
 )
 def test_out_of_range_parameters_are_named(bad):
@@ -168,3 +170,47 @@ def test_a_tiny_temperature_is_as_good_as_greedy():
     logits = _logits(6)
     sampler = TokenSampler(SamplingParams(temperature=1e-300, seed=0), VOCAB, [0])
     assert sampler.sample(logits) == int(np.argmax(logits))
+
+
+@pytest.mark.parametrize("seed", [-1, -(2**63), 0, 2**63, 2**64 - 1])
+def test_every_64_bit_seed_is_accepted_and_reproducible(seed):
+    def draw():
+        sampler = TokenSampler(SamplingParams(temperature=1.0, seed=seed), VOCAB, [0])
+        return [sampler.sample(_logits(4)) for _ in range(10)]
+
+    assert draw() == draw()
+
+
+def test_a_negative_seed_is_its_twos_complement():
+    def draw(seed):
+        sampler = TokenSampler(SamplingParams(temperature=1.0, seed=seed), VOCAB, [0])
+        return [sampler.sample(_logits(4)) for _ in range(10)]
+
+    assert draw(-1) == draw(2**64 - 1)
+
+
+@pytest.mark.parametrize("temperature", [1e-300, 5e-324, 1e-30])
+@pytest.mark.parametrize("top_p", [1.0, 0.9])
+def test_a_vanishing_temperature_draws_the_best_token(temperature, top_p):
+    logits = _logits(5)
+    sampler = TokenSampler(SamplingParams(temperature=temperature, top_p=top_p, seed=1), VOCAB, [0])
+    assert sampler.sample(logits) == int(np.argmax(logits))
+
+
+@pytest.mark.parametrize("penalty", [5e-324, 1e-300, 10.0])
+@pytest.mark.parametrize("temperature", [0.0, 1e-300, 1.0, 2.0])
+def test_extreme_repetition_penalties_still_draw_a_candidate(penalty, temperature):
+    logits = _logits(6) * 1000
+    params = SamplingParams(temperature=temperature, repetition_penalty=penalty, top_p=0.9, seed=2)
+    sampler = TokenSampler(params, VOCAB, list(range(0, VOCAB, 2)))
+    candidates = np.arange(VOCAB // 2, VOCAB)
+    for _ in range(5):
+        assert sampler.sample(logits, candidates) in set(candidates.tolist())
+
+
+def test_logits_that_are_all_non_finite_are_a_generation_error():
+    from coordinator.errors import GenerationError
+
+    sampler = TokenSampler(SamplingParams(seed=0), VOCAB, [0])
+    with pytest.raises(GenerationError):
+        sampler.sample(np.full(VOCAB, np.nan, dtype=np.float32))

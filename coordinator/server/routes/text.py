@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -20,7 +19,7 @@ from coordinator.server.disconnect import unless_disconnected
 from coordinator.server.errors import error_body, status_of, stream_failure
 from coordinator.server.limits import RequestLimits
 from coordinator.server.protocol import ChatCompletionRequest, CompletionRequest
-from coordinator.server.streaming import STREAM_HEADERS, primed
+from coordinator.server.streaming import SSE_DONE, STREAM_HEADERS, primed, sse_event
 from coordinator.textgen import ChatMessage, TextModel, TextStream
 
 logger = logging.getLogger(__name__)
@@ -28,7 +27,6 @@ router = APIRouter()
 
 DEFAULT_CHAT_MAX_TOKENS = 512
 DEFAULT_COMPLETION_MAX_TOKENS = 16  # OpenAI's default for /v1/completions
-DONE = "[DONE]"
 
 
 def _usage(stream: TextStream) -> dict[str, int]:
@@ -151,17 +149,16 @@ def _sse(
     async def events() -> AsyncIterator[dict[str, str]]:
         try:
             if first is not None:
-                yield {"data": json.dumps(first)}
+                yield sse_event(first)
             async for text in deltas:
-                yield {"data": json.dumps(delta_chunk(text))}
-            yield {"data": json.dumps({**final_chunk(stream.finish_reason), "usage": _usage(stream)})}
+                yield sse_event(delta_chunk(text))
+            yield sse_event({**final_chunk(stream.finish_reason), "usage": _usage(stream)})
         except Exception as exc:
             # The stream already started: report the failure as one more event, then end cleanly.
             error = stream_failure(exc)
-            body = error_body(error.message, status_of(error), param=error.param, code=error.code)
-            yield {"data": json.dumps(body)}
+            yield sse_event(error_body(error.message, status_of(error), param=error.param, code=error.code))
         finally:
             stream.cancel()
-        yield {"data": DONE}
+        yield {"data": SSE_DONE}
 
     return EventSourceResponse(events(), headers=STREAM_HEADERS)

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
@@ -22,6 +23,7 @@ from coordinator.server.errors import error_event, stream_failure, ws_close_code
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.server.protocol import SeedTTSRequest, VoiceChatRequest
+from coordinator.server.routes.audio import speech_max_tokens
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed
 from coordinator.textgen import ChatMessage
 from coordinator.tts import Utterances
@@ -63,7 +65,9 @@ async def voice_chat(
             media_type="text/plain; charset=utf-8",
             headers=STREAM_HEADERS,
         )
-    spoken = SpokenReply(tts, voice, None, loop=loop, snac=runtime.snac)
+    # Each spoken sentence, like any speech request, within the server's token cap.
+    speech_params = replace(tts.default_params, max_tokens=speech_max_tokens(None, runtime, limits))
+    spoken = SpokenReply(tts, voice, speech_params, loop=loop, snac=runtime.snac)
     audio = metrics.speech_audio(
         "chat", spoken.audio(await primed(reply.deltas(), http_request)), spoken.streams, started=started
     )
@@ -87,14 +91,16 @@ async def _text(deltas: AsyncIterator[str]) -> AsyncIterator[bytes]:
 
 
 async def _seed_tts(
-    request: Request, body: SeedTTSRequest, runtime: Runtime, metrics: Metrics
+    request: Request, body: SeedTTSRequest, runtime: Runtime, metrics: Metrics, limits: RequestLimits
 ) -> StreamingResponse:
     started = time.perf_counter()
     voice = body.voice or runtime.catalog.orpheus.default_voice
+    limits.check_text(body.prompt, param="prompt")
+    max_tokens = speech_max_tokens(body.max_tokens, runtime, limits)
     speech = runtime.tts.speak(
         body.prompt,
         voice,
-        body.to_sampling_params(runtime.tts.default_params),
+        body.to_sampling_params(runtime.tts.default_params, max_tokens),
         loop=asyncio.get_running_loop(),
     )
     audio = speech.aiter_chunks(runtime.snac)
@@ -110,8 +116,9 @@ async def seed_tts_get(
     query: Annotated[SeedTTSRequest, Query()],
     runtime: Runtime = Depends(get_runtime),
     metrics: Metrics = Depends(get_metrics),
+    limits: RequestLimits = Depends(get_limits),
 ) -> StreamingResponse:
-    return await _seed_tts(request, query, runtime, metrics)
+    return await _seed_tts(request, query, runtime, metrics, limits)
 
 
 @router.post("/tts", response_model=None)
@@ -120,8 +127,9 @@ async def seed_tts_post(
     body: SeedTTSRequest,
     runtime: Runtime = Depends(get_runtime),
     metrics: Metrics = Depends(get_metrics),
+    limits: RequestLimits = Depends(get_limits),
 ) -> StreamingResponse:
-    return await _seed_tts(request, body, runtime, metrics)
+    return await _seed_tts(request, body, runtime, metrics, limits)
 
 
 @router.get("/models")
