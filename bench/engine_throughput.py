@@ -135,7 +135,11 @@ def main() -> None:
         model = LlamaModel.load(path, n_gpu_layers=args.n_gpu_layers)
         vocab = OrpheusVocab.from_token_texts(model.token_texts())
         engine = BatchEngine(
-            model, n_ctx_per_seq=1024 + args.tokens * 4, max_sequences=args.streams, name="bench"
+            model,
+            n_ctx_per_seq=1024 + args.tokens * 4,
+            max_sequences=args.streams,
+            n_threads=args.threads,
+            name="bench",
         )
         try:
             run(engine, [request(model, vocab, 14, seed=0)])  # warm-up

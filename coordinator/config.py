@@ -25,7 +25,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from coordinator.errors import ConfigError, ModelNotFoundError
-from coordinator.text.sentences import MAX_UTTERANCE_CHARS
+from coordinator.text.sentences import DEFAULT_MAX_UTTERANCES, MAX_UTTERANCE_CHARS
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +183,12 @@ class Settings(BaseSettings):
         "or max-autotune. Each window shape compiles once, on first use (SNAC_COMPILE).",
     )
     max_input_chars: int = Field(4096, ge=1, description="Longest text accepted for one request.")
+    max_utterances: int = Field(
+        DEFAULT_MAX_UTTERANCES,
+        ge=1,
+        description="Utterances one request's text may be spoken in: longer speech input is refused, a "
+        "longer /chat reply is spoken only up to there (MAX_UTTERANCES).",
+    )
     tts_max_tokens: int = Field(
         2000, ge=7, description="Default audio token limit per utterance (2000 ≈ 24 s) (TTS_MAX_TOKENS)."
     )
@@ -207,7 +213,9 @@ class Settings(BaseSettings):
         1024 * 1024, ge=1024, description="Largest request body, and WebSocket message (MAX_BODY_BYTES)."
     )
     max_completion_tokens: int = Field(
-        2048, ge=1, description="Largest max_tokens a text request may ask for (MAX_COMPLETION_TOKENS)."
+        2048,
+        ge=1,
+        description="Largest max_tokens a request may ask for, per speech utterance too (MAX_COMPLETION_TOKENS).",
     )
     max_history_messages: int = Field(
         50, ge=0, description="Earlier messages a chat request may carry (MAX_HISTORY_MESSAGES)."

@@ -110,7 +110,33 @@ class GenerationError(CoordinatorError):
     code = "generation_failed"
 
 
+class AudioDecodeError(CoordinatorError):
+    """SNAC failed to turn codes into audio; not the caller's fault."""
+
+    code = "decode_failed"
+
+
+class DeviceOutOfMemoryError(CoordinatorError):
+    """The device (GPU, or the host for a CPU codec) ran out of memory: retry shortly, or lower
+    MAX_CONCURRENT_STREAMS / SNAC_BATCH_FRAMES if it keeps happening."""
+
+    code = "out_of_memory"
+
+
+class InternalError(CoordinatorError):
+    """Something failed that no other error describes (a bug): the server logged the details."""
+
+    code = "internal_error"
+
+
 class CancelledError(CoordinatorError):
     """The sequence was cancelled (client gone, Ctrl-C) before it finished."""
 
     code = "cancelled"
+
+
+class ClientDisconnectedError(CancelledError):
+    """The client went away before its response started: nobody reads the answer, and nothing
+    went wrong on the server's side."""
+
+    code = "client_disconnected"

@@ -96,6 +96,7 @@ def load_tts(settings: Settings, catalog: ModelCatalog | None = None) -> Orpheus
         codec,
         voices=catalog.orpheus.voices,
         max_input_chars=settings.max_input_chars,
+        max_utterances=settings.max_utterances,
         lookahead_frames=settings.snac_lookahead_frames,
         quant=quant,
         default_params=replace(ORPHEUS_DEFAULT_SAMPLING, max_tokens=settings.tts_max_tokens),

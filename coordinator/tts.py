@@ -28,7 +28,7 @@ from coordinator.orpheus.constraint import AudioTokenConstraint
 from coordinator.orpheus.layout import FRAME_TOKENS
 from coordinator.orpheus.prompt import build_prompt, prompt_text, validate_text, validate_voice
 from coordinator.orpheus.vocab import OrpheusVocab
-from coordinator.text.sentences import utterances
+from coordinator.text.sentences import DEFAULT_MAX_UTTERANCES, utterances
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +156,7 @@ class OrpheusTTS:
         voices: Sequence[str],
         max_input_chars: int,
         lookahead_frames: int,
+        max_utterances: int = DEFAULT_MAX_UTTERANCES,
         quant: str = "custom",
         default_params: SamplingParams = ORPHEUS_DEFAULT_SAMPLING,
     ) -> None:
@@ -166,6 +167,7 @@ class OrpheusTTS:
         self.codec = codec
         self.voices = list(voices)
         self.max_input_chars = max_input_chars
+        self.max_utterances = max_utterances
         self.lookahead_frames = lookahead_frames
         self.sample_rate = SAMPLE_RATE
 
@@ -231,7 +233,15 @@ class OrpheusTTS:
         """Speak text of any accepted length: cut at sentence boundaries into utterances Orpheus
         handles well, every one validated before the first is submitted."""
         text = validate_text(text, max_chars=self.max_input_chars)
-        requests = [self.request(piece, voice, params) for piece in utterances(text)]
+        pieces = utterances(text)
+        if len(pieces) > self.max_utterances:
+            # Each utterance may generate up to max_tokens: the count bounds one request's work.
+            raise InvalidInputError(
+                f"the text is spoken in {len(pieces)} utterances, over this server's limit of "
+                f"{self.max_utterances} (MAX_UTTERANCES): split it into several requests",
+                param="input",
+            )
+        requests = [self.request(piece, voice, params) for piece in pieces]
         return Utterances(self, requests, loop)
 
     def close(self) -> None:

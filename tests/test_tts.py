@@ -1,5 +1,7 @@
 """The whole speech path on the tiny Orpheus model and random SNAC: prompt → tokens → frames → audio."""
 
+import asyncio
+
 import numpy as np
 import pytest
 
@@ -71,6 +73,21 @@ def test_user_text_cannot_inject_control_tokens(tts):
 def test_bad_input_is_refused_before_generation(tts, text, voice, message):
     with pytest.raises(InvalidInputError, match=message):
         tts.synthesize(text, voice, _params())
+
+
+def test_text_spoken_in_more_than_max_utterances_is_refused_before_generation(tts, monkeypatch):
+    monkeypatch.setattr(tts, "max_utterances", 3)
+    text = " ".join(
+        f"This is sentence number {i}, long enough to need its own utterance." * 3 for i in range(4)
+    )
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(InvalidInputError, match="MAX_UTTERANCES") as info:
+            tts.speak(text, "tara", _params(), loop=loop)
+    finally:
+        loop.close()
+    assert info.value.param == "input"
+    assert tts.engine.kv_cells_in_use() == {}
 
 
 def test_too_many_tokens_for_the_context_is_a_context_length_error(tts):

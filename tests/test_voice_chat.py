@@ -54,3 +54,25 @@ def test_a_reply_without_any_text_gives_no_audio(tts):
             return [chunk async for chunk in reply.audio(nothing())]
 
     assert asyncio.run(main()) == []
+
+
+def test_a_reply_longer_than_max_utterances_is_spoken_only_that_far(tts, monkeypatch):
+    monkeypatch.setattr(tts, "max_utterances", 2)
+    written = []
+
+    async def main():
+        async def chatty():
+            for i in range(20):
+                written.append(i)
+                yield f"Sentence {i}. "
+
+        with DecodeScheduler(tts.codec, batch_frames=CPU_BATCH_FRAMES) as snac:
+            reply = SpokenReply(tts, "tara", PARAMS, loop=asyncio.get_running_loop(), snac=snac)
+            chunks = [chunk async for chunk in reply.audio(chatty())]
+        return reply, chunks
+
+    reply, chunks = asyncio.run(asyncio.wait_for(main(), TIMEOUT_S))
+    assert reply.truncated and reply.utterances == ["Sentence 0.", "Sentence 1."]
+    assert len(written) < 20  # the reply stopped being read once nothing more would be spoken
+    assert sum(len(c) for c in chunks) == sum(len(s.frames) for s in reply.streams) * SAMPLES_PER_FRAME
+    assert tts.engine.kv_cells_in_use() == {}

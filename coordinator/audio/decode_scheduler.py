@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+import torch
+
+from coordinator.errors import AudioDecodeError, CoordinatorError, DeviceOutOfMemoryError
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +79,31 @@ def plan_batches(jobs: Iterable[DecodeJob], batch_frames: int) -> list[list[Deco
         per_call = max(1, batch_frames // group[0].kept_frames)
         batches.extend(group[i : i + per_call] for i in range(0, len(group), per_call))
     return sorted(batches, key=lambda batch: batch[0].deadline)
+
+
+def domain_error(exc: Exception) -> CoordinatorError:
+    """What a failed decode means to the stream waiting for it: out of memory is transient (503,
+    retry), anything else a server-side decode failure; never the raw torch exception, whose text
+    and class the HTTP layer knows nothing about."""
+    if isinstance(exc, CoordinatorError):
+        return exc
+    error: CoordinatorError
+    # torch.cuda.OutOfMemoryError is torch.OutOfMemoryError; MemoryError: the host's allocator.
+    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
+        error = DeviceOutOfMemoryError(
+            "SNAC ran out of memory decoding audio: retry shortly; if it persists, lower "
+            "MAX_CONCURRENT_STREAMS or SNAC_BATCH_FRAMES"
+        )
+    else:
+        error = AudioDecodeError(f"SNAC failed to decode audio ({type(exc).__name__}): see the server log")
+    error.__cause__ = exc  # for the log, which shows the original
+    return error
+
+
+def _release_cached_memory() -> None:
+    """After an out-of-memory error, hand torch's cached blocks back so the next call can fit."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
 
 
 @dataclass
@@ -136,6 +164,12 @@ class DecodeScheduler:
             self._pending.append(job)
             self._wake.notify()
         return job.future
+
+    @property
+    def pending_windows(self) -> int:
+        """Windows submitted and not yet taken into a call (for tests and metrics)."""
+        with self._wake:
+            return len(self._pending)
 
     def __enter__(self) -> DecodeScheduler:
         return self
@@ -198,9 +232,12 @@ class DecodeScheduler:
         except Exception as exc:
             self.stats.busy_s += time.perf_counter() - started
             self.stats.failures += 1
+            error = domain_error(exc)
+            if isinstance(error, DeviceOutOfMemoryError):
+                _release_cached_memory()
             if len(batch) == 1:
-                logger.exception("SNAC decode failed")
-                batch[0].future.set_exception(exc)
+                logger.error("SNAC decode failed", exc_info=exc)
+                batch[0].future.set_exception(error)
                 return
             # One by one, so a batch that ran out of memory, or one bad window, fails only itself.
             logger.warning("batched SNAC decode of %d windows failed (%s): retrying singly", len(batch), exc)

@@ -193,6 +193,15 @@ _FFMPEG_FORMATS: dict[str, tuple[str, str, str, dict[str, str], dict[str, str]]]
 STREAMING_FORMATS = ("wav", "pcm", *_FFMPEG_FORMATS)
 
 
+def media_type_of(response_format: str) -> str:
+    """The Content-Type a ``response_format`` streams as (for the API's documentation)."""
+    if response_format == "wav":
+        return WavEncoder.media_type
+    if response_format == "pcm":
+        return PcmEncoder.media_type
+    return _FFMPEG_FORMATS[response_format][0]
+
+
 def make_encoder(response_format: str) -> StreamEncoder:
     """The encoder for an OpenAI ``response_format``; an unknown one names the supported ones."""
     if response_format == "wav":

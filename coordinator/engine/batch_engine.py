@@ -25,7 +25,7 @@ import llama_cpp
 import numpy as np
 
 from coordinator.engine.llama_model import LlamaModel
-from coordinator.engine.sampling import SamplingParams, TokenSampler
+from coordinator.engine.sampling import SamplingParams, TokenSampler, sample_batch
 from coordinator.engine.stream import FinishReason, GenerationStream, StreamEvent
 from coordinator.errors import (
     CancelledError,
@@ -395,26 +395,57 @@ class BatchEngine:
         if status != 0:
             raise GenerationError(f"{self.name}: llama_decode returned {status}")
         self.stats.steps += 1
-        for sequence, index in outputs:
+        if outputs:
+            self._sample(outputs)
+
+    def _sample(self, outputs: list[tuple[_Sequence, int]]) -> None:
+        """Sample every sequence that got logits this step, in one call (sampling.py says why)."""
+        # llama.cpp keeps the logits of the batch's outputs as rows in batch order.
+        pointer = llama_cpp.llama_get_logits(self._ctx)
+        logits = np.ctypeslib.as_array(
+            ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)), shape=(len(outputs), self.model.n_vocab)
+        )
+        rows, allowed = [], []
+        for row, (sequence, _) in enumerate(outputs):
             if sequence.stream.cancel_requested:
                 continue
+            constraint = sequence.request.constraint
             try:
-                self._sample(sequence, index)
-            except Exception as exc:  # one request's bad sampling state must not fail the others
-                logger.exception("%s: sampling failed for one sequence", self.name)
-                error = (
-                    exc if isinstance(exc, GenerationError) else GenerationError(f"sampling failed: {exc}")
-                )
-                self._finish(sequence, "error", error)
+                allowed.append(None if constraint is None else constraint.allowed())
+            except Exception as exc:
+                self._fail_one(sequence, exc)
+                continue
+            rows.append(row)
+        sequences = [outputs[row][0] for row in rows]
+        samplers = [s.sampler for s in sequences]
+        try:
+            drawn = sample_batch(samplers, logits[rows], allowed)
+        except Exception:
+            # A bug, not a bad request: sample each alone, so that only the sequence that
+            # triggers it fails.
+            logger.exception("%s: batched sampling failed; sampling one sequence at a time", self.name)
+            drawn = []
+            for sampler, row, candidates in zip(samplers, rows, allowed):
+                try:
+                    drawn.extend(sample_batch([sampler], logits[[row]], [candidates]))
+                except Exception as exc:
+                    drawn.append(GenerationError(f"sampling failed: {exc}"))
+        for sequence, token in zip(sequences, drawn):
+            try:
+                if isinstance(token, GenerationError):
+                    raise token
+                self._emit(sequence, token)
+            except Exception as exc:
+                self._fail_one(sequence, exc)
 
-    def _sample(self, sequence: _Sequence, index: int) -> None:
+    def _fail_one(self, sequence: _Sequence, exc: Exception) -> None:
+        """One request's bad state must not fail the others."""
+        logger.error("%s: sampling failed for one sequence: %s", self.name, exc)
+        error = exc if isinstance(exc, GenerationError) else GenerationError(f"sampling failed: {exc}")
+        self._finish(sequence, "error", error)
+
+    def _emit(self, sequence: _Sequence, token: int) -> None:
         request = sequence.request
-        pointer = llama_cpp.llama_get_logits_ith(self._ctx, index)
-        logits = np.ctypeslib.as_array(
-            ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)), shape=(self.model.n_vocab,)
-        )
-        allowed = request.constraint.allowed() if request.constraint is not None else None
-        token = sequence.sampler.sample(logits, allowed)
         self.stats.tokens_sampled += 1
         if request.constraint is not None:
             request.constraint.accept(token)

@@ -1,8 +1,14 @@
-"""Per-sequence sampling in numpy: repetition penalty, temperature, top-k, top-p, seeded draws.
+"""Sampling in numpy, for every sequence of an engine step at once: repetition penalty,
+temperature, top-k, top-p and seeded draws.
 
 Why not llama.cpp's sampler chain: Orpheus sampling is constrained to 4096 candidates of a ~156k
 vocabulary at every step; llama.cpp's samplers always materialise the full vocabulary per call,
 while here the work is proportional to the candidate set.
+
+Why one call for all sequences: at 32-64 streams the engine thread samples every stream between
+two decode steps, so per-sequence Python work adds up to as much as the step itself. Rows of the
+same width are processed as one matrix; each row's draw depends only on its own logits, state and
+random generator, so a sequence draws the same tokens whether it is sampled alone or with others.
 """
 
 from __future__ import annotations
@@ -15,8 +21,18 @@ import numpy as np
 from coordinator.errors import GenerationError, InvalidInputError
 
 GREEDY_TEMPERATURE = 0.0
-# Candidates sorted first when sampling with top_p < 1 (the nucleus is looked for among them).
-NUCLEUS_PREFILTER = 128
+MAX_TEMPERATURE = 2.0  # OpenAI's range
+MAX_REPETITION_PENALTY = 10.0
+# Seeds are 64-bit integers, as OpenAI's: a negative one is read as its two's complement, so
+# every accepted seed means one RNG stream.
+SEED_BITS = 64
+MIN_SEED, MAX_SEED = -(2 ** (SEED_BITS - 1)), 2**SEED_BITS - 1
+# With top_p < 1, candidates lighter than (1 - top_p) / (NUCLEUS_MARGIN * candidates) of the total
+# are never sorted (_nucleus_draw says why); the margin keeps float rounding from mattering.
+NUCLEUS_MARGIN = 2.0
+# Penalties and tiny temperatures may scale logits past float64's range; clipping keeps every
+# weight a number (an overflow to inf would turn the softmax into NaN).
+_FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
 @dataclass(frozen=True)
@@ -34,10 +50,15 @@ class SamplingParams:
     def __post_init__(self) -> None:
         checks = (
             ("max_tokens", self.max_tokens >= 1, "at least 1"),
-            ("temperature", 0.0 <= self.temperature <= 2.0, "between 0 and 2"),
+            ("temperature", 0.0 <= self.temperature <= MAX_TEMPERATURE, f"between 0 and {MAX_TEMPERATURE:g}"),
             ("top_p", 0.0 < self.top_p <= 1.0, "in (0, 1]"),
             ("top_k", self.top_k >= 0, "0 (off) or positive"),
-            ("repetition_penalty", 0.0 < self.repetition_penalty <= 10.0, "in (0, 10]"),
+            (
+                "repetition_penalty",
+                0.0 < self.repetition_penalty <= MAX_REPETITION_PENALTY,
+                f"in (0, {MAX_REPETITION_PENALTY:g}]",
+            ),
+            ("seed", self.seed is None or MIN_SEED <= self.seed <= MAX_SEED, "a 64-bit integer"),
         )
         for name, ok, expected in checks:
             if not ok:
@@ -47,14 +68,14 @@ class SamplingParams:
 
 
 class TokenSampler:
-    """Samples the next token of one sequence; owns that sequence's RNG and penalty state."""
+    """One sequence's sampling state: its parameters, random generator and the tokens it has seen."""
 
     def __init__(self, params: SamplingParams, n_vocab: int, prompt: Sequence[int]) -> None:
-        self._params = params
-        self._rng = np.random.default_rng(params.seed)
-        self._seen = np.zeros(n_vocab, dtype=bool)
-        self._seen[np.asarray(prompt, dtype=np.int64)] = True
-        self._bias: np.ndarray | None = None
+        self.params = params
+        self.rng = np.random.default_rng(None if params.seed is None else params.seed % 2**SEED_BITS)
+        self.seen = np.zeros(n_vocab, dtype=bool)
+        self.seen[np.asarray(prompt, dtype=np.int64)] = True
+        self.bias: np.ndarray | None = None
         if params.logit_bias:
             bad = [t for t in params.logit_bias if not 0 <= t < n_vocab]
             if bad:
@@ -62,60 +83,128 @@ class TokenSampler:
                     f"logit_bias names token {bad[0]}, outside this model's vocabulary 0..{n_vocab - 1}",
                     param="logit_bias",
                 )
-            self._bias = np.zeros(n_vocab, dtype=np.float64)
+            self.bias = np.zeros(n_vocab, dtype=np.float64)
             for token, value in params.logit_bias.items():
-                self._bias[token] = value
+                self.bias[token] = value
 
     def sample(self, logits: np.ndarray, candidates: np.ndarray | None = None) -> int:
         """Draw a token from ``logits`` (the full vocabulary), restricted to ``candidates`` if given."""
-        params = self._params
-        if candidates is None:
-            x = logits.astype(np.float64, copy=True)
-            seen = self._seen
-            bias = self._bias
-        else:
-            x = logits[candidates].astype(np.float64)
-            seen = self._seen[candidates]
-            bias = None if self._bias is None else self._bias[candidates]
-        if bias is not None:
-            x += bias
-        if params.repetition_penalty != 1.0:
-            penalised = np.where(x > 0, x / params.repetition_penalty, x * params.repetition_penalty)
-            x = np.where(seen, penalised, x)
-        if not np.isfinite(x).any():
-            raise GenerationError("the model produced no finite logits for the allowed tokens")
+        result = sample_batch([self], logits[np.newaxis], [candidates])[0]
+        if isinstance(result, GenerationError):
+            raise result
+        return result
 
-        if params.temperature == GREEDY_TEMPERATURE:
-            choice = int(np.argmax(x))
-        else:
-            choice = self._draw(x / params.temperature)
-        token = int(choice if candidates is None else candidates[choice])
-        self._seen[token] = True
-        return token
 
-    def _draw(self, scaled: np.ndarray) -> int:
-        params = self._params
-        index = np.arange(len(scaled))
-        if 0 < params.top_k < len(scaled):
-            keep = np.argpartition(-scaled, params.top_k - 1)[: params.top_k]
-            scaled, index = scaled[keep], index[keep]
-        total_weight = None
-        if params.top_p < 1.0 and len(scaled) > NUCLEUS_PREFILTER:
-            # Sorting all 4096 candidates for every token was most of the sampler's time; the
-            # nucleus nearly always lies among the few most likely, so sort those alone whenever
-            # their mass already reaches top_p. The draw is the same as with the full sort.
-            weights = np.exp(scaled - scaled.max())
-            head = np.sort(np.argpartition(-scaled, NUCLEUS_PREFILTER - 1)[:NUCLEUS_PREFILTER])
-            if weights[head].sum() >= params.top_p * weights.sum():
-                total_weight = float(weights.sum())
-                scaled, index = scaled[head], index[head]
-        order = np.argsort(-scaled, kind="stable")
-        scaled, index = scaled[order], index[order]
-        probs = np.exp(scaled - scaled[0])
-        probs /= probs.sum() if total_weight is None else total_weight
-        if params.top_p < 1.0:
-            # Keep the smallest prefix whose mass reaches top_p (always at least one token).
-            cut = int(np.searchsorted(np.cumsum(probs), params.top_p)) + 1
-            probs, index = probs[:cut], index[:cut]
-            probs /= probs.sum()
-        return int(index[self._rng.choice(len(probs), p=probs)])
+def sample_batch(
+    samplers: Sequence[TokenSampler],
+    logits: np.ndarray,
+    candidates: Sequence[np.ndarray | None],
+) -> list[int | GenerationError]:
+    """Draw one token for each sampler from its row of ``logits`` (rows x vocabulary), restricted
+    to its ``candidates`` if given. A row that cannot be sampled gets a ``GenerationError`` in its
+    place; the others are unaffected."""
+    results: list[int | GenerationError] = [0] * len(samplers)
+    groups: dict[int, list[int]] = {}
+    for row, allowed in enumerate(candidates):
+        groups.setdefault(logits.shape[1] if allowed is None else len(allowed), []).append(row)
+    for rows in groups.values():
+        if candidates[rows[0]] is None:
+            index = np.broadcast_to(np.arange(logits.shape[1]), (len(rows), logits.shape[1]))
+            x = logits[rows].astype(np.float64)
+        else:
+            index = np.stack([candidates[row] for row in rows])  # type: ignore[misc]
+            x = logits[np.asarray(rows)[:, np.newaxis], index].astype(np.float64)
+        drawn = _sample_rows([samplers[row] for row in rows], x, index)
+        for position, (row, choice) in enumerate(zip(rows, drawn)):
+            if not isinstance(choice, GenerationError):
+                choice = int(index[position, choice])
+                samplers[row].seen[choice] = True
+            results[row] = choice
+    return results
+
+
+def _sample_rows(
+    samplers: list[TokenSampler], x: np.ndarray, index: np.ndarray
+) -> list[int | GenerationError]:
+    """Column of each row's draw in ``x`` (rows x candidates, float64, modified in place)."""
+    params = [s.params for s in samplers]
+    for row, sampler in enumerate(samplers):
+        if sampler.bias is not None:
+            x[row] += sampler.bias[index[row]]
+    penalty = np.array([p.repetition_penalty for p in params])[:, np.newaxis]
+    penalised_rows = np.flatnonzero(penalty[:, 0] != 1.0)
+    if len(penalised_rows):
+        seen = np.stack([samplers[row].seen[index[row]] for row in penalised_rows])
+        sub, factor = x[penalised_rows], penalty[penalised_rows]
+        positive = sub > 0
+        with np.errstate(over="ignore"):  # clipped below
+            np.divide(sub, factor, out=sub, where=seen & positive)
+            np.multiply(sub, factor, out=sub, where=seen & ~positive)
+        x[penalised_rows] = sub
+    usable = np.isfinite(x).any(axis=1)
+    undefined = np.isnan(x)
+    if undefined.any():
+        x[undefined] = -np.inf
+    np.clip(x, -_FLOAT_MAX, _FLOAT_MAX, out=x)
+    x[~usable] = 0.0  # answered with an error below; zeros keep the arithmetic quiet
+
+    temperature = np.array([p.temperature for p in params])
+    greedy = temperature == GREEDY_TEMPERATURE
+    # Shift first, then scale: every value is <= 0 and the best is exactly 0, so a tiny temperature
+    # sends the others to -inf (weight 0) instead of overflowing.
+    x -= x.max(axis=1, keepdims=True)
+    with np.errstate(over="ignore"):
+        x /= np.where(greedy, 1.0, temperature)[:, np.newaxis]
+    for row, p in enumerate(params):
+        if 0 < p.top_k < x.shape[1]:
+            kth = np.partition(x[row], x.shape[1] - p.top_k)[x.shape[1] - p.top_k]
+            x[row, x[row] < kth] = -np.inf
+    weights = np.exp(x)
+
+    choices = np.zeros(len(samplers), dtype=np.int64)
+    nucleus = np.array([p.top_p < 1.0 for p in params]) & ~greedy
+    plain = np.flatnonzero(~nucleus & ~greedy)
+    if len(plain):
+        choices[plain] = _inverse_cdf(np.cumsum(weights[plain], axis=1), [samplers[int(r)] for r in plain])
+    nucleus_rows = np.flatnonzero(nucleus)
+    if len(nucleus_rows):
+        choices[nucleus_rows] = _nucleus_draw(
+            x[nucleus_rows], weights[nucleus_rows], [samplers[int(r)] for r in nucleus_rows]
+        )
+    choices[greedy] = np.argmax(x[greedy], axis=1)
+    return [
+        int(choice) if ok else GenerationError("the model produced no finite logits for the allowed tokens")
+        for choice, ok in zip(choices, usable)
+    ]
+
+
+def _inverse_cdf(cumulative: np.ndarray, samplers: Sequence[TokenSampler]) -> np.ndarray:
+    """Per row, the first column whose cumulative weight exceeds a uniform draw of the row's total."""
+    u = np.array([s.rng.random() for s in samplers])
+    limit = u * cumulative[:, -1]
+    return (cumulative <= limit[:, np.newaxis]).sum(axis=1)
+
+
+def _nucleus_draw(scaled: np.ndarray, weights: np.ndarray, samplers: Sequence[TokenSampler]) -> np.ndarray:
+    """Per row, a draw from the smallest set of most likely candidates whose mass reaches top_p."""
+    top_p = np.array([s.params.top_p for s in samplers])
+    total = weights.sum(axis=1)
+    target = top_p * total
+    # Sorting all 4096 candidates for every token was most of the sampler's time. Candidates
+    # lighter than `floor` hold at most half the mass outside the nucleus between them, so the
+    # nucleus lies among the heavier ones, which come first in the full sort too: sorting those
+    # alone draws exactly what the full sort draws, and there are few of them unless the
+    # distribution is flat.
+    floor = (1.0 - top_p) * total / (NUCLEUS_MARGIN * weights.shape[1])
+    heavy = weights >= floor[:, np.newaxis]
+    choices = np.zeros(len(samplers), dtype=np.int64)
+    for row, sampler in enumerate(samplers):
+        candidates = np.flatnonzero(heavy[row])
+        order = candidates[np.argsort(-scaled[row, candidates], kind="stable")]
+        cumulative = np.cumsum(weights[row, order])
+        # The prefix ends at the first candidate that brings the mass to the target (at least one).
+        cut = min(int(np.searchsorted(cumulative, target[row])) + 1, len(cumulative))
+        # Below the prefix's total, so the draw never falls past its end.
+        limit = sampler.rng.random() * cumulative[cut - 1]
+        choices[row] = order[int(np.searchsorted(cumulative[:cut], limit, side="right"))]
+    return choices

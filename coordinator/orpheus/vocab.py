@@ -29,7 +29,7 @@ from coordinator.orpheus.layout import (
     custom_token_text,
 )
 
-_CUSTOM_TOKEN = re.compile(r"<custom_token_(\d+)>")
+_CUSTOM_TOKEN = re.compile(r"<custom_token_([0-9]+)>")
 NOT_CUSTOM = -1
 
 
@@ -65,8 +65,10 @@ class OrpheusVocab:
             match = _CUSTOM_TOKEN.fullmatch(text)
             if match is not None:
                 n = int(match.group(1))
-                custom_n[token_id] = n
+                # A number past the layout carries no code (and may not even fit an int64): such
+                # a token stays NOT_CUSTOM, so it can never pass as an audio token.
                 if n < N_CUSTOM_TOKENS:
+                    custom_n[token_id] = n
                     id_of_n[n] = token_id
             elif text in (BOS_TEXT, EOT_TEXT):
                 named.setdefault(text, token_id)

@@ -20,6 +20,7 @@ from coordinator.server.lifecycle import DrainGate, GracefulServer, Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics, cuda_if_available
 from coordinator.server.middleware import RequestObserver
+from coordinator.server.openapi import install_openapi
 from coordinator.server.routes import audio, metrics, models, text, voice
 from coordinator.server.security import SecurityMiddleware, check_bind, is_loopback
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.limits = RequestLimits.from_settings(config)
     app.state.lifecycle = Lifecycle(on_abort=lambda: _abort(app))
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(
         SecurityMiddleware,
         api_keys=config.api_keys(),

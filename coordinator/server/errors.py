@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,11 +12,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from coordinator.errors import (
+    AudioDecodeError,
     AuthenticationError,
     CancelledError,
+    ClientDisconnectedError,
     ConfigError,
     CoordinatorError,
+    DeviceOutOfMemoryError,
     GenerationError,
+    InternalError,
     ModelLoadError,
     ModelNotFoundError,
     NotReadyError,
@@ -29,9 +34,12 @@ from coordinator.errors import (
 
 logger = logging.getLogger(__name__)
 
+CLIENT_CLOSED_REQUEST = 499
 # Most specific class first.
 _STATUS: tuple[tuple[type[CoordinatorError], int], ...] = (
     (AuthenticationError, 401),
+    # nginx's "client closed request": counted apart from failures, and not logged as an error.
+    (ClientDisconnectedError, CLIENT_CLOSED_REQUEST),
     (UnknownModelError, 404),
     (PayloadTooLargeError, 413),
     (QueueFullError, 429),
@@ -41,8 +49,11 @@ _STATUS: tuple[tuple[type[CoordinatorError], int], ...] = (
     (ShuttingDownError, 503),
     (ModelLoadError, 503),
     (ModelNotFoundError, 503),
+    (DeviceOutOfMemoryError, 503),  # transient: memory frees as other streams finish
     (ConfigError, 500),
     (GenerationError, 500),
+    (AudioDecodeError, 500),
+    (InternalError, 500),
     (CancelledError, 503),
 )
 _DEFAULT_STATUS = 400
@@ -76,9 +87,15 @@ def error_body(message: str, status: int, *, param: str | None = None, code: str
 
 
 def error_response(
-    message: str, status: int, *, param: str | None = None, code: str | None = None
+    message: str,
+    status: int,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    headers = {}
+    """``headers``: ones the status requires besides those added here (405's ``Allow``)."""
+    headers = dict(headers or {})
     if status in (429, 503):
         headers["Retry-After"] = str(RETRY_AFTER_S)
     if status == 401:
@@ -99,6 +116,20 @@ def error_event(error: CoordinatorError) -> dict:
     """The error as one typed event of a stream (SSE or WebSocket), in OpenAI's error shape."""
     body = error_body(error.message, status_of(error), param=error.param, code=error.code)
     return {"type": "error", **body}
+
+
+INTERNAL_ERROR_MESSAGE = "internal error: the server logged the details"
+
+
+def stream_failure(exc: Exception) -> CoordinatorError:
+    """A failure after a response started streaming, logged here, as the domain error to report
+    in the stream (an SSE error event) or to end it on (audio). Unexpected exceptions become an
+    InternalError, so no exception text or traceback reaches the client."""
+    if isinstance(exc, CoordinatorError):
+        logger.error("stream failed after it started: %s: %s", type(exc).__name__, exc.message)
+        return exc
+    logger.error("stream failed after it started", exc_info=exc)
+    return InternalError(INTERNAL_ERROR_MESSAGE)
 
 
 def ws_close_code(error: CoordinatorError) -> int:
@@ -142,14 +173,15 @@ def install_error_handlers(app: FastAPI) -> None:
             message = f"{request.method} is not allowed on {request.url.path}"
         else:
             message = str(exc.detail)
-        return error_response(message, exc.status_code, code=None)
+        # Keep the exception's headers: a 405 must say which methods are allowed (RFC 9110).
+        return error_response(message, exc.status_code, code=None, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # This handler runs outside the request-id middleware: take the id from the request.
         request_id = getattr(request.state, "request_id", None)
         logger.exception("unhandled error", extra={"request_id": request_id})
-        response = error_response("internal error: the server logged the details", 500, code="internal_error")
+        response = error_response(INTERNAL_ERROR_MESSAGE, 500, code=InternalError.code)
         if request_id is not None:
             response.headers[REQUEST_ID_HEADER] = request_id
         return response

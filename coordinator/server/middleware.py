@@ -16,6 +16,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from coordinator.logs import REQUEST_ID
+from coordinator.server.errors import CLIENT_CLOSED_REQUEST
 from coordinator.server.metrics import Metrics
 
 access_log = logging.getLogger("coordinator.access")
@@ -31,7 +32,6 @@ OTHER_METHOD = "other"
 # Statuses for what never sent an HTTP status: an unexpected error (the error handler answers 500),
 # a client gone before the response started (nginx's 499), a WebSocket accepted or refused.
 INTERNAL_ERROR = 500
-CLIENT_CLOSED_REQUEST = 499
 WEBSOCKET_ACCEPTED = 101
 WEBSOCKET_REFUSED = 403
 # Polled every few seconds by health checks and scrapers: logged at debug, not info.

@@ -6,7 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from coordinator.engine.sampling import SamplingParams
+from coordinator.engine.sampling import (
+    MAX_REPETITION_PENALTY,
+    MAX_SEED,
+    MAX_TEMPERATURE,
+    MIN_SEED,
+    SamplingParams,
+)
 from coordinator.tts import sampling_with
 
 MAX_SPEECH_INPUT_CHARS = 4096  # OpenAI's limit for /v1/audio/speech
@@ -20,17 +26,19 @@ class _OrpheusSampling(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    temperature: float | None = None
-    top_p: float | None = None
-    repetition_penalty: float | None = None
-    max_tokens: int | None = None
-    seed: int | None = None
+    # The sampler's own ranges, stated here too so that the API document shows them.
+    temperature: float | None = Field(None, ge=0.0, le=MAX_TEMPERATURE)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    repetition_penalty: float | None = Field(None, gt=0.0, le=MAX_REPETITION_PENALTY)
+    max_tokens: int | None = Field(None, ge=1)
+    seed: int | None = Field(None, ge=MIN_SEED, le=MAX_SEED)
 
-    def to_sampling_params(self, base: SamplingParams) -> SamplingParams:
-        """``base`` (the server's Orpheus defaults) with the fields this request sets."""
+    def to_sampling_params(self, base: SamplingParams, max_tokens: int) -> SamplingParams:
+        """``base`` (the server's Orpheus defaults) with the fields this request sets;
+        ``max_tokens``: the limit the route settled on (see limits.py)."""
         return sampling_with(
             base,
-            max_tokens=self.max_tokens,
+            max_tokens=max_tokens,
             temperature=self.temperature,
             top_p=self.top_p,
             repetition_penalty=self.repetition_penalty,
@@ -59,6 +67,19 @@ class SpeechRequest(_OrpheusSampling):
         return value
 
 
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorResponse(BaseModel):
+    """Every error, in OpenAI's shape (built in server/errors.py; this documents it)."""
+
+    error: ErrorDetail
+
+
 class ModelCard(BaseModel):
     id: str
     object: Literal["model"] = "model"
@@ -85,10 +106,10 @@ class _SamplingFields(BaseModel):
 
     model: str
     max_tokens: int | None = Field(None, ge=1)
-    temperature: float = Field(1.0, ge=0.0, le=2.0)
+    temperature: float = Field(1.0, ge=0.0, le=MAX_TEMPERATURE)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     stop: str | list[str] | None = None
-    seed: int | None = None
+    seed: int | None = Field(None, ge=MIN_SEED, le=MAX_SEED)
     stream: bool = False
     n: int = Field(1, ge=1, le=1, description="Only one choice per request is supported")
 
@@ -156,8 +177,8 @@ class VoiceChatRequest(BaseModel):
     history: list[HistoryMessage] = Field(default_factory=list)
     stream_text: bool = False
     max_tokens: int | None = Field(None, ge=1, description="Limit of the chat reply, in tokens (256)")
-    temperature: float = Field(0.7, ge=0.0, le=2.0)
-    seed: int | None = None
+    temperature: float = Field(0.7, ge=0.0, le=MAX_TEMPERATURE)
+    seed: int | None = Field(None, ge=MIN_SEED, le=MAX_SEED)
 
     @field_validator("message")
     @classmethod
@@ -181,6 +202,8 @@ class SeedTTSRequest(_OrpheusSampling):
 
     prompt: str = Field(min_length=1, max_length=MAX_SPEECH_INPUT_CHARS)
     voice: str | None = None
-    temperature: float | None = TTS_DEFAULTS["temperature"]
-    top_p: float | None = TTS_DEFAULTS["top_p"]
-    repetition_penalty: float | None = TTS_DEFAULTS["repetition_penalty"]
+    temperature: float | None = Field(TTS_DEFAULTS["temperature"], ge=0.0, le=MAX_TEMPERATURE)
+    top_p: float | None = Field(TTS_DEFAULTS["top_p"], gt=0.0, le=1.0)
+    repetition_penalty: float | None = Field(
+        TTS_DEFAULTS["repetition_penalty"], gt=0.0, le=MAX_REPETITION_PENALTY
+    )

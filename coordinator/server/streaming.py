@@ -1,21 +1,30 @@
-"""What every streaming response shares: proxy headers and audio chunks → encoded bytes."""
+"""What every streaming response shares: proxy headers, SSE events, audio chunks → encoded bytes."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator
-from typing import TypeVar
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, TypeVar
 
 import numpy as np
+from starlette.requests import Request
 
 from coordinator.audio.encoders import StreamEncoder
-from coordinator.errors import CoordinatorError
+from coordinator.server.disconnect import unless_disconnected
+from coordinator.server.errors import stream_failure
 
-logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 # Proxies (nginx) must pass streamed bytes on as they are produced, and nobody may cache them.
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+# OpenAI's last event of a text stream.
+SSE_DONE = "[DONE]"
+
+
+def sse_event(payload: Mapping[str, Any]) -> dict[str, str]:
+    """One SSE event (for sse_starlette) carrying ``payload`` as JSON. JSON escapes every line
+    break, so the event is always one ``data:`` line whatever text the payload holds."""
+    return {"data": json.dumps(payload, allow_nan=False)}
 
 
 async def encoded_audio(
@@ -32,16 +41,22 @@ async def encoded_audio(
             if data:
                 yield data
         yield encoder.finish()
-    except CoordinatorError as exc:
-        # Headers are gone: the only honest signal left is ending the stream early.
-        logger.error("audio stream failed after it started: %s", exc)
+    except Exception as exc:
+        # Headers are gone: the only honest signal left is ending the stream early (and cleanly:
+        # an exception escaping here would make the server abort the connection mid-chunk).
+        stream_failure(exc)
     finally:
         encoder.close()
 
 
-async def primed(items: AsyncIterator[_T]) -> AsyncIterator[_T]:
+async def primed(items: AsyncIterator[_T], request: Request) -> AsyncIterator[_T]:
     """Wait for the first item before the response starts, so that what fails before any output
-    (queue timeout, generation failure) still becomes an HTTP status, not a truncated 200."""
+    (queue timeout, generation failure) still becomes an HTTP status, not a truncated 200. A
+    client that leaves meanwhile (while the request waits for a slot, say) stops the work."""
+    return await unless_disconnected(request, _first(items))
+
+
+async def _first(items: AsyncIterator[_T]) -> AsyncIterator[_T]:
     try:
         first = await anext(items)
     except StopAsyncIteration:

@@ -73,6 +73,10 @@ _TAG = re.compile(r"<[^<>\s]{1,20}>")
 # Orpheus speaks roughly 14 characters a second; 250 characters ≈ 18 s, well inside one
 # generation's default 2000 tokens (≈ 24 s), with room for slow or tag-heavy text.
 MAX_UTTERANCE_CHARS = 250
+# Utterances one request may be spoken in (each may generate up to TTS_MAX_TOKENS). Neighbouring
+# utterances hold more than MAX_UTTERANCE_CHARS together, so OpenAI's 4096-character input is at
+# most 33 of them: the default never refuses what OpenAI accepts, yet bounds a request's work.
+DEFAULT_MAX_UTTERANCES = 64
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:

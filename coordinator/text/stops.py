@@ -9,7 +9,9 @@ class StopMatcher:
     """Feed text deltas; get back what may be sent and whether a stop string was hit.
 
     A tail that could still grow into a stop string is held back until the next delta decides it,
-    so a client never receives part of a stop string.
+    so a client never receives part of a stop string. The stop that counts is the one completed
+    first (the earliest end; of those, the longest): generation halts there, so what the text
+    would have held afterwards must not matter, however the stream was cut into deltas.
     """
 
     def __init__(self, stops: Sequence[str]) -> None:
@@ -21,11 +23,13 @@ class StopMatcher:
         if self.stopped:
             return ""
         pending = self._held + text
-        hits = [index for stop in self._stops if (index := pending.find(stop)) >= 0]
+        # (end, start) of each stop's first occurrence: the first to end wins, the longest on a tie.
+        hits = [(index + len(stop), index) for stop in self._stops if (index := pending.find(stop)) >= 0]
         if hits:
             self.stopped = True
             self._held = ""
-            return pending[: min(hits)]
+            _, start = min(hits)
+            return pending[:start]
         keep = self._longest_stop_prefix_suffix(pending)
         self._held = pending[len(pending) - keep :] if keep else ""
         return pending[: len(pending) - keep]

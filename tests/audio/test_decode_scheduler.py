@@ -9,6 +9,7 @@ import torch
 
 from coordinator.audio.decode_scheduler import DecodeJob, DecodeScheduler, plan_batches
 from coordinator.audio.snac_codec import load_snac
+from coordinator.errors import AudioDecodeError, DeviceOutOfMemoryError
 from tests.rig.snac_checkpoint import silence_noise_blocks
 
 TIMEOUT_S = 60
@@ -121,10 +122,32 @@ def test_a_failed_batch_is_retried_window_by_window_and_a_bad_window_fails_alone
         ]
         gated.gate.set()
         assert np.abs(futures[0].result(TIMEOUT_S) - codec.decode_window(good[0], 1, 3)).max() < 1e-5
-        with pytest.raises(ValueError, match="injected"):
+        with pytest.raises(AudioDecodeError) as failure:
             futures[1].result(TIMEOUT_S)
+        assert isinstance(failure.value.__cause__, ValueError)
         assert np.abs(futures[2].result(TIMEOUT_S) - codec.decode_window(good[1], 1, 3)).max() < 1e-5
     assert gated.batch_sizes == [1, 3, 1, 1, 1]
+
+
+class OutOfMemoryCodec:
+    """A codec whose device is full: every call raises what torch raises then."""
+
+    def __init__(self, error: type[BaseException]):
+        self.error = error
+
+    def decode_batch(self, frames, keep_start, keep_end):
+        raise self.error("out of memory (injected)")
+
+
+@pytest.mark.parametrize("error", [torch.OutOfMemoryError, torch.cuda.OutOfMemoryError, MemoryError])
+def test_a_codec_out_of_memory_reaches_the_waiting_stream_as_a_device_out_of_memory_error(error):
+    with (
+        DecodeScheduler(OutOfMemoryCodec(error), batch_frames=8) as scheduler,
+        pytest.raises(DeviceOutOfMemoryError) as failure,
+    ):
+        scheduler.submit(windows(1)[0], 1, 3).result(TIMEOUT_S)
+    assert failure.value.code == "out_of_memory" and isinstance(failure.value.__cause__, error)
+    assert scheduler.stats.failures == 1
 
 
 def test_a_window_cancelled_before_its_tick_is_not_decoded(codec):

@@ -55,6 +55,7 @@ def test_unknown_routes_and_methods_answer_in_openai_shape(client):
     }
     response = client.get("/v1/audio/speech")
     assert response.status_code == 405 and "not allowed" in response.json()["error"]["message"]
+    assert response.headers["Allow"] == "POST"  # RFC 9110: a 405 names the methods that work
 
 
 def test_auto_download_with_every_model_present_fetches_nothing_and_serves(model_env):

@@ -101,8 +101,11 @@ def test_sse_sends_audio_deltas_then_done_with_usage(client):
         ({"model": "whisper-1"}, 404, "model", "model_not_found", "model 'whisper-1' does not exist"),
         ({"response_format": "mp4"}, 400, "response_format", "invalid_value", "response_format"),
         ({"speed": 5}, 400, "speed", "invalid_value", "less than or equal to 4"),
-        ({"max_tokens": 5000}, 400, "max_tokens", "context_length_exceeded", "exceeds the context"),
-        ({"temperature": -1}, 400, "temperature", "invalid_value", "temperature=-1"),
+        # Under the server's MAX_COMPLETION_TOKENS (2048), over the test context (1024).
+        ({"max_tokens": 2000}, 400, "max_tokens", "context_length_exceeded", "exceeds the context"),
+        ({"max_tokens": 5000}, 400, "max_tokens", "invalid_value", "MAX_COMPLETION_TOKENS"),
+        ({"temperature": -1}, 400, "temperature", "invalid_value", "greater than or equal to 0"),
+        ({"seed": 2**64}, 400, "seed", "invalid_value", "less than or equal to"),
     ],
 )
 def test_bad_requests_get_openai_errors(client, overrides, status, param, code, message):

@@ -137,7 +137,7 @@ def test_sigterm_lets_the_stream_in_flight_finish_refuses_new_requests_and_exits
 
 
 def test_a_stream_outliving_the_grace_period_is_cut_and_the_process_still_exits_0(start_server):
-    server = start_server(SHUTDOWN_GRACE_S="0.5", N_CTX="4096")
+    server = start_server(SHUTDOWN_GRACE_S="0.5", N_CTX="4096", MAX_COMPLETION_TOKENS="4000")
     thread, result = _stream_in_background(server.url, {**SPEECH, "max_tokens": 4000})
     started = time.monotonic()
     server.terminate()

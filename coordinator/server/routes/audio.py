@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
 
 import numpy as np
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from sse_starlette import EventSourceResponse
 
 from coordinator.audio.encoders import StreamEncoder, make_encoder
 from coordinator.audio.tempo import TempoFilter
-from coordinator.errors import CoordinatorError, UnknownModelError
+from coordinator.errors import UnknownModelError
 from coordinator.runtime import Runtime
-from coordinator.server.deps import get_metrics, get_runtime, get_tts
-from coordinator.server.errors import error_body, status_of
+from coordinator.server.deps import get_limits, get_metrics, get_runtime, get_tts
+from coordinator.server.errors import error_event, stream_failure
+from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.server.protocol import SpeechRequest, VoiceList
 from coordinator.server.routes.models import orpheus_model_id
-from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed
+from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
 from coordinator.tts import OrpheusTTS, Utterances
 
 logger = logging.getLogger(__name__)
@@ -43,21 +43,31 @@ async def list_voices(
 
 @router.post("/v1/audio/speech", response_model=None)
 async def create_speech(
-    body: SpeechRequest, runtime: Runtime = Depends(get_runtime), metrics: Metrics = Depends(get_metrics)
+    request: Request,
+    body: SpeechRequest,
+    runtime: Runtime = Depends(get_runtime),
+    metrics: Metrics = Depends(get_metrics),
+    limits: RequestLimits = Depends(get_limits),
 ) -> Response:
     """OpenAI-compatible speech; the audio streams while it is generated, in every format."""
-    return await _speech_response(body, runtime, metrics)
+    return await _speech_response(request, body, runtime, metrics, limits)
 
 
 @router.post("/v1/audio/speech/stream", response_model=None)
 async def create_speech_stream(
-    body: SpeechRequest, runtime: Runtime = Depends(get_runtime), metrics: Metrics = Depends(get_metrics)
+    request: Request,
+    body: SpeechRequest,
+    runtime: Runtime = Depends(get_runtime),
+    metrics: Metrics = Depends(get_metrics),
+    limits: RequestLimits = Depends(get_limits),
 ) -> Response:
     """The same request, always streamed (the audio endpoint already streams)."""
-    return await _speech_response(body, runtime, metrics)
+    return await _speech_response(request, body, runtime, metrics, limits)
 
 
-async def _speech_response(body: SpeechRequest, runtime: Runtime, metrics: Metrics) -> Response:
+async def _speech_response(
+    request: Request, body: SpeechRequest, runtime: Runtime, metrics: Metrics, limits: RequestLimits
+) -> Response:
     started = time.perf_counter()
     if body.model != orpheus_model_id(runtime) and body.model not in OPENAI_SPEECH_ALIASES:
         raise UnknownModelError(
@@ -67,17 +77,19 @@ async def _speech_response(body: SpeechRequest, runtime: Runtime, metrics: Metri
         )
     encoder = make_encoder(body.response_format)
     try:
+        limits.check_text(body.input, param="input")
+        max_tokens = speech_max_tokens(body.max_tokens, runtime, limits)
         # Validation (voice, length, context) happens here, before any byte is sent: errors are 4xx.
         speech = runtime.tts.speak(
             body.input,
             body.voice,
-            body.to_sampling_params(runtime.tts.default_params),
+            body.to_sampling_params(runtime.tts.default_params, max_tokens),
             loop=asyncio.get_running_loop(),
         )
         audio = metrics.speech_audio(
             "speech", speech.aiter_chunks(runtime.snac), speech.streams, started=started
         )
-        chunks = await primed(_at_speed(audio, body.speed))
+        chunks = await primed(_at_speed(audio, body.speed), request)
     except BaseException:
         encoder.close()  # no response will own it
         raise
@@ -85,6 +97,13 @@ async def _speech_response(body: SpeechRequest, runtime: Runtime, metrics: Metri
         return EventSourceResponse(_sse_events(speech, chunks, encoder), headers=STREAM_HEADERS)
     return StreamingResponse(
         encoded_audio(chunks, encoder), media_type=encoder.media_type, headers=STREAM_HEADERS
+    )
+
+
+def speech_max_tokens(requested: int | None, runtime: Runtime, limits: RequestLimits) -> int:
+    """Audio tokens per utterance: as asked, within the server's cap, else TTS_MAX_TOKENS."""
+    return limits.completion_tokens(
+        requested, default=runtime.tts.default_params.max_tokens, param="max_tokens"
     )
 
 
@@ -112,21 +131,15 @@ async def _sse_events(
         async for chunk in chunks:
             data = encoder.encode(chunk)
             if data:
-                yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()})
+                yield sse_event({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()})
         tail = encoder.finish()
         if tail:
-            yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(tail).decode()})
+            yield sse_event({"type": "speech.audio.delta", "audio": base64.b64encode(tail).decode()})
         prompt = speech.prompt_tokens
         output = speech.completion_tokens
         usage = {"input_tokens": prompt, "output_tokens": output, "total_tokens": prompt + output}
-        yield _event({"type": "speech.audio.done", "usage": usage})
-    except CoordinatorError as exc:
-        yield _event(
-            {"type": "error", **error_body(exc.message, status_of(exc), param=exc.param, code=exc.code)}
-        )
+        yield sse_event({"type": "speech.audio.done", "usage": usage})
+    except Exception as exc:
+        yield sse_event(error_event(stream_failure(exc)))
     finally:
         encoder.close()
-
-
-def _event(payload: dict) -> dict[str, str]:
-    return {"data": json.dumps(payload)}

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sse_starlette import EventSourceResponse
 
-from coordinator.errors import CoordinatorError, UnknownModelError
+from coordinator.errors import UnknownModelError
 from coordinator.runtime import Runtime
 from coordinator.server.deps import get_limits, get_runtime
-from coordinator.server.errors import error_body, status_of
+from coordinator.server.disconnect import unless_disconnected
+from coordinator.server.errors import error_body, status_of, stream_failure
 from coordinator.server.limits import RequestLimits
 from coordinator.server.protocol import ChatCompletionRequest, CompletionRequest
-from coordinator.server.streaming import STREAM_HEADERS, primed
+from coordinator.server.streaming import SSE_DONE, STREAM_HEADERS, primed, sse_event
 from coordinator.textgen import ChatMessage, TextModel, TextStream
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,6 @@ router = APIRouter()
 
 DEFAULT_CHAT_MAX_TOKENS = 512
 DEFAULT_COMPLETION_MAX_TOKENS = 16  # OpenAI's default for /v1/completions
-DONE = "[DONE]"
 
 
 def _usage(stream: TextStream) -> dict[str, int]:
@@ -49,6 +48,7 @@ def _pick(runtime: Runtime, requested: str, *, chat: bool) -> TextModel:
 
 @router.post("/v1/chat/completions", response_model=None)
 async def chat_completions(
+    request: Request,
     body: ChatCompletionRequest,
     runtime: Runtime = Depends(get_runtime),
     limits: RequestLimits = Depends(get_limits),
@@ -60,8 +60,8 @@ async def chat_completions(
     limits.check_text(last, param=f"messages.{len(earlier)}.content")
     requested, param = body.requested_max_tokens()
     max_tokens = limits.completion_tokens(requested, default=DEFAULT_CHAT_MAX_TOKENS, param=param)
-    request = model.chat_request(messages, body.sampling(max_tokens))
-    stream = model.start(request, stops=body.stops(), loop=asyncio.get_running_loop())
+    generation = model.chat_request(messages, body.sampling(max_tokens))
+    stream = model.start(generation, stops=body.stops(), loop=asyncio.get_running_loop())
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
     def chunk(delta: dict, finish: str | None) -> dict:
@@ -76,11 +76,11 @@ async def chat_completions(
 
     if body.stream:
         first = chunk({"role": "assistant", "content": ""}, None)
-        deltas = await primed(stream.deltas())
+        deltas = await primed(stream.deltas(), request)
         return _sse(
             stream, deltas, first, lambda text: chunk({"content": text}, None), lambda f: chunk({}, f)
         )
-    text = "".join([delta async for delta in stream.deltas()])
+    text = await unless_disconnected(request, _joined(stream))
     return {
         "id": ident,
         "object": "chat.completion",
@@ -99,6 +99,7 @@ async def chat_completions(
 
 @router.post("/v1/completions", response_model=None)
 async def completions(
+    request: Request,
     body: CompletionRequest,
     runtime: Runtime = Depends(get_runtime),
     limits: RequestLimits = Depends(get_limits),
@@ -108,8 +109,8 @@ async def completions(
     max_tokens = limits.completion_tokens(
         body.max_tokens, default=DEFAULT_COMPLETION_MAX_TOKENS, param="max_tokens"
     )
-    request = model.completion_request(body.prompt, body.sampling(max_tokens))
-    stream = model.start(request, stops=body.stops(), loop=asyncio.get_running_loop())
+    generation = model.completion_request(body.prompt, body.sampling(max_tokens))
+    stream = model.start(generation, stops=body.stops(), loop=asyncio.get_running_loop())
     ident, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
 
     def chunk(text: str, finish: str | None) -> dict:
@@ -125,13 +126,17 @@ async def completions(
     if body.stream:
         return _sse(
             stream,
-            await primed(stream.deltas()),
+            await primed(stream.deltas(), request),
             None,
             lambda text: chunk(text, None),
             lambda f: chunk("", f),
         )
-    text = "".join([delta async for delta in stream.deltas()])
+    text = await unless_disconnected(request, _joined(stream))
     return {**chunk(text, stream.finish_reason), "usage": _usage(stream)}
+
+
+async def _joined(stream: TextStream) -> str:
+    return "".join([delta async for delta in stream.deltas()])
 
 
 def _sse(
@@ -144,17 +149,16 @@ def _sse(
     async def events() -> AsyncIterator[dict[str, str]]:
         try:
             if first is not None:
-                yield {"data": json.dumps(first)}
+                yield sse_event(first)
             async for text in deltas:
-                yield {"data": json.dumps(delta_chunk(text))}
-            yield {"data": json.dumps({**final_chunk(stream.finish_reason), "usage": _usage(stream)})}
-        except CoordinatorError as exc:
+                yield sse_event(delta_chunk(text))
+            yield sse_event({**final_chunk(stream.finish_reason), "usage": _usage(stream)})
+        except Exception as exc:
             # The stream already started: report the failure as one more event, then end cleanly.
-            yield {
-                "data": json.dumps(error_body(exc.message, status_of(exc), param=exc.param, code=exc.code))
-            }
+            error = stream_failure(exc)
+            yield sse_event(error_body(error.message, status_of(error), param=error.param, code=error.code))
         finally:
             stream.cancel()
-        yield {"data": DONE}
+        yield {"data": SSE_DONE}
 
     return EventSourceResponse(events(), headers=STREAM_HEADERS)

@@ -7,22 +7,26 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
 from coordinator.audio.encoders import PcmEncoder, WavEncoder
-from coordinator.errors import CoordinatorError, InvalidInputError, NotReadyError
+from coordinator.errors import ClientDisconnectedError, CoordinatorError, InvalidInputError, NotReadyError
 from coordinator.orpheus.prompt import validate_voice
 from coordinator.runtime import Runtime
 from coordinator.server.deps import LOADING_MESSAGE, get_limits, get_metrics, get_runtime
-from coordinator.server.errors import error_event, ws_close_code, ws_close_reason
+from coordinator.server.disconnect import unless_websocket_closed
+from coordinator.server.errors import error_event, stream_failure, ws_close_code, ws_close_reason
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.server.protocol import SeedTTSRequest, VoiceChatRequest
+from coordinator.server.routes.audio import speech_max_tokens
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed
 from coordinator.textgen import ChatMessage
+from coordinator.tts import Utterances
 from coordinator.voice_chat import SpokenReply
 
 logger = logging.getLogger(__name__)
@@ -36,6 +40,7 @@ DEFAULT_REPLY_MAX_TOKENS = 256  # a spoken reply of a few sentences
 
 @router.post("/chat", response_model=None)
 async def voice_chat(
+    http_request: Request,
     body: VoiceChatRequest,
     runtime: Runtime = Depends(get_runtime),
     limits: RequestLimits = Depends(get_limits),
@@ -56,39 +61,50 @@ async def voice_chat(
     reply = llm.start(request, loop=loop)
     if body.stream_text:
         return StreamingResponse(
-            _text(await primed(reply.deltas())),
+            _text(await primed(reply.deltas(), http_request)),
             media_type="text/plain; charset=utf-8",
             headers=STREAM_HEADERS,
         )
-    spoken = SpokenReply(tts, voice, None, loop=loop, snac=runtime.snac)
+    # Each spoken sentence, like any speech request, within the server's token cap.
+    speech_params = replace(tts.default_params, max_tokens=speech_max_tokens(None, runtime, limits))
+    spoken = SpokenReply(tts, voice, speech_params, loop=loop, snac=runtime.snac)
     audio = metrics.speech_audio(
-        "chat", spoken.audio(await primed(reply.deltas())), spoken.streams, started=started
+        "chat", spoken.audio(await primed(reply.deltas(), http_request)), spoken.streams, started=started
     )
     # Primed on the first audio, not only the first text: a speech engine too busy for the first
     # sentence is then a 429 before the response starts (later sentences are never refused).
     return StreamingResponse(
-        encoded_audio(await primed(audio), WavEncoder(), header_first=True),
+        encoded_audio(await primed(audio, http_request), WavEncoder(), header_first=True),
         media_type="audio/wav",
         headers=STREAM_HEADERS,
     )
 
 
 async def _text(deltas: AsyncIterator[str]) -> AsyncIterator[bytes]:
-    async for delta in deltas:
-        yield delta.encode()
+    try:
+        async for delta in deltas:
+            yield delta.encode()
+    except Exception as exc:
+        # Plain text has no error event: end the stream early but cleanly (an exception escaping
+        # here would make the server abort the connection mid-chunk).
+        stream_failure(exc)
 
 
-async def _seed_tts(body: SeedTTSRequest, runtime: Runtime, metrics: Metrics) -> StreamingResponse:
+async def _seed_tts(
+    request: Request, body: SeedTTSRequest, runtime: Runtime, metrics: Metrics, limits: RequestLimits
+) -> StreamingResponse:
     started = time.perf_counter()
     voice = body.voice or runtime.catalog.orpheus.default_voice
+    limits.check_text(body.prompt, param="prompt")
+    max_tokens = speech_max_tokens(body.max_tokens, runtime, limits)
     speech = runtime.tts.speak(
         body.prompt,
         voice,
-        body.to_sampling_params(runtime.tts.default_params),
+        body.to_sampling_params(runtime.tts.default_params, max_tokens),
         loop=asyncio.get_running_loop(),
     )
     audio = speech.aiter_chunks(runtime.snac)
-    chunks = await primed(metrics.speech_audio("tts", audio, speech.streams, started=started))
+    chunks = await primed(metrics.speech_audio("tts", audio, speech.streams, started=started), request)
     return StreamingResponse(
         encoded_audio(chunks, WavEncoder(), header_first=True), media_type="audio/wav", headers=STREAM_HEADERS
     )
@@ -96,18 +112,24 @@ async def _seed_tts(body: SeedTTSRequest, runtime: Runtime, metrics: Metrics) ->
 
 @router.get("/tts", response_model=None)
 async def seed_tts_get(
+    request: Request,
     query: Annotated[SeedTTSRequest, Query()],
     runtime: Runtime = Depends(get_runtime),
     metrics: Metrics = Depends(get_metrics),
+    limits: RequestLimits = Depends(get_limits),
 ) -> StreamingResponse:
-    return await _seed_tts(query, runtime, metrics)
+    return await _seed_tts(request, query, runtime, metrics, limits)
 
 
 @router.post("/tts", response_model=None)
 async def seed_tts_post(
-    body: SeedTTSRequest, runtime: Runtime = Depends(get_runtime), metrics: Metrics = Depends(get_metrics)
+    request: Request,
+    body: SeedTTSRequest,
+    runtime: Runtime = Depends(get_runtime),
+    metrics: Metrics = Depends(get_metrics),
+    limits: RequestLimits = Depends(get_limits),
 ) -> StreamingResponse:
-    return await _seed_tts(body, runtime, metrics)
+    return await _seed_tts(request, body, runtime, metrics, limits)
 
 
 @router.get("/models")
@@ -165,13 +187,7 @@ async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> No
         speech = runtime.tts.speak(
             text, voice or runtime.catalog.orpheus.default_voice, None, loop=asyncio.get_running_loop()
         )
-        encoder = PcmEncoder()
-        samples = 0
-        metrics: Metrics = websocket.app.state.metrics
-        audio = speech.aiter_chunks(runtime.snac)
-        async for chunk in metrics.speech_audio("ws", audio, speech.streams, started=started):
-            samples += len(chunk)
-            await websocket.send_bytes(encoder.encode(chunk))
+        samples = await unless_websocket_closed(websocket, _send_speech(websocket, runtime, speech, started))
         await websocket.send_json(
             {
                 "type": "speech.end",
@@ -181,8 +197,20 @@ async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> No
             }
         )
         await websocket.close()
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, ClientDisconnectedError):
         logger.info("speech websocket: client left")
     except CoordinatorError as exc:
         await websocket.send_json(error_event(exc))
         await websocket.close(code=ws_close_code(exc), reason=ws_close_reason(exc))
+
+
+async def _send_speech(websocket: WebSocket, runtime: Runtime, speech: Utterances, started: float) -> int:
+    """Send the speech as binary PCM chunks; returns the samples sent."""
+    encoder = PcmEncoder()
+    samples = 0
+    metrics: Metrics = websocket.app.state.metrics
+    audio = speech.aiter_chunks(runtime.snac)
+    async for chunk in metrics.speech_audio("ws", audio, speech.streams, started=started):
+        samples += len(chunk)
+        await websocket.send_bytes(encoder.encode(chunk))
+    return samples

@@ -1,0 +1,118 @@
+"""The OpenAPI document, made honest: what each operation may answer besides its 200.
+
+FastAPI documents a 422 that this app never sends (validation failures are 400s in OpenAI's error
+shape, see errors.py), no error responses at all, and JSON for routes that stream audio or SSE.
+Here the generated document is corrected once, when first asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from coordinator.audio.encoders import media_type_of
+from coordinator.server.protocol import AudioFormat, ErrorResponse
+
+ERROR_SCHEMA_NAME = "ErrorResponse"
+_ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"}
+_BINARY = {"type": "string", "format": "binary"}
+_TEXT = {"type": "string"}
+SSE_MEDIA_TYPE = "text/event-stream"
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid request: a field is missing, malformed, out of range or over a server limit",
+    401: "No API key, or a wrong one (when the server has API_KEY set)",
+    404: "The model named does not exist here",
+    413: "The request body is larger than MAX_BODY_BYTES",
+    429: "Every slot and the wait queue are busy: retry after Retry-After seconds",
+    503: "The models are still loading (or failed to), or no slot freed up in time: retry later",
+}
+# Every operation: the key check and the body limit run before any route; every route but
+# /health needs the loaded models.
+_ALWAYS = (401, 413, 503)
+_OPEN_PATHS = frozenset({"/health"})
+# Operations that generate: they may name a model and wait for an engine slot.
+_NAMES_A_MODEL = frozenset(
+    {"/v1/audio/speech", "/v1/audio/speech/stream", "/v1/chat/completions", "/v1/completions"}
+)
+_GENERATES = _NAMES_A_MODEL | {"/chat", "/tts"}
+
+# A text/event-stream schema describes one event (its fields, as a client parses them).
+_SSE_EVENT: dict[str, Any] = {"type": "object", "required": ["data"], "properties": {"data": _TEXT}}
+# Speech events carry JSON: OpenAI's speech.audio.delta / speech.audio.done, or an error.
+_SPEECH_EVENT = {
+    **_SSE_EVENT,
+    "properties": {
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {
+                "type": "object",
+                "required": ["type"],
+                "properties": {"type": {"enum": ["speech.audio.delta", "speech.audio.done", "error"]}},
+            },
+        }
+    },
+}
+_SPEECH_TYPES = {media_type_of(fmt): _BINARY for fmt in get_args(AudioFormat)} | {
+    SSE_MEDIA_TYPE: _SPEECH_EVENT
+}
+# What a 200 carries where it is not (only) JSON.
+_SUCCESS_CONTENT: dict[str, dict[str, dict[str, Any]]] = {
+    "/v1/audio/speech": _SPEECH_TYPES,
+    "/v1/audio/speech/stream": _SPEECH_TYPES,
+    "/tts": {"audio/wav": _BINARY},
+    "/chat": {"audio/wav": _BINARY, "text/plain": _TEXT},  # text/plain: stream_text
+    # Text streams end with the non-JSON event ``[DONE]``.
+    "/v1/chat/completions": {"application/json": {"type": "object"}, SSE_MEDIA_TYPE: _SSE_EVENT},
+    "/v1/completions": {"application/json": {"type": "object"}, SSE_MEDIA_TYPE: _SSE_EVENT},
+}
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Serve the corrected document at /openapi.json (and in /docs)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            document_responses(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document_responses(schema: dict[str, Any]) -> None:
+    """Correct ``schema`` in place (see the module's docstring)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    error = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(error.pop("$defs", {}))
+    components[ERROR_SCHEMA_NAME] = error
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            if path in _SUCCESS_CONTENT:
+                responses.setdefault("200", {"description": "Successful Response"})["content"] = {
+                    media_type: {"schema": body} for media_type, body in _SUCCESS_CONTENT[path].items()
+                }
+            for status in _statuses(path, operation):
+                responses[str(status)] = {
+                    "description": ERROR_DESCRIPTIONS[status],
+                    "content": {"application/json": {"schema": _ERROR_REF}},
+                }
+
+
+def _statuses(path: str, operation: dict[str, Any]) -> list[int]:
+    statuses = [status for status in _ALWAYS if not (status == 401 and path in _OPEN_PATHS)]
+    if operation.get("parameters") or operation.get("requestBody"):
+        statuses.append(400)
+    if path in _NAMES_A_MODEL:
+        statuses.append(404)
+    if path in _GENERATES:
+        statuses.append(429)
+    return sorted(statuses)
