@@ -108,10 +108,12 @@ class SpeechStream(OnGeneration):
                     window := self.decoder.next_window(finished=finished, now=time.monotonic())
                 ) is not None:
                     self._window_ready()
+                    released = time.monotonic()
                     future = snac.submit(
                         *self.decoder.window_input(window), deadline=self.decoder.planner.deadline(window)
                     )
                     samples = await asyncio.wrap_future(future)
+                    self.decoder.planner.observe_decode(window, time.monotonic() - released)
                     yield self._emitted(samples)
         except Exception:
             failed = True

@@ -14,6 +14,7 @@ does the work.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from coordinator.audio.format import frames_to_seconds
@@ -28,6 +29,12 @@ MAX_CHUNK_FRAMES = 16
 # Growing chunks buy efficiency, never worth an underrun: once the listener has less audio than
 # this left to play, whatever is ready is decoded at once, whatever the chunk target.
 LOW_BUFFER_S = 0.25
+# A window is cut so that its decode, at the decode speed seen so far, takes at most this share of
+# the audio the listener has in hand: a window of everything ready can take longer to decode than
+# the audio lasts (a CPU decodes a 5-frame window in about the 85 ms one frame plays).
+DECODE_BUDGET_SHARE = 0.5
+# Weight of the newest decode in the running estimate of decode seconds per frame.
+DECODE_SPEED_SMOOTHING = 0.5
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,7 @@ class WindowPlanner:
         self._target = first_chunk
         self.emitted = 0  # frames already handed out
         self._playback_start: float | None = None
+        self._seconds_per_frame: float | None = None  # decode time per frame of window, context included
 
     def next_window(self, available: int, finished: bool, now: float | None = None) -> Window | None:
         """The next window to decode, or None until enough frames have arrived.
@@ -116,8 +124,9 @@ class WindowPlanner:
             return None
         if self._playback_start is None:
             self._playback_start = now
-        # When generation runs ahead of decoding, everything ready goes in one call (up to a cap).
-        frames = min(pending, self.max_chunk)
+        # When generation runs ahead of decoding, everything ready goes in one call (up to a cap),
+        # unless decoding that much would outlast the audio in hand.
+        frames = min(pending, self.max_chunk, self._affordable_frames(now))
         start, end = self.emitted, self.emitted + frames
         window = Window(
             context_start=max(0, start - self.left_context),
@@ -128,6 +137,31 @@ class WindowPlanner:
         self.emitted = end
         self._target = min(self._target * CHUNK_GROWTH, self.max_chunk)
         return window
+
+    def observe_decode(self, window: Window, seconds: float) -> None:
+        """Report how long ``window`` took from release to samples (queueing included, so a busy
+        decoder shared with other streams counts as slow): later windows are sized by it."""
+        per_frame = seconds / max(window.context_end - window.context_start, 1)
+        if self._seconds_per_frame is None:
+            self._seconds_per_frame = per_frame
+        else:
+            self._seconds_per_frame += DECODE_SPEED_SMOOTHING * (per_frame - self._seconds_per_frame)
+
+    def _affordable_frames(self, now: float | None) -> int:
+        """The most frames whose window decodes within the budget, but never fewer than keep up
+        with playback: below that a window costs more time than the audio it adds, and only makes
+        an overloaded decoder slower (each call decodes its context frames again)."""
+        per_frame = self._seconds_per_frame
+        if now is None or per_frame is None or per_frame <= 0:
+            return self.max_chunk
+        buffered = self.buffered_s(now)
+        frame_s = frames_to_seconds(1)
+        if buffered is None or per_frame >= frame_s:  # no window size keeps up: be efficient
+            return self.max_chunk
+        context = min(self.left_context, self.emitted) + self.lookahead
+        keeps_up = math.ceil(context * per_frame / (frame_s - per_frame))
+        within_budget = int(max(buffered, 0.0) * DECODE_BUDGET_SHARE / per_frame) - context
+        return max(within_budget, keeps_up, 1)
 
     def deadline(self, window: Window) -> float | None:
         """When the listener runs out of audio if ``window`` is not there yet, on the clock given

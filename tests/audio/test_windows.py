@@ -142,3 +142,51 @@ def test_window_shapes_hold_every_window_of_a_stream_on_the_growth_schedule():
             released.append(window)
     for w in released:
         assert (w.context_end - w.context_start, w.start - w.context_start, w.end - w.context_start) in shapes
+
+
+FRAME_S = frames_to_seconds(1)
+
+
+def _after_a_slow_first_decode(seconds_per_frame: float) -> WindowPlanner:
+    """A planner whose first window (released at t=10) took ``seconds_per_frame`` per decoded frame."""
+    planner = WindowPlanner(lookahead=3)
+    first = planner.next_window(4, finished=False, now=10.0)
+    planner.observe_decode(first, seconds_per_frame * (first.context_end - first.context_start))
+    return planner
+
+
+def test_with_little_audio_in_hand_a_window_is_cut_to_what_decodes_before_it_runs_out():
+    planner = _after_a_slow_first_decode(seconds_per_frame=0.004)
+    window = planner.next_window(40, finished=False, now=10.01)
+    # All 36 ready frames would take ~0.17 s to decode, with 75 ms of audio left to play.
+    assert 1 < window.frames < 36
+    assert (
+        0.004 * (window.context_end - window.context_start)
+        <= planner.buffered_s(10.01) - window.frames * FRAME_S
+    )
+
+
+def test_with_next_to_no_audio_in_hand_the_smallest_window_goes_first():
+    planner = _after_a_slow_first_decode(seconds_per_frame=0.01)
+    assert planner.next_window(40, finished=False, now=10.04).frames == 1
+
+
+def test_a_decoder_that_cannot_keep_up_gets_full_windows():
+    # Cutting windows would only add context frames to decode again: efficiency first.
+    planner = _after_a_slow_first_decode(seconds_per_frame=FRAME_S * 1.5)
+    assert planner.next_window(40, finished=False, now=10.04).frames == MAX_CHUNK_FRAMES
+
+
+def test_windows_are_never_cut_below_the_size_that_keeps_up_with_playback():
+    # At 60 ms per decoded frame, a 1-frame window (7 decoded) loses ground; about 15 keep up.
+    planner = _after_a_slow_first_decode(seconds_per_frame=0.06)
+    window = planner.next_window(40, finished=False, now=10.04)
+    decoded = window.context_end - window.context_start
+    assert 1 < window.frames < MAX_CHUNK_FRAMES
+    assert decoded * 0.06 <= window.frames * FRAME_S
+
+
+def test_without_a_clock_or_a_measured_decode_windows_are_not_cut():
+    planner = WindowPlanner(lookahead=3)
+    planner.next_window(4, finished=False, now=10.0)
+    assert planner.next_window(40, finished=False, now=10.04).frames == MAX_CHUNK_FRAMES
