@@ -152,8 +152,8 @@ def _sample_rows(
     greedy = temperature == GREEDY_TEMPERATURE
     # Shift first, then scale: every value is <= 0 and the best is exactly 0, so a tiny temperature
     # sends the others to -inf (weight 0) instead of overflowing.
-    x -= x.max(axis=1, keepdims=True)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):  # an overflow here is a weight of 0, as it should be
+        x -= x.max(axis=1, keepdims=True)
         x /= np.where(greedy, 1.0, temperature)[:, np.newaxis]
     for row, p in enumerate(params):
         if 0 < p.top_k < x.shape[1]:
