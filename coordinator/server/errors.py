@@ -64,6 +64,7 @@ RETRY_AFTER_S = 5
 # every other refusal is a policy violation.
 WS_POLICY_VIOLATION = 1008
 WS_TRY_AGAIN_LATER = 1013
+WS_INTERNAL_ERROR = 1011
 # A close frame's reason may hold at most 123 bytes.
 WS_CLOSE_REASON_BYTES = 123
 
@@ -133,7 +134,10 @@ def stream_failure(exc: Exception) -> CoordinatorError:
 
 
 def ws_close_code(error: CoordinatorError) -> int:
-    return WS_TRY_AGAIN_LATER if status_of(error) in (429, 503) else WS_POLICY_VIOLATION
+    status = status_of(error)
+    if status in (429, 503):
+        return WS_TRY_AGAIN_LATER
+    return WS_INTERNAL_ERROR if status >= 500 else WS_POLICY_VIOLATION
 
 
 def ws_close_reason(error: CoordinatorError) -> str:

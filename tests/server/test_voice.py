@@ -114,6 +114,22 @@ def test_the_speech_websocket_reports_errors_and_closes_1008(client):
         assert closing["type"] == "websocket.close" and closing["code"] == 1008
 
 
+def test_an_unexpected_failure_in_a_speech_websocket_is_an_internal_error_event_then_close_1011(
+    client, runtime, monkeypatch
+):
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(runtime.tts, "speak", explode)
+    with client.websocket_connect("/v1/audio/speech/stream/ws") as ws:
+        ws.send_text("Hello")
+        error = ws.receive_json()
+        assert error["type"] == "error" and error["error"]["code"] == "internal_error"
+        assert "secret" not in error["error"]["message"]
+        closing = ws.receive()
+        assert closing["type"] == "websocket.close" and closing["code"] == 1011
+
+
 def test_a_speech_websocket_that_sends_nothing_is_told_why_and_closed(client, monkeypatch):
     from coordinator.server.routes import voice
 

@@ -4,6 +4,7 @@ WebSocket speech stream of seed 002."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -199,9 +200,13 @@ async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> No
         await websocket.close()
     except (WebSocketDisconnect, ClientDisconnectedError):
         logger.info("speech websocket: client left")
-    except CoordinatorError as exc:
-        await websocket.send_json(error_event(exc))
-        await websocket.close(code=ws_close_code(exc), reason=ws_close_reason(exc))
+    except Exception as exc:
+        # Domain errors go out as they are; anything else is logged and reported as an internal
+        # error, never as its text. The client may be gone already: then there is nobody to tell.
+        error = stream_failure(exc) if not isinstance(exc, CoordinatorError) else exc
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await websocket.send_json(error_event(error))
+            await websocket.close(code=ws_close_code(error), reason=ws_close_reason(error))
 
 
 async def _send_speech(websocket: WebSocket, runtime: Runtime, speech: Utterances, started: float) -> int:
