@@ -170,7 +170,7 @@ async def seed_models(runtime: Runtime = Depends(get_runtime)) -> dict:
 @router.websocket("/v1/audio/speech/stream/ws")
 async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> None:
     """The client sends text; binary 16-bit 24 kHz PCM chunks come back, then a JSON end event and
-    a clean close. Errors are a JSON error event, then close 1013 (busy or loading: retry) or 1008."""
+    a clean close. Errors are a JSON error event, then close 1013 (busy or loading: retry), 1011 (server fault) or 1008 (bad request)."""
     await websocket.accept()
     runtime: Runtime | None = websocket.app.state.runtime
     try:
