@@ -65,6 +65,29 @@ def test_decode_turns_saved_codes_back_into_the_same_length_wav(cli_env, capsys)
     assert out == "wrote b.wav: 0.60 s audio, 7 frames\n"
 
 
+def test_snac_out_of_memory_is_one_line_with_the_fix_and_writes_nothing(cli_env, capsys, monkeypatch):
+    import torch
+
+    from coordinator.audio.snac_codec import SnacCodec
+
+    assert (
+        _run(
+            capsys, "synth", "--text", "Hi.", "--out", "a.wav", "--max-tokens", "49", "--codes-out", "a.npz"
+        )[0]
+        == 0
+    )
+
+    def out_of_memory(self, *args):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(SnacCodec, "_forward", out_of_memory)
+    code, out, err = _run(capsys, "decode", "--codes", "a.npz", "--out", "b.wav")
+    assert code != 0 and out == ""
+    assert err.startswith("error: SNAC ran out of memory") and "SNAC_DEVICE=cpu" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (cli_env / "b.wav").exists()
+
+
 def test_synth_runs_as_a_module_with_one_summary_line(cli_env):
     result = subprocess.run(
         [

@@ -27,6 +27,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from coordinator.audio.snac_codec import OUT_OF_MEMORY_MESSAGE
 from coordinator.errors import AudioDecodeError, CoordinatorError, DeviceOutOfMemoryError
 
 logger = logging.getLogger(__name__)
@@ -90,10 +91,7 @@ def domain_error(exc: Exception) -> CoordinatorError:
     error: CoordinatorError
     # torch.cuda.OutOfMemoryError is torch.OutOfMemoryError; MemoryError: the host's allocator.
     if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
-        error = DeviceOutOfMemoryError(
-            "SNAC ran out of memory decoding audio: retry shortly; if it persists, lower "
-            "MAX_CONCURRENT_STREAMS or SNAC_BATCH_FRAMES"
-        )
+        error = DeviceOutOfMemoryError(OUT_OF_MEMORY_MESSAGE)
     else:
         error = AudioDecodeError(f"SNAC failed to decode audio ({type(exc).__name__}): see the server log")
     error.__cause__ = exc  # for the log, which shows the original

@@ -21,10 +21,15 @@ from coordinator.audio.format import (
     SNAC_HOPS_PER_FRAME,
 )
 from coordinator.config import DOWNLOAD_SCRIPT
-from coordinator.errors import ConfigError, ModelLoadError
+from coordinator.errors import ConfigError, DeviceOutOfMemoryError, ModelLoadError
 from coordinator.orpheus.codes import frames_to_codebooks
 
 logger = logging.getLogger(__name__)
+
+OUT_OF_MEMORY_MESSAGE = (
+    "SNAC ran out of memory decoding audio: retry shortly; if it persists, lower "
+    "MAX_CONCURRENT_STREAMS or SNAC_BATCH_FRAMES, or decode on the CPU (SNAC_DEVICE=cpu)"
+)
 
 CONFIG_FILE = "config.json"
 # Extra positions kept beyond the computed receptive radius at each crop, against off-by-one.
@@ -91,15 +96,21 @@ class SnacCodec:
             padded = 1 << (size - 1).bit_length()
             batch = np.concatenate([batch, np.repeat(batch[-1:], padded - size, axis=0)])
         books = [frames_to_codebooks(window) for window in batch]
-        with self._on_decode_stream():
-            codes = [
-                torch.from_numpy(np.stack([book[level] for book in books])).to(self.device)
-                for level in range(len(books[0]))
-            ]
-            forward = self._compiled or self._forward
-            audio = forward(codes, keep_start, keep_end)[:size]
-            # .cpu() waits for this stream's work only, not for the LLM's kernels on the device.
-            return audio.float().cpu().numpy()
+        try:
+            with self._on_decode_stream():
+                codes = [
+                    torch.from_numpy(np.stack([book[level] for book in books])).to(self.device)
+                    for level in range(len(books[0]))
+                ]
+                forward = self._compiled or self._forward
+                audio = forward(codes, keep_start, keep_end)[:size]
+                # .cpu() waits for this stream's work only, not for the LLM's kernels on the device.
+                return audio.float().cpu().numpy()
+        # torch.cuda.OutOfMemoryError is torch.OutOfMemoryError; MemoryError: the host's allocator.
+        # Out of memory is the one failure a user can act on, so it becomes a domain error here,
+        # for the CLI as for the server.
+        except (torch.OutOfMemoryError, MemoryError) as exc:
+            raise DeviceOutOfMemoryError(OUT_OF_MEMORY_MESSAGE) from exc
 
     def _forward(self, codes: list[torch.Tensor], keep_start: int, keep_end: int) -> torch.Tensor:
         """Codes → (B, kept samples).
