@@ -20,6 +20,8 @@ SPEECH = {"model": "tts-1", "input": "Hello there.", "voice": "tara", "response_
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
+WAV_HEADER_BYTES = 44
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -147,3 +149,22 @@ def test_a_stream_outliving_the_grace_period_is_cut_and_the_process_still_exits_
     log = server.log.read_text()
     assert "aborting" in log and "Traceback" not in log
     assert result.get("status") == 200  # it had started; it was cut, not refused
+
+
+def test_a_second_sigterm_stops_at_once_without_waiting_out_the_grace_period(start_server):
+    server = start_server(SHUTDOWN_GRACE_S="60", N_CTX="4096", MAX_COMPLETION_TOKENS="4000")
+    thread, result = _stream_in_background(server.url, {**SPEECH, "max_tokens": 4000})
+    server.terminate()
+    deadline = time.monotonic() + EXIT_TIMEOUT_S
+    while httpx.get(server.url + "/readyz", timeout=5).status_code == 200:  # draining has begun
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    started = time.monotonic()
+    server.terminate()
+    code = server.wait()
+    thread.join(EXIT_TIMEOUT_S)
+    assert time.monotonic() - started < 30  # not the 60 s grace period
+    assert code == 0
+    assert "second stop signal" in server.log.read_text()
+    # Cut short, not run to its end (4000 tokens are 571 frames of 2048 16-bit samples).
+    assert len(result.get("audio", b"")) < WAV_HEADER_BYTES + (4000 // 7) * 2048 * 2
