@@ -48,9 +48,15 @@ class Lifecycle:
         self.draining = False
         self.in_flight = 0
         self.on_abort = on_abort
+        self._drain_started = asyncio.Event()
 
     def start_draining(self) -> None:
         self.draining = True
+        self._drain_started.set()
+
+    async def until_draining(self) -> None:
+        """Return once the drain has started (for sessions idle by nature, which must not hold it)."""
+        await self._drain_started.wait()
 
     async def wait_idle(self, timeout_s: float) -> bool:
         """Wait until no request is in flight (True) or ``timeout_s`` has passed (False)."""

@@ -104,6 +104,17 @@ def test_a_websocket_opened_while_draining_is_closed_as_try_again_later(settings
             assert ws.receive()["code"] == 1013
 
 
+def test_a_websocket_still_waiting_for_its_text_is_closed_when_the_drain_starts(settings, runtime):
+    # It holds nothing worth waiting for, and would hold the drain for the whole grace period.
+    app = create_app(settings, runtime=runtime)
+    with TestClient(app) as client, client.websocket_connect("/v1/audio/speech/stream/ws") as ws:
+        _wait_for(lambda: app.state.lifecycle.in_flight == 1)
+        client.portal.call(app.state.lifecycle.start_draining)  # on the app's event loop
+        assert ws.receive_json()["error"]["code"] == "shutting_down"
+        assert ws.receive()["code"] == 1013
+    assert app.state.lifecycle.in_flight == 0
+
+
 def _wait_for(condition, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():

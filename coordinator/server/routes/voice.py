@@ -15,12 +15,19 @@ from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisc
 from fastapi.responses import StreamingResponse
 
 from coordinator.audio.encoders import PcmEncoder, WavEncoder
-from coordinator.errors import ClientDisconnectedError, CoordinatorError, InvalidInputError, NotReadyError
+from coordinator.errors import (
+    ClientDisconnectedError,
+    CoordinatorError,
+    InvalidInputError,
+    NotReadyError,
+    ShuttingDownError,
+)
 from coordinator.orpheus.prompt import validate_voice
 from coordinator.runtime import Runtime
 from coordinator.server.deps import LOADING_MESSAGE, get_limits, get_metrics, get_runtime
 from coordinator.server.disconnect import unless_websocket_closed
 from coordinator.server.errors import error_event, stream_failure, ws_close_code, ws_close_reason
+from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE, Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.server.protocol import SeedTTSRequest, VoiceChatRequest
@@ -176,14 +183,7 @@ async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> No
     try:
         if runtime is None:
             raise NotReadyError(websocket.app.state.not_ready_reason or LOADING_MESSAGE)
-        try:
-            text = await asyncio.wait_for(websocket.receive_text(), WS_FIRST_MESSAGE_TIMEOUT_S)
-        except asyncio.TimeoutError:
-            # An idle session would hold one of MAX_WS_SESSIONS for nothing.
-            raise InvalidInputError(
-                f"no text arrived within {WS_FIRST_MESSAGE_TIMEOUT_S:g} s of connecting: send the text "
-                "to speak as the first message"
-            ) from None
+        text = await _first_message(websocket)
         started = time.perf_counter()
         speech = runtime.tts.speak(
             text, voice or runtime.catalog.orpheus.default_voice, None, loop=asyncio.get_running_loop()
@@ -207,6 +207,31 @@ async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> No
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await websocket.send_json(error_event(error))
             await websocket.close(code=ws_close_code(error), reason=ws_close_reason(error))
+
+
+async def _first_message(websocket: WebSocket) -> str:
+    """The text to speak. A session still waiting for it holds nothing worth waiting for, so it
+    ends when the server starts draining (the client retries elsewhere), and after a timeout (an
+    idle session would hold one of MAX_WS_SESSIONS for nothing)."""
+    lifecycle: Lifecycle = websocket.app.state.lifecycle
+    message = asyncio.ensure_future(websocket.receive_text())
+    drain = asyncio.ensure_future(lifecycle.until_draining())
+    try:
+        done, _ = await asyncio.wait(
+            {message, drain}, timeout=WS_FIRST_MESSAGE_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        drain.cancel()
+        if not message.done():
+            message.cancel()
+    if message in done:
+        return message.result()
+    if drain in done:
+        raise ShuttingDownError(SHUTTING_DOWN_MESSAGE)
+    raise InvalidInputError(
+        f"no text arrived within {WS_FIRST_MESSAGE_TIMEOUT_S:g} s of connecting: send the text "
+        "to speak as the first message"
+    )
 
 
 async def _send_speech(websocket: WebSocket, runtime: Runtime, speech: Utterances, started: float) -> int:
