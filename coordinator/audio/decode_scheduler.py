@@ -27,7 +27,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from coordinator.audio.snac_codec import OUT_OF_MEMORY_MESSAGE
+from coordinator.audio.snac_codec import OUT_OF_MEMORY_ERRORS, OUT_OF_MEMORY_MESSAGE
 from coordinator.errors import AudioDecodeError, CoordinatorError, DeviceOutOfMemoryError
 
 logger = logging.getLogger(__name__)
@@ -89,8 +89,8 @@ def domain_error(exc: Exception) -> CoordinatorError:
     if isinstance(exc, CoordinatorError):
         return exc
     error: CoordinatorError
-    # torch.cuda.OutOfMemoryError is torch.OutOfMemoryError; MemoryError: the host's allocator.
-    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
+    # The codec maps its own; this catches any other BatchCodec's.
+    if isinstance(exc, OUT_OF_MEMORY_ERRORS):
         error = DeviceOutOfMemoryError(OUT_OF_MEMORY_MESSAGE)
     else:
         error = AudioDecodeError(f"SNAC failed to decode audio ({type(exc).__name__}): see the server log")

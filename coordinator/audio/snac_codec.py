@@ -26,6 +26,8 @@ from coordinator.orpheus.codes import frames_to_codebooks
 
 logger = logging.getLogger(__name__)
 
+# torch.cuda.OutOfMemoryError is torch.OutOfMemoryError; MemoryError: the host's allocator.
+OUT_OF_MEMORY_ERRORS = (torch.OutOfMemoryError, MemoryError)
 OUT_OF_MEMORY_MESSAGE = (
     "SNAC ran out of memory decoding audio: retry shortly; if it persists, lower "
     "MAX_CONCURRENT_STREAMS or SNAC_BATCH_FRAMES, or decode on the CPU (SNAC_DEVICE=cpu)"
@@ -106,10 +108,9 @@ class SnacCodec:
                 audio = forward(codes, keep_start, keep_end)[:size]
                 # .cpu() waits for this stream's work only, not for the LLM's kernels on the device.
                 return audio.float().cpu().numpy()
-        # torch.cuda.OutOfMemoryError is torch.OutOfMemoryError; MemoryError: the host's allocator.
         # Out of memory is the one failure a user can act on, so it becomes a domain error here,
         # for the CLI as for the server.
-        except (torch.OutOfMemoryError, MemoryError) as exc:
+        except OUT_OF_MEMORY_ERRORS as exc:
             raise DeviceOutOfMemoryError(OUT_OF_MEMORY_MESSAGE) from exc
 
     def _forward(self, codes: list[torch.Tensor], keep_start: int, keep_end: int) -> torch.Tensor:

@@ -365,13 +365,14 @@ class BatchEngine:
         self._wants_logits[index] = logits
 
     def _step(self) -> None:
-        outputs: list[tuple[_Sequence, int]] = []
+        # The sequences that get logits this step, in batch order (llama.cpp's order of logit rows).
+        outputs: list[_Sequence] = []
         n = 0
         for sequence in self._active:
             if sequence.decoding:
                 self._put(n, sequence.last_token, sequence.n_past, sequence.slot, True)
                 sequence.n_past += 1
-                outputs.append((sequence, n))
+                outputs.append(sequence)
                 n += 1
         # Prompts fill what is left of the batch, oldest request first, in chunks: a long prompt
         # never holds up the sequences that are already speaking.
@@ -389,7 +390,7 @@ class BatchEngine:
             self.stats.prompt_tokens += len(chunk)
             if sequence.decoding:
                 self._wants_logits[n - 1] = True
-                outputs.append((sequence, n - 1))
+                outputs.append(sequence)
         self._batch.n_tokens = n
         status = llama_cpp.llama_decode(self._ctx, self._batch)
         if status != 0:
@@ -398,7 +399,7 @@ class BatchEngine:
         if outputs:
             self._sample(outputs)
 
-    def _sample(self, outputs: list[tuple[_Sequence, int]]) -> None:
+    def _sample(self, outputs: list[_Sequence]) -> None:
         """Sample every sequence that got logits this step, in one call (sampling.py says why)."""
         # llama.cpp keeps the logits of the batch's outputs as rows in batch order.
         pointer = llama_cpp.llama_get_logits(self._ctx)
@@ -406,7 +407,7 @@ class BatchEngine:
             ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)), shape=(len(outputs), self.model.n_vocab)
         )
         rows, allowed = [], []
-        for row, (sequence, _) in enumerate(outputs):
+        for row, sequence in enumerate(outputs):
             if sequence.stream.cancel_requested:
                 continue
             constraint = sequence.request.constraint
@@ -416,7 +417,7 @@ class BatchEngine:
                 self._fail_one(sequence, exc)
                 continue
             rows.append(row)
-        sequences = [outputs[row][0] for row in rows]
+        sequences = [outputs[row] for row in rows]
         samplers = [s.sampler for s in sequences]
         try:
             drawn = sample_batch(samplers, logits[rows], allowed)

@@ -204,7 +204,5 @@ def _nucleus_draw(scaled: np.ndarray, weights: np.ndarray, samplers: Sequence[To
         cumulative = np.cumsum(weights[row, order])
         # The prefix ends at the first candidate that brings the mass to the target (at least one).
         cut = min(int(np.searchsorted(cumulative, target[row])) + 1, len(cumulative))
-        # Below the prefix's total, so the draw never falls past its end.
-        limit = sampler.rng.random() * cumulative[cut - 1]
-        choices[row] = order[int(np.searchsorted(cumulative[:cut], limit, side="right"))]
+        choices[row] = order[_inverse_cdf(cumulative[np.newaxis, :cut], [sampler])[0]]
     return choices

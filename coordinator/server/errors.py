@@ -60,8 +60,8 @@ _DEFAULT_STATUS = 400
 REQUEST_ID_HEADER = "X-Request-ID"
 RETRY_AFTER_S = 5
 
-# WebSocket close codes (RFC 6455): 1013 "try again later" tells a client that retrying is the fix;
-# every other refusal is a policy violation.
+# WebSocket close codes (RFC 6455): 1013 "try again later" tells a client that retrying is the fix,
+# 1011 "internal error" that the server failed; every other refusal is a policy violation.
 WS_POLICY_VIOLATION = 1008
 WS_TRY_AGAIN_LATER = 1013
 WS_INTERNAL_ERROR = 1011
