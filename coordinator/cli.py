@@ -49,6 +49,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     download.add_argument("--quant", default=None, help="quantization for the GGUF models (e.g. Q4_K_M)")
     download.add_argument(
+        "--models",
+        default=None,
+        help="Orpheus models to fetch, as ORPHEUS_MODELS (e.g. en,fr,de); default: ORPHEUS_MODELS",
+    )
+    download.add_argument(
         "--list", action="store_true", help="show files, sizes, licenses and status; fetch nothing"
     )
     download.add_argument("--dry-run", action="store_true", help="show what would be fetched; fetch nothing")
@@ -136,7 +141,7 @@ def _download(args: argparse.Namespace) -> str:
     from coordinator.config import load_catalog, load_settings
     from coordinator.download import describe, fetch, plan_downloads
 
-    settings = load_settings()
+    settings = load_settings(**({"orpheus_models": args.models} if args.models is not None else {}))
     items = plan_downloads(load_catalog(settings.catalog_path()), settings, only=args.only, quant=args.quant)
     missing = [item for item in items if not item.present]
     if args.list:

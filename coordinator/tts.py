@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -28,7 +28,7 @@ from coordinator.orpheus.constraint import AudioTokenConstraint
 from coordinator.orpheus.layout import FRAME_TOKENS
 from coordinator.orpheus.prompt import build_prompt, prompt_text, validate_text, validate_voice
 from coordinator.orpheus.vocab import OrpheusVocab
-from coordinator.text.sentences import DEFAULT_MAX_UTTERANCES, utterances
+from coordinator.text.sentences import DEFAULT_LANGUAGE, DEFAULT_MAX_UTTERANCES, utterances
 
 logger = logging.getLogger(__name__)
 
@@ -161,8 +161,13 @@ class OrpheusTTS:
         max_utterances: int = DEFAULT_MAX_UTTERANCES,
         quant: str = "custom",
         default_params: SamplingParams = ORPHEUS_DEFAULT_SAMPLING,
+        language: str = DEFAULT_LANGUAGE,
+        voice_languages: Mapping[str, str] | None = None,
     ) -> None:
         self.engine = engine
+        # What the voices speak: sentence splitting follows the language's punctuation.
+        self.language = language
+        self.voice_languages = dict(voice_languages or {})
         self.quant = quant
         self.default_params = default_params
         self.vocab = vocab
@@ -176,6 +181,9 @@ class OrpheusTTS:
     @property
     def model(self) -> LlamaModel:
         return self.engine.model
+
+    def language_of(self, voice: str) -> str:
+        return self.voice_languages.get(voice, self.language)
 
     def prompt_ids(self, text: str, voice: str) -> list[int]:
         """Validate the input and build the prompt token ids (official Orpheus layout)."""
@@ -235,7 +243,7 @@ class OrpheusTTS:
         """Speak text of any accepted length: cut at sentence boundaries into utterances Orpheus
         handles well, every one validated before the first is submitted."""
         text = validate_text(text, max_chars=self.max_input_chars)
-        pieces = utterances(text)
+        pieces = utterances(text, language=self.language_of(voice))
         if len(pieces) > self.max_utterances:
             # Each utterance may generate up to max_tokens: the count bounds one request's work.
             raise InvalidInputError(

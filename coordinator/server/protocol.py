@@ -49,9 +49,14 @@ class _OrpheusSampling(BaseModel):
 class SpeechRequest(_OrpheusSampling):
     """POST /v1/audio/speech, as OpenAI defines it (plus Orpheus sampling extras)."""
 
-    model: str = Field(description="Orpheus model id from /v1/models, or tts-1, tts-1-hd, gpt-4o-mini-tts")
+    model: str = Field(
+        description="An Orpheus model id from /v1/models (or its key or language: fr), or tts-1, "
+        "tts-1-hd, gpt-4o-mini-tts, orpheus: then the voice picks the model"
+    )
     input: str = Field(max_length=MAX_SPEECH_INPUT_CHARS, description="Text to speak; emotion tags allowed")
-    voice: str = Field(description="One of /v1/audio/voices")
+    voice: str = Field(
+        description="One of /v1/audio/voices; `model/voice` (fr/pierre) when two models share a name"
+    )
     response_format: AudioFormat = "mp3"
     speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED)
     stream_format: Literal["audio", "sse"] = "audio"
@@ -87,6 +92,8 @@ class ModelCard(BaseModel):
     owned_by: str
     quantization: str
     license: str
+    languages: list[str] | None = Field(default=None, description="What an Orpheus model speaks (ISO 639-1)")
+    voices: list[str] | None = Field(default=None, description="An Orpheus model's voices")
 
 
 class ModelList(BaseModel):
@@ -94,9 +101,23 @@ class ModelList(BaseModel):
     data: list[ModelCard]
 
 
-class VoiceList(BaseModel):
-    voices: list[str]
+class VoiceInfo(BaseModel):
+    id: str = Field(description="The voice string to send, exactly (case and script matter)")
+    language: str = Field(description="ISO 639-1 code of what the voice speaks")
+
+
+class SpeechModelVoices(BaseModel):
+    id: str = Field(description="Model id, as in /v1/models and a speech request's model")
+    key: str = Field(description="Its key in models.yaml and ORPHEUS_MODELS; `key/voice` names a voice of it")
+    languages: list[str]
     default: str
+    voices: list[VoiceInfo]
+
+
+class VoiceList(BaseModel):
+    voices: list[str] = Field(description="Every loaded model's voices, the default model's first")
+    default: str
+    models: list[SpeechModelVoices] = Field(default_factory=list)
 
 
 class _SamplingFields(BaseModel):

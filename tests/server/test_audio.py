@@ -36,7 +36,10 @@ def test_models_and_voices_are_listed(client):
         "owned_by": "Canopy Labs",
         "quantization": "custom",
         "license": "Apache-2.0",
+        "languages": ["en"],
+        "voices": ["tara", "leah", "jess", "leo", "dan", "mia", "zac", "zoe"],
     }
+    assert "languages" not in models["data"][-1]  # the chat model speaks no language of its own
     voices = client.get("/v1/audio/voices").json()
     assert voices["voices"][:2] == ["tara", "leah"] and voices["default"] == "tara"
 
@@ -97,7 +100,7 @@ def test_sse_sends_audio_deltas_then_done_with_usage(client):
         ({"input": ""}, 400, "input", "invalid_value", "must not be empty"),
         ({"input": "  "}, 400, "input", "invalid_value", "must not be empty"),
         ({"input": "x" * 4097}, 400, "input", "invalid_value", "4096"),
-        ({"voice": "nova"}, 400, "voice", "invalid_value", "unknown voice 'nova': choose one of tara"),
+        ({"voice": "nova"}, 400, "voice", "invalid_value", "unknown voice 'nova' for model orpheus-3b-ft: choose one of tara"),
         ({"model": "whisper-1"}, 404, "model", "model_not_found", "model 'whisper-1' does not exist"),
         ({"response_format": "mp4"}, 400, "response_format", "invalid_value", "response_format"),
         ({"speed": 5}, 400, "speed", "invalid_value", "less than or equal to 4"),

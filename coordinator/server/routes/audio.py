@@ -15,30 +15,40 @@ from sse_starlette import EventSourceResponse
 
 from coordinator.audio.encoders import StreamEncoder, make_encoder
 from coordinator.audio.tempo import TempoFilter
-from coordinator.errors import UnknownModelError
 from coordinator.runtime import Runtime
-from coordinator.server.deps import get_limits, get_metrics, get_runtime, get_tts
+from coordinator.server.deps import get_limits, get_metrics, get_runtime
 from coordinator.server.errors import error_event, stream_failure
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
-from coordinator.server.protocol import SpeechRequest, VoiceList
-from coordinator.server.routes.models import orpheus_model_id
+from coordinator.server.protocol import SpeechModelVoices, SpeechRequest, VoiceInfo, VoiceList
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
-from coordinator.tts import OrpheusTTS, Utterances
+from coordinator.speech_models import GENERIC_SPEECH_MODELS
+from coordinator.tts import Utterances
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
 
-# OpenAI's TTS model names, accepted so existing clients work unchanged.
-OPENAI_SPEECH_ALIASES = ("orpheus", "tts-1", "tts-1-hd", "gpt-4o-mini-tts")
+# OpenAI's TTS model names, accepted so existing clients work unchanged: the voice picks the model.
+OPENAI_SPEECH_ALIASES = GENERIC_SPEECH_MODELS
 NORMAL_SPEED = 1.0
 
 
 @router.get("/v1/audio/voices")
-async def list_voices(
-    tts: OrpheusTTS = Depends(get_tts), runtime: Runtime = Depends(get_runtime)
-) -> VoiceList:
-    return VoiceList(voices=tts.voices, default=runtime.catalog.orpheus.default_voice)
+async def list_voices(runtime: Runtime = Depends(get_runtime)) -> VoiceList:
+    """Every loaded model's voices: ``voices`` as one list (default model first), ``models`` with
+    each model's language(s) and the language of each voice."""
+    models = [
+        SpeechModelVoices(
+            id=model.model_id,
+            key=model.key,
+            languages=model.languages,
+            default=model.default_voice,
+            voices=[VoiceInfo(id=voice, language=model.language_of(voice)) for voice in model.voices],
+        )
+        for model in runtime.speech
+    ]
+    names = list(dict.fromkeys(voice for model in runtime.speech for voice in model.voices))
+    return VoiceList(voices=names, default=runtime.speech.default.default_voice, models=models)
 
 
 @router.post("/v1/audio/speech", response_model=None)
@@ -69,21 +79,17 @@ async def _speech_response(
     request: Request, body: SpeechRequest, runtime: Runtime, metrics: Metrics, limits: RequestLimits
 ) -> Response:
     started = time.perf_counter()
-    if body.model != orpheus_model_id(runtime) and body.model not in OPENAI_SPEECH_ALIASES:
-        raise UnknownModelError(
-            f"model {body.model!r} does not exist here: use {orpheus_model_id(runtime)!r} "
-            f"(or one of {', '.join(OPENAI_SPEECH_ALIASES)})",
-            param="model",
-        )
+    # The voice picks the model (and the model, if named, where to look): speech_models.py.
+    resolved = runtime.resolve_voice(body.voice, body.model)
     encoder = make_encoder(body.response_format)
     try:
         limits.check_text(body.input, param="input")
         max_tokens = speech_max_tokens(body.max_tokens, runtime, limits)
         # Validation (voice, length, context) happens here, before any byte is sent: errors are 4xx.
-        speech = runtime.tts.speak(
+        speech = resolved.tts.speak(
             body.input,
-            body.voice,
-            body.to_sampling_params(runtime.tts.default_params, max_tokens),
+            resolved.voice,
+            body.to_sampling_params(resolved.tts.default_params, max_tokens),
             loop=asyncio.get_running_loop(),
         )
         audio = metrics.speech_audio(
