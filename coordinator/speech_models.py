@@ -162,7 +162,7 @@ class SpeechModels:
         if sep and prefix:
             named = self.find(prefix)
             if named is None:
-                raise UnknownModelError(
+                raise InvalidInputError(
                     f"voice {voice!r} names model {prefix!r}: " + self._unknown_model_message(prefix),
                     param=param,
                 )

@@ -58,7 +58,7 @@ class _Vocab:
         return self.tokens.index(text)
 
 
-def _text_pieces(vocab: _Vocab) -> None:
+def _text_pieces(vocab: _Vocab, words: tuple[str, ...] = ()) -> None:
     """Byte fallback plus characters and a few words, so any text tokenizes and round-trips."""
     for byte in range(256):
         vocab.add(f"<0x{byte:02X}>", T.BYTE)
@@ -66,7 +66,7 @@ def _text_pieces(vocab: _Vocab) -> None:
     # first: so a word needs every prefix in the vocabulary, scored higher the longer it is.
     pieces = {"▁": 1} | {c: 1 for c in string.ascii_letters + string.digits + string.punctuation}
     pieces |= {"▁" + c: 2 for c in string.ascii_letters}
-    for word in ("tara", "hello", "there", "nice", "to", "meet", "you", "laugh"):
+    for word in ("tara", "hello", "there", "nice", "to", "meet", "you", "laugh", *words):
         pieces |= {"▁" + word[:end]: end + 1 for end in range(1, len(word) + 1)}
     for piece, length in pieces.items():
         vocab.add(piece, score=float(length - MAX_PIECE_SCORE))
@@ -136,16 +136,28 @@ def _write(path: Path, vocab: _Vocab, *, seed: int, n_ctx_train: int, configure,
 
 
 def build_orpheus_gguf(
-    path: Path, *, seed: int = 0, n_ctx_train: int = 4096, shape: ModelShape = TINY
+    path: Path,
+    *,
+    seed: int = 0,
+    n_ctx_train: int = 4096,
+    shape: ModelShape = TINY,
+    custom_token_offset: int = ORPHEUS_CUSTOM_TOKEN_OFFSET,
+    words: tuple[str, ...] = (),
 ) -> Path:
-    """An Orpheus-like model: Llama-3 style specials and all `<custom_token_N>` at an odd offset."""
+    """An Orpheus-like model: Llama-3 style specials and all `<custom_token_N>` at an odd offset
+    (``custom_token_offset``, which must leave room for the text pieces); ``words`` (voice names,
+    say) get pieces of their own, as a real fine-tune's tokenizer has."""
     vocab = _Vocab([], [], [])
     unk = vocab.add("<unk>", T.UNKNOWN)
     bos = vocab.add("<|begin_of_text|>", T.CONTROL)
     eos = vocab.add("<|end_of_text|>", T.CONTROL)
     eot = vocab.add("<|eot_id|>", T.CONTROL)
-    _text_pieces(vocab)
-    while len(vocab.tokens) < ORPHEUS_CUSTOM_TOKEN_OFFSET:
+    _text_pieces(vocab, words)
+    if len(vocab.tokens) > custom_token_offset:
+        raise ValueError(
+            f"custom_token_offset {custom_token_offset} is below the {len(vocab.tokens)} text tokens"
+        )
+    while len(vocab.tokens) < custom_token_offset:
         vocab.add(f"<unused_{len(vocab.tokens)}>", T.UNUSED)
     for n in range(N_CUSTOM_TOKENS):
         vocab.add(custom_token_text(n), T.CONTROL)
