@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from coordinator.errors import ConfigError, ModelNotFoundError
+from coordinator.orpheus.voices import check_aliases
 from coordinator.text.sentences import DEFAULT_MAX_UTTERANCES, MAX_UTTERANCE_CHARS
 
 logger = logging.getLogger(__name__)
@@ -87,11 +88,16 @@ class GGUFModelSpec(_License):
 class OrpheusSpec(GGUFModelSpec):
     voices: list[str] = Field(min_length=1)
     default_voice: str
+    language: str = Field("en", description="The language code of what the model speaks.")
+    openai_voices: dict[str, str] = Field(
+        default_factory=dict, description="OpenAI voice name: the voice of this model that speaks it."
+    )
 
     @model_validator(mode="after")
     def _default_voice_is_listed(self) -> OrpheusSpec:
         if self.default_voice not in self.voices:
             raise ValueError(f"default_voice {self.default_voice!r} is not in voices")
+        check_aliases(self.openai_voices, self.voices)
         return self
 
 

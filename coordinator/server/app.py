@@ -19,7 +19,7 @@ from coordinator.server.errors import install_error_handlers
 from coordinator.server.lifecycle import DrainGate, GracefulServer, Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics, cuda_if_available
-from coordinator.server.middleware import RequestObserver
+from coordinator.server.middleware import RequestObserver, TrailingSlashes
 from coordinator.server.openapi import install_openapi
 from coordinator.server.routes import audio, metrics, models, text, voice
 from coordinator.server.security import SecurityMiddleware, check_bind, is_loopback
@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             allow_headers=CORS_HEADERS,
             expose_headers=CORS_EXPOSED_HEADERS,
         )
+    # Before authentication, which must judge the path the router will serve.
+    app.add_middleware(TrailingSlashes, router=app.router)
     # While draining before shutdown, new requests are refused here, before any other work.
     app.add_middleware(DrainGate, lifecycle=app.state.lifecycle)
     # Outermost: every response, refusals by the middlewares above included, gets a request id
