@@ -83,6 +83,15 @@ def test_compressed_formats_decode_back(client, fmt, media_type):
     assert samples >= FRAMES * SAMPLES_PER_FRAME * rate // 24000
 
 
+def test_flac_is_whole_with_its_true_length_and_streamed_only_from_the_stream_endpoint(client):
+    whole = _speech(client, response_format="flac")
+    assert sf.info(io.BytesIO(whole.content)).frames == FRAMES * SAMPLES_PER_FRAME
+    live = client.post("/v1/audio/speech/stream", json={**SPEECH, "response_format": "flac"})
+    assert live.status_code == 200 and live.headers["content-type"] == "audio/flac"
+    total_samples = int.from_bytes(live.content[21:26], "big") & 0xF_FFFF_FFFF  # STREAMINFO's field
+    assert total_samples == 0  # "unknown": it went out while it was spoken
+
+
 def test_the_default_format_is_openais_mp3(client):
     response = client.post("/v1/audio/speech", json={k: v for k, v in SPEECH.items()})
     assert response.status_code == 200 and response.headers["content-type"] == "audio/mpeg"

@@ -97,8 +97,9 @@ async def create_speech(
     metrics: Metrics = Depends(get_metrics),
     limits: RequestLimits = Depends(get_limits),
 ) -> Response:
-    """OpenAI-compatible speech; the audio streams while it is generated, in every format."""
-    return await _speech_response(request, body, runtime, metrics, limits)
+    """OpenAI-compatible speech; the audio streams while it is generated (FLAC: once complete,
+    so that its header holds the true length)."""
+    return await _speech_response(request, body, runtime, metrics, limits, live=False)
 
 
 @router.post("/v1/audio/speech/stream", response_model=None)
@@ -109,16 +110,22 @@ async def create_speech_stream(
     metrics: Metrics = Depends(get_metrics),
     limits: RequestLimits = Depends(get_limits),
 ) -> Response:
-    """The same request, always streamed (the audio endpoint already streams)."""
-    return await _speech_response(request, body, runtime, metrics, limits)
+    """The same request, always streamed, FLAC too (its header then says "length unknown")."""
+    return await _speech_response(request, body, runtime, metrics, limits, live=True)
 
 
 async def _speech_response(
-    request: Request, body: SpeechRequest, runtime: Runtime, metrics: Metrics, limits: RequestLimits
+    request: Request,
+    body: SpeechRequest,
+    runtime: Runtime,
+    metrics: Metrics,
+    limits: RequestLimits,
+    *,
+    live: bool,
 ) -> Response:
     started = time.perf_counter()
     check_speech_model(body.model, runtime)
-    encoder = make_encoder(body.response_format)
+    encoder = make_encoder(body.response_format, live=live)
     try:
         limits.check_text(body.input, param="input")
         max_tokens = speech_max_tokens(body.max_tokens, runtime, limits)
