@@ -236,6 +236,10 @@ class Settings(BaseSettings):
     max_ws_sessions: int = Field(
         32, ge=1, description="Speech WebSocket sessions open at once; more are closed with 1013."
     )
+    web_ui: bool = Field(
+        True,
+        description="Serve the browser page (speech playground, voice chat, status) at / (WEB_UI); 0 turns it off.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Browser origins allowed to call the API, comma-separated (CORS_ORIGINS); empty: CORS off.",

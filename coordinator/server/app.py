@@ -15,14 +15,16 @@ from coordinator.config import ModelRole, Settings, load_catalog, load_settings,
 from coordinator.errors import CoordinatorError
 from coordinator.logs import configure_logging
 from coordinator.runtime import Runtime, load_runtime
+from coordinator.server.deps import DOWNLOADING_MESSAGE
 from coordinator.server.errors import install_error_handlers
 from coordinator.server.lifecycle import DrainGate, GracefulServer, Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics, cuda_if_available
 from coordinator.server.middleware import RequestObserver, TrailingSlashes
 from coordinator.server.openapi import install_openapi
-from coordinator.server.routes import audio, metrics, models, text, voice
+from coordinator.server.routes import audio, metrics, models, status, text, voice
 from coordinator.server.security import SecurityMiddleware, check_bind, is_loopback
+from coordinator.server.web import router as web
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         api_keys=config.api_keys(),
         max_body_bytes=config.max_body_bytes,
         max_ws_sessions=config.max_ws_sessions,
+        open_paths=web.OPEN_PATHS if config.web_ui else (),
+        open_prefixes=web.OPEN_PREFIXES if config.web_ui else (),
     )
     if config.cors_origins:
         # Added last, so it runs first: a preflight carries no key and must be answered before
@@ -89,10 +93,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(audio.router)
     app.include_router(text.router)
     app.include_router(voice.router)
+    app.include_router(status.router)
+    if config.web_ui:
+        web.install_web_ui(app)
     return app
-
-
-DOWNLOADING_MESSAGE = "downloading the models (see the server log for progress): retry later"
 
 
 def _download_missing(settings: Settings) -> None:
