@@ -25,6 +25,7 @@ from coordinator.server.openapi import install_openapi
 from coordinator.server.routes import audio, metrics, models, status, text, voice
 from coordinator.server.security import SecurityMiddleware, check_bind, is_loopback
 from coordinator.server.web import router as web
+from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_server
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +45,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime
         app.state.not_ready_reason = None
+        wyoming = _wyoming(app, config, runtime) if config.wyoming_port is not None else None
+        if wyoming is not None:
+            await wyoming.start()  # a port in use fails the start-up here, before any load
+        app.state.wyoming = wyoming
         loading = None
         if runtime is None:
             loading = asyncio.create_task(_load(app, config))
         try:
             yield
         finally:
+            if wyoming is not None:
+                await wyoming.stop()  # its connections stop speaking before the models go
             if loading is not None:
                 await loading  # a load in progress runs in a thread: let it finish, then free it
                 if app.state.runtime is not None:
@@ -97,6 +104,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if config.web_ui:
         web.install_web_ui(app)
     return app
+
+
+def _wyoming(app: FastAPI, settings: Settings, runtime: Runtime | None) -> WyomingServer:
+    """Home Assistant's protocol on its own port, served by this app's models, limits and drain."""
+    return wyoming_server(
+        settings,
+        runtime.catalog if runtime is not None else load_catalog(settings.catalog_path()),
+        runtime=lambda: app.state.runtime,
+        not_ready_reason=lambda: app.state.not_ready_reason,
+        lifecycle=app.state.lifecycle,
+        limits=app.state.limits,
+        metrics=app.state.metrics,
+    )
 
 
 def _download_missing(settings: Settings) -> None:
@@ -148,7 +168,10 @@ def serve(host: str | None = None, port: int | None = None) -> None:
 
     settings = load_settings()
     host, port = host or settings.host, port or settings.port
+    # The command line's host is HOST for everything that follows (WYOMING_HOST defaults to it).
+    settings = settings.model_copy(update={"host": host, "port": port})
     check_bind(host, has_api_key=bool(settings.api_keys()), allow_no_auth=settings.allow_no_auth)
+    check_wyoming_bind(settings)
     configure_logging(settings.log_level, settings.log_format)
     catalog = load_catalog(settings.catalog_path())
     if not settings.auto_download:

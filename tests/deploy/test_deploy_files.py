@@ -92,3 +92,16 @@ def test_services_listen_openly_so_they_need_a_key_and_never_opt_out_by_default(
     with pytest.raises(ConfigError, match="API_KEY.*ALLOW_NO_AUTH=1"):
         check_bind(environment["HOST"], has_api_key=False, allow_no_auth=False)
     assert "API_KEY" in DOCKERFILE and "ALLOW_NO_AUTH=1" in DOCKERFILE
+
+
+def test_the_wyoming_override_publishes_its_port_for_both_services():
+    override_text = (REPO / "docker-compose.wyoming.yml").read_text()
+    override = yaml.safe_load(override_text)
+    for name in ("coordinator", "coordinator-cpu"):
+        service = override["services"][name]
+        port = service["environment"]["WYOMING_PORT"]
+        assert port == "10200" and service["environment"]["WYOMING_HOST"] == "0.0.0.0"
+        assert service["ports"] == [f"${{WYOMING_HOST_PORT:-10200}}:{port}"]
+        assert name in COMPOSE["services"]  # it extends services the main file defines
+    used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", override_text))
+    assert used - DOCUMENTED == set()
