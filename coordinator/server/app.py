@@ -12,7 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from coordinator import __version__
 from coordinator.config import ModelRole, Settings, load_catalog, load_settings, resolve_model_path
-from coordinator.errors import CoordinatorError
+from coordinator.errors import CoordinatorError, ModelLoadError
 from coordinator.logs import configure_logging
 from coordinator.runtime import Runtime, load_runtime
 from coordinator.server.deps import DOWNLOADING_MESSAGE
@@ -152,9 +152,11 @@ async def _load(app: FastAPI, settings: Settings) -> None:
     except CoordinatorError as exc:
         app.state.not_ready_reason = f"model loading failed: {exc}"
         logger.error("%s", app.state.not_ready_reason)
-    except Exception:
-        app.state.not_ready_reason = "model loading failed: see the server log"
+        app.state.lifecycle.fail(app.state.not_ready_reason)
+    except Exception as exc:
+        app.state.not_ready_reason = f"model loading failed: {type(exc).__name__}: {exc} (see the server log)"
         logger.exception("model loading failed")
+        app.state.lifecycle.fail(app.state.not_ready_reason)
 
 
 def _abort(app: FastAPI) -> None:
@@ -200,3 +202,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     )
     # SIGTERM drains (new requests 503, streams in flight finish within SHUTDOWN_GRACE_S), then exits 0.
     GracefulServer(config, lifecycle=app.state.lifecycle, grace_s=settings.shutdown_grace_s).run()
+    if app.state.lifecycle.failure is not None:
+        # Exit non-zero (the CLI prints this one line): staying up unready would leave Docker at
+        # "starting" for the whole health-check start period, and nothing would ever retry.
+        raise ModelLoadError(app.state.lifecycle.failure)
