@@ -12,7 +12,7 @@ string it was trained with. The rules, in the order they win:
 3. Otherwise (``model`` absent or a generic name such as ``tts-1`` or ``orpheus``): the voice is
    looked up in every loaded model. One match: that model. Several: a 400 that lists the
    ``model/voice`` forms to choose from. None: the OpenAI voice aliases (``alloy``, ...) of the
-   default model, if it has any; else a 400 listing each model's voices.
+   default model (models.yaml's openai_voices); else a 400 listing each model's voices.
 
 A voice is matched exactly first, then regardless of case (``Pierre`` → ``pierre``), because the
 string goes into the prompt verbatim and the models only know the spelling they were trained on.
@@ -21,24 +21,17 @@ string goes into the prompt verbatim and the models only know the spelling they 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from coordinator.config import DEFAULT_ORPHEUS_MODEL, OrpheusSpec, model_id
 from coordinator.errors import InvalidInputError, UnknownModelError
+from coordinator.orpheus.voices import Voice, voice_listing
 from coordinator.textgen import TextModel
 from coordinator.tts import OrpheusTTS
 
 # OpenAI's TTS model names, and "orpheus": a request naming one lets its voice pick the model.
 GENERIC_SPEECH_MODELS = ("orpheus", "tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 MODEL_VOICE_SEPARATOR = "/"
-
-# An alias table for voices the default model does not have (OpenAI's alloy, echo, ...):
-# voice -> one of the default model's voices, or None when there is no such voice.
-VoiceAliases = Callable[[str], str | None]
-
-
-def _no_aliases(_voice: str) -> str | None:
-    return None
 
 
 @dataclass
@@ -110,7 +103,6 @@ class SpeechModels:
         models: list[SpeechModel],
         *,
         catalog_models: dict[str, OrpheusSpec] | None = None,
-        aliases: VoiceAliases = _no_aliases,
     ) -> None:
         if not models:
             raise ValueError("at least one Orpheus model")
@@ -118,7 +110,6 @@ class SpeechModels:
         self._models = [default, *(m for m in models if m is not default)]
         # The catalog's models, loaded or not: a voice of one that is not loaded gets a precise fix.
         self._catalog = catalog_models or {m.key: m.spec for m in models}
-        self._aliases = aliases
 
     @property
     def default(self) -> SpeechModel:
@@ -133,6 +124,43 @@ class SpeechModels:
 
     def ids(self) -> list[str]:
         return [m.model_id for m in self._models]
+
+    def _alias(self, voice: str) -> str | None:
+        """The default model's voice an OpenAI name (models.yaml's openai_voices) stands for."""
+        aliases = self.default.tts.voice_aliases
+        if voice in aliases:
+            return aliases[voice]
+        folded = voice.casefold()
+        return next((target for alias, target in aliases.items() if alias.casefold() == folded), None)
+
+    def voice_listing(self) -> list[Voice]:
+        """Every voice a request may name: each model's own (the default model first), then the
+        OpenAI aliases of the default model's. A voice several loaded models share is listed as
+        ``key/voice``, the form that names it unambiguously."""
+        counts: dict[str, int] = {}
+        for model in self._models:
+            for voice in model.voices:
+                counts[voice] = counts.get(voice, 0) + 1
+        own: list[Voice] = []
+        aliased: list[Voice] = []
+        for model in self._models:
+            is_default = model is self.default
+            listing = voice_listing(
+                model.voices,
+                model.tts.voice_aliases if is_default else {},
+                model=model.model_id,
+                language=model.spec.language,
+                default=model.default_voice if is_default else None,
+                voice_languages=model.spec.voice_languages,
+            )
+            for entry in listing:
+                if entry.alias_of is not None:
+                    aliased.append(entry)
+                elif counts[entry.id] > 1:
+                    own.append(replace(entry, id=f"{model.key}{MODEL_VOICE_SEPARATOR}{entry.id}"))
+                else:
+                    own.append(entry)
+        return own + aliased
 
     def find(self, name: str) -> SpeechModel | None:
         """The loaded model ``name`` means (API id, catalog key or language code), or None."""
@@ -180,7 +208,7 @@ class SpeechModels:
                 param=param,
                 code="ambiguous_voice",
             )
-        alias = self._aliases(voice)
+        alias = self._alias(voice)
         if alias is not None and alias in self.default.voices:
             return ResolvedVoice(self.default, alias)
         raise InvalidInputError(self._unknown_voice_message(voice), param=param)
@@ -188,7 +216,7 @@ class SpeechModels:
     def _voice_in(self, model: SpeechModel, voice: str, *, param: str) -> str:
         found = model.match_voice(voice)
         if found is None and model is self.default:
-            found = self._aliases(voice)
+            found = self._alias(voice)
         if found is None or found not in model.voices:
             elsewhere = [m for m in self._models if m is not model and m.match_voice(voice)]
             hint = (

@@ -38,6 +38,7 @@ PCM_TOLERANCE = 1e-4 + 1.5 / PCM_FULL_SCALE
 def _write_catalog(directory: Path) -> Path:
     raw = yaml.safe_load((REPO / "models.yaml").read_text(encoding="utf-8"))
     raw["orpheus"]["voices"] = VOICES["en"]
+    raw["orpheus"]["openai_voices"] = {"alloy": "tara", "onyx": "max"}
     for key in ("fr", "zh"):
         raw["orpheus_finetunes"][key]["voices"] = VOICES[key]
         raw["orpheus_finetunes"][key]["default_voice"] = VOICES[key][0]
@@ -181,6 +182,23 @@ def test_a_voice_two_models_share_is_ambiguous_until_named(multi_client, multi_r
         assert np.abs(audio - french).max() <= PCM_TOLERANCE, body
 
 
+def test_openai_voice_names_are_spoken_by_the_default_english_model(multi_client, multi_runtime):
+    english_max = _reference(multi_runtime, "en", "max")
+    for body in (
+        _speech("onyx"),
+        _speech("Onyx"),
+        _speech("onyx", model="orpheus-3b-ft"),
+        _speech("en/onyx"),
+    ):
+        response = multi_client.post("/v1/audio/speech", json=body)
+        assert response.status_code == 200, (body, response.text)
+        audio = np.frombuffer(response.content, dtype="<i2").astype(np.float32) / PCM_FULL_SCALE
+        assert np.abs(audio - english_max).max() <= PCM_TOLERANCE, body
+    # The aliases belong to the English model: the French one does not take them.
+    response = multi_client.post("/v1/audio/speech", json=_speech("onyx", model="fr"))
+    assert response.status_code == 400
+
+
 def test_a_voice_is_matched_regardless_of_case_and_sent_as_trained(multi_client, multi_runtime):
     response = multi_client.post("/v1/audio/speech", json=_speech("Pierre"))
     assert response.status_code == 200
@@ -223,12 +241,32 @@ def test_listings_show_each_model_with_its_languages_and_voices(multi_client):
         ("orpheus-3b-french-ft", ["fr"], VOICES["fr"]),
         ("orpheus-3b-chinese-ft", ["zh"], VOICES["zh"]),
     ]
-    voices = multi_client.get("/v1/audio/voices").json()
-    assert voices["default"] == "tara" and voices["voices"][:3] == VOICES["en"]
-    assert voices["voices"].count("max") == 1
-    by_model = {m["key"]: m for m in voices["models"]}
-    assert by_model["zh"]["voices"] == [{"id": "长乐", "language": "zh"}, {"id": "白芷", "language": "zh"}]
-    assert by_model["fr"]["languages"] == ["fr"] and by_model["fr"]["default"] == "pierre"
+    listing = multi_client.get("/v1/audio/voices").json()
+    assert listing["default"] == "tara"
+    cards = [(v["id"], v["model"], v["language"]) for v in listing["voices"] if v["alias_of"] is None]
+    # A voice two loaded models share is listed in the form that names it unambiguously.
+    assert cards == [
+        ("tara", "orpheus-3b-ft", "en"),
+        ("leah", "orpheus-3b-ft", "en"),
+        ("en/max", "orpheus-3b-ft", "en"),
+        ("pierre", "orpheus-3b-french-ft", "fr"),
+        ("amelie", "orpheus-3b-french-ft", "fr"),
+        ("marie", "orpheus-3b-french-ft", "fr"),
+        ("fr/max", "orpheus-3b-french-ft", "fr"),
+        ("长乐", "orpheus-3b-chinese-ft", "zh"),
+        ("白芷", "orpheus-3b-chinese-ft", "zh"),
+    ]
+    aliases = [(v["id"], v["alias_of"], v["model"]) for v in listing["voices"] if v["alias_of"]]
+    assert aliases == [("alloy", "tara", "orpheus-3b-ft"), ("onyx", "max", "orpheus-3b-ft")]
+    speech_models = multi_client.get("/v1/audio/models").json()["models"]
+    assert [(m["id"], m["languages"]) for m in speech_models[:3]] == [
+        ("orpheus-3b-ft", ["en"]),
+        ("orpheus-3b-french-ft", ["fr"]),
+        ("orpheus-3b-chinese-ft", ["zh"]),
+    ]
+    french = multi_client.get("/v1/audio/voices/fr").json()["voices"]
+    assert [v["value"] for v in french] == ["pierre", "amelie", "marie", "fr/max"]
+    assert len(multi_client.get("/v1/audio/voices/tts-1").json()["voices"]) == len(listing["voices"])
     health = multi_client.get("/health").json()["models"]
     assert [m["key"] for m in health["speech"]] == ["en", "fr", "zh"]
     assert health["tts"]["id"] == "orpheus-3b-ft"

@@ -1,4 +1,4 @@
-"""POST /v1/audio/speech (and /stream), GET /v1/audio/voices."""
+"""POST /v1/audio/speech (and /stream); the voice and model listings clients read."""
 
 from __future__ import annotations
 
@@ -15,12 +15,21 @@ from sse_starlette import EventSourceResponse
 
 from coordinator.audio.encoders import StreamEncoder, make_encoder
 from coordinator.audio.tempo import TempoFilter
+from coordinator.orpheus.voices import Voice
 from coordinator.runtime import Runtime
 from coordinator.server.deps import get_limits, get_metrics, get_runtime
 from coordinator.server.errors import error_event, stream_failure
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
-from coordinator.server.protocol import SpeechModelVoices, SpeechRequest, VoiceInfo, VoiceList
+from coordinator.server.protocol import (
+    SpeechModelCard,
+    SpeechModelList,
+    SpeechRequest,
+    VoiceCard,
+    VoiceList,
+    VoiceOption,
+    VoiceOptions,
+)
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
 from coordinator.speech_models import GENERIC_SPEECH_MODELS
 from coordinator.tts import Utterances
@@ -33,22 +42,40 @@ OPENAI_SPEECH_ALIASES = GENERIC_SPEECH_MODELS
 NORMAL_SPEED = 1.0
 
 
+def voices_of(runtime: Runtime) -> list[Voice]:
+    """Every voice a speech request may name: each model's own, then the aliases."""
+    return runtime.speech.voice_listing()
+
+
+# The listings reveal only names, and clients fetch them without a key (security.py: OPEN_PATHS).
 @router.get("/v1/audio/voices")
 async def list_voices(runtime: Runtime = Depends(get_runtime)) -> VoiceList:
-    """Every loaded model's voices: ``voices`` as one list (default model first), ``models`` with
-    each model's language(s) and the language of each voice."""
-    models = [
-        SpeechModelVoices(
-            id=model.model_id,
-            key=model.key,
-            languages=model.languages,
-            default=model.default_voice,
-            voices=[VoiceInfo(id=voice, language=model.language_of(voice)) for voice in model.voices],
-        )
-        for model in runtime.speech
-    ]
-    names = list(dict.fromkeys(voice for model in runtime.speech for voice in model.voices))
-    return VoiceList(voices=names, default=runtime.speech.default.default_voice, models=models)
+    """Open WebUI's shape: ``{"voices": [{"id", "name"}, ...]}``, each with its model and
+    language; aliases carry ``alias_of``."""
+    return VoiceList(
+        voices=[VoiceCard(**vars(voice)) for voice in voices_of(runtime)],
+        default=runtime.speech.default.default_voice,
+    )
+
+
+@router.get("/v1/audio/models")
+async def list_speech_models(runtime: Runtime = Depends(get_runtime)) -> SpeechModelList:
+    """Open WebUI's shape: ``{"models": [{"id"}, ...]}``: every loaded Orpheus model with its
+    languages, then the OpenAI names, served by the model the voice picks (the default one's
+    id stands in ``alias_of``)."""
+    models = [SpeechModelCard(id=m.model_id, alias_of=None, languages=m.languages) for m in runtime.speech]
+    default = runtime.speech.default.model_id
+    aliases = [SpeechModelCard(id=alias, alias_of=default) for alias in OPENAI_SPEECH_ALIASES]
+    return SpeechModelList(models=[*models, *aliases])
+
+
+@router.get("/v1/audio/voices/{model}")
+async def list_voices_of_model(model: str, runtime: Runtime = Depends(get_runtime)) -> VoiceOptions:
+    """SillyTavern's TTS WebUI shape: ``{"voices": [{"value", "label"}, ...]}``: that model's
+    voices (a generic name such as tts-1: every voice)."""
+    chosen = runtime.speech.model(model)
+    voices = [v for v in voices_of(runtime) if chosen is None or v.model == chosen.model_id]
+    return VoiceOptions(voices=[VoiceOption(value=v.id, label=v.name) for v in voices])
 
 
 @router.post("/v1/audio/speech", response_model=None)
@@ -59,8 +86,9 @@ async def create_speech(
     metrics: Metrics = Depends(get_metrics),
     limits: RequestLimits = Depends(get_limits),
 ) -> Response:
-    """OpenAI-compatible speech; the audio streams while it is generated, in every format."""
-    return await _speech_response(request, body, runtime, metrics, limits)
+    """OpenAI-compatible speech; the audio streams while it is generated (FLAC: once complete,
+    so that its header holds the true length)."""
+    return await _speech_response(request, body, runtime, metrics, limits, live=False)
 
 
 @router.post("/v1/audio/speech/stream", response_model=None)
@@ -71,17 +99,23 @@ async def create_speech_stream(
     metrics: Metrics = Depends(get_metrics),
     limits: RequestLimits = Depends(get_limits),
 ) -> Response:
-    """The same request, always streamed (the audio endpoint already streams)."""
-    return await _speech_response(request, body, runtime, metrics, limits)
+    """The same request, always streamed, FLAC too (its header then says "length unknown")."""
+    return await _speech_response(request, body, runtime, metrics, limits, live=True)
 
 
 async def _speech_response(
-    request: Request, body: SpeechRequest, runtime: Runtime, metrics: Metrics, limits: RequestLimits
+    request: Request,
+    body: SpeechRequest,
+    runtime: Runtime,
+    metrics: Metrics,
+    limits: RequestLimits,
+    *,
+    live: bool,
 ) -> Response:
     started = time.perf_counter()
     # The voice picks the model (and the model, if named, where to look): speech_models.py.
     resolved = runtime.resolve_voice(body.voice, body.model)
-    encoder = make_encoder(body.response_format)
+    encoder = make_encoder(body.response_format, live=live)
     try:
         limits.check_text(body.input, param="input")
         max_tokens = speech_max_tokens(body.max_tokens, runtime, limits)
