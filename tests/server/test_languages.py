@@ -344,3 +344,47 @@ def test_a_selection_that_does_not_fit_the_memory_budget_is_refused_at_start(
     ):
         assert fragment in err
     assert "ORPHEUS_MODELS=en,fr,zh" in err and "N_CTX (1024)" in err
+
+
+def test_wyoming_lists_every_models_voices_with_their_language_and_speaks_with_the_voices_model(
+    multi_runtime,
+):
+    import asyncio
+
+    from wyoming.info import Describe, Info
+    from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
+
+    from tests.wyoming.conftest import free_port
+    from tests.wyoming.test_live import client, http_pcm, same_speech, until_audio_stop
+
+    settings = multi_runtime.settings.model_copy(
+        update={"wyoming_port": free_port(), "wyoming_host": "127.0.0.1", "wyoming_seed": 7}
+    )
+    french = multi_runtime.speech.find("fr").tts.engine
+
+    async def talk(port):
+        async with client(port) as wy:
+            await wy.write_event(Describe().event())
+            info = Info.from_event(await wy.read_event())
+            await wy.write_event(Synthesize(text="Bonjour.", voice=SynthesizeVoice(name="pierre")).event())
+            _, one_shot, _ = await until_audio_stop(wy)
+            # By language: Home Assistant may name only the language; Chinese streams are cut at 。
+            await wy.write_event(SynthesizeStart(voice=SynthesizeVoice(language="zh")).event())
+            for delta in ["你好。", "再见。"]:
+                await wy.write_event(SynthesizeChunk(text=delta).event())
+            first_group = await until_audio_stop(wy)  # "你好。" spoken before the stream ends
+            await wy.write_event(SynthesizeStop().event())
+            return info, one_shot, first_group
+
+    before = french.stats.tokens_sampled
+    with serving(create_app(settings, runtime=multi_runtime)) as url:
+        info, one_shot, first_group = asyncio.run(talk(settings.wyoming_port))
+        reference = http_pcm(url, "Bonjour.", voice="pierre", seed=7)
+    (program,) = info.tts
+    voices = {voice.name: voice.languages for voice in program.voices}
+    assert program.voices[0].name == "tara"
+    assert voices["pierre"] == ["fr"] and voices["长乐"] == ["zh"] and voices["en/max"] == ["en"]
+    assert "max" not in voices and voices["fr/max"] == ["fr"]
+    assert french.stats.tokens_sampled > before
+    assert same_speech(one_shot, reference)
+    assert len(first_group[1]) > 0

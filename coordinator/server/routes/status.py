@@ -69,7 +69,8 @@ def _models(runtime: Runtime) -> list[LoadedModel]:
     device = llm_device(settings.n_gpu_layers)
     models = []
     for role, name, text_model in (
-        ("tts", catalog.orpheus.name, runtime.orpheus_text),
+        # Every loaded Orpheus model, the default one first, each on its own engine.
+        *(("tts", model.spec.name, model.text) for model in runtime.speech),
         ("llm", catalog.llm.name, runtime.llm),
     ):
         engine = text_model.engine
@@ -102,7 +103,7 @@ def _models(runtime: Runtime) -> list[LoadedModel]:
 def _speech_defaults(runtime: Runtime) -> SpeechDefaults:
     params = runtime.tts.default_params
     return SpeechDefaults(
-        voice=runtime.catalog.orpheus.default_voice,
+        voice=runtime.speech.default.default_voice,
         temperature=params.temperature,
         top_p=params.top_p,
         repetition_penalty=params.repetition_penalty,
