@@ -7,6 +7,11 @@ Aggregate: audio tokens per second (7 per 85.3 ms frame) and the ratio concurren
 
     python bench/load.py --tiny --streams 8           # this CPU, tiny random models
     python bench/load.py --url http://gpu-host:8080 --streams 32 --max-tokens 1200
+    python bench/load.py --tiny --languages --voices tara,pierre,长乐   # a language mix
+    python bench/load.py --url http://gpu-host:8080 --voices tara,pierre,jana,유나 --streams 32
+
+--voices: speech streams take these voices in turn (each voice's model speaks it), so several
+Orpheus models (ORPHEUS_MODELS=en,fr,de,...) serve one run; the report adds a row per voice.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,6 +47,16 @@ SENTENCES = [
     "Every frame of audio counts, from the first to the last.",
     "A voice server serves many listeners at once.",
 ]
+# What each language's voices say in a language mix (a voice's language from /v1/audio/voices).
+SENTENCES_BY_LANGUAGE = {
+    "fr": ["Le serveur parle plusieurs langues à la fois.", "Chaque voix choisit son modèle."],
+    "de": ["Der Server spricht mehrere Sprachen zugleich.", "Jede Stimme wählt ihr Modell."],
+    "es": ["El servidor habla varios idiomas a la vez.", "¿Cada voz elige su modelo? ¡Sí!"],
+    "it": ["Il server parla più lingue insieme.", "Ogni voce sceglie il suo modello."],
+    "zh": ["服务器同时说多种语言。", "每个声音选择自己的模型。"],
+    "ko": ["서버는 여러 언어를 동시에 말합니다.", "각 목소리가 모델을 고릅니다."],
+    "hi": ["सर्वर एक साथ कई भाषाएँ बोलता है।", "हर आवाज़ अपना मॉडल चुनती है।"],
+}
 
 
 @dataclass
@@ -50,6 +66,7 @@ class StreamResult:
     wall_s: float
     audio_s: float
     stalled: bool
+    voice: str = "tara"
 
     @property
     def rtf(self) -> float:
@@ -65,6 +82,8 @@ async def one_stream(
     *,
     text: str | None = None,
     on_first_audio: asyncio.Event | None = None,
+    voice: str = "tara",
+    language: str = "en",
 ) -> StreamResult:
     if kind == "chat":
         path, body, header = (
@@ -75,8 +94,8 @@ async def one_stream(
     else:
         body = {
             "model": "tts-1",
-            "input": text or SENTENCES[index % len(SENTENCES)],
-            "voice": "tara",
+            "input": text or _sentence(index, language),
+            "voice": voice,
             "response_format": "pcm",
             "max_tokens": max_tokens,
             "seed": seed,
@@ -102,21 +121,48 @@ async def one_stream(
             received += len(chunk)
     end = time.perf_counter()
     audio_s = max(received - header, 0) / PCM_BYTES / SAMPLE_RATE
-    return StreamResult(kind, (first or end) - started, end - started, audio_s, stalled)
+    return StreamResult(kind, (first or end) - started, end - started, audio_s, stalled, voice)
+
+
+def _sentence(index: int, language: str) -> str:
+    sentences = SENTENCES_BY_LANGUAGE.get(language, SENTENCES)
+    return sentences[index % len(sentences)]
+
+
+async def voice_languages(client: httpx.AsyncClient) -> dict[str, str]:
+    """Each voice's language, from the server's own listing."""
+    response = await client.get("/v1/audio/voices")
+    response.raise_for_status()
+    return {voice["id"]: voice.get("language", "en") for voice in response.json()["voices"]}
 
 
 async def run(
-    url: str, kinds: list[str], max_tokens: int, concurrent: bool, api_key: str | None = None
+    url: str,
+    kinds: list[str],
+    max_tokens: int,
+    concurrent: bool,
+    api_key: str | None = None,
+    voices: list[str] | None = None,
 ) -> tuple[list[StreamResult], float]:
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+    voices = voices or ["tara"]
     async with httpx.AsyncClient(base_url=url, timeout=600, headers=headers) as client:
+        languages = await voice_languages(client) if voices != ["tara"] else {}
+        missing = [voice for voice in voices if languages and voice not in languages]
+        if missing:
+            raise SystemExit(f"the server has no voice {', '.join(missing)}: see GET {url}/v1/audio/voices")
+
+        def stream(i: int, kind: str) -> Awaitable[StreamResult]:
+            voice = voices[i % len(voices)]
+            return one_stream(
+                client, i, kind, max_tokens, seed=i, voice=voice, language=languages.get(voice, "en")
+            )
+
         started = time.perf_counter()
         if concurrent:
-            results = await asyncio.gather(
-                *(one_stream(client, i, kind, max_tokens, seed=i) for i, kind in enumerate(kinds))
-            )
+            results = await asyncio.gather(*(stream(i, kind) for i, kind in enumerate(kinds)))
         else:
-            results = [await one_stream(client, i, kind, max_tokens, seed=i) for i, kind in enumerate(kinds)]
+            results = [await stream(i, kind) for i, kind in enumerate(kinds)]
         return list(results), time.perf_counter() - started
 
 
@@ -170,7 +216,19 @@ def main() -> None:
     parser.add_argument(
         "--api-key", default=os.environ.get("API_KEY"), help="the server's key (default: $API_KEY)"
     )
+    parser.add_argument(
+        "--voices",
+        default="tara",
+        help="comma-separated voices the speech streams take in turn: a language mix when they "
+        "belong to several Orpheus models (e.g. tara,pierre,长乐)",
+    )
+    parser.add_argument(
+        "--languages",
+        action="store_true",
+        help="--tiny: also load tiny French and Chinese models (voices pierre, amelie, marie, 长乐, 白芷)",
+    )
     args = parser.parse_args()
+    voices = [voice.strip() for voice in args.voices.split(",") if voice.strip()]
 
     n_chat = round(args.streams * args.chat_share)
     kinds = ["chat"] * n_chat + ["speech"] * (args.streams - n_chat)
@@ -178,11 +236,18 @@ def main() -> None:
     def measure(url: str) -> dict:
         key = args.api_key
         asyncio.run(run(url, kinds[:1], args.max_tokens, concurrent=False, api_key=key))  # warm-up
-        concurrent, concurrent_wall = asyncio.run(run(url, kinds, args.max_tokens, True, key))
-        sequential, sequential_wall = asyncio.run(run(url, kinds, args.max_tokens, False, key))
+        concurrent, concurrent_wall = asyncio.run(run(url, kinds, args.max_tokens, True, key, voices))
+        sequential, sequential_wall = asyncio.run(run(url, kinds, args.max_tokens, False, key, voices))
         report = {
+            "voices": voices,
             "concurrent": summarize(concurrent, concurrent_wall),
             "sequential": summarize(sequential, sequential_wall),
+            # Per voice (so per model) in the concurrent run: each model's own engine and queue.
+            "concurrent_by_voice": {
+                voice: summarize(chosen, concurrent_wall)
+                for voice in voices
+                if (chosen := [r for r in concurrent if r.kind == "speech" and r.voice == voice])
+            },
             "streams_detail": [asdict(r) | {"rtf": r.rtf} for r in concurrent],
         }
         report["throughput_ratio_concurrent_over_sequential"] = (
@@ -197,12 +262,14 @@ def main() -> None:
         return report
 
     if args.tiny:
-        with tiny_server(max_concurrent_streams=max(8, args.streams), tts_max_tokens=args.max_tokens) as (
-            url,
-            _,
-        ):
+        with tiny_server(
+            languages=args.languages,
+            max_concurrent_streams=max(8, args.streams),
+            tts_max_tokens=args.max_tokens,
+        ) as (url, _):
             report = measure(url)
-        machine = {"platform": platform.platform(), "device": "cpu", "models": "tiny random test models"}
+        models = "tiny random test models" + (" (en, fr, zh)" if args.languages else "")
+        machine = {"platform": platform.platform(), "device": "cpu", "models": models}
     else:
         report = measure(args.url)
         machine = {"server": args.url}
@@ -227,6 +294,13 @@ def main() -> None:
             f"{r['rtf_p50']:>8.2f} {r['rtf_p95']:>8.2f} {r['streams_behind_real_time']:>7} "
             f"{r['audio_tokens_per_s']:>9.0f}"
         )
+    if len(voices) > 1:
+        for voice, r in report["concurrent_by_voice"].items():
+            print(
+                f"  {voice:<9} {r['streams']:>7} {r['first_audio_s_p50'] * 1000:>7.0f}ms "
+                f"{r['first_audio_s_p95'] * 1000:>7.0f}ms {r['rtf_p50']:>8.2f} {r['rtf_p95']:>8.2f} "
+                f"{r['streams_behind_real_time']:>7}"
+            )
     print(
         f"aggregate audio tokens/s, concurrent / sequential: {report['throughput_ratio_concurrent_over_sequential']:.2f}"
     )

@@ -6,60 +6,33 @@ from __future__ import annotations
 
 import io
 import threading
-from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 import soundfile as sf
-import yaml
 from fastapi.testclient import TestClient
 
 from coordinator.audio.format import SAMPLE_RATE
-from coordinator.config import Settings, load_catalog
+from coordinator.config import Settings
 from coordinator.runtime import load_runtime
 from coordinator.server.app import create_app
 from coordinator.tts import sampling_with
-from tests.conftest import REPO
+from tests.rig.language_models import LANGUAGE_VOICES, write_language_rig
 from tests.rig.snac_checkpoint import silence_noise_blocks
-from tests.rig.tiny_gguf import build_orpheus_gguf
 from tests.server.conftest import serving
 
-# Voices per loaded model; "max" is in two of them, on purpose.
-VOICES = {"en": ["tara", "leah", "max"], "fr": ["pierre", "amelie", "marie", "max"], "zh": ["长乐", "白芷"]}
-# Different offsets per model, as real fine-tunes could have: nothing may assume one.
-OFFSETS = {"fr": 1203, "zh": 2048}
+VOICES = LANGUAGE_VOICES
 FRAMES = 8
 PCM_FULL_SCALE = 32768
 # SNAC batched with other streams vs decoded alone, then 16-bit quantized: within one step.
 PCM_TOLERANCE = 1e-4 + 1.5 / PCM_FULL_SCALE
 
 
-def _write_catalog(directory: Path) -> Path:
-    raw = yaml.safe_load((REPO / "models.yaml").read_text(encoding="utf-8"))
-    raw["orpheus"]["voices"] = VOICES["en"]
-    raw["orpheus"]["openai_voices"] = {"alloy": "tara", "onyx": "max"}
-    for key in ("fr", "zh"):
-        raw["orpheus_finetunes"][key]["voices"] = VOICES[key]
-        raw["orpheus_finetunes"][key]["default_voice"] = VOICES[key][0]
-    path = directory / "models.yaml"
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    return path
-
-
 @pytest.fixture(scope="module")
 def languages_env(tmp_path_factory, model_env) -> dict[str, str]:
     directory = tmp_path_factory.mktemp("languages")
-    catalog_path = _write_catalog(directory)
-    catalog = load_catalog(catalog_path)
-    for key, offset in OFFSETS.items():
-        spec = catalog.orpheus_finetunes[key]
-        build_orpheus_gguf(
-            directory / spec.quants[spec.default_quant].file,
-            seed=len(key) + offset,
-            custom_token_offset=offset,
-            words=tuple(VOICES[key]),
-        )
+    catalog_path = write_language_rig(directory)
     return {
         **model_env,  # the English model stays the session's rig model (ORPHEUS_MODEL_PATH)
         "MODELS_CONFIG": str(catalog_path),
