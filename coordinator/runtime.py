@@ -117,10 +117,29 @@ def load_orpheus(choice: OrpheusChoice, settings: Settings, codec: SnacCodec) ->
     )
 
 
-def load_tts(settings: Settings, catalog: ModelCatalog | None = None) -> OrpheusTTS:
-    """The default Orpheus model + its batch engine + SNAC (the CLI's speech pipeline)."""
+def choice_for_voice(choices: list[OrpheusChoice], voice: str | None) -> tuple[OrpheusChoice, str | None]:
+    """Which selected model speaks ``voice`` (``key/voice``, else the first model with that voice,
+    regardless of case), and the voice as that model spells it; the default model otherwise (its
+    own check then names the valid voices). For the CLI, which loads only the model it needs."""
+    default = default_orpheus(choices)
+    if not voice:
+        return default, voice
+    prefix, sep, rest = voice.rpartition("/")
+    for choice in [c for c in choices if prefix in (c.key, c.model_id)] if sep else [default, *choices]:
+        name = rest if sep else voice
+        spelled = next((v for v in choice.spec.voices if v.casefold() == name.casefold()), None)
+        if spelled is not None:
+            return choice, spelled
+    return default, voice
+
+
+def load_tts(
+    settings: Settings, catalog: ModelCatalog | None = None, *, voice: str | None = None
+) -> OrpheusTTS:
+    """One Orpheus model + its batch engine + SNAC (the CLI's speech pipeline): the one of
+    ORPHEUS_MODELS that speaks ``voice``, else the default model."""
     catalog = catalog or load_catalog(settings.catalog_path())
-    choice = default_orpheus(select_orpheus(catalog, settings))
+    choice, _ = choice_for_voice(select_orpheus(catalog, settings), voice)
     choice.require_file()
     snac_path, _ = resolve_model_path("snac", catalog, settings)
     device = resolve_device(settings.snac_device)

@@ -361,3 +361,34 @@ def test_wyoming_lists_every_models_voices_with_their_language_and_speaks_with_t
     assert french.stats.tokens_sampled > before
     assert same_speech(one_shot, reference)
     assert len(first_group[1]) > 0
+
+
+def test_the_cli_speaks_a_voice_of_any_selected_model_loading_only_that_one(
+    languages_env, monkeypatch, tmp_path, capsys
+):
+    import soundfile
+
+    from coordinator.cli import main
+    from coordinator.runtime import choice_for_voice
+
+    for key, value in languages_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "pierre.wav"
+    args = ["synth", "--text", "Bonjour.", "--voice", "Pierre", "--max-tokens", "56", "--seed", "3"]
+    assert main([*args, "--out", str(out)]) == 0, capsys.readouterr().err
+    info = soundfile.info(str(out))
+    assert info.samplerate == SAMPLE_RATE and info.frames > 0
+    assert "wrote" in capsys.readouterr().out
+    settings = _settings(languages_env)
+    from coordinator.config import load_catalog, select_orpheus
+
+    choices = select_orpheus(load_catalog(settings.catalog_path()), settings)
+    assert [
+        (c.key, v) for c, v in [choice_for_voice(choices, name) for name in ("fr/max", "max", "长乐", None)]
+    ] == [
+        ("fr", "max"),
+        ("en", "max"),
+        ("zh", "长乐"),
+        ("en", None),
+    ]
