@@ -13,7 +13,9 @@ pytestmark = pytest.mark.browser
 
 TABS = ("speech", "chat", "status")
 PHONE = {"width": 390, "height": 844}
-PLAYED_ALL = "(() => { const s = orpheus.player.stats(); return s.scheduled > 0 && s.played === s.scheduled; })()"
+PLAYED_ALL = (
+    "(() => { const s = orpheus.player.stats(); return s.scheduled > 0 && s.played === s.scheduled; })()"
+)
 
 
 def _ready(page):
@@ -167,7 +169,9 @@ def test_a_chat_turn_shows_the_text_as_written_and_plays_its_speech(open_page, w
     bubble = page.wait_for_selector('#chat-log li.assistant[data-state="done"]', timeout=120_000)
     assert bubble.inner_text().strip()
     wait_until(page, PLAYED_ALL, timeout_s=120)
-    assert page.evaluate("orpheus.player.stats().scheduled") == page.evaluate("orpheus.speechSamplesOfLastChat")
+    assert page.evaluate("orpheus.player.stats().scheduled") == page.evaluate(
+        "orpheus.speechSamplesOfLastChat"
+    )
     screenshot(page, "chat-turn")
     # The next turn carries the conversation so far.
     page.fill("#chat-input", "And then?")
@@ -190,7 +194,9 @@ def test_a_new_message_interrupts_the_reply_still_playing(open_page, web_url, ru
     page.click("#chat-send")
     page.wait_for_selector('#chat-log li.assistant[data-state="interrupted"]')
     # The new reply is under way (its text arrives), the old one's speech is gone from the player.
-    wait_until(page, "document.querySelectorAll('#chat-log li.assistant')[1]?.textContent.length > 0", timeout_s=60)
+    wait_until(
+        page, "document.querySelectorAll('#chat-log li.assistant')[1]?.textContent.length > 0", timeout_s=60
+    )
     assert page.locator("#chat-log li.user").count() == 2
     # What the interrupted reply had written is part of the conversation the new turn carries.
     assert [m["role"] for m in sent[-1]["history"]] == ["user", "assistant"]
