@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import re
 from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,6 +29,11 @@ logger = logging.getLogger(__name__)
 
 # Load balancers and container health checks carry no key; these reveal only liveness/readiness.
 OPEN_PATHS = frozenset({"/health", "/livez", "/readyz"})
+# Open WebUI reads the voice and model lists without sending its key (it falls back to OpenAI's
+# names, silently, on a 401), and SillyTavern's TTS WebUI provider fetches /v1/audio/voices/<model>
+# from the browser without one. They reveal only names. Reading only: nothing else on these paths.
+OPEN_LISTINGS = re.compile(r"/v1/audio/(voices|models|voices/[^/]+)")
+OPEN_LISTING_METHODS = frozenset({"GET", "HEAD"})
 LOOPBACK_NAMES = frozenset({"localhost"})
 BEARER_SCHEME = "bearer"
 # Browsers cannot set headers on a WebSocket, so they send the key as a subprotocol, as OpenAI's
@@ -76,6 +82,14 @@ def key_matches(given: str, accepted: Sequence[bytes]) -> bool:
     return matched
 
 
+def is_open(scope: Scope) -> bool:
+    """Whether this request is answered without a key (the probes and the name listings)."""
+    path = scope["path"]
+    if path in OPEN_PATHS:
+        return True
+    return scope.get("method") in OPEN_LISTING_METHODS and OPEN_LISTINGS.fullmatch(path) is not None
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
@@ -89,7 +103,8 @@ def _key_protocol(scope: Scope) -> str | None:
 
 
 class SecurityMiddleware:
-    """API keys on every path but the health probes, the body size limit, the WebSocket session limit."""
+    """API keys on every path but the health probes and the name listings, the body size limit,
+    the WebSocket session limit."""
 
     def __init__(
         self,
@@ -122,7 +137,12 @@ class SecurityMiddleware:
 
     def _authenticate(self, scope: Scope) -> None:
         path = scope["path"]
-        if not self._accepted or path in self._open_paths or path.startswith(self._open_prefixes):
+        if (
+            not self._accepted
+            or is_open(scope)
+            or path in self._open_paths
+            or path.startswith(self._open_prefixes)
+        ):
             return
         how = _HOW_WS if scope["type"] == "websocket" else _HOW
         header = _header(scope, b"authorization")

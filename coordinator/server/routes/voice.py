@@ -23,7 +23,6 @@ from coordinator.errors import (
     NotReadyError,
     ShuttingDownError,
 )
-from coordinator.orpheus.prompt import validate_voice
 from coordinator.runtime import Runtime
 from coordinator.server.chat_events import chat_events
 from coordinator.server.deps import LOADING_MESSAGE, get_limits, get_metrics, get_runtime
@@ -60,7 +59,7 @@ async def voice_chat(
     (or, with ``stream_format: "sse"``, the text and the speech as events: chat_events.py)."""
     started = time.perf_counter()
     tts, llm = runtime.tts, runtime.llm
-    voice = validate_voice(body.voice or runtime.catalog.orpheus.default_voice, tts.voices)
+    voice = tts.resolve_voice(body.voice or runtime.catalog.orpheus.default_voice)
     limits.check_text(body.message, param="message")
     limits.check_conversation([m.content for m in body.history], param="history")
     max_tokens = limits.completion_tokens(
