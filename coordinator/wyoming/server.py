@@ -141,6 +141,7 @@ def wyoming_server(
         metrics=metrics,
         seed=settings.wyoming_seed,
         idle_timeout_s=settings.wyoming_idle_timeout_s,
+        max_event_bytes=settings.max_body_bytes,
     )
     host = wyoming_host(settings)
     announcer = None
