@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from coordinator.engine.sampling import MAX_SEED, MIN_SEED
 from coordinator.errors import ConfigError, ModelNotFoundError
+from coordinator.orpheus.voices import check_aliases
 from coordinator.text.sentences import DEFAULT_MAX_UTTERANCES, MAX_UTTERANCE_CHARS
 
 logger = logging.getLogger(__name__)
@@ -88,11 +89,16 @@ class GGUFModelSpec(_License):
 class OrpheusSpec(GGUFModelSpec):
     voices: list[str] = Field(min_length=1)
     default_voice: str
+    language: str = Field("en", description="The language code of what the model speaks.")
+    openai_voices: dict[str, str] = Field(
+        default_factory=dict, description="OpenAI voice name: the voice of this model that speaks it."
+    )
 
     @model_validator(mode="after")
     def _default_voice_is_listed(self) -> OrpheusSpec:
         if self.default_voice not in self.voices:
             raise ValueError(f"default_voice {self.default_voice!r} is not in voices")
+        check_aliases(self.openai_voices, self.voices)
         return self
 
 
@@ -230,6 +236,10 @@ class Settings(BaseSettings):
     )
     max_ws_sessions: int = Field(
         32, ge=1, description="Speech WebSocket sessions open at once; more are closed with 1013."
+    )
+    web_ui: bool = Field(
+        True,
+        description="Serve the browser page (speech playground, voice chat, status) at / (WEB_UI); 0 turns it off.",
     )
     wyoming_port: int | None = Field(
         None,

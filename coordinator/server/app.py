@@ -12,17 +12,19 @@ from starlette.middleware.cors import CORSMiddleware
 
 from coordinator import __version__
 from coordinator.config import ModelRole, Settings, load_catalog, load_settings, resolve_model_path
-from coordinator.errors import CoordinatorError
+from coordinator.errors import CoordinatorError, ModelLoadError
 from coordinator.logs import configure_logging
 from coordinator.runtime import Runtime, load_runtime
+from coordinator.server.deps import DOWNLOADING_MESSAGE
 from coordinator.server.errors import install_error_handlers
 from coordinator.server.lifecycle import DrainGate, GracefulServer, Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics, cuda_if_available
-from coordinator.server.middleware import RequestObserver
+from coordinator.server.middleware import RequestObserver, TrailingSlashes
 from coordinator.server.openapi import install_openapi
-from coordinator.server.routes import audio, metrics, models, text, voice
+from coordinator.server.routes import audio, metrics, models, status, text, voice
 from coordinator.server.security import SecurityMiddleware, check_bind, is_loopback
+from coordinator.server.web import router as web
 from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_server
 
 logger = logging.getLogger(__name__)
@@ -73,6 +75,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         api_keys=config.api_keys(),
         max_body_bytes=config.max_body_bytes,
         max_ws_sessions=config.max_ws_sessions,
+        open_paths=web.OPEN_PATHS if config.web_ui else (),
+        open_prefixes=web.OPEN_PREFIXES if config.web_ui else (),
     )
     if config.cors_origins:
         # Added last, so it runs first: a preflight carries no key and must be answered before
@@ -84,6 +88,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             allow_headers=CORS_HEADERS,
             expose_headers=CORS_EXPOSED_HEADERS,
         )
+    # Before authentication, which must judge the path the router will serve.
+    app.add_middleware(TrailingSlashes, router=app.router)
     # While draining before shutdown, new requests are refused here, before any other work.
     app.add_middleware(DrainGate, lifecycle=app.state.lifecycle)
     # Outermost: every response, refusals by the middlewares above included, gets a request id
@@ -94,6 +100,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(audio.router)
     app.include_router(text.router)
     app.include_router(voice.router)
+    app.include_router(status.router)
+    if config.web_ui:
+        web.install_web_ui(app)
     return app
 
 
@@ -108,9 +117,6 @@ def _wyoming(app: FastAPI, settings: Settings, runtime: Runtime | None) -> Wyomi
         limits=app.state.limits,
         metrics=app.state.metrics,
     )
-
-
-DOWNLOADING_MESSAGE = "downloading the models (see the server log for progress): retry later"
 
 
 def _download_missing(settings: Settings) -> None:
@@ -146,9 +152,11 @@ async def _load(app: FastAPI, settings: Settings) -> None:
     except CoordinatorError as exc:
         app.state.not_ready_reason = f"model loading failed: {exc}"
         logger.error("%s", app.state.not_ready_reason)
-    except Exception:
-        app.state.not_ready_reason = "model loading failed: see the server log"
+        app.state.lifecycle.fail(app.state.not_ready_reason)
+    except Exception as exc:
+        app.state.not_ready_reason = f"model loading failed: {type(exc).__name__}: {exc} (see the server log)"
         logger.exception("model loading failed")
+        app.state.lifecycle.fail(app.state.not_ready_reason)
 
 
 def _abort(app: FastAPI) -> None:
@@ -194,3 +202,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     )
     # SIGTERM drains (new requests 503, streams in flight finish within SHUTDOWN_GRACE_S), then exits 0.
     GracefulServer(config, lifecycle=app.state.lifecycle, grace_s=settings.shutdown_grace_s).run()
+    if app.state.lifecycle.failure is not None:
+        # Exit non-zero (the CLI prints this one line): staying up unready would leave Docker at
+        # "starting" for the whole health-check start period, and nothing would ever retry.
+        raise ModelLoadError(app.state.lifecycle.failure)
