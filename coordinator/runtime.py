@@ -114,6 +114,7 @@ def load_orpheus(choice: OrpheusChoice, settings: Settings, codec: SnacCodec) ->
         default_params=replace(ORPHEUS_DEFAULT_SAMPLING, max_tokens=settings.tts_max_tokens),
         language=choice.spec.languages[0],
         voice_languages=choice.spec.voice_languages,
+        length_cap=settings.tts_length_cap,
     )
 
 

@@ -33,12 +33,20 @@ ERROR_DESCRIPTIONS = {
 # Every operation: the key check and the body limit run before any route; every route but
 # /health needs the loaded models.
 _ALWAYS = (401, 413, 503)
-_OPEN_PATHS = frozenset({"/health"})
+# The name listings answer without a key too (security.py).
+_OPEN_PATHS = frozenset({"/health", "/v1/audio/voices", "/v1/audio/models", "/v1/audio/voices/{model}"})
 # Operations that generate: they may name a model and wait for an engine slot.
-_NAMES_A_MODEL = frozenset(
-    {"/v1/audio/speech", "/v1/audio/speech/stream", "/v1/chat/completions", "/v1/completions"}
+_GENERATES = frozenset(
+    {
+        "/v1/audio/speech",
+        "/v1/audio/speech/stream",
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/chat",
+        "/tts",
+    }
 )
-_GENERATES = _NAMES_A_MODEL | {"/chat", "/tts"}
+_NAMES_A_MODEL = (_GENERATES - {"/chat", "/tts"}) | {"/v1/audio/voices/{model}"}
 
 # A text/event-stream schema describes one event (its fields, as a client parses them).
 _SSE_EVENT: dict[str, Any] = {"type": "object", "required": ["data"], "properties": {"data": _TEXT}}

@@ -23,8 +23,6 @@ from coordinator.config import (
 PROGRAM_NAME = "orpheus-coordinator"
 PROGRAM_DESCRIPTION = "Orpheus TTS with streaming SNAC decoding"
 PROGRAM_URL = "https://github.com/canopyai/Orpheus-TTS"
-# What the catalog's Orpheus (the English fine-tune) speaks when nothing says otherwise.
-DEFAULT_LANGUAGES = ("en",)
 
 
 @dataclass(frozen=True)
