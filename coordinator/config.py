@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from coordinator.engine.sampling import MAX_SEED, MIN_SEED
 from coordinator.errors import ConfigError, ModelNotFoundError
 from coordinator.orpheus.voices import check_aliases
 from coordinator.text.sentences import DEFAULT_MAX_UTTERANCES, MAX_UTTERANCE_CHARS
@@ -241,6 +242,44 @@ class Settings(BaseSettings):
     max_ws_sessions: int = Field(
         32, ge=1, description="Speech WebSocket sessions open at once; more are closed with 1013."
     )
+    web_ui: bool = Field(
+        True,
+        description="Serve the browser page (speech playground, voice chat, status) at / (WEB_UI); 0 turns it off.",
+    )
+    wyoming_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="serve: also speak the Wyoming protocol (Home Assistant) on this TCP port, 10200 by "
+        "convention (WYOMING_PORT); unset: off.",
+    )
+    wyoming_host: str | None = Field(
+        None,
+        description="Address the Wyoming port binds to; default: HOST. Wyoming has no authentication, so "
+        "beyond loopback it needs ALLOW_NO_AUTH=1 (WYOMING_HOST).",
+    )
+    wyoming_seed: int | None = Field(
+        None,
+        ge=MIN_SEED,
+        le=MAX_SEED,
+        description="Sampling seed for Wyoming speech: the same text is spoken the same way each time "
+        "(WYOMING_SEED); unset: a fresh draw each time, as on the HTTP API.",
+    )
+    wyoming_idle_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="A Wyoming connection that sends nothing this long while nothing is being spoken "
+        "is closed (WYOMING_IDLE_TIMEOUT_S).",
+    )
+    wyoming_zeroconf: bool = Field(
+        False,
+        description="Announce the Wyoming port over mDNS (_wyoming._tcp) so Home Assistant discovers it "
+        "(WYOMING_ZEROCONF).",
+    )
+    wyoming_zeroconf_name: str | None = Field(
+        None,
+        description="Service name of the announcement; default: orpheus-<host name> (WYOMING_ZEROCONF_NAME).",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Browser origins allowed to call the API, comma-separated (CORS_ORIGINS); empty: CORS off.",
@@ -256,6 +295,10 @@ class Settings(BaseSettings):
         "n_threads",
         "snac_batch_frames",
         "api_key",
+        "wyoming_port",
+        "wyoming_host",
+        "wyoming_seed",
+        "wyoming_zeroconf_name",
         mode="before",
     )
     @classmethod

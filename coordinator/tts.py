@@ -296,11 +296,20 @@ class OrpheusTTS:
         return SpeechStream(generation, self.vocab, decoder, started=started, length_cap=cap)
 
     def speak(
-        self, text: str, voice: str, params: SamplingParams | None = None, *, loop: asyncio.AbstractEventLoop
+        self,
+        text: str,
+        voice: str,
+        params: SamplingParams | None = None,
+        *,
+        loop: asyncio.AbstractEventLoop,
+        continuation: bool = False,
     ) -> Utterances:
         """Speak text of any accepted length: cut at sentence boundaries into utterances Orpheus
         handles well, every one validated before the first is submitted, each limited by its
-        text's length too (``utterance_limit``)."""
+        text's length too (``utterance_limit``).
+
+        ``continuation``: the text goes on a response already speaking (a later sentence of a
+        streamed text), so even its first utterance is never refused for a full queue."""
         text = validate_text(text, max_chars=self.max_input_chars)
         pieces = utterances(text)
         if len(pieces) > self.max_utterances:
@@ -311,7 +320,7 @@ class OrpheusTTS:
                 param="input",
             )
         requests = [self.utterance_request(piece, voice, params) for piece in pieces]
-        return Utterances(self, requests, loop)
+        return Utterances(self, requests, loop, continuation=continuation)
 
     def close(self) -> None:
         self.engine.close()
@@ -326,11 +335,17 @@ class Utterances:
     """
 
     def __init__(
-        self, tts: OrpheusTTS, requests: list[GenerationRequest], loop: asyncio.AbstractEventLoop
+        self,
+        tts: OrpheusTTS,
+        requests: list[GenerationRequest],
+        loop: asyncio.AbstractEventLoop,
+        *,
+        continuation: bool = False,
     ) -> None:
         self._tts = tts
         self._requests = requests
         self._loop = loop
+        self._continuation = continuation
         self.streams: list[SpeechStream] = []
         self._start(0)  # submitted now, so a full queue is refused before any response starts
 
@@ -350,7 +365,9 @@ class Utterances:
     def _start(self, index: int) -> None:
         if index < len(self._requests) and index == len(self.streams):
             self.streams.append(
-                self._tts.start(self._requests[index], loop=self._loop, continuation=index > 0)
+                self._tts.start(
+                    self._requests[index], loop=self._loop, continuation=self._continuation or index > 0
+                )
             )
 
     async def aiter_chunks(self, snac: DecodeScheduler) -> AsyncIterator[np.ndarray]:

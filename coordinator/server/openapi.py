@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from coordinator.audio.encoders import media_type_of
+from coordinator.server.chat_events import EVENT_TYPES as CHAT_EVENT_TYPES
 from coordinator.server.protocol import AudioFormat, ErrorResponse
 
 ERROR_SCHEMA_NAME = "ErrorResponse"
@@ -64,6 +65,21 @@ _SPEECH_EVENT = {
         }
     },
 }
+# /chat's events (stream_format "sse", chat_events.py): the reply's text and speech.
+_CHAT_EVENT = {
+    **_SSE_EVENT,
+    "properties": {
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {
+                "type": "object",
+                "required": ["type"],
+                "properties": {"type": {"enum": list(CHAT_EVENT_TYPES)}},
+            },
+        }
+    },
+}
 _SPEECH_TYPES = {media_type_of(fmt): _BINARY for fmt in get_args(AudioFormat)} | {
     SSE_MEDIA_TYPE: _SPEECH_EVENT
 }
@@ -72,7 +88,8 @@ _SUCCESS_CONTENT: dict[str, dict[str, dict[str, Any]]] = {
     "/v1/audio/speech": _SPEECH_TYPES,
     "/v1/audio/speech/stream": _SPEECH_TYPES,
     "/tts": {"audio/wav": _BINARY},
-    "/chat": {"audio/wav": _BINARY, "text/plain": _TEXT},  # text/plain: stream_text
+    # text/plain: stream_text; events: stream_format "sse".
+    "/chat": {"audio/wav": _BINARY, "text/plain": _TEXT, SSE_MEDIA_TYPE: _CHAT_EVENT},
     # Text streams end with the non-JSON event ``[DONE]``.
     "/v1/chat/completions": {"application/json": {"type": "object"}, SSE_MEDIA_TYPE: _SSE_EVENT},
     "/v1/completions": {"application/json": {"type": "object"}, SSE_MEDIA_TYPE: _SSE_EVENT},

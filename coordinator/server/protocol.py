@@ -219,6 +219,11 @@ class VoiceChatRequest(BaseModel):
     voice: str | None = None
     history: list[HistoryMessage] = Field(default_factory=list)
     stream_text: bool = False
+    stream_format: Literal["audio", "sse"] = Field(
+        "audio",
+        description="audio: one streaming WAV; sse: events carrying the reply's text as it is "
+        "written and its speech as base64 16-bit 24 kHz PCM (what the browser page uses)",
+    )
     max_tokens: int | None = Field(None, ge=1, description="Limit of the chat reply, in tokens (256)")
     temperature: float = Field(0.7, ge=0.0, le=MAX_TEMPERATURE)
     seed: int | None = Field(None, ge=MIN_SEED, le=MAX_SEED)
@@ -250,3 +255,45 @@ class SeedTTSRequest(_OrpheusSampling):
     repetition_penalty: float | None = Field(
         TTS_DEFAULTS["repetition_penalty"], gt=0.0, le=MAX_REPETITION_PENALTY
     )
+
+
+ServerState = Literal["ready", "loading", "failed", "shutting_down"]
+ModelRoleName = Literal["tts", "llm", "codec"]
+
+
+class LoadedModel(BaseModel):
+    """One loaded model and its engine's load (the codec has no engine: its counts are 0)."""
+
+    id: str
+    role: ModelRoleName
+    name: str
+    quantization: str
+    device: str = Field(description="Where it runs: gpu or cpu")
+    active: int = Field(default=0, description="Sequences being generated now")
+    queued: int = Field(default=0, description="Requests waiting for a sequence slot")
+    capacity: int = Field(default=0, description="Sequence slots (MAX_CONCURRENT_STREAMS)")
+
+
+class SpeechDefaults(BaseModel):
+    voice: str
+    temperature: float
+    top_p: float
+    repetition_penalty: float
+    max_tokens: int
+
+
+class StatusLimits(BaseModel):
+    max_input_chars: int
+    max_completion_tokens: int
+    max_history_messages: int
+
+
+class ServerStatus(BaseModel):
+    """GET /v1/status: what the browser page shows. Answered while the models load too."""
+
+    status: ServerState
+    message: str | None = Field(None, description="Why the server is not ready, when it is not")
+    version: str
+    models: list[LoadedModel] = Field(default_factory=list)
+    limits: StatusLimits
+    speech_defaults: SpeechDefaults | None = None

@@ -107,9 +107,21 @@ class SecurityMiddleware:
     the WebSocket session limit."""
 
     def __init__(
-        self, app: ASGIApp, *, api_keys: Sequence[str], max_body_bytes: int, max_ws_sessions: int
+        self,
+        app: ASGIApp,
+        *,
+        api_keys: Sequence[str],
+        max_body_bytes: int,
+        max_ws_sessions: int,
+        open_paths: Sequence[str] = (),
+        open_prefixes: Sequence[str] = (),
     ) -> None:
+        """``open_paths``, and paths starting with one of ``open_prefixes``, are served without a
+        key besides the probes: the browser page and its static files, which a browser fetches
+        without headers and which hold no secret (the page asks for the key itself)."""
         self.app = app
+        self._open_paths = OPEN_PATHS | frozenset(open_paths)
+        self._open_prefixes = tuple(open_prefixes)
         self._accepted = tuple(key_digest(key) for key in api_keys)
         self._max_body_bytes = max_body_bytes
         self._max_ws_sessions = max_ws_sessions
@@ -124,7 +136,13 @@ class SecurityMiddleware:
             await self.app(scope, receive, send)
 
     def _authenticate(self, scope: Scope) -> None:
-        if not self._accepted or is_open(scope):
+        path = scope["path"]
+        if (
+            not self._accepted
+            or is_open(scope)
+            or path in self._open_paths
+            or path.startswith(self._open_prefixes)
+        ):
             return
         how = _HOW_WS if scope["type"] == "websocket" else _HOW
         header = _header(scope, b"authorization")

@@ -33,9 +33,10 @@ def test_models_load_in_the_background_and_health_turns_ready(model_env):
         assert client.get("/v1/models").status_code == 200
 
 
-def test_a_failed_load_keeps_health_at_503_with_the_reason(model_env, tmp_path):
+def test_a_failed_load_answers_503_with_the_reason_and_tells_serve_to_exit(model_env, tmp_path):
     env = {k.lower(): v for k, v in model_env.items()} | {"orpheus_model_path": str(tmp_path / "gone.gguf")}
-    with TestClient(create_app(Settings(_env_file=None, **env))) as client:
+    app = create_app(Settings(_env_file=None, **env))
+    with TestClient(app) as client:
         deadline = time.monotonic() + 30
         while "failed" not in (message := client.get("/health").json()["error"]["message"]):
             assert time.monotonic() < deadline
@@ -43,6 +44,8 @@ def test_a_failed_load_keeps_health_at_503_with_the_reason(model_env, tmp_path):
         assert "gone.gguf" in message and "download_models.py" in message
         response = client.post("/v1/audio/speech", json={"model": "tts-1", "input": "hi", "voice": "tara"})
         assert response.status_code == 503 and "gone.gguf" in response.json()["error"]["message"]
+        # `serve` polls this and exits non-zero (tests/server/test_shutdown.py runs that end to end).
+        assert app.state.lifecycle.failure == message
 
 
 def test_unknown_routes_and_methods_answer_in_openai_shape(client):

@@ -45,6 +45,7 @@ PROTECTED = [
     ("POST", "/chat", {"message": "Hi"}),
     ("GET", "/tts?prompt=Hi", None),
     ("GET", "/models", None),
+    ("GET", "/v1/status", None),
     ("GET", "/openapi.json", None),
     ("GET", "/docs", None),
     ("GET", "/v1/no-such-route", None),
