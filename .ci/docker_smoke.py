@@ -144,9 +144,8 @@ def check_image(image: str, figures: dict) -> None:
 
 
 def check_portable_cpu_code(image: str, workdir: Path, figures: dict) -> None:
-    libs = docker(
-        "run", "--rm", "--entrypoint", "sh", image, "-c", "find /opt/venv -path '*/llama_cpp/lib/*.so*' -type f"
-    ).split()
+    find = "find /opt/venv -path '*/llama_cpp/lib/*.so*' -type f"
+    libs = docker("run", "--rm", "--entrypoint", "sh", image, "-c", find).split()
     check(
         any("ggml-cpu" in lib or lib.endswith("libggml.so") for lib in libs), f"llama.cpp CPU library: {libs}"
     )
