@@ -39,6 +39,8 @@ _NAMES_A_MODEL = frozenset(
     {"/v1/audio/speech", "/v1/audio/speech/stream", "/v1/chat/completions", "/v1/completions"}
 )
 _GENERATES = _NAMES_A_MODEL | {"/chat", "/tts"}
+# Operations whose path names a model: an unknown one is a 404 too.
+_MODEL_IN_PATH = frozenset({"/v1/audio/voices/{model}"})
 
 # A text/event-stream schema describes one event (its fields, as a client parses them).
 _SSE_EVENT: dict[str, Any] = {"type": "object", "required": ["data"], "properties": {"data": _TEXT}}
@@ -128,7 +130,7 @@ def _statuses(path: str, operation: dict[str, Any]) -> list[int]:
     statuses = [status for status in _ALWAYS if not (status == 401 and path in _OPEN_PATHS)]
     if operation.get("parameters") or operation.get("requestBody"):
         statuses.append(400)
-    if path in _NAMES_A_MODEL:
+    if path in _NAMES_A_MODEL or path in _MODEL_IN_PATH:
         statuses.append(404)
     if path in _GENERATES:
         statuses.append(429)
