@@ -45,6 +45,7 @@ OPERATIONS = [
     ("GET", "/v1/audio/voices"),
     ("GET", "/v1/audio/voices/{model}"),
     ("GET", "/v1/audio/models"),
+    ("GET", "/v1/status"),
     ("POST", "/v1/audio/speech"),
     ("POST", "/v1/audio/speech/stream"),
     ("POST", "/v1/chat/completions"),
