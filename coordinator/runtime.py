@@ -97,11 +97,13 @@ def load_tts(settings: Settings, catalog: ModelCatalog | None = None) -> Orpheus
         vocab,
         codec,
         voices=catalog.orpheus.voices,
+        voice_aliases=catalog.orpheus.openai_voices,
         max_input_chars=settings.max_input_chars,
         max_utterances=settings.max_utterances,
         lookahead_frames=settings.snac_lookahead_frames,
         quant=quant,
         default_params=replace(ORPHEUS_DEFAULT_SAMPLING, max_tokens=settings.tts_max_tokens),
+        length_cap=settings.tts_length_cap,
     )
 
 

@@ -18,7 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from coordinator.runtime import Runtime
 from coordinator.tts import SpeechStream, SynthesisStats
 
-SpeechEndpoint = Literal["speech", "tts", "chat", "ws"]
+SpeechEndpoint = Literal["speech", "tts", "chat", "ws", "wyoming"]
 
 # Buckets, in seconds unless said otherwise. Streamed responses last as long as their audio.
 HTTP_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
@@ -71,6 +71,13 @@ class Metrics:
             ["endpoint", "finish_reason"],
             registry=registry,
         )
+        self.length_capped = Counter(
+            "orpheus_speech_length_capped_total",
+            "Utterances that did not end by themselves and were cut at the length their text can "
+            "plausibly need (TTS_LENGTH_CAP).",
+            ["endpoint"],
+            registry=registry,
+        )
         self.audio_seconds = Counter(
             "orpheus_speech_audio_seconds_total",
             "Seconds of audio decoded, recorded when each response ends.",
@@ -88,6 +95,8 @@ class Metrics:
     def observe_utterance(self, endpoint: SpeechEndpoint, stats: SynthesisStats) -> None:
         reason = stats.finish_reason or "cancelled"  # a stream closed by its response, not by itself
         self.utterances.labels(endpoint, reason).inc()
+        if stats.length_capped:
+            self.length_capped.labels(endpoint).inc()
         self.audio_seconds.labels(endpoint).inc(stats.audio_s)
         if reason in _COMPLETED and stats.frames:
             self.real_time_factor.labels(endpoint).observe(stats.real_time_factor)

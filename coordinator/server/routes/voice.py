@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
+from sse_starlette import EventSourceResponse
 
 from coordinator.audio.encoders import PcmEncoder, WavEncoder
 from coordinator.errors import (
@@ -22,8 +23,8 @@ from coordinator.errors import (
     NotReadyError,
     ShuttingDownError,
 )
-from coordinator.orpheus.prompt import validate_voice
 from coordinator.runtime import Runtime
+from coordinator.server.chat_events import chat_events
 from coordinator.server.deps import LOADING_MESSAGE, get_limits, get_metrics, get_runtime
 from coordinator.server.disconnect import unless_websocket_closed
 from coordinator.server.errors import error_event, stream_failure, ws_close_code, ws_close_reason
@@ -53,11 +54,12 @@ async def voice_chat(
     runtime: Runtime = Depends(get_runtime),
     limits: RequestLimits = Depends(get_limits),
     metrics: Metrics = Depends(get_metrics),
-) -> StreamingResponse:
-    """Gemma answers; each sentence is spoken as soon as it is complete; one WAV streams back."""
+) -> StreamingResponse | EventSourceResponse:
+    """Gemma answers; each sentence is spoken as soon as it is complete; one WAV streams back
+    (or, with ``stream_format: "sse"``, the text and the speech as events: chat_events.py)."""
     started = time.perf_counter()
     tts, llm = runtime.tts, runtime.llm
-    voice = validate_voice(body.voice or runtime.catalog.orpheus.default_voice, tts.voices)
+    voice = tts.resolve_voice(body.voice or runtime.catalog.orpheus.default_voice)
     limits.check_text(body.message, param="message")
     limits.check_conversation([m.content for m in body.history], param="history")
     max_tokens = limits.completion_tokens(
@@ -76,6 +78,14 @@ async def voice_chat(
     # Each spoken sentence, like any speech request, within the server's token cap.
     speech_params = replace(tts.default_params, max_tokens=speech_max_tokens(None, runtime, limits))
     spoken = SpokenReply(tts, voice, speech_params, loop=loop, snac=runtime.snac)
+    if body.stream_format == "sse":
+        # Primed on the first text: the page shows the words as they are written. A speech
+        # engine too busy for the first sentence is then an error event, not a 429.
+        deltas = await primed(reply.deltas(), http_request)
+        events = chat_events(
+            deltas, spoken, lambda audio: metrics.speech_audio("chat", audio, spoken.streams, started=started)
+        )
+        return EventSourceResponse(events, headers=STREAM_HEADERS)
     audio = metrics.speech_audio(
         "chat", spoken.audio(await primed(reply.deltas(), http_request)), spoken.streams, started=started
     )
