@@ -2,7 +2,7 @@
 # The GPU proof, in one run (bench/README.md "The GPU proof"): on a bare host with one NVIDIA GPU,
 # Python 3.12 + torch (CUDA) and no internet, with this checkout and bench/gpu_wheels/ carried along:
 #   1. installs what the image lacks from bench/gpu_wheels/ (the CUDA llama-cpp-python wheel of
-#      bench/build_cuda_wheel.sh, and bench/proof_requirements.txt) into a venv over the system's torch;
+#      bench/build_cuda_wheel.sh, and bench/proof_requirements.txt) beside the image's torch;
 #   2. writes the synthetic real-shape models (Orpheus 3B Q8_0 and Q4_K_M, Gemma 2 2B Q8_0, SNAC);
 #   3. runs the GPU tests (pytest -m gpu): full offload, SNAC on CUDA exact, its own stream,
 #      SNAC_COMPILE CUDA graphs, a real CUDA out-of-memory answered 503 and recovered from;
@@ -50,15 +50,18 @@ if [ "$DRY_RUN" = 1 ]; then
 else
     step "1. install from bench/gpu_wheels"
     WHEELS="$ROOT/bench/gpu_wheels"
-    VENV="${PROOF_VENV:-/tmp/orpheus-proof-venv}"
+    # The image's Python, the one with torch; what is missing goes into a folder of its own on
+    # PYTHONPATH (pip --target): no venv needed (bare images often lack ensurepip), nothing of the
+    # image is changed, and nothing big lands in $OUT.
+    PY="${PROOF_PYTHON:-python3}"
+    SITE="${PROOF_SITE:-/tmp/orpheus-proof-site}"
+    "$PY" -c 'import torch' || { echo "$PY has no torch: set PROOF_PYTHON to the Python that has" >&2; exit 1; }
     CUDA_WHEEL=$(ls "$WHEELS"/llama_cpp_python-*.whl 2>/dev/null | head -1)
     if [ -z "$CUDA_WHEEL" ]; then
         echo "no llama_cpp_python wheel in $WHEELS: build it with bench/build_cuda_wheel.sh" >&2
         exit 1
     fi
-    python3 -m venv --system-site-packages "$VENV" || exit 1
-    PY="$VENV/bin/python"
-    # Only what the image lacks (its torch, numpy, ... stay): one wheel per missing distribution.
+    # Only what the image lacks (its numpy, if any, stays): one wheel per missing distribution.
     MISSING=$("$PY" - "$ROOT/bench/proof_requirements.txt" <<'PYEOF'
 import importlib.metadata as md, sys
 for line in open(sys.argv[1]):
@@ -74,8 +77,9 @@ PYEOF
 )
     echo "missing here: $(echo $MISSING | tr '\n' ' ')"
     # shellcheck disable=SC2086
-    "$PY" -m pip install --quiet --no-index --no-deps --find-links "$WHEELS" $MISSING "$CUDA_WHEEL" ||
+    "$PY" -m pip install --quiet --no-index --no-deps --target "$SITE" --find-links "$WHEELS" $MISSING "$CUDA_WHEEL" ||
         { fail "install"; exit 1; }
+    export PYTHONPATH="$ROOT:$SITE"
     # The CUDA 13 wheel links libcudart.so.13 and libcublas.so.13: torch's nvidia-* packages have them.
     NVIDIA_LIBS=$("$PY" -c 'import glob, os, nvidia; print(":".join(sorted({os.path.dirname(p) for d in nvidia.__path__ for p in glob.glob(d + "/**/lib/*.so*", recursive=True)})))' 2>/dev/null)
     export LD_LIBRARY_PATH="${NVIDIA_LIBS}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
