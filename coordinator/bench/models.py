@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from coordinator.bench.shapes import GEMMA2_2B, ORPHEUS_3B, TINY_GEMMA2, TINY_QUANTIZABLE, ModelShape
-from coordinator.bench.synthetic import build_chat_gguf, build_orpheus_gguf, write_random_snac
+from coordinator.bench.synthetic import build_chat_gguf, build_orpheus_gguf, quantize, write_random_snac
 from coordinator.config import Settings, load_catalog, resolve_model_path
 
 logger = logging.getLogger(__name__)
@@ -56,15 +56,22 @@ def synthetic_models(
     orpheus = directory / f"orpheus-3b-{size}-shape-random-{quant}.gguf"
     llm = directory / f"gemma-2-2b-{size}-shape-random-{llm_quant}.gguf"
     snac = directory / "snac_24khz-random"
-    orpheus_s = _timed_build(
-        orpheus,
-        build_orpheus_gguf,
-        shape=orpheus_shape,
-        quant=quant,
-        real_ids=real_ids,
-        seed=SYNTHETIC_SEED,
-        deadline=deadline,
-    )
+    orpheus_q8_0 = directory / f"orpheus-3b-{size}-shape-random-Q8_0.gguf"
+    if quant == "Q4_K_M" and orpheus_q8_0.is_file():
+        # Q4_K_M is made from Q8_0 anyway: from the one already written, if there is one.
+        orpheus_s = _timed_build(
+            orpheus, lambda path, **_: quantize(orpheus_q8_0, path, quant, deadline=deadline)
+        )
+    else:
+        orpheus_s = _timed_build(
+            orpheus,
+            build_orpheus_gguf,
+            shape=orpheus_shape,
+            quant=quant,
+            real_ids=real_ids,
+            seed=SYNTHETIC_SEED,
+            deadline=deadline,
+        )
     llm_s = _timed_build(
         llm,
         build_chat_gguf,

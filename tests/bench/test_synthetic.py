@@ -130,3 +130,20 @@ def test_a_deadline_that_has_passed_stops_the_write_and_leaves_no_file(tmp_path)
             tmp_path / "late.gguf", shape=TINY_QUANTIZABLE, quant="Q8_0", deadline=time.monotonic()
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_q4_k_m_is_quantized_from_the_q8_0_already_written_and_models_are_reused(tmp_path, monkeypatch):
+    from coordinator.bench import models
+
+    _, first = models.synthetic_models(tmp_path, quant="Q8_0", tiny=True)
+
+    def no_new_writes(*args, **kwargs):
+        raise AssertionError("a model was written again")
+
+    monkeypatch.setattr(models, "build_orpheus_gguf", no_new_writes)
+    monkeypatch.setattr(models, "build_chat_gguf", no_new_writes)
+    overrides, second = models.synthetic_models(tmp_path, quant="Q4_K_M", tiny=True)
+    assert second["orpheus"]["quant"] == "Q4_K_M" and second["orpheus"]["written_in_s"] is not None
+    assert "written_in_s" not in second["llm"]  # reused
+    assert gguf.GGUFReader(overrides["orpheus_model_path"]).fields["general.file_type"].parts[-1][0] == 15
+    assert first["orpheus"]["path"] != second["orpheus"]["path"]
