@@ -24,6 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from coordinator.bench.load import (
     SAMPLE_RATE,
     SAMPLES_PER_FRAME,
@@ -47,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 CHAT_RUNS = 3
 CHAT_ATTEMPTS = 10
+BENCH_QUEUE_TIMEOUT_S = 3600.0
 # A level whose streams all held real time lasts about one utterance; one that broke it, longer in
 # proportion. Plan with this much slack over the estimate.
 LEVEL_ESTIMATE_SLACK = 1.3
@@ -78,6 +81,9 @@ def bench_settings(settings: Settings, *, max_streams: int, max_tokens: int) -> 
             "max_concurrent_streams": max_streams,
             "max_queue": max(settings.max_queue, max_streams),
             "tts_max_tokens": max_tokens,
+            # The sweep measures speed, not the queueing policy: a slow host must not turn a /chat
+            # reply's later sentences, waiting for a slot, into failures.
+            "queue_timeout_s": max(settings.queue_timeout_s, BENCH_QUEUE_TIMEOUT_S),
             "max_completion_tokens": max(settings.max_completion_tokens, max_tokens),
             "n_ctx": n_ctx,
             "api_key": None,
@@ -151,13 +157,16 @@ def _copy(tally: Any) -> Any:
 async def _level(url: str, n: int, config: SweepConfig, runtime: Any) -> dict:
     engine_before, snac_before, busy_before = _snapshot(runtime)
     remaining = config.deadline - time.monotonic()
-    cut = False
+    cut, failure = False, None
+    started = time.monotonic()
     try:
         results, wall_s = await asyncio.wait_for(
             run(url, ["speech"] * n, config.max_tokens, concurrent=True), timeout=max(remaining, 0.001)
         )
     except asyncio.TimeoutError:
         cut, results, wall_s = True, [], max(remaining, 0.0)
+    except httpx.HTTPError as exc:  # a refused or broken stream: the server's limit, not the bench's
+        failure, results, wall_s = _http_failure(exc), [], time.monotonic() - started
     engine_after, snac_after, busy_after = _snapshot(runtime)
     if results:
         level = summarize(results, wall_s)
@@ -174,11 +183,18 @@ async def _level(url: str, n: int, config: SweepConfig, runtime: Any) -> dict:
             "audio_tokens_per_s": 0.0,
         }
     level["cut_by_budget"] = cut
+    level["failed"] = failure
     level["real_time_multiple_aggregate"] = level["audio_s_total"] / wall_s if wall_s else 0.0
     level["snac_busy_share"] = (busy_after - busy_before) / wall_s if wall_s else 0.0
     level["engine_steps"] = _engine_profile(engine_before, engine_after)
     level["snac_calls"] = _snac_profile(snac_before, snac_after)
     return level
+
+
+def _http_failure(exc: Exception) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code} from {exc.request.url.path}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _estimate_s(done: list[dict], n: int, audio_s: float) -> float:
@@ -195,8 +211,6 @@ def _estimate_s(done: list[dict], n: int, audio_s: float) -> float:
 async def _chat_first_audio(url: str, runs: int, deadline: float) -> list[float]:
     """First audio of /chat, alone, ``runs`` times. A reply with nothing to speak (a random model
     may end its turn at once) has no first audio: another seed is tried, up to CHAT_ATTEMPTS."""
-    import httpx
-
     times: list[float] = []
     async with httpx.AsyncClient(base_url=url, timeout=STREAM_TIMEOUT_S) as client:
         for seed in range(CHAT_ATTEMPTS):
@@ -209,6 +223,9 @@ async def _chat_first_audio(url: str, runs: int, deadline: float) -> list[float]
                 )
             except asyncio.TimeoutError:
                 break
+            except httpx.HTTPError as exc:
+                logger.warning("/chat failed: %s", _http_failure(exc))
+                continue
             if result.audio_s > 0:
                 times.append(result.first_audio_s)
     return times
@@ -289,6 +306,10 @@ def sweep(settings: Settings, config: SweepConfig, *, models: dict) -> dict:
             if level["cut_by_budget"]:
                 logger.info("%d stream(s): cut by the time budget", n)
                 stopped_by = "time budget (a level was cut)"
+                break
+            if level["failed"]:
+                logger.warning("%d stream(s): %s", n, level["failed"])
+                stopped_by = f"a stream failed at {n} streams ({level['failed']})"
                 break
             logger.info(
                 "%d stream(s): first audio p50 %.0f ms p95 %.0f ms, real-time factor p50 %.2f p95 %.2f, "

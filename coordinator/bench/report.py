@@ -21,8 +21,8 @@ def holds_real_time(level: dict) -> bool:
 
 
 def within_margin(level: dict, margin: float) -> bool:
-    """A level cut by the time budget proves nothing, so it holds nothing."""
-    if level.get("cut_by_budget"):
+    """A level cut by the time budget, or whose streams failed, proves nothing, so it holds nothing."""
+    if level.get("cut_by_budget") or level.get("failed"):
         return False
     return level["streams_behind_real_time"] == 0 and level["rtf_p95"] <= margin
 
@@ -106,6 +106,9 @@ def table(levels: list[dict]) -> str:
     for lv in sorted(levels, key=lambda lv: lv["streams"]):
         if lv.get("cut_by_budget"):
             lines.append(f"{lv['streams']:>7}  cut by --max-seconds")
+            continue
+        if lv.get("failed"):
+            lines.append(f"{lv['streams']:>7}  failed: {lv['failed']}")
             continue
         verdict = "held" if holds_real_time(lv) else "broke"
         lines.append(

@@ -32,3 +32,29 @@ def test_snac_cost_is_decode_seconds_per_second_of_audio_decoded():
     # 24 frames of 2048 samples at 24 kHz = 2.048 s of audio in 1.024 s of decoding.
     rows = _snac_profile({}, {8: BatchTally(calls=3, frames=24, seconds=1.024)})
     assert rows == [{"windows_per_call": 8, "calls": 3, "ms_per_call": 1024 / 3, "decode_s_per_audio_s": 0.5}]
+
+
+def test_a_level_whose_streams_are_refused_is_recorded_as_failed_not_raised(monkeypatch):
+    import asyncio
+    import time
+    from types import SimpleNamespace
+
+    import httpx
+
+    from coordinator.bench import capacity
+    from coordinator.bench.report import holds_real_time, table
+
+    async def refused(url, kinds, max_tokens, concurrent):
+        request = httpx.Request("POST", url + "/v1/audio/speech")
+        raise httpx.HTTPStatusError("503", request=request, response=httpx.Response(503, request=request))
+
+    monkeypatch.setattr(capacity, "run", refused)
+    stats = SimpleNamespace(by_batch={}, busy_s=0.0)
+    runtime = SimpleNamespace(
+        tts=SimpleNamespace(engine=SimpleNamespace(stats=stats)), snac=SimpleNamespace(stats=stats)
+    )
+    config = capacity.SweepConfig(max_streams=4, max_tokens=28, deadline=time.monotonic() + 60)
+    level = asyncio.run(capacity._level("http://127.0.0.1:9", 4, config, runtime))
+    assert level["failed"] == "HTTP 503 from /v1/audio/speech"
+    assert not holds_real_time(level)
+    assert "failed: HTTP 503" in table([level])
