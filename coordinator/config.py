@@ -161,6 +161,12 @@ class Settings(BaseSettings):
         None, description="A local SNAC directory with config.json and pytorch_model.bin."
     )
     n_gpu_layers: int = Field(-1, description="Layers offloaded to the GPU; -1 offloads all.")
+    cpu_weight_repack: bool = Field(
+        True,
+        description="Let llama.cpp re-lay quantized weights kept on the CPU for its fastest kernels "
+        "(AMX, AVX repack); set 0 where that crashes, as llama.cpp's AMX path does in some VMs "
+        "(CPU_WEIGHT_REPACK).",
+    )
     snac_device: str = Field(
         "auto", description="Device for SNAC: auto (cuda when available, else cpu), cpu, cuda, cuda:N."
     )

@@ -81,7 +81,9 @@ def load_tts(settings: Settings, catalog: ModelCatalog | None = None) -> Orpheus
     orpheus_path, quant = resolve_model_path("orpheus", catalog, settings)
     snac_path, _ = resolve_model_path("snac", catalog, settings)
     device = resolve_device(settings.snac_device)
-    model = LlamaModel.load(orpheus_path, n_gpu_layers=settings.n_gpu_layers)
+    model = LlamaModel.load(
+        orpheus_path, n_gpu_layers=settings.n_gpu_layers, cpu_weight_repack=settings.cpu_weight_repack
+    )
     try:
         vocab = OrpheusVocab.from_token_texts(model.token_texts())
         codec = load_snac(snac_path, device, compile_mode=settings.snac_compile)
@@ -113,7 +115,9 @@ def model_id(name: str) -> str:
 def load_llm(settings: Settings, catalog: ModelCatalog) -> TextModel:
     """The chat model (Gemma) on its own batch engine."""
     path, quant = resolve_model_path("llm", catalog, settings)
-    model = LlamaModel.load(path, n_gpu_layers=settings.n_gpu_layers)
+    model = LlamaModel.load(
+        path, n_gpu_layers=settings.n_gpu_layers, cpu_weight_repack=settings.cpu_weight_repack
+    )
     try:
         engine = _engine(model, settings, "llm")
     except BaseException:

@@ -14,6 +14,22 @@ from tests.rig.snac_checkpoint import silence_noise_blocks, write_random_snac
 from tests.rig.tiny_gguf import build_chat_gguf, build_orpheus_gguf
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """`gpu` tests run only where torch sees a CUDA GPU (bench/gpu_proof.sh runs them there)."""
+    gpu_tests = [item for item in items if item.get_closest_marker("gpu")]
+    if not gpu_tests:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (bench/gpu_proof.sh runs these on one)")
+    for item in gpu_tests:
+        item.add_marker(skip)
+
+
 TEST_N_CTX = 1024
 TEST_STREAMS = 4
 
