@@ -25,7 +25,7 @@ ERROR_DESCRIPTIONS = {
     400: "Invalid request: a field is missing, malformed, out of range or over a server limit",
     401: "No API key, or a wrong one (when the server has API_KEY set)",
     404: "The model named does not exist here",
-    413: "The request body is larger than MAX_BODY_BYTES",
+    413: "The request body is larger than MAX_BODY_BYTES (MAX_UPLOAD_BYTES on the routes that take audio)",
     429: "Every slot and the wait queue are busy: retry after Retry-After seconds",
     503: "The models are still loading (or failed to), or no slot freed up in time: retry later",
 }
@@ -35,7 +35,14 @@ _ALWAYS = (401, 413, 503)
 _OPEN_PATHS = frozenset({"/health"})
 # Operations that generate: they may name a model and wait for an engine slot.
 _NAMES_A_MODEL = frozenset(
-    {"/v1/audio/speech", "/v1/audio/speech/stream", "/v1/chat/completions", "/v1/completions"}
+    {
+        "/v1/audio/speech",
+        "/v1/audio/speech/stream",
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/audio/transcriptions",
+        "/v1/audio/translations",
+    }
 )
 _GENERATES = _NAMES_A_MODEL | {"/chat", "/tts"}
 
@@ -59,12 +66,21 @@ _SPEECH_EVENT = {
 _SPEECH_TYPES = {media_type_of(fmt): _BINARY for fmt in get_args(AudioFormat)} | {
     SSE_MEDIA_TYPE: _SPEECH_EVENT
 }
+# A transcript: JSON (json, verbose_json) or text (text, srt, vtt).
+_TRANSCRIPT_TYPES: dict[str, dict[str, Any]] = {
+    "application/json": {"type": "object"},
+    "text/plain": _TEXT,
+    "application/x-subrip": _TEXT,
+    "text/vtt": _TEXT,
+}
 # What a 200 carries where it is not (only) JSON.
 _SUCCESS_CONTENT: dict[str, dict[str, dict[str, Any]]] = {
     "/v1/audio/speech": _SPEECH_TYPES,
     "/v1/audio/speech/stream": _SPEECH_TYPES,
     "/tts": {"audio/wav": _BINARY},
     "/chat": {"audio/wav": _BINARY, "text/plain": _TEXT},  # text/plain: stream_text
+    "/v1/audio/transcriptions": _TRANSCRIPT_TYPES,
+    "/v1/audio/translations": _TRANSCRIPT_TYPES,
     # Text streams end with the non-JSON event ``[DONE]``.
     "/v1/chat/completions": {"application/json": {"type": "object"}, SSE_MEDIA_TYPE: _SSE_EVENT},
     "/v1/completions": {"application/json": {"type": "object"}, SSE_MEDIA_TYPE: _SSE_EVENT},
