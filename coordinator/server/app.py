@@ -21,7 +21,7 @@ from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics, cuda_if_available
 from coordinator.server.middleware import RequestObserver
 from coordinator.server.openapi import install_openapi
-from coordinator.server.routes import audio, metrics, models, text, transcription, voice
+from coordinator.server.routes import audio, metrics, models, text, transcription, voice, voice_ws
 from coordinator.server.security import SecurityMiddleware, check_bind, is_loopback
 
 logger = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(text.router)
     app.include_router(voice.router)
     app.include_router(transcription.router)
+    app.include_router(voice_ws.router)
     return app
 
 

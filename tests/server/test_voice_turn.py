@@ -58,7 +58,9 @@ def test_audio_that_is_not_base64_or_not_audio_is_a_400_naming_audio(client):
     assert not_base64.status_code == 400 and not_base64.json()["error"]["param"] == "audio"
     not_audio = client.post("/chat", json={"audio": base64.b64encode(b"plain text " * 50).decode()})
     assert not_audio.status_code == 400
-    assert not_audio.json()["error"]["param"] == "audio" and not_audio.json()["error"]["code"] == "invalid_audio"
+    assert (
+        not_audio.json()["error"]["param"] == "audio" and not_audio.json()["error"]["code"] == "invalid_audio"
+    )
 
 
 def test_an_unknown_voice_with_a_spoken_turn_is_a_400_naming_the_voice(client, question):
