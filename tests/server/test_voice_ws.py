@@ -30,10 +30,13 @@ def _ws_url(live_url: str, **query) -> str:
     return live_url.replace("http://", "ws://") + f"/v1/voice/ws?{params}"
 
 
-async def _send_audio(ws, samples: np.ndarray, rate: int = RATE) -> None:
+async def _send_audio(ws, samples: np.ndarray, rate: int = RATE, *, pace: float = 0.0) -> None:
+    """Send in 100 ms chunks; ``pace``: seconds of waiting per chunk (a microphone waits 0.1)."""
     step = int(CHUNK_S * rate)
     for start in range(0, samples.size, step):
         await ws.send(pcm16(samples[start : start + step]))
+        if pace:
+            await asyncio.sleep(pace)
 
 
 async def _until(ws, kind: str, seen: list, binary: list | None = None) -> dict:
@@ -58,7 +61,10 @@ def test_a_spoken_turn_is_heard_transcribed_answered_and_spoken_back(live_url, s
         seen, binary = [], []
         async with websockets.connect(_ws_url(live_url)) as ws:
             created = json.loads(await ws.recv())
-            await _send_audio(ws, np.concatenate([silence(0.5, RATE), sentence, silence(1.2, RATE)]))
+            # Half real time: a partial transcript has time to come back while the user speaks.
+            await _send_audio(
+                ws, np.concatenate([silence(0.5, RATE), sentence, silence(1.2, RATE)]), pace=0.05
+            )
             final = await _until(ws, "transcript.final", seen)
             done = await _until(ws, "reply.done", seen, binary)
         return created, seen, binary, final, done
