@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 PCM16_SCALE = 32768.0
 _RESAMPLED_FORMAT = "flt"  # packed float32
+_PLANAR_FORMAT = "fltp"  # one float32 plane per channel
 _LAYOUT = "mono"
 
 
@@ -56,16 +57,18 @@ def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> np.
                     param=param,
                 )
             stream = container.streams.audio[0]
-            resampler = av.AudioResampler(format=_RESAMPLED_FORMAT, layout=_LAYOUT, rate=SAMPLE_RATE)
+            # Channels kept, then averaged here: FFmpeg's own downmix adds them at -3 dB each,
+            # which takes loud stereo past full scale.
+            resampler = av.AudioResampler(format=_PLANAR_FORMAT, rate=SAMPLE_RATE)
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    samples = out.to_ndarray().reshape(-1)
+                    samples = out.to_ndarray().mean(axis=0)
                     total += samples.size
                     if total > max_samples:
                         raise _too_long(max_seconds, param)
                     pieces.append(samples)
             for out in resampler.resample(None):
-                pieces.append(out.to_ndarray().reshape(-1))
+                pieces.append(out.to_ndarray().mean(axis=0))
     except InvalidInputError:
         raise
     except (av.FFmpegError, ValueError, UnicodeDecodeError, IndexError) as exc:
