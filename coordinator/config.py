@@ -24,7 +24,9 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from coordinator.engine.sampling import MAX_SEED, MIN_SEED
 from coordinator.errors import ConfigError, ModelNotFoundError
+from coordinator.orpheus.voices import check_aliases
 from coordinator.text.sentences import DEFAULT_MAX_UTTERANCES, MAX_UTTERANCE_CHARS
 
 logger = logging.getLogger(__name__)
@@ -87,11 +89,16 @@ class GGUFModelSpec(_License):
 class OrpheusSpec(GGUFModelSpec):
     voices: list[str] = Field(min_length=1)
     default_voice: str
+    language: str = Field("en", description="The language code of what the model speaks.")
+    openai_voices: dict[str, str] = Field(
+        default_factory=dict, description="OpenAI voice name: the voice of this model that speaks it."
+    )
 
     @model_validator(mode="after")
     def _default_voice_is_listed(self) -> OrpheusSpec:
         if self.default_voice not in self.voices:
             raise ValueError(f"default_voice {self.default_voice!r} is not in voices")
+        check_aliases(self.openai_voices, self.voices)
         return self
 
 
@@ -301,6 +308,44 @@ class Settings(BaseSettings):
     max_audio_seconds: float = Field(
         1800.0, gt=0, description="Longest audio one transcription may hold, in seconds (MAX_AUDIO_SECONDS)."
     )
+    web_ui: bool = Field(
+        True,
+        description="Serve the browser page (speech playground, voice chat, status) at / (WEB_UI); 0 turns it off.",
+    )
+    wyoming_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="serve: also speak the Wyoming protocol (Home Assistant) on this TCP port, 10200 by "
+        "convention (WYOMING_PORT); unset: off.",
+    )
+    wyoming_host: str | None = Field(
+        None,
+        description="Address the Wyoming port binds to; default: HOST. Wyoming has no authentication, so "
+        "beyond loopback it needs ALLOW_NO_AUTH=1 (WYOMING_HOST).",
+    )
+    wyoming_seed: int | None = Field(
+        None,
+        ge=MIN_SEED,
+        le=MAX_SEED,
+        description="Sampling seed for Wyoming speech: the same text is spoken the same way each time "
+        "(WYOMING_SEED); unset: a fresh draw each time, as on the HTTP API.",
+    )
+    wyoming_idle_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="A Wyoming connection that sends nothing this long while nothing is being spoken "
+        "is closed (WYOMING_IDLE_TIMEOUT_S).",
+    )
+    wyoming_zeroconf: bool = Field(
+        False,
+        description="Announce the Wyoming port over mDNS (_wyoming._tcp) so Home Assistant discovers it "
+        "(WYOMING_ZEROCONF).",
+    )
+    wyoming_zeroconf_name: str | None = Field(
+        None,
+        description="Service name of the announcement; default: orpheus-<host name> (WYOMING_ZEROCONF_NAME).",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Browser origins allowed to call the API, comma-separated (CORS_ORIGINS); empty: CORS off.",
@@ -319,6 +364,10 @@ class Settings(BaseSettings):
         "n_threads",
         "snac_batch_frames",
         "api_key",
+        "wyoming_port",
+        "wyoming_host",
+        "wyoming_seed",
+        "wyoming_zeroconf_name",
         mode="before",
     )
     @classmethod

@@ -99,6 +99,7 @@ def load_tts(settings: Settings, catalog: ModelCatalog | None = None) -> Orpheus
         vocab,
         codec,
         voices=catalog.orpheus.voices,
+        voice_aliases=catalog.orpheus.openai_voices,
         max_input_chars=settings.max_input_chars,
         max_utterances=settings.max_utterances,
         lookahead_frames=settings.snac_lookahead_frames,

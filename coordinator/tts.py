@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,8 +26,9 @@ from coordinator.errors import InvalidInputError
 from coordinator.orpheus.codes import FrameAssembler
 from coordinator.orpheus.constraint import AudioTokenConstraint
 from coordinator.orpheus.layout import FRAME_TOKENS
-from coordinator.orpheus.prompt import build_prompt, prompt_text, validate_text, validate_voice
+from coordinator.orpheus.prompt import build_prompt, prompt_text, validate_text
 from coordinator.orpheus.vocab import OrpheusVocab
+from coordinator.orpheus.voices import resolve_voice
 from coordinator.text.sentences import DEFAULT_MAX_UTTERANCES, utterances
 
 logger = logging.getLogger(__name__)
@@ -156,6 +157,7 @@ class OrpheusTTS:
         codec: FrameCodec,
         *,
         voices: Sequence[str],
+        voice_aliases: Mapping[str, str] | None = None,
         max_input_chars: int,
         lookahead_frames: int,
         max_utterances: int = DEFAULT_MAX_UTTERANCES,
@@ -168,6 +170,8 @@ class OrpheusTTS:
         self.vocab = vocab
         self.codec = codec
         self.voices = list(voices)
+        # OpenAI voice name → one of ``voices`` (models.yaml's openai_voices).
+        self.voice_aliases = dict(voice_aliases or {})
         self.max_input_chars = max_input_chars
         self.max_utterances = max_utterances
         self.lookahead_frames = lookahead_frames
@@ -177,10 +181,14 @@ class OrpheusTTS:
     def model(self) -> LlamaModel:
         return self.engine.model
 
+    def resolve_voice(self, voice: str) -> str:
+        """The model voice that ``voice`` (a voice or an alias of one) names; 400 if none."""
+        return resolve_voice(voice, self.voices, self.voice_aliases)
+
     def prompt_ids(self, text: str, voice: str) -> list[int]:
         """Validate the input and build the prompt token ids (official Orpheus layout)."""
         text = validate_text(text, max_chars=self.max_input_chars)
-        voice = validate_voice(voice, self.voices)
+        voice = self.resolve_voice(voice)
         return build_prompt(self.vocab, self.model.tokenize(prompt_text(voice, text)))
 
     def request(self, text: str, voice: str, params: SamplingParams | None = None) -> GenerationRequest:
@@ -230,10 +238,19 @@ class OrpheusTTS:
         return SpeechStream(generation, self.vocab, decoder, started=started)
 
     def speak(
-        self, text: str, voice: str, params: SamplingParams | None = None, *, loop: asyncio.AbstractEventLoop
+        self,
+        text: str,
+        voice: str,
+        params: SamplingParams | None = None,
+        *,
+        loop: asyncio.AbstractEventLoop,
+        continuation: bool = False,
     ) -> Utterances:
         """Speak text of any accepted length: cut at sentence boundaries into utterances Orpheus
-        handles well, every one validated before the first is submitted."""
+        handles well, every one validated before the first is submitted.
+
+        ``continuation``: the text goes on a response already speaking (a later sentence of a
+        streamed text), so even its first utterance is never refused for a full queue."""
         text = validate_text(text, max_chars=self.max_input_chars)
         pieces = utterances(text)
         if len(pieces) > self.max_utterances:
@@ -244,7 +261,7 @@ class OrpheusTTS:
                 param="input",
             )
         requests = [self.request(piece, voice, params) for piece in pieces]
-        return Utterances(self, requests, loop)
+        return Utterances(self, requests, loop, continuation=continuation)
 
     def close(self) -> None:
         self.engine.close()
@@ -259,11 +276,17 @@ class Utterances:
     """
 
     def __init__(
-        self, tts: OrpheusTTS, requests: list[GenerationRequest], loop: asyncio.AbstractEventLoop
+        self,
+        tts: OrpheusTTS,
+        requests: list[GenerationRequest],
+        loop: asyncio.AbstractEventLoop,
+        *,
+        continuation: bool = False,
     ) -> None:
         self._tts = tts
         self._requests = requests
         self._loop = loop
+        self._continuation = continuation
         self.streams: list[SpeechStream] = []
         self._start(0)  # submitted now, so a full queue is refused before any response starts
 
@@ -278,7 +301,9 @@ class Utterances:
     def _start(self, index: int) -> None:
         if index < len(self._requests) and index == len(self.streams):
             self.streams.append(
-                self._tts.start(self._requests[index], loop=self._loop, continuation=index > 0)
+                self._tts.start(
+                    self._requests[index], loop=self._loop, continuation=self._continuation or index > 0
+                )
             )
 
     async def aiter_chunks(self, snac: DecodeScheduler) -> AsyncIterator[np.ndarray]:

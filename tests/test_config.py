@@ -157,3 +157,14 @@ def test_limits_have_safe_defaults():
     assert (settings.api_keys(), settings.allow_no_auth, settings.cors_origins) == ((), False, [])
     assert settings.max_body_bytes == 1024 * 1024 and settings.max_completion_tokens == 2048
     assert settings.max_history_messages == 50 and settings.max_ws_sessions == 32
+
+
+def test_an_openai_voice_mapped_to_no_voice_of_the_model_is_a_config_error(tmp_path):
+    raw = yaml.safe_load(REPO_CATALOG.read_text())
+    raw["orpheus"]["openai_voices"]["alloy"] = "nobody"
+    path = tmp_path / "models.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(
+        ConfigError, match="openai_voices: alloy maps to 'nobody', which is not one of the voices"
+    ):
+        load_catalog(path)

@@ -206,3 +206,34 @@ def test_async_streaming_gives_the_same_exact_audio_with_snac_off_the_event_loop
     audio = np.concatenate(chunks)
     assert len(audio) == 12 * SAMPLES_PER_FRAME and speech.stats.finish_reason == "length"
     assert np.abs(audio - tts.codec.decode(speech.frames)).max() < 1e-4
+
+
+def test_speech_continuing_a_response_is_not_refused_by_a_full_queue(tts, monkeypatch):
+    import threading
+
+    from coordinator.errors import QueueFullError
+
+    engine = tts.engine
+    monkeypatch.setattr(engine, "max_queue", 0)
+    gate = threading.Event()
+    engine.call_in_worker(gate.wait)  # hold the worker so the slots stay as they are
+    held, continued = [], None
+
+    async def speak():
+        loop = asyncio.get_running_loop()
+        with pytest.raises(QueueFullError):
+            tts.speak("Hello there.", "tara", loop=loop)
+        return tts.speak("Hello there.", "tara", loop=loop, continuation=True)
+
+    try:
+        while True:  # fill every free slot
+            try:
+                held.append(engine.submit(tts.request("Hi.", "tara")))
+            except QueueFullError:
+                break
+        continued = asyncio.run(speak())
+        assert len(continued.streams) == 1  # queued, ahead of new requests
+    finally:
+        for stream in [*held, *(continued.streams if continued else [])]:
+            stream.cancel()
+        gate.set()

@@ -2,7 +2,10 @@
 
 Each encoder emits its header first and its bytes as audio arrives, so an HTTP response can start
 playing before the utterance is complete. Lengths are unknown up front: the WAV header says
-"until end of stream" (0xFFFFFFFF), which players and ffmpeg accept.
+"until end of stream" (0xFFFFFFFF), which players, ffmpeg and libsndfile accept (libsndfile counts
+the samples that arrived). FLAC is the exception: its STREAMINFO header carries the total length,
+and libsndfile turns "unknown" into an absurd one, so a FLAC answer is encoded once complete
+(``WholeFlacEncoder``), unless the client asked for a live stream.
 """
 
 from __future__ import annotations
@@ -176,14 +179,49 @@ class FFmpegEncoder:
         del self._stream, self._container
 
 
+class WholeFlacEncoder:
+    """FLAC written once all the audio is in, so that STREAMINFO holds the true sample count (and
+    the MD5 of the samples): what an archive, soundfile or a seeking player needs. Nothing is sent
+    before ``finish``."""
+
+    media_type = "audio/flac"
+
+    def __init__(self) -> None:
+        self._chunks: list[np.ndarray] = []
+
+    def encode(self, samples: np.ndarray) -> bytes:
+        self._chunks.append(to_pcm16(samples))
+        return b""
+
+    def finish(self) -> bytes:
+        import soundfile as sf  # libsndfile's FLAC writer seeks back to complete STREAMINFO
+
+        pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.int16)
+        self._chunks.clear()
+        out = io.BytesIO()
+        sf.write(out, pcm, SAMPLE_RATE, format="FLAC", subtype="PCM_16")
+        return out.getvalue()
+
+    def close(self) -> None:
+        self._chunks.clear()
+
+
 # Ogg holds audio back until a page fills (1 s by default); short pages keep the stream live.
 OGG_PAGE_DURATION_US = 100_000
 
 # OpenAI's response_format → (media type, FFmpeg container, encoder, muxer options, encoder options).
 _FFMPEG_FORMATS: dict[str, tuple[str, str, str, dict[str, str], dict[str, str]]] = {
-    # No Xing/LAME info frame (it is only filled in by seeking back, which a stream cannot) and no
-    # bit reservoir (a decoder joining the stream cold would meet frames that borrow from before).
-    "mp3": ("audio/mpeg", "mp3", "libmp3lame", {"write_xing": "0"}, {"reservoir": "0"}),
+    # Bare MPEG frames: no Xing/LAME info frame (it is only filled in by seeking back, which a
+    # stream cannot) and no ID3v2 tag, so that answers played back to back (LibreChat pipes several
+    # into one audio/mpeg stream) are one valid stream, with no tag or length header in the middle;
+    # and no bit reservoir (a decoder joining the stream cold would meet frames that borrow from before).
+    "mp3": (
+        "audio/mpeg",
+        "mp3",
+        "libmp3lame",
+        {"write_xing": "0", "id3v2_version": "0"},
+        {"reservoir": "0"},
+    ),
     "opus": ("audio/ogg", "ogg", "libopus", {"page_duration": str(OGG_PAGE_DURATION_US)}, {}),
     "aac": ("audio/aac", "adts", "aac", {}, {}),
     "flac": ("audio/flac", "flac", "flac", {}, {}),
@@ -202,12 +240,15 @@ def media_type_of(response_format: str) -> str:
     return _FFMPEG_FORMATS[response_format][0]
 
 
-def make_encoder(response_format: str) -> StreamEncoder:
-    """The encoder for an OpenAI ``response_format``; an unknown one names the supported ones."""
+def make_encoder(response_format: str, *, live: bool = False) -> StreamEncoder:
+    """The encoder for an OpenAI ``response_format``; an unknown one names the supported ones.
+    ``live``: FLAC too streams as it is encoded, its length left unknown (see the module's doc)."""
     if response_format == "wav":
         return WavEncoder()
     if response_format == "pcm":
         return PcmEncoder()
+    if response_format == "flac" and not live:
+        return WholeFlacEncoder()
     if response_format in _FFMPEG_FORMATS:
         return FFmpegEncoder(*_FFMPEG_FORMATS[response_format])
     raise InvalidInputError(

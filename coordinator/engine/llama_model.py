@@ -58,6 +58,15 @@ def init_backend() -> None:
             _backend_ready = True
 
 
+def no_gpu_message(n_gpu_layers: int) -> str:
+    """What to say when GPU layers were asked for but llama.cpp has no GPU device to put them on."""
+    return (
+        f"N_GPU_LAYERS={n_gpu_layers} asks for the GPU, but llama.cpp sees no GPU: none is visible to "
+        "this process (a container started without `--gpus all` or the NVIDIA runtime), or this "
+        "llama.cpp was built without CUDA; running on the CPU (set N_GPU_LAYERS=0 to silence this)"
+    )
+
+
 class LlamaModel:
     """Owns one ``llama_model``. Use ``load``; call ``close`` (or use as a context manager)."""
 
@@ -91,13 +100,16 @@ class LlamaModel:
                 f"architecture is unsupported; re-download it with `{download_hint}`"
             )
         model = cls(path, handle)
+        offload = bool(llama_cpp.llama_supports_gpu_offload())
         logger.info(
             "loaded %s: %d tokens in vocabulary, GPU layers requested %s, GPU offload %s",
             path.name,
             model.n_vocab,
             n_gpu_layers,
-            "supported" if llama_cpp.llama_supports_gpu_offload() else "not available in this build",
+            "supported" if offload else "not available in this build",
         )
+        if n_gpu_layers != 0 and not offload:
+            logger.warning("%s", no_gpu_message(n_gpu_layers))
         return model
 
     @property

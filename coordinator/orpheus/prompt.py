@@ -26,12 +26,6 @@ def validate_text(text: str, *, max_chars: int, param: str = "text") -> str:
     return text.strip()
 
 
-def validate_voice(voice: str, voices: Sequence[str], *, param: str = "voice") -> str:
-    if voice not in voices:
-        raise InvalidInputError(f"unknown voice {voice!r}: choose one of {', '.join(voices)}", param=param)
-    return voice
-
-
 def prompt_text(voice: str, text: str) -> str:
     """The human turn's text; emotion tags like <laugh> stay inline, as the model was trained."""
     return f"{voice}: {text}"

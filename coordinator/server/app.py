@@ -12,17 +12,20 @@ from starlette.middleware.cors import CORSMiddleware
 
 from coordinator import __version__
 from coordinator.config import ModelRole, Settings, load_catalog, load_settings, resolve_model_path
-from coordinator.errors import CoordinatorError
+from coordinator.errors import CoordinatorError, ModelLoadError
 from coordinator.logs import configure_logging
 from coordinator.runtime import Runtime, load_runtime
+from coordinator.server.deps import DOWNLOADING_MESSAGE
 from coordinator.server.errors import install_error_handlers
 from coordinator.server.lifecycle import DrainGate, GracefulServer, Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics, cuda_if_available
-from coordinator.server.middleware import RequestObserver
+from coordinator.server.middleware import RequestObserver, TrailingSlashes
 from coordinator.server.openapi import install_openapi
-from coordinator.server.routes import audio, metrics, models, text, transcription, voice, voice_ws
+from coordinator.server.routes import audio, metrics, models, status, text, transcription, voice, voice_ws
 from coordinator.server.security import SecurityMiddleware, check_bind, is_loopback
+from coordinator.server.web import router as web
+from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_server
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +47,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime
         app.state.not_ready_reason = None
+        wyoming = _wyoming(app, config, runtime) if config.wyoming_port is not None else None
+        if wyoming is not None:
+            await wyoming.start()  # a port in use fails the start-up here, before any load
+        app.state.wyoming = wyoming
         loading = None
         if runtime is None:
             loading = asyncio.create_task(_load(app, config))
         try:
             yield
         finally:
+            if wyoming is not None:
+                await wyoming.stop()  # its connections stop speaking before the models go
             if loading is not None:
                 await loading  # a load in progress runs in a thread: let it finish, then free it
                 if app.state.runtime is not None:
@@ -70,6 +79,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         max_ws_sessions=config.max_ws_sessions,
         upload_paths=UPLOAD_PATHS,
         max_upload_bytes=config.max_upload_bytes,
+        open_paths=web.OPEN_PATHS if config.web_ui else (),
+        open_prefixes=web.OPEN_PREFIXES if config.web_ui else (),
     )
     if config.cors_origins:
         # Added last, so it runs first: a preflight carries no key and must be answered before
@@ -81,6 +92,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             allow_headers=CORS_HEADERS,
             expose_headers=CORS_EXPOSED_HEADERS,
         )
+    # Before authentication, which must judge the path the router will serve.
+    app.add_middleware(TrailingSlashes, router=app.router)
     # While draining before shutdown, new requests are refused here, before any other work.
     app.add_middleware(DrainGate, lifecycle=app.state.lifecycle)
     # Outermost: every response, refusals by the middlewares above included, gets a request id
@@ -93,10 +106,23 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(voice.router)
     app.include_router(transcription.router)
     app.include_router(voice_ws.router)
+    app.include_router(status.router)
+    if config.web_ui:
+        web.install_web_ui(app)
     return app
 
 
-DOWNLOADING_MESSAGE = "downloading the models (see the server log for progress): retry later"
+def _wyoming(app: FastAPI, settings: Settings, runtime: Runtime | None) -> WyomingServer:
+    """Home Assistant's protocol on its own port, served by this app's models, limits and drain."""
+    return wyoming_server(
+        settings,
+        runtime.catalog if runtime is not None else load_catalog(settings.catalog_path()),
+        runtime=lambda: app.state.runtime,
+        not_ready_reason=lambda: app.state.not_ready_reason,
+        lifecycle=app.state.lifecycle,
+        limits=app.state.limits,
+        metrics=app.state.metrics,
+    )
 
 
 def _download_missing(settings: Settings) -> None:
@@ -132,9 +158,11 @@ async def _load(app: FastAPI, settings: Settings) -> None:
     except CoordinatorError as exc:
         app.state.not_ready_reason = f"model loading failed: {exc}"
         logger.error("%s", app.state.not_ready_reason)
-    except Exception:
-        app.state.not_ready_reason = "model loading failed: see the server log"
+        app.state.lifecycle.fail(app.state.not_ready_reason)
+    except Exception as exc:
+        app.state.not_ready_reason = f"model loading failed: {type(exc).__name__}: {exc} (see the server log)"
         logger.exception("model loading failed")
+        app.state.lifecycle.fail(app.state.not_ready_reason)
 
 
 def _abort(app: FastAPI) -> None:
@@ -148,7 +176,10 @@ def serve(host: str | None = None, port: int | None = None) -> None:
 
     settings = load_settings()
     host, port = host or settings.host, port or settings.port
+    # The command line's host is HOST for everything that follows (WYOMING_HOST defaults to it).
+    settings = settings.model_copy(update={"host": host, "port": port})
     check_bind(host, has_api_key=bool(settings.api_keys()), allow_no_auth=settings.allow_no_auth)
+    check_wyoming_bind(settings)
     configure_logging(settings.log_level, settings.log_format)
     catalog = load_catalog(settings.catalog_path())
     if not settings.auto_download:
@@ -177,3 +208,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     )
     # SIGTERM drains (new requests 503, streams in flight finish within SHUTDOWN_GRACE_S), then exits 0.
     GracefulServer(config, lifecycle=app.state.lifecycle, grace_s=settings.shutdown_grace_s).run()
+    if app.state.lifecycle.failure is not None:
+        # Exit non-zero (the CLI prints this one line): staying up unready would leave Docker at
+        # "starting" for the whole health-check start period, and nothing would ever retry.
+        raise ModelLoadError(app.state.lifecycle.failure)

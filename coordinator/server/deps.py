@@ -12,6 +12,7 @@ from coordinator.stt.engine import SpeechToText
 from coordinator.tts import OrpheusTTS
 
 LOADING_MESSAGE = "the models are still loading: retry in a few seconds"
+DOWNLOADING_MESSAGE = "downloading the models (see the server log for progress): retry later"
 
 
 def get_runtime(request: Request) -> Runtime:

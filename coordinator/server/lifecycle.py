@@ -48,7 +48,15 @@ class Lifecycle:
         self.draining = False
         self.in_flight = 0
         self.on_abort = on_abort
+        # Why the server can never become ready (its models failed to load), once it is known.
+        self.failure: str | None = None
         self._drain_started = asyncio.Event()
+
+    def fail(self, reason: str) -> None:
+        """Give up: the models cannot load. ``serve`` then exits non-zero rather than stay up
+        unready, so Docker's restart policy or Kubernetes restarts it (with their own backoff:
+        a hub outage is retried, a resumable download goes on where it stopped)."""
+        self.failure = reason
 
     def start_draining(self) -> None:
         self.draining = True
@@ -143,6 +151,9 @@ class GracefulServer(uvicorn.Server):
         self.lifecycle.draining = True
 
     async def on_tick(self, counter: int) -> bool:
+        if self.lifecycle.failure is not None and not self.should_exit:
+            logger.error("exiting: the server cannot become ready (%s)", self.lifecycle.failure)
+            self.should_exit = True  # nothing is served before ready: there is nothing to drain
         if self._drain_requested and self._drain is None:
             self._drain = asyncio.get_running_loop().create_task(self._drain_then_exit())
         return await super().on_tick(counter)

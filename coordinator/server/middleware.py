@@ -13,6 +13,7 @@ import time
 import uuid
 from typing import Any
 
+from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from coordinator.logs import REQUEST_ID
@@ -117,3 +118,29 @@ class RequestObserver:
         }
         level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
         access_log.log(level, "%s %s %d %.3fs %dB", method, path, status, duration_s, sent, extra=fields)
+
+
+class TrailingSlashes:
+    """``/v1/audio/speech/`` is answered as ``/v1/audio/speech``, not redirected to it: some
+    clients follow no redirects (LibreChat's newest), and a 307 is then a failure. Only a path that
+    no route matches as it is, and one does without its trailing slash, is changed; everything
+    else (a static page's directory URL, say) is left to the router as it is."""
+
+    def __init__(self, app: ASGIApp, router: Router) -> None:
+        self.app = app
+        self._router = router
+
+    def _routed(self, scope: Scope) -> bool:
+        return any(route.matches(scope)[0] != Match.NONE for route in self._router.routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            path: str = scope["path"]
+            if len(path) > 1 and path.endswith("/") and not self._routed(scope):
+                trimmed = path.rstrip("/") or "/"
+                if self._routed({**scope, "path": trimmed}):
+                    # In place: the router records the matched route in this scope, which the
+                    # request observer reads for its metrics. raw_path keeps what the client sent,
+                    # for the access log.
+                    scope["path"] = trimmed
+        await self.app(scope, receive, send)

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from coordinator.audio.encoders import media_type_of
+from coordinator.server.chat_events import EVENT_TYPES as CHAT_EVENT_TYPES
 from coordinator.server.protocol import AudioFormat, ErrorResponse
 
 ERROR_SCHEMA_NAME = "ErrorResponse"
@@ -32,19 +33,22 @@ ERROR_DESCRIPTIONS = {
 # Every operation: the key check and the body limit run before any route; every route but
 # /health needs the loaded models.
 _ALWAYS = (401, 413, 503)
-_OPEN_PATHS = frozenset({"/health"})
+# The name listings answer without a key too (security.py).
+_OPEN_PATHS = frozenset({"/health", "/v1/audio/voices", "/v1/audio/models", "/v1/audio/voices/{model}"})
 # Operations that generate: they may name a model and wait for an engine slot.
-_NAMES_A_MODEL = frozenset(
+_GENERATES = frozenset(
     {
         "/v1/audio/speech",
         "/v1/audio/speech/stream",
         "/v1/chat/completions",
         "/v1/completions",
+        "/chat",
+        "/tts",
         "/v1/audio/transcriptions",
         "/v1/audio/translations",
     }
 )
-_GENERATES = _NAMES_A_MODEL | {"/chat", "/tts"}
+_NAMES_A_MODEL = (_GENERATES - {"/chat", "/tts"}) | {"/v1/audio/voices/{model}"}
 
 # A text/event-stream schema describes one event (its fields, as a client parses them).
 _SSE_EVENT: dict[str, Any] = {"type": "object", "required": ["data"], "properties": {"data": _TEXT}}
@@ -59,6 +63,21 @@ _SPEECH_EVENT = {
                 "type": "object",
                 "required": ["type"],
                 "properties": {"type": {"enum": ["speech.audio.delta", "speech.audio.done", "error"]}},
+            },
+        }
+    },
+}
+# /chat's events (stream_format "sse", chat_events.py): the reply's text and speech.
+_CHAT_EVENT = {
+    **_SSE_EVENT,
+    "properties": {
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {
+                "type": "object",
+                "required": ["type"],
+                "properties": {"type": {"enum": list(CHAT_EVENT_TYPES)}},
             },
         }
     },
@@ -78,7 +97,8 @@ _SUCCESS_CONTENT: dict[str, dict[str, dict[str, Any]]] = {
     "/v1/audio/speech": _SPEECH_TYPES,
     "/v1/audio/speech/stream": _SPEECH_TYPES,
     "/tts": {"audio/wav": _BINARY},
-    "/chat": {"audio/wav": _BINARY, "text/plain": _TEXT},  # text/plain: stream_text
+    # text/plain: stream_text; events: stream_format "sse".
+    "/chat": {"audio/wav": _BINARY, "text/plain": _TEXT, SSE_MEDIA_TYPE: _CHAT_EVENT},
     "/v1/audio/transcriptions": _TRANSCRIPT_TYPES,
     "/v1/audio/translations": _TRANSCRIPT_TYPES,
     # Text streams end with the non-JSON event ``[DONE]``.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from coordinator.engine.sampling import (
     MAX_REPETITION_PENALTY,
@@ -13,6 +13,7 @@ from coordinator.engine.sampling import (
     MIN_SEED,
     SamplingParams,
 )
+from coordinator.orpheus.voices import voice_id
 from coordinator.stt.formats import ResponseFormat as TranscriptFormat
 from coordinator.tts import sampling_with
 
@@ -52,7 +53,13 @@ class SpeechRequest(_OrpheusSampling):
 
     model: str = Field(description="Orpheus model id from /v1/models, or tts-1, tts-1-hd, gpt-4o-mini-tts")
     input: str = Field(max_length=MAX_SPEECH_INPUT_CHARS, description="Text to speak; emotion tags allowed")
-    voice: str = Field(description="One of /v1/audio/voices")
+    voice: Annotated[str, BeforeValidator(voice_id)] = Field(
+        description="One of /v1/audio/voices (an OpenAI voice name is an alias of one), as a string "
+        'or as {"id": "<voice>"}',
+        json_schema_extra={
+            "anyOf": [{"type": "string"}, {"type": "object", "properties": {"id": {"type": "string"}}}]
+        },
+    )
     response_format: AudioFormat = "mp3"
     speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED)
     stream_format: Literal["audio", "sse"] = "audio"
@@ -107,9 +114,45 @@ class ModelList(BaseModel):
     data: list[ModelCard]
 
 
+class VoiceCard(BaseModel):
+    """One voice, as Open WebUI reads it (``id``, ``name``), with what a page needs to group the
+    voices by model and language and to hide the aliases."""
+
+    id: str
+    name: str
+    model: str = Field(description="The speech model (from /v1/audio/models) that speaks it")
+    language: str
+    alias_of: str | None = Field(None, description="For an OpenAI voice name: the voice that speaks it")
+    default: bool = False
+
+
 class VoiceList(BaseModel):
-    voices: list[str]
+    """GET /v1/audio/voices: the model's voices, then the OpenAI names aliased to them."""
+
+    voices: list[VoiceCard]
     default: str
+
+
+class SpeechModelCard(BaseModel):
+    id: str
+    alias_of: str | None = Field(None, description="For an OpenAI model name: the model that serves it")
+
+
+class SpeechModelList(BaseModel):
+    """GET /v1/audio/models, in the shape Open WebUI reads."""
+
+    models: list[SpeechModelCard]
+
+
+class VoiceOption(BaseModel):
+    value: str
+    label: str
+
+
+class VoiceOptions(BaseModel):
+    """GET /v1/audio/voices/{model}, in the shape SillyTavern's TTS WebUI provider reads."""
+
+    voices: list[VoiceOption]
 
 
 class _SamplingFields(BaseModel):
@@ -195,6 +238,11 @@ class VoiceChatRequest(BaseModel):
     voice: str | None = None
     history: list[HistoryMessage] = Field(default_factory=list)
     stream_text: bool = False
+    stream_format: Literal["audio", "sse"] = Field(
+        "audio",
+        description="audio: one streaming WAV; sse: events carrying the reply's text as it is "
+        "written and its speech as base64 16-bit 24 kHz PCM (what the browser page uses)",
+    )
     max_tokens: int | None = Field(None, ge=1, description="Limit of the chat reply, in tokens (256)")
     temperature: float = Field(0.7, ge=0.0, le=MAX_TEMPERATURE)
     seed: int | None = Field(None, ge=MIN_SEED, le=MAX_SEED)
@@ -234,3 +282,45 @@ class SeedTTSRequest(_OrpheusSampling):
     repetition_penalty: float | None = Field(
         TTS_DEFAULTS["repetition_penalty"], gt=0.0, le=MAX_REPETITION_PENALTY
     )
+
+
+ServerState = Literal["ready", "loading", "failed", "shutting_down"]
+ModelRoleName = Literal["tts", "llm", "codec"]
+
+
+class LoadedModel(BaseModel):
+    """One loaded model and its engine's load (the codec has no engine: its counts are 0)."""
+
+    id: str
+    role: ModelRoleName
+    name: str
+    quantization: str
+    device: str = Field(description="Where it runs: gpu or cpu")
+    active: int = Field(default=0, description="Sequences being generated now")
+    queued: int = Field(default=0, description="Requests waiting for a sequence slot")
+    capacity: int = Field(default=0, description="Sequence slots (MAX_CONCURRENT_STREAMS)")
+
+
+class SpeechDefaults(BaseModel):
+    voice: str
+    temperature: float
+    top_p: float
+    repetition_penalty: float
+    max_tokens: int
+
+
+class StatusLimits(BaseModel):
+    max_input_chars: int
+    max_completion_tokens: int
+    max_history_messages: int
+
+
+class ServerStatus(BaseModel):
+    """GET /v1/status: what the browser page shows. Answered while the models load too."""
+
+    status: ServerState
+    message: str | None = Field(None, description="Why the server is not ready, when it is not")
+    version: str
+    models: list[LoadedModel] = Field(default_factory=list)
+    limits: StatusLimits
+    speech_defaults: SpeechDefaults | None = None

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import re
 from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,6 +29,11 @@ logger = logging.getLogger(__name__)
 
 # Load balancers and container health checks carry no key; these reveal only liveness/readiness.
 OPEN_PATHS = frozenset({"/health", "/livez", "/readyz"})
+# Open WebUI reads the voice and model lists without sending its key (it falls back to OpenAI's
+# names, silently, on a 401), and SillyTavern's TTS WebUI provider fetches /v1/audio/voices/<model>
+# from the browser without one. They reveal only names. Reading only: nothing else on these paths.
+OPEN_LISTINGS = re.compile(r"/v1/audio/(voices|models|voices/[^/]+)")
+OPEN_LISTING_METHODS = frozenset({"GET", "HEAD"})
 LOOPBACK_NAMES = frozenset({"localhost"})
 BEARER_SCHEME = "bearer"
 # Browsers cannot set headers on a WebSocket, so they send the key as a subprotocol, as OpenAI's
@@ -76,6 +82,14 @@ def key_matches(given: str, accepted: Sequence[bytes]) -> bool:
     return matched
 
 
+def is_open(scope: Scope) -> bool:
+    """Whether this request is answered without a key (the probes and the name listings)."""
+    path = scope["path"]
+    if path in OPEN_PATHS:
+        return True
+    return scope.get("method") in OPEN_LISTING_METHODS and OPEN_LISTINGS.fullmatch(path) is not None
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
@@ -89,7 +103,8 @@ def _key_protocol(scope: Scope) -> str | None:
 
 
 class SecurityMiddleware:
-    """API keys on every path but the health probes, the body size limit, the WebSocket session limit."""
+    """API keys on every path but the health probes and the name listings, the body size limit,
+    the WebSocket session limit."""
 
     def __init__(
         self,
@@ -100,8 +115,15 @@ class SecurityMiddleware:
         max_ws_sessions: int,
         upload_paths: frozenset[str] = frozenset(),
         max_upload_bytes: int | None = None,
+        open_paths: Sequence[str] = (),
+        open_prefixes: Sequence[str] = (),
     ) -> None:
+        """``open_paths``, and paths starting with one of ``open_prefixes``, are served without a
+        key besides the probes: the browser page and its static files, which a browser fetches
+        without headers and which hold no secret (the page asks for the key itself)."""
         self.app = app
+        self._open_paths = OPEN_PATHS | frozenset(open_paths)
+        self._open_prefixes = tuple(open_prefixes)
         self._accepted = tuple(key_digest(key) for key in api_keys)
         self._max_body_bytes = max_body_bytes
         # Routes that take audio (an upload, or a voice turn) carry more than text does.
@@ -119,7 +141,13 @@ class SecurityMiddleware:
             await self.app(scope, receive, send)
 
     def _authenticate(self, scope: Scope) -> None:
-        if not self._accepted or scope["path"] in OPEN_PATHS:
+        path = scope["path"]
+        if (
+            not self._accepted
+            or is_open(scope)
+            or path in self._open_paths
+            or path.startswith(self._open_prefixes)
+        ):
             return
         how = _HOW_WS if scope["type"] == "websocket" else _HOW
         header = _header(scope, b"authorization")

@@ -1,4 +1,5 @@
 import asyncio
+import logging
 import time
 
 import numpy as np
@@ -299,3 +300,11 @@ def test_a_request_that_waits_too_long_for_a_slot_gets_a_timeout(chat_model):
         busy.cancel()
     finally:
         engine.close()
+
+
+def test_gpu_layers_asked_for_with_no_gpu_visible_warn_that_it_runs_on_the_cpu(chat_gguf, caplog):
+    # This CPU build sees no GPU: as the GPU image does when started without --gpus.
+    with caplog.at_level(logging.WARNING), LlamaModel.load(chat_gguf, n_gpu_layers=-1):
+        pass
+    assert "N_GPU_LAYERS=-1 asks for the GPU, but llama.cpp sees no GPU" in caplog.text
+    assert "--gpus all" in caplog.text and "running on the CPU" in caplog.text

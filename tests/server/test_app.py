@@ -33,9 +33,10 @@ def test_models_load_in_the_background_and_health_turns_ready(model_env):
         assert client.get("/v1/models").status_code == 200
 
 
-def test_a_failed_load_keeps_health_at_503_with_the_reason(model_env, tmp_path):
+def test_a_failed_load_answers_503_with_the_reason_and_tells_serve_to_exit(model_env, tmp_path):
     env = {k.lower(): v for k, v in model_env.items()} | {"orpheus_model_path": str(tmp_path / "gone.gguf")}
-    with TestClient(create_app(Settings(_env_file=None, **env))) as client:
+    app = create_app(Settings(_env_file=None, **env))
+    with TestClient(app) as client:
         deadline = time.monotonic() + 30
         while "failed" not in (message := client.get("/health").json()["error"]["message"]):
             assert time.monotonic() < deadline
@@ -43,6 +44,8 @@ def test_a_failed_load_keeps_health_at_503_with_the_reason(model_env, tmp_path):
         assert "gone.gguf" in message and "download_models.py" in message
         response = client.post("/v1/audio/speech", json={"model": "tts-1", "input": "hi", "voice": "tara"})
         assert response.status_code == 503 and "gone.gguf" in response.json()["error"]["message"]
+        # `serve` polls this and exits non-zero (tests/server/test_shutdown.py runs that end to end).
+        assert app.state.lifecycle.failure == message
 
 
 def test_unknown_routes_and_methods_answer_in_openai_shape(client):
@@ -75,3 +78,31 @@ def test_queue_errors_map_to_429_and_503_with_retry_after():
     assert status_of(QueueFullError("busy")) == 429 and status_of(QueueTimeoutError("slow")) == 503
     response = error_response("slow", 503, code="queue_timeout")
     assert response.headers["retry-after"] == "5"
+
+
+def test_a_trailing_slash_is_served_as_the_path_without_it_never_redirected(client):
+    # LibreChat's newest version follows no redirects: a 307 would be a failed request.
+    body = {
+        "model": "tts-1",
+        "input": "Hi.",
+        "voice": "tara",
+        "response_format": "pcm",
+        "max_tokens": 14,
+        "seed": 3,
+    }
+    plain = client.post("/v1/audio/speech", json=body)
+    slashed = client.post("/v1/audio/speech/", json=body, follow_redirects=False)
+    assert slashed.status_code == 200 and len(slashed.content) == len(plain.content)
+    for path in ("/v1/models/", "/v1/audio/voices/", "/health/", "/v1/audio/models//"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 200, path
+    response = client.get("/v1/audio/speech/", follow_redirects=False)
+    assert response.status_code == 405  # what the path without the slash answers to a GET
+    response = client.get("/v1/nothing/", follow_redirects=False)
+    assert response.status_code == 404 and response.json()["error"]["message"].startswith("no route")
+
+
+def test_a_slashed_request_is_counted_under_its_route(client):
+    client.get("/v1/models/")
+    metrics = client.get("/metrics").text
+    assert 'orpheus_http_requests_total{method="GET",route="/v1/models",status="200"}' in metrics

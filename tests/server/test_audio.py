@@ -26,6 +26,19 @@ def _speech(client, **overrides):
     return client.post("/v1/audio/speech", json={**SPEECH, **overrides})
 
 
+def _pcm(data):
+    return np.frombuffer(data, dtype="<i2").astype(np.int32)
+
+
+# The same tokens decode to the same audio up to float rounding: SNAC's windows are cut where the
+# stream's timing puts them.
+ROUNDING_LSB = 8
+
+
+def _same_audio(a, b):
+    return a.shape == b.shape and int(np.abs(a - b).max()) <= ROUNDING_LSB
+
+
 def test_models_and_voices_are_listed(client):
     models = client.get("/v1/models").json()
     assert models["object"] == "list"
@@ -38,7 +51,15 @@ def test_models_and_voices_are_listed(client):
         "license": "Apache-2.0",
     }
     voices = client.get("/v1/audio/voices").json()
-    assert voices["voices"][:2] == ["tara", "leah"] and voices["default"] == "tara"
+    assert voices["voices"][0] == {
+        "id": "tara",
+        "name": "Tara",
+        "model": "orpheus-3b-ft",
+        "language": "en",
+        "alias_of": None,
+        "default": True,
+    }
+    assert [v["id"] for v in voices["voices"][:2]] == ["tara", "leah"] and voices["default"] == "tara"
 
 
 def test_speech_streams_a_wav_that_holds_every_frame(client):
@@ -60,6 +81,15 @@ def test_compressed_formats_decode_back(client, fmt, media_type):
         samples = sum(frame.samples for frame in container.decode(audio=0))
         rate = container.streams.audio[0].rate
     assert samples >= FRAMES * SAMPLES_PER_FRAME * rate // 24000
+
+
+def test_flac_is_whole_with_its_true_length_and_streamed_only_from_the_stream_endpoint(client):
+    whole = _speech(client, response_format="flac")
+    assert sf.info(io.BytesIO(whole.content)).frames == FRAMES * SAMPLES_PER_FRAME
+    live = client.post("/v1/audio/speech/stream", json={**SPEECH, "response_format": "flac"})
+    assert live.status_code == 200 and live.headers["content-type"] == "audio/flac"
+    total_samples = int.from_bytes(live.content[21:26], "big") & 0xF_FFFF_FFFF  # STREAMINFO's field
+    assert total_samples == 0  # "unknown": it went out while it was spoken
 
 
 def test_the_default_format_is_openais_mp3(client):
@@ -97,7 +127,8 @@ def test_sse_sends_audio_deltas_then_done_with_usage(client):
         ({"input": ""}, 400, "input", "invalid_value", "must not be empty"),
         ({"input": "  "}, 400, "input", "invalid_value", "must not be empty"),
         ({"input": "x" * 4097}, 400, "input", "invalid_value", "4096"),
-        ({"voice": "nova"}, 400, "voice", "invalid_value", "unknown voice 'nova': choose one of tara"),
+        ({"voice": "nobody"}, 400, "voice", "invalid_value", "unknown voice 'nobody': choose one of tara"),
+        ({"voice": {"name": "tara"}}, 400, "voice", "invalid_value", 'or an object {"id"'),
         ({"model": "whisper-1"}, 404, "model", "model_not_found", "model 'whisper-1' does not exist"),
         ({"response_format": "mp4"}, 400, "response_format", "invalid_value", "response_format"),
         ({"speed": 5}, 400, "speed", "invalid_value", "less than or equal to 4"),
@@ -222,3 +253,51 @@ def test_a_request_that_waits_past_the_queue_timeout_gets_503_with_retry_after(c
             stream.cancel()
     assert _speech(client, response_format="pcm").status_code == 200
     assert engine.kv_cells_in_use() == {}
+
+
+def test_an_openai_voice_name_speaks_with_the_voice_models_yaml_maps_it_to(client, runtime):
+    aliases = runtime.catalog.orpheus.openai_voices
+    assert aliases["alloy"] == "tara" and aliases["ash"] == "dan"
+    own = _pcm(_speech(client, voice="dan", response_format="pcm").content)
+    assert not _same_audio(_pcm(_speech(client, voice="tara", response_format="pcm").content), own)
+    assert _same_audio(_pcm(_speech(client, voice="ash", response_format="pcm").content), own)
+    openai_python = _speech(client, voice={"id": "ash"}, response_format="pcm").content
+    assert _same_audio(_pcm(openai_python), own)
+    assert _same_audio(
+        _pcm(_speech(client, voice="Dan", response_format="pcm").content), own
+    )  # typed by hand
+
+
+def test_every_openai_voice_name_is_accepted(client):
+    from coordinator.orpheus.voices import OPENAI_VOICES
+
+    for name in OPENAI_VOICES:
+        response = _speech(client, voice=name, response_format="pcm", max_tokens=7)
+        assert response.status_code == 200, name
+
+
+def test_the_voice_listing_marks_the_aliases(client):
+    voices = client.get("/v1/audio/voices").json()["voices"]
+    alloy = next(v for v in voices if v["id"] == "alloy")
+    assert alloy == {
+        "id": "alloy",
+        "name": "Alloy (Tara)",
+        "model": "orpheus-3b-ft",
+        "language": "en",
+        "alias_of": "tara",
+        "default": False,
+    }
+    own = [v["id"] for v in voices if v["alias_of"] is None]
+    assert own == ["tara", "leah", "jess", "leo", "dan", "mia", "zac", "zoe"]
+    assert len(voices) == len(own) + 13
+
+
+def test_the_speech_model_listing_and_sillytaverns_voice_listing(client):
+    models = client.get("/v1/audio/models").json()["models"]
+    assert models[0] == {"id": "orpheus-3b-ft", "alias_of": None}
+    assert {m["id"] for m in models[1:]} >= {"tts-1", "tts-1-hd", "gpt-4o-mini-tts"}
+    options = client.get("/v1/audio/voices/tts-1").json()["voices"]
+    assert options[0] == {"value": "tara", "label": "Tara"}
+    assert {"value": "alloy", "label": "Alloy (Tara)"} in options
+    response = client.get("/v1/audio/voices/chatterbox")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "model_not_found"

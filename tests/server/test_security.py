@@ -37,7 +37,7 @@ SPEECH = {"model": "tts-1", "input": "Hello there.", "voice": "tara", "response_
 # One request per route family; every one needs the key.
 PROTECTED = [
     ("GET", "/v1/models", None),
-    ("GET", "/v1/audio/voices", None),
+    ("POST", "/v1/audio/voices", None),  # only reading the listings is open
     ("POST", "/v1/audio/speech", SPEECH),
     ("POST", "/v1/audio/speech/stream", SPEECH),
     ("POST", "/v1/chat/completions", CHAT),
@@ -45,6 +45,7 @@ PROTECTED = [
     ("POST", "/chat", {"message": "Hi"}),
     ("GET", "/tts?prompt=Hi", None),
     ("GET", "/models", None),
+    ("GET", "/v1/status", None),
     ("GET", "/openapi.json", None),
     ("GET", "/docs", None),
     ("GET", "/v1/no-such-route", None),
@@ -113,6 +114,29 @@ def test_health_stays_open_for_load_balancers(secured):
     assert secured.get("/health").json()["status"] == "ok"
 
 
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("/v1/audio/voices", "voices"),
+        ("/v1/audio/voices/", "voices"),
+        ("/v1/audio/models", "models"),
+        ("/v1/audio/voices/tts-1", "voices"),
+        ("/v1/audio/voices/orpheus-3b-ft/", "voices"),
+    ],
+)
+def test_the_name_listings_answer_without_a_key_as_open_webui_and_sillytavern_ask(secured, path, key):
+    # Open WebUI and SillyTavern's TTS WebUI provider send no Authorization header for these.
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        response = secured.get(path, headers=headers)
+        assert response.status_code == 200 and response.json()[key]
+
+
+def test_only_reading_the_listings_is_open(secured):
+    assert secured.head("/v1/audio/voices").status_code in (200, 405)  # never a 401
+    _assert_401(secured.post("/v1/audio/models"), "You didn't provide an API key")
+    _assert_401(secured.get("/v1/audio/voices/tts-1/x"), "You didn't provide an API key")
+
+
 @pytest.mark.parametrize("key", [KEY, SECOND_KEY])
 def test_each_configured_key_is_accepted(secured, key):
     headers = {"Authorization": f"bearer {key}"}  # the scheme is case-insensitive (RFC 9110)
@@ -129,7 +153,7 @@ def secured_url(model_env, runtime):
 
 def test_the_openai_client_authenticates_with_its_api_key_over_the_wire(secured_url):
     good = openai.OpenAI(base_url=f"{secured_url}/v1", api_key=KEY, max_retries=0)
-    assert [m.id for m in good.models.list()] == ["orpheus-3b-ft", "gemma-2-2b-instruct"]
+    assert [m.id for m in good.models.list()] == ["orpheus-3b-ft", "gemma-2-2b-instruct", "whisper"]
     speech = good.audio.speech.create(
         model="tts-1", voice="tara", input="Hi.", response_format="pcm", extra_body={"max_tokens": 35}
     )

@@ -168,3 +168,21 @@ def test_a_second_sigterm_stops_at_once_without_waiting_out_the_grace_period(sta
     assert "second stop signal" in server.log.read_text()
     # Cut short, not run to its end (4000 tokens are 571 frames of 2048 16-bit samples).
     assert len(result.get("audio", b"")) < WAV_HEADER_BYTES + (4000 // 7) * 2048 * 2
+
+
+def test_a_model_download_that_fails_exits_non_zero_naming_what_failed(model_env, tmp_path):
+    # The hub is unreachable (nothing listens on the port): staying up unready would leave Docker
+    # at "starting" for the whole start period with nothing retrying; exiting lets it restart.
+    env = {k: v for k, v in model_env.items() if not k.endswith("_MODEL_PATH")}
+    env |= {"AUTO_DOWNLOAD": "1", "MODELS_DIR": str(tmp_path / "models"), "HF_HOME": str(tmp_path / "hf")}
+    env |= {"HF_ENDPOINT": f"http://127.0.0.1:{_free_port()}", "HF_HUB_OFFLINE": "0"}
+    server = Server(env, tmp_path)
+    try:
+        code = server.wait()
+    finally:
+        server.kill()
+    log = server.log.read_text()
+    assert code == 1, log
+    assert "exiting: the server cannot become ready" in log
+    last = log.strip().splitlines()[-1]  # the CLI's one line names the file and the cause
+    assert last.startswith("error: model loading failed: orpheus file") and "hub cannot be reached" in last

@@ -1,4 +1,4 @@
-"""POST /v1/audio/speech (and /stream), GET /v1/audio/voices."""
+"""POST /v1/audio/speech (and /stream); the voice and model listings clients read."""
 
 from __future__ import annotations
 
@@ -16,15 +16,24 @@ from sse_starlette import EventSourceResponse
 from coordinator.audio.encoders import StreamEncoder, make_encoder
 from coordinator.audio.tempo import TempoFilter
 from coordinator.errors import UnknownModelError
+from coordinator.orpheus.voices import Voice, voice_listing
 from coordinator.runtime import Runtime
-from coordinator.server.deps import get_limits, get_metrics, get_runtime, get_tts
+from coordinator.server.deps import get_limits, get_metrics, get_runtime
 from coordinator.server.errors import error_event, stream_failure
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
-from coordinator.server.protocol import SpeechRequest, VoiceList
+from coordinator.server.protocol import (
+    SpeechModelCard,
+    SpeechModelList,
+    SpeechRequest,
+    VoiceCard,
+    VoiceList,
+    VoiceOption,
+    VoiceOptions,
+)
 from coordinator.server.routes.models import orpheus_model_id
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
-from coordinator.tts import OrpheusTTS, Utterances
+from coordinator.tts import Utterances
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -34,11 +43,50 @@ OPENAI_SPEECH_ALIASES = ("orpheus", "tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 NORMAL_SPEED = 1.0
 
 
+def voices_of(runtime: Runtime) -> list[Voice]:
+    """Every voice a speech request may name: the model's own, then the aliases."""
+    spec = runtime.catalog.orpheus
+    return voice_listing(
+        runtime.tts.voices,
+        runtime.tts.voice_aliases,
+        model=orpheus_model_id(runtime),
+        language=spec.language,
+        default=spec.default_voice,
+    )
+
+
+def check_speech_model(model: str, runtime: Runtime, *, param: str = "model") -> None:
+    if model != orpheus_model_id(runtime) and model not in OPENAI_SPEECH_ALIASES:
+        raise UnknownModelError(
+            f"model {model!r} does not exist here: use {orpheus_model_id(runtime)!r} "
+            f"(or one of {', '.join(OPENAI_SPEECH_ALIASES)})",
+            param=param,
+        )
+
+
+# The listings reveal only names, and clients fetch them without a key (security.py: OPEN_PATHS).
 @router.get("/v1/audio/voices")
-async def list_voices(
-    tts: OrpheusTTS = Depends(get_tts), runtime: Runtime = Depends(get_runtime)
-) -> VoiceList:
-    return VoiceList(voices=tts.voices, default=runtime.catalog.orpheus.default_voice)
+async def list_voices(runtime: Runtime = Depends(get_runtime)) -> VoiceList:
+    """Open WebUI's shape: ``{"voices": [{"id", "name"}, ...]}``; aliases carry ``alias_of``."""
+    return VoiceList(
+        voices=[VoiceCard(**vars(voice)) for voice in voices_of(runtime)],
+        default=runtime.catalog.orpheus.default_voice,
+    )
+
+
+@router.get("/v1/audio/models")
+async def list_speech_models(runtime: Runtime = Depends(get_runtime)) -> SpeechModelList:
+    """Open WebUI's shape: ``{"models": [{"id"}, ...]}``: the model, then the OpenAI names for it."""
+    model = orpheus_model_id(runtime)
+    aliases = [SpeechModelCard(id=alias, alias_of=model) for alias in OPENAI_SPEECH_ALIASES]
+    return SpeechModelList(models=[SpeechModelCard(id=model, alias_of=None), *aliases])
+
+
+@router.get("/v1/audio/voices/{model}")
+async def list_voices_of_model(model: str, runtime: Runtime = Depends(get_runtime)) -> VoiceOptions:
+    """SillyTavern's TTS WebUI shape: ``{"voices": [{"value", "label"}, ...]}``."""
+    check_speech_model(model, runtime)
+    return VoiceOptions(voices=[VoiceOption(value=v.id, label=v.name) for v in voices_of(runtime)])
 
 
 @router.post("/v1/audio/speech", response_model=None)
@@ -49,8 +97,9 @@ async def create_speech(
     metrics: Metrics = Depends(get_metrics),
     limits: RequestLimits = Depends(get_limits),
 ) -> Response:
-    """OpenAI-compatible speech; the audio streams while it is generated, in every format."""
-    return await _speech_response(request, body, runtime, metrics, limits)
+    """OpenAI-compatible speech; the audio streams while it is generated (FLAC: once complete,
+    so that its header holds the true length)."""
+    return await _speech_response(request, body, runtime, metrics, limits, live=False)
 
 
 @router.post("/v1/audio/speech/stream", response_model=None)
@@ -61,21 +110,22 @@ async def create_speech_stream(
     metrics: Metrics = Depends(get_metrics),
     limits: RequestLimits = Depends(get_limits),
 ) -> Response:
-    """The same request, always streamed (the audio endpoint already streams)."""
-    return await _speech_response(request, body, runtime, metrics, limits)
+    """The same request, always streamed, FLAC too (its header then says "length unknown")."""
+    return await _speech_response(request, body, runtime, metrics, limits, live=True)
 
 
 async def _speech_response(
-    request: Request, body: SpeechRequest, runtime: Runtime, metrics: Metrics, limits: RequestLimits
+    request: Request,
+    body: SpeechRequest,
+    runtime: Runtime,
+    metrics: Metrics,
+    limits: RequestLimits,
+    *,
+    live: bool,
 ) -> Response:
     started = time.perf_counter()
-    if body.model != orpheus_model_id(runtime) and body.model not in OPENAI_SPEECH_ALIASES:
-        raise UnknownModelError(
-            f"model {body.model!r} does not exist here: use {orpheus_model_id(runtime)!r} "
-            f"(or one of {', '.join(OPENAI_SPEECH_ALIASES)})",
-            param="model",
-        )
-    encoder = make_encoder(body.response_format)
+    check_speech_model(body.model, runtime)
+    encoder = make_encoder(body.response_format, live=live)
     try:
         limits.check_text(body.input, param="input")
         max_tokens = speech_max_tokens(body.max_tokens, runtime, limits)

@@ -16,6 +16,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
+from sse_starlette import EventSourceResponse
 
 from coordinator.audio.encoders import PcmEncoder, WavEncoder
 from coordinator.errors import (
@@ -25,8 +26,8 @@ from coordinator.errors import (
     NotReadyError,
     ShuttingDownError,
 )
-from coordinator.orpheus.prompt import validate_voice
 from coordinator.runtime import Runtime
+from coordinator.server.chat_events import chat_events
 from coordinator.server.deps import LOADING_MESSAGE, get_limits, get_metrics, get_runtime, stt_of
 from coordinator.server.disconnect import unless_websocket_closed
 from coordinator.server.errors import error_event, stream_failure, ws_close_code, ws_close_reason
@@ -36,7 +37,7 @@ from coordinator.server.metrics import Metrics
 from coordinator.server.protocol import SeedTTSRequest, VoiceChatRequest
 from coordinator.server.routes.audio import speech_max_tokens
 from coordinator.server.routes.transcription import transcribe_bytes
-from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed
+from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
 from coordinator.textgen import ChatMessage
 from coordinator.tts import Utterances
 from coordinator.voice_chat import SpokenReply
@@ -51,6 +52,8 @@ DEFAULT_REPLY_MAX_TOKENS = 256  # a spoken reply of a few sentences
 # The transcript of a spoken turn. Header values are Latin-1: the text is percent-encoded UTF-8.
 TRANSCRIPT_HEADER = "X-Transcript"
 TRANSCRIPT_LANGUAGE_HEADER = "X-Transcript-Language"
+# With stream_format "sse", a spoken turn's transcript is also the first event.
+TRANSCRIPT_EVENT = "input.transcript"
 
 
 def transcript_headers(text: str, language: str) -> dict[str, str]:
@@ -93,12 +96,13 @@ async def voice_chat(
     runtime: Runtime = Depends(get_runtime),
     limits: RequestLimits = Depends(get_limits),
     metrics: Metrics = Depends(get_metrics),
-) -> StreamingResponse:
-    """Gemma answers; each sentence is spoken as soon as it is complete; one WAV streams back.
+) -> StreamingResponse | EventSourceResponse:
+    """Gemma answers; each sentence is spoken as soon as it is complete; one WAV streams back
+    (or, with ``stream_format: "sse"``, the text and the speech as events: chat_events.py).
     A spoken turn (``audio``) is transcribed first; its transcript is in the X-Transcript header."""
     started = time.perf_counter()
     tts, llm = runtime.tts, runtime.llm
-    voice = validate_voice(body.voice or runtime.catalog.orpheus.default_voice, tts.voices)
+    voice = tts.resolve_voice(body.voice or runtime.catalog.orpheus.default_voice)
     limits.check_conversation([m.content for m in body.history], param="history")
     max_tokens = limits.completion_tokens(
         body.max_tokens, default=DEFAULT_REPLY_MAX_TOKENS, param="max_tokens"
@@ -122,6 +126,16 @@ async def voice_chat(
     # Each spoken sentence, like any speech request, within the server's token cap.
     speech_params = replace(tts.default_params, max_tokens=speech_max_tokens(None, runtime, limits))
     spoken = SpokenReply(tts, voice, speech_params, loop=loop, snac=runtime.snac)
+    if body.stream_format == "sse":
+        # Primed on the first text: the page shows the words as they are written. A speech
+        # engine too busy for the first sentence is then an error event, not a 429.
+        deltas = await primed(reply.deltas(), http_request)
+        events = chat_events(
+            deltas, spoken, lambda audio: metrics.speech_audio("chat", audio, spoken.streams, started=started)
+        )
+        if body.audio is not None:
+            events = _after(sse_event({"type": TRANSCRIPT_EVENT, "text": message}), events)
+        return EventSourceResponse(events, headers=headers)
     audio = metrics.speech_audio(
         "chat", spoken.audio(await primed(reply.deltas(), http_request)), spoken.streams, started=started
     )
@@ -132,6 +146,14 @@ async def voice_chat(
         media_type="audio/wav",
         headers=headers,
     )
+
+
+async def _after(
+    first: dict[str, str], events: AsyncIterator[dict[str, str]]
+) -> AsyncIterator[dict[str, str]]:
+    yield first
+    async for event in events:
+        yield event
 
 
 async def _text(deltas: AsyncIterator[str]) -> AsyncIterator[bytes]:

@@ -40,7 +40,6 @@ from coordinator.errors import (
     NotReadyError,
     ShuttingDownError,
 )
-from coordinator.orpheus.prompt import validate_voice
 from coordinator.runtime import Runtime
 from coordinator.server.deps import LOADING_MESSAGE, stt_of
 from coordinator.server.errors import error_event, stream_failure, ws_close_code, ws_close_reason
@@ -265,7 +264,7 @@ def _seed_of(query: dict[str, str]) -> int | None:
 
 
 def _settings_of(query: dict[str, str], runtime: Runtime) -> tuple[str, str | None, int]:
-    voice = validate_voice(query.get("voice") or runtime.catalog.orpheus.default_voice, runtime.tts.voices)
+    voice = runtime.tts.resolve_voice(query.get("voice") or runtime.catalog.orpheus.default_voice)
     language = language_code(query.get("language"))
     raw_rate = query.get("sample_rate") or str(STT_RATE)
     if not raw_rate.isdigit() or not MIN_INPUT_RATE <= int(raw_rate) <= MAX_INPUT_RATE:

@@ -1,0 +1,95 @@
+"""POST /chat with ``stream_format: "sse"``: the reply's text and its speech in one event stream.
+
+The WAV answer carries only the sound and ``stream_text`` only the words; a page that shows the
+reply as it is written while it speaks it needs both, in order, from one generation. The events
+(named after OpenAI's Realtime API), each one SSE ``data:`` line of JSON:
+
+- ``response.text.delta`` ``{"delta"}``: text as the chat model writes it;
+- ``response.audio.delta`` ``{"audio"}``: base64 of 16-bit little-endian 24 kHz mono PCM, the exact
+  samples the WAV answer would hold, sentence after sentence;
+- ``response.done`` ``{"text", "truncated"}``: the whole reply (``truncated``: longer than
+  MAX_UTTERANCES, the rest was not spoken);
+- ``error`` ``{"error"}`` in OpenAI's shape, after which the stream ends.
+
+A sentence's text goes out before its speech, and text keeps flowing while earlier speech plays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import numpy as np
+
+from coordinator.audio.encoders import PcmEncoder
+from coordinator.server.errors import error_event, stream_failure
+from coordinator.server.streaming import sse_event
+from coordinator.voice_chat import SpokenReply
+
+TEXT_DELTA = "response.text.delta"
+AUDIO_DELTA = "response.audio.delta"
+DONE = "response.done"
+EVENT_TYPES = (TEXT_DELTA, AUDIO_DELTA, DONE, "error")
+
+_TEXT, _AUDIO, _END, _FAILED = "text", "audio", "end", "failed"
+
+AudioWrapper = Callable[[AsyncIterator[np.ndarray]], AsyncIterator[np.ndarray]]
+
+
+async def chat_events(
+    deltas: AsyncIterator[str], spoken: SpokenReply, record: AudioWrapper
+) -> AsyncIterator[dict[str, str]]:
+    """SSE events (for sse_starlette) of the reply whose text ``deltas`` ``spoken`` speaks;
+    ``record`` wraps the audio on its way out (the metrics)."""
+    # Unbounded: text is small, and audio arrives no faster than SNAC decodes it.
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    written: list[str] = []
+
+    async def tapped() -> AsyncIterator[str]:
+        try:
+            async for delta in deltas:
+                written.append(delta)
+                queue.put_nowait((_TEXT, delta))
+                yield delta
+        finally:
+            await _close(deltas)  # SpokenReply closes this tap; the tap closes the generation
+
+    async def speak() -> None:
+        try:
+            async for chunk in record(spoken.audio(tapped())):
+                queue.put_nowait((_AUDIO, chunk))
+        except Exception as exc:
+            queue.put_nowait((_FAILED, exc))
+            return
+        queue.put_nowait((_END, None))
+
+    # Speech runs beside the event loop below, so text is sent while earlier audio is decoded.
+    speaking = asyncio.create_task(speak(), name="chat-events-speech")
+    encoder = PcmEncoder()
+    try:
+        while True:
+            kind, item = await queue.get()
+            if kind == _TEXT:
+                yield sse_event({"type": TEXT_DELTA, "delta": item})
+            elif kind == _AUDIO:
+                audio = base64.b64encode(encoder.encode(item)).decode()
+                yield sse_event({"type": AUDIO_DELTA, "audio": audio})
+            elif kind == _FAILED:
+                yield sse_event(error_event(stream_failure(item)))
+                return
+            else:
+                yield sse_event({"type": DONE, "text": "".join(written), "truncated": spoken.truncated})
+                return
+    finally:
+        # Only synchronous cleanup (see SpokenReply.audio): a client gone cancels this scope.
+        # Cancelling the speech task ends its utterances and, through the tap, the generation.
+        speaking.cancel()
+        encoder.close()
+
+
+async def _close(items: AsyncIterator[str]) -> None:
+    aclose = getattr(items, "aclose", None)
+    if aclose is not None:
+        await aclose()

@@ -1,0 +1,121 @@
+// The API client: every call the page makes, the key, and OpenAI's error shape. Knows nothing
+// of the DOM; failures are thrown as ApiError carrying the server's own `message`.
+import { sseEvents } from "./sse.js";
+
+const KEY_STORAGE = "orpheus.apiKey";
+
+export class ApiError extends Error {
+  /** `status` 0: the server could not be reached at all. */
+  constructor(message, { status = 0, code = null, param = null } = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.param = param;
+  }
+
+  get unauthorized() {
+    return this.status === 401;
+  }
+}
+
+/** The key, kept for this browser session only (sessionStorage: gone when the tab closes). */
+export const keyStore = {
+  get: () => sessionStorage.getItem(KEY_STORAGE),
+  set: (key) => sessionStorage.setItem(KEY_STORAGE, key),
+  clear: () => sessionStorage.removeItem(KEY_STORAGE),
+};
+
+export class Api {
+  constructor({ base = "", keys = keyStore } = {}) {
+    this.base = base;
+    this.keys = keys;
+  }
+
+  headers(extra = {}) {
+    const key = this.keys.get();
+    return key ? { ...extra, Authorization: `Bearer ${key}` } : extra;
+  }
+
+  /** fetch() that throws ApiError for a refusal (with the server's message) or no answer. */
+  async request(path, { method = "GET", body, signal } = {}) {
+    const init = { method, signal, headers: this.headers(body ? { "Content-Type": "application/json" } : {}) };
+    if (body !== undefined) init.body = JSON.stringify(body);
+    let response;
+    try {
+      response = await fetch(this.base + path, init);
+    } catch (error) {
+      if (error.name === "AbortError") throw error;
+      throw new ApiError("the server cannot be reached: is it running? (retrying)");
+    }
+    if (!response.ok) throw await errorOf(response);
+    return response;
+  }
+
+  async json(path, options) {
+    return (await this.request(path, options)).json();
+  }
+
+  status() {
+    return this.json("/v1/status");
+  }
+
+  async voices() {
+    return normalizeVoices(await this.json("/v1/audio/voices"));
+  }
+
+  /** A streamed speech response (`body` as for /v1/audio/speech). */
+  speech(body, signal) {
+    return this.request("/v1/audio/speech", { method: "POST", body, signal });
+  }
+
+  /** The voice assistant's events (text and speech) for one turn. */
+  async *chat(body, signal) {
+    const response = await this.request("/chat", { method: "POST", body: { ...body, stream_format: "sse" }, signal });
+    for await (const event of sseEvents(response)) {
+      if (event.type === "error") throw new ApiError(event.error.message, { status: 500, code: event.error.code });
+      yield event;
+    }
+  }
+}
+
+async function errorOf(response) {
+  let message = `${response.status} ${response.statusText}`;
+  let code = null;
+  let param = null;
+  try {
+    const { error } = await response.json();
+    ({ message, code = null, param = null } = error);
+  } catch {
+    // not OpenAI's shape (a proxy's page, say): keep the status line
+  }
+  return new ApiError(message, { status: response.status, code, param });
+}
+
+function titleCase(id) {
+  return id.charAt(0).toUpperCase() + id.slice(1);
+}
+
+/** Both shapes of GET /v1/audio/voices, as one list for the page:
+ * - `{"voices": ["tara", ...], "default": "tara"}`;
+ * - Open WebUI's `{"voices": [{"id", "name", "model"?, "language"?, "alias_of"?}, ...]}`.
+ * Aliases (OpenAI's names for our voices) are not separate voices: they are left out.
+ * `group` is the model or language, when the listing says; the page groups only when there
+ * are several. */
+export function normalizeVoices(listing) {
+  const voices = [];
+  for (const entry of listing.voices ?? []) {
+    if (typeof entry === "string") {
+      voices.push({ key: entry, id: entry, name: titleCase(entry), model: null, group: null });
+    } else if (entry && typeof entry.id === "string" && !entry.alias_of) {
+      const model = entry.model ?? null;
+      const group = entry.language ?? model;
+      const key = model ? `${model}/${entry.id}` : entry.id;
+      voices.push({ key, id: entry.id, name: entry.name ?? titleCase(entry.id), model, group });
+    }
+  }
+  const groups = [...new Set(voices.map((v) => v.group))].filter((g) => g !== null);
+  const fallback = voices.length ? voices[0].key : null;
+  const named = voices.find((v) => v.id === listing.default)?.key ?? fallback;
+  return { voices, groups: groups.length > 1 ? groups : [], default: named };
+}

@@ -1,0 +1,333 @@
+"""One Wyoming connection: ``describe``, one-shot ``synthesize``, and streamed synthesis
+(``synthesize-start`` → ``synthesize-chunk``s → ``synthesize-stop``) as Home Assistant 2025.7+ sends it.
+
+The connection reads events while it speaks, on a worker task of its own. That is what lets a
+stream's first sentence be spoken while the rest of its text is still arriving, and what notices a
+client that left mid-speech (its end of file) so that its generation stops at once instead of
+running to its end. Speech goes the server's one way: ``OrpheusTTS.speak`` → ``aiter_chunks`` on the
+shared SNAC scheduler, with the engine's slots, queue and the request limits of the HTTP API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.error import Error
+from wyoming.event import Event, async_read_event
+from wyoming.info import Describe
+from wyoming.ping import Ping, Pong
+from wyoming.server import AsyncEventHandler
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
+
+from coordinator.audio.encoders import PcmEncoder
+from coordinator.engine.sampling import SamplingParams
+from coordinator.errors import CoordinatorError, InvalidInputError, NotReadyError, ShuttingDownError
+from coordinator.runtime import Runtime
+from coordinator.server.deps import LOADING_MESSAGE
+from coordinator.server.errors import stream_failure
+from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE, Lifecycle
+from coordinator.server.limits import RequestLimits
+from coordinator.server.metrics import Metrics
+from coordinator.server.routes.audio import speech_max_tokens
+from coordinator.text.sentences import SentenceBuffer
+from coordinator.tts import Utterances
+from coordinator.wyoming.info import VoiceEntry
+
+logger = logging.getLogger(__name__)
+
+PCM_WIDTH = 2  # bytes per sample: 16-bit, as the HTTP API's pcm
+PCM_CHANNELS = 1
+SUPPORTED_EVENTS = "describe, synthesize, synthesize-start, synthesize-chunk, synthesize-stop, ping"
+
+
+@dataclass(frozen=True)
+class SpeechService:
+    """What every connection shares: the server's loaded models (through accessors: they may still
+    be loading), its limits, lifecycle and metrics, and the describe answer."""
+
+    runtime: Callable[[], Runtime | None]
+    not_ready_reason: Callable[[], str | None]
+    info: Event
+    voices: Sequence[VoiceEntry]
+    lifecycle: Lifecycle
+    limits: RequestLimits
+    metrics: Metrics
+    seed: int | None = None
+    idle_timeout_s: float = 60.0
+
+    def voice(self, name: str | None, language: str | None) -> str:
+        """The voice a request names, else the first voice speaking its language, else the default
+        (the first listed)."""
+        if name is not None:
+            if not isinstance(name, str) or name not in {v.name for v in self.voices}:
+                raise InvalidInputError(
+                    f"unknown voice {name!r}: choose one of {', '.join(v.name for v in self.voices)}",
+                    param="voice",
+                )
+            return name
+        if language is not None:
+            wanted = _primary_language(str(language))
+            for entry in self.voices:
+                if wanted in {_primary_language(lang) for lang in entry.languages}:
+                    return entry.name
+            spoken = sorted({lang for v in self.voices for lang in v.languages})
+            raise InvalidInputError(
+                f"no voice here speaks {language!r}: this server speaks {', '.join(spoken)}",
+                param="voice",
+            )
+        return self.voices[0].name
+
+
+def _primary_language(tag: str) -> str:
+    """'en-US', 'en_US', 'EN' → 'en': Home Assistant sends either form."""
+    return tag.replace("_", "-").split("-", 1)[0].lower()
+
+
+@dataclass
+class OneShot:
+    """A ``synthesize`` outside a stream: the whole text, one audio-start … audio-stop."""
+
+    text: str
+    voice: str
+
+
+@dataclass
+class TextStream:
+    """A streamed text, cut into sentences as its chunks arrive; ``None`` ends it."""
+
+    voice: str
+    max_chars: int
+    sentences: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    _buffer: SentenceBuffer = field(default_factory=SentenceBuffer)
+    _chars: int = 0
+
+    def feed(self, text: str) -> None:
+        # The same bound as one request's text: a stream is one reply.
+        self._chars += len(text)
+        if self._chars > self.max_chars:
+            raise InvalidInputError(
+                f"the streamed text is over this server's limit of {self.max_chars} characters "
+                "(MAX_INPUT_CHARS): send a longer text as several streams",
+                param="text",
+            )
+        for sentence in self._buffer.feed(text):
+            self.sentences.put_nowait(sentence)
+
+    def finish(self) -> None:
+        for sentence in self._buffer.flush():
+            self.sentences.put_nowait(sentence)
+        self.sentences.put_nowait(None)
+
+
+Job = OneShot | TextStream
+
+
+class SpeechHandler(AsyncEventHandler):
+    """Events in on the reading side; speech out from one worker task, job after job, in order.
+
+    Any error is answered with an ``error`` event and ends the connection: Home Assistant opens a
+    connection per request, and a half-spoken stream cannot be resumed anyway.
+    """
+
+    def __init__(
+        self, service: SpeechService, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        super().__init__(reader, writer)
+        self._service = service
+        self._jobs: asyncio.Queue[Job] = asyncio.Queue()
+        self._stream: TextStream | None = None  # the stream whose chunks are arriving
+        self._speaking = False
+
+    async def run(self) -> None:
+        self._is_running = True
+        worker = asyncio.create_task(self._work(), name="wyoming speech")
+        try:
+            while self._is_running:
+                event = await self._next_event()
+                if event is None or not await self.handle_event(event):
+                    break
+        finally:
+            # The client left (or we end the connection): whatever it asked for stops now.
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+            await self.disconnect()
+            self.writer.close()
+
+    async def _next_event(self) -> Event | None:
+        """The next event; ``None`` at the end of the connection, or once it was idle (nothing
+        received, nothing being spoken) for the idle timeout. The read is never cut half way."""
+        read = asyncio.ensure_future(async_read_event(self.reader))
+        try:
+            while True:
+                done, _ = await asyncio.wait({read}, timeout=self._service.idle_timeout_s)
+                if done:
+                    return read.result()
+                if not self._speaking:
+                    logger.info(
+                        "wyoming: closing a connection idle for %g s (WYOMING_IDLE_TIMEOUT_S)",
+                        self._service.idle_timeout_s,
+                    )
+                    return None
+        finally:
+            read.cancel()
+
+    async def handle_event(self, event: Event) -> bool:
+        if Describe.is_type(event.type):
+            await self.write_event(self._service.info)
+            return True
+        if Ping.is_type(event.type):
+            await self.write_event(Pong(text=Ping.from_event(event).text).event())
+            return True
+        try:
+            self._accept(event)
+        except CoordinatorError as exc:
+            logger.info("wyoming: refused %s: %s", event.type, exc.message)
+            await self._report(exc)
+            return False
+        return True
+
+    def _accept(self, event: Event) -> None:
+        if Synthesize.is_type(event.type):
+            if self._stream is not None:
+                # Inside a stream Home Assistant also sends the whole text, for servers that do
+                # not stream; it is already being spoken chunk by chunk.
+                logger.debug("wyoming: ignored the compatibility synthesize inside a stream")
+                return
+            text, voice = _text(event), self._voice(event)
+            self._service.limits.check_text(text, param="text")
+            self._jobs.put_nowait(OneShot(text, voice))
+        elif SynthesizeStart.is_type(event.type):
+            if self._stream is not None:
+                raise InvalidInputError("synthesize-start inside a stream: end it with synthesize-stop first")
+            self._stream = TextStream(self._voice(event), self._service.limits.max_input_chars)
+            self._jobs.put_nowait(self._stream)
+        elif SynthesizeChunk.is_type(event.type):
+            if self._stream is None:
+                raise InvalidInputError("synthesize-chunk outside a stream: send synthesize-start first")
+            self._stream.feed(_text(event))
+        elif SynthesizeStop.is_type(event.type):
+            if self._stream is None:
+                raise InvalidInputError("synthesize-stop outside a stream: send synthesize-start first")
+            self._stream.finish()
+            self._stream = None
+        else:
+            raise InvalidInputError(f"unsupported event {event.type!r}: this port handles {SUPPORTED_EVENTS}")
+
+    def _voice(self, event: Event) -> str:
+        voice = event.data.get("voice") or {}
+        if not isinstance(voice, dict):
+            raise InvalidInputError(f"{event.type}: voice must be an object with a name", param="voice")
+        return self._service.voice(voice.get("name"), voice.get("language"))
+
+    async def _work(self) -> None:
+        while True:
+            job = await self._jobs.get()
+            try:
+                await self._run(job)
+            except ConnectionError:
+                logger.info("wyoming: client left during speech")
+                await self.stop()
+                return
+            except Exception as exc:
+                await self._report(stream_failure(exc))
+                await self.stop()
+                return
+
+    async def _run(self, job: Job) -> None:
+        runtime = self._service.runtime()
+        if runtime is None:
+            raise NotReadyError(self._service.not_ready_reason() or LOADING_MESSAGE)
+        lifecycle = self._service.lifecycle
+        if lifecycle.draining:
+            raise ShuttingDownError(SHUTTING_DOWN_MESSAGE)
+        lifecycle.in_flight += 1  # a drain lets this finish, like an HTTP stream
+        try:
+            params = self._params(runtime)
+            if isinstance(job, OneShot):
+                started = time.perf_counter()
+                speech = runtime.tts.speak(job.text, job.voice, params, loop=asyncio.get_running_loop())
+                await self._play(runtime, speech, started)
+            else:
+                await self._speak_stream(runtime, job, params)
+        finally:
+            lifecycle.in_flight -= 1
+
+    def _params(self, runtime: Runtime) -> SamplingParams:
+        # What the HTTP API uses for a request that sets only its seed.
+        max_tokens = speech_max_tokens(None, runtime, self._service.limits)
+        return replace(runtime.tts.default_params, max_tokens=max_tokens, seed=self._service.seed)
+
+    async def _speak_stream(self, runtime: Runtime, stream: TextStream, params: SamplingParams) -> None:
+        """Each sentence as its own audio-start … audio-stop group, as soon as it is complete; the
+        next sentence is generated while the current one plays (one ahead, as /chat does)."""
+        loop = asyncio.get_running_loop()
+        sentences = 0
+
+        async def next_group() -> Utterances | None:
+            nonlocal sentences
+            sentence = await stream.sentences.get()
+            if sentence is None:
+                return None
+            # Later sentences continue an answer already speaking: never refused for a full queue.
+            speech = runtime.tts.speak(sentence, stream.voice, params, loop=loop, continuation=sentences > 0)
+            sentences += 1
+            return speech
+
+        current = await next_group()
+        while current is not None:
+            ahead = asyncio.ensure_future(next_group())
+            try:
+                await self._play(runtime, current, time.perf_counter())
+            except BaseException:
+                _discard(ahead)
+                raise
+            current = await ahead
+        await self.write_event(SynthesizeStopped().event())
+
+    async def _play(self, runtime: Runtime, speech: Utterances, started: float) -> None:
+        """One audio-start, the PCM as it is decoded, one audio-stop."""
+        rate = runtime.tts.sample_rate
+        encoder = PcmEncoder()
+        audio = self._service.metrics.speech_audio(
+            "wyoming", speech.aiter_chunks(runtime.snac), speech.streams, started=started
+        )
+        self._speaking = True
+        try:
+            await self.write_event(AudioStart(rate=rate, width=PCM_WIDTH, channels=PCM_CHANNELS).event())
+            async for chunk in audio:
+                await self.write_event(
+                    AudioChunk(
+                        audio=encoder.encode(chunk), rate=rate, width=PCM_WIDTH, channels=PCM_CHANNELS
+                    ).event()
+                )
+            await self.write_event(AudioStop().event())
+        finally:
+            self._speaking = False
+            await audio.aclose()  # type: ignore[attr-defined]  # stops the generation if cut short
+
+    async def _report(self, error: CoordinatorError) -> None:
+        with contextlib.suppress(ConnectionError):
+            await self.write_event(Error(text=error.message, code=error.code).event())
+
+
+def _text(event: Event) -> str:
+    text = event.data.get("text")
+    if not isinstance(text, str):
+        raise InvalidInputError(f'{event.type} needs its "text" as a string', param="text")
+    return text
+
+
+def _discard(ahead: asyncio.Future[Utterances | None]) -> None:
+    """Stop a sentence generated ahead that will not be played."""
+    if not ahead.done():
+        ahead.cancel()
+    elif not ahead.cancelled() and ahead.exception() is None and (speech := ahead.result()) is not None:
+        for stream in speech.streams:
+            stream.cancel()

@@ -1,0 +1,246 @@
+"""The Wyoming listener on its own (loading, idle, drain, shutdown, binding, zeroconf) and its
+wiring into serve's lifespan."""
+
+import asyncio
+import socket
+import time
+
+import httpx
+import pytest
+from wyoming.audio import AudioStart
+from wyoming.client import AsyncTcpClient
+from wyoming.error import Error
+from wyoming.info import Describe, Info
+from wyoming.tts import Synthesize
+
+from coordinator.cli import main
+from coordinator.config import Settings, load_catalog
+from coordinator.errors import ConfigError
+from coordinator.server.app import create_app
+from coordinator.server.lifecycle import Lifecycle
+from coordinator.server.limits import RequestLimits
+from coordinator.server.metrics import Metrics
+from coordinator.wyoming.info import speech_info, voice_entries
+from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_host
+from coordinator.wyoming.zeroconf import SERVICE_TYPE, Announcer
+from tests.wyoming.conftest import free_port, serving
+
+READ_TIMEOUT_S = 60
+
+
+def service(settings, runtime=None, *, lifecycle=None, reason=None, idle_timeout_s=60.0):
+    from coordinator.wyoming.handler import SpeechService
+
+    catalog = load_catalog(settings.catalog_path())
+    return SpeechService(
+        runtime=lambda: runtime,
+        not_ready_reason=lambda: reason,
+        info=speech_info(catalog).event(),
+        voices=voice_entries(catalog),
+        lifecycle=lifecycle or Lifecycle(),
+        limits=RequestLimits.from_settings(settings),
+        metrics=Metrics(lambda: runtime),
+        idle_timeout_s=idle_timeout_s,
+    )
+
+
+async def started(service, announcer=None):
+    server = WyomingServer(service, "127.0.0.1", 0, announcer=announcer)
+    await server.start()
+    return server
+
+
+def client(server):
+    return AsyncTcpClient("127.0.0.1", server.port, read_timeout=READ_TIMEOUT_S)
+
+
+async def first_answer(server, event):
+    async with client(server) as wy:
+        await wy.write_event(event)
+        return await wy.read_event()
+
+
+def test_while_the_models_load_describe_answers_and_speech_is_an_error_saying_so(settings):
+    async def scenario():
+        server = await started(service(settings, reason="downloading the models: retry later"))
+        try:
+            info = await first_answer(server, Describe().event())
+            error = await first_answer(server, Synthesize(text="Hello.").event())
+        finally:
+            await server.stop()
+        return info, Error.from_event(error)
+
+    info, error = asyncio.run(scenario())
+    assert Info.is_type(info.type) and Info.from_event(info).tts[0].voices
+    assert error.code == "model_loading" and error.text == "downloading the models: retry later"
+
+
+def test_an_idle_connection_is_closed_but_a_long_speech_is_not_cut(settings, runtime):
+    idle = 0.2
+
+    async def scenario():
+        server = await started(service(settings, runtime, idle_timeout_s=idle))
+        try:
+            async with client(server) as wy:
+                opened = time.monotonic()
+                assert await wy.read_event() is None  # we sent nothing: closed
+                closed_after = time.monotonic() - opened
+            async with client(server) as wy:
+                # Three utterances: speaking them takes longer than the idle timeout.
+                text = " ".join(["Here is a sentence that fills most of one utterance, more or less."] * 10)
+                await wy.write_event(Synthesize(text=text).event())
+                begun = time.monotonic()
+                types = []
+                while not types or types[-1] != "audio-stop":
+                    event = await wy.read_event()
+                    assert event is not None, types
+                    types.append(event.type)
+                return closed_after, time.monotonic() - begun, types
+        finally:
+            await server.stop()
+
+    closed_after, spoken_for, types = asyncio.run(scenario())
+    assert idle <= closed_after < idle + 1.0
+    assert spoken_for > idle and types.count("audio-start") == 1
+
+
+def test_while_draining_new_speech_is_refused_and_speech_in_flight_counts(settings, runtime):
+    lifecycle = Lifecycle()
+
+    async def scenario():
+        server = await started(service(settings, runtime, lifecycle=lifecycle))
+        try:
+            async with client(server) as wy:
+                await wy.write_event(Synthesize(text="Hello there.").event())
+                event = await wy.read_event()
+                assert AudioStart.is_type(event.type)
+                in_flight = lifecycle.in_flight  # the drain waits for it
+                while (await wy.read_event()).type != "audio-stop":
+                    pass
+            done = lifecycle.in_flight
+            lifecycle.start_draining()
+            refused = await first_answer(server, Synthesize(text="Hello there.").event())
+        finally:
+            await server.stop()
+        return in_flight, done, Error.from_event(refused)
+
+    in_flight, done, refused = asyncio.run(scenario())
+    assert (in_flight, done) == (1, 0)
+    assert refused.code == "shutting_down" and "retry" in refused.text
+
+
+def test_stop_ends_speech_in_flight_and_closes_the_port(settings, runtime):
+    async def scenario():
+        server = await started(service(settings, runtime))
+        port = server.port
+        wy = client(server)
+        await wy.connect()
+        text = " ".join(["A sentence that goes on for a good while before it ends."] * 20)
+        await wy.write_event(Synthesize(text=text).event())
+        assert AudioStart.is_type((await wy.read_event()).type)
+        await asyncio.wait_for(server.stop(), timeout=5)
+        while (event := await wy.read_event()) is not None:  # what was already sent, then the end
+            assert event.type in ("audio-chunk", "audio-stop")
+        await wy.disconnect()
+        with pytest.raises(OSError):
+            await AsyncTcpClient("127.0.0.1", port).connect()
+        return server.connections
+
+    assert asyncio.run(scenario()) == 0
+    deadline = time.monotonic() + 1
+    while runtime.tts.engine.kv_cells_in_use():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def test_a_port_in_use_is_one_error_naming_wyoming_port(settings):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = WyomingServer(service(settings), "127.0.0.1", taken.getsockname()[1])
+        with pytest.raises(ConfigError, match="cannot listen for Wyoming on 127.0.0.1:.*WYOMING_PORT"):
+            asyncio.run(server.start())
+
+
+@pytest.mark.parametrize(
+    ("env", "refused"),
+    [
+        ({"wyoming_port": 10200}, False),  # HOST's loopback default
+        ({"wyoming_port": 10200, "host": "0.0.0.0"}, True),  # follows HOST
+        ({"wyoming_port": 10200, "host": "0.0.0.0", "api_key": "k"}, True),  # a key cannot cover it
+        ({"wyoming_port": 10200, "host": "0.0.0.0", "wyoming_host": "::1"}, False),
+        ({"wyoming_port": 10200, "wyoming_host": "192.168.1.5"}, True),
+        ({"wyoming_port": 10200, "wyoming_host": "0.0.0.0", "allow_no_auth": True}, False),
+        ({"host": "0.0.0.0"}, False),  # Wyoming off
+    ],
+)
+def test_wyoming_binds_beyond_loopback_only_with_allow_no_auth(env, refused):
+    settings = Settings(_env_file=None, **env)
+    if refused:
+        with pytest.raises(ConfigError, match="no authentication.*ALLOW_NO_AUTH=1"):
+            check_wyoming_bind(settings)
+    else:
+        check_wyoming_bind(settings)
+
+
+def test_wyoming_host_defaults_to_host():
+    assert wyoming_host(Settings(_env_file=None, host="10.0.0.2")) == "10.0.0.2"
+    assert wyoming_host(Settings(_env_file=None, host="10.0.0.2", wyoming_host="127.0.0.1")) == "127.0.0.1"
+
+
+def test_empty_wyoming_settings_mean_unset():
+    settings = Settings(_env_file=None, wyoming_port="", wyoming_host="", wyoming_seed="")
+    assert (settings.wyoming_port, settings.wyoming_host, settings.wyoming_seed) == (None, None, None)
+
+
+def test_serve_refuses_wyoming_beyond_loopback_without_allow_no_auth(cli_env, monkeypatch, capsys):
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    monkeypatch.setenv("API_KEY", "secret-key")
+    monkeypatch.setenv("WYOMING_PORT", "10200")
+    assert main(["serve"]) != 0
+    error = capsys.readouterr().err
+    assert error.startswith("error: refusing to listen for Wyoming on 0.0.0.0") and error.count("\n") == 1
+
+
+def test_zeroconf_announces_the_port_and_withdraws_it_on_stop(settings):
+    from zeroconf import IPVersion
+    from zeroconf.asyncio import AsyncZeroconf
+
+    name = f"orpheus-test-{free_port()}"
+
+    async def lookup():
+        browser = AsyncZeroconf(interfaces=["127.0.0.1"], ip_version=IPVersion.V4Only)
+        try:
+            return await browser.async_get_service_info(SERVICE_TYPE, f"{name}.{SERVICE_TYPE}", timeout=3000)
+        finally:
+            await browser.async_close()
+
+    async def scenario():
+        server = await started(service(settings), announcer=Announcer("127.0.0.1", name))
+        try:
+            found = await lookup()
+        finally:
+            await server.stop()
+        return server.port, found, await lookup()
+
+    port, found, after = asyncio.run(scenario())
+    assert found is not None and found.port == port and found.parsed_addresses() == ["127.0.0.1"]
+    assert after is None
+
+
+def test_the_lifespan_starts_wyoming_with_http_and_stops_it_with_the_app(settings, runtime):
+    port = free_port()
+    app = create_app(settings.model_copy(update={"wyoming_port": port}), runtime=runtime)
+    with serving(app) as url:
+        assert httpx.get(f"{url}/health").status_code == 200
+        wyoming = app.state.wyoming
+        answer = asyncio.run(first_answer(wyoming, Describe().event()))
+        assert Info.is_type(answer.type) and wyoming.port == port
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_without_wyoming_port_nothing_listens(settings, runtime):
+    app = create_app(settings, runtime=runtime)
+    with serving(app):
+        assert app.state.wyoming is None
