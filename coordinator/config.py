@@ -236,6 +236,11 @@ class Settings(BaseSettings):
     tts_max_tokens: int = Field(
         2000, ge=7, description="Default audio token limit per utterance (2000 ≈ 24 s) (TTS_MAX_TOKENS)."
     )
+    tts_length_cap: bool = Field(
+        True,
+        description="Stop each utterance at what its text can plausibly need (a generous speaking-rate "
+        "bound), so that a model that does not end cannot ramble on to TTS_MAX_TOKENS (TTS_LENGTH_CAP).",
+    )
     auto_download: bool = Field(
         False, description="serve: download missing models in the background before loading (AUTO_DOWNLOAD)."
     )

@@ -105,6 +105,7 @@ def load_tts(settings: Settings, catalog: ModelCatalog | None = None) -> Orpheus
         lookahead_frames=settings.snac_lookahead_frames,
         quant=quant,
         default_params=replace(ORPHEUS_DEFAULT_SAMPLING, max_tokens=settings.tts_max_tokens),
+        length_cap=settings.tts_length_cap,
     )
 
 

@@ -43,6 +43,8 @@ OPERATIONS = [
     ("GET", "/v1/models"),
     ("GET", "/models"),
     ("GET", "/v1/audio/voices"),
+    ("GET", "/v1/audio/voices/{model}"),
+    ("GET", "/v1/audio/models"),
     ("POST", "/v1/audio/speech"),
     ("POST", "/v1/audio/speech/stream"),
     ("POST", "/v1/chat/completions"),
@@ -90,7 +92,7 @@ def test_no_request_gets_a_5xx_or_an_answer_outside_the_schema(fuzz_schema, fuzz
             "/v1/chat/completions": [runtime.llm.model_id],
             "/v1/completions": [runtime.llm.model_id, runtime.orpheus_text.model_id],
         }.get(path, [runtime.orpheus_text.model_id, "tts-1"]),
-        "voice": runtime.tts.voices,
+        "voice": [*runtime.tts.voices, *runtime.tts.voice_aliases, {"id": "alloy"}],
         **{field: texts for field in ("input", "prompt", "message")},
         "messages": [[{"role": "user", "content": text}] for text in texts],
     }

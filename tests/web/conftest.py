@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from coordinator.server.app import create_app
-from tests.server.conftest import runtime, serving  # noqa: F401  (fixtures shared with the server tests)
+from tests.server.conftest import client, runtime, serving  # noqa: F401  (fixtures shared with the server tests)
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))

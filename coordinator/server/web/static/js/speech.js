@@ -133,9 +133,7 @@ export class SpeechView {
     let ttfa = null;
     try {
       // The request goes out at once; the player gets ready while the server starts generating.
-      const ready = player.begin();
-      const response = await this.app.api.speech(body, controller.signal);
-      await ready;
+      const [response] = await Promise.all([this.app.api.speech(body, controller.signal), player.begin()]);
       const reader = response.body.getReader();
       for (;;) {
         const { value, done } = await reader.read();
