@@ -52,7 +52,7 @@ def _build_parser() -> argparse.ArgumentParser:
     download.add_argument(
         "--only",
         action="append",
-        choices=["orpheus", "llm", "snac"],
+        choices=["orpheus", "llm", "snac", "stt"],
         help="fetch only this model (repeatable)",
     )
     download.add_argument("--quant", default=None, help="quantization for the GGUF models (e.g. Q4_K_M)")
