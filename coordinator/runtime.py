@@ -27,15 +27,19 @@ from coordinator.config import (
     model_id,
     resolve_model_path,
     select_orpheus,
+    stt_variant,
 )
 from coordinator.engine.batch_engine import BatchEngine, GenerationRequest
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.engine.sampling import SamplingParams
+from coordinator.errors import ModelNotFoundError
 from coordinator.memory import release_free_heap
 from coordinator.memory_plan import check_memory_plan
 from coordinator.orpheus.layout import FRAME_TOKENS
 from coordinator.orpheus.vocab import OrpheusVocab
 from coordinator.speech_models import ResolvedVoice, SpeechModel, SpeechModels, speech_model
+from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig, resolve_stt_device
+from coordinator.stt.transcript import SAMPLE_RATE as STT_SAMPLE_RATE
 from coordinator.textgen import ChatMessage, TextModel
 from coordinator.tts import ORPHEUS_DEFAULT_SAMPLING, OrpheusTTS
 
@@ -50,6 +54,7 @@ WARM_UP_CHAT_TOKENS = 4
 WARM_UP_SEED = 0
 # Generous: a real model on a slow CPU takes seconds; a stuck warm-up must not hold readiness forever.
 WARM_UP_TIMEOUT_S = 600.0
+WARM_UP_STT_SECONDS = 1.0
 
 
 def load_codec(settings: Settings, catalog: ModelCatalog) -> SnacCodec:
@@ -91,7 +96,9 @@ def load_orpheus(choice: OrpheusChoice, settings: Settings, codec: SnacCodec) ->
     """One Orpheus model (GGUF, all layers on the GPU by default) on its own batch engine,
     speaking through ``codec`` (shared by every Orpheus model)."""
     path = choice.require_file()
-    model = LlamaModel.load(path, n_gpu_layers=settings.n_gpu_layers)
+    model = LlamaModel.load(
+        path, n_gpu_layers=settings.n_gpu_layers, cpu_weight_repack=settings.cpu_weight_repack
+    )
     try:
         vocab = OrpheusVocab.from_token_texts(model.token_texts())
         engine = _engine(model, settings, f"orpheus-{choice.key}")
@@ -165,13 +172,50 @@ def load_speech_models(settings: Settings, catalog: ModelCatalog, codec: SnacCod
 def load_llm(settings: Settings, catalog: ModelCatalog) -> TextModel:
     """The chat model (Gemma) on its own batch engine."""
     path, quant = resolve_model_path("llm", catalog, settings)
-    model = LlamaModel.load(path, n_gpu_layers=settings.n_gpu_layers)
+    model = LlamaModel.load(
+        path, n_gpu_layers=settings.n_gpu_layers, cpu_weight_repack=settings.cpu_weight_repack
+    )
     try:
         engine = _engine(model, settings, "llm")
     except BaseException:
         model.close()
         raise
     return TextModel(engine, model_id=model_id(catalog.llm.name), quant=quant, special_tokens_in_output=False)
+
+
+def stt_model_id(catalog: ModelCatalog, settings: Settings) -> str:
+    """API id of the speech recogniser: 'whisper-small', or 'whisper' for a local directory."""
+    chosen = stt_variant(catalog, settings)
+    if chosen is None or settings.stt_model_path is not None:
+        return "whisper"
+    return f"whisper-{chosen[0]}"
+
+
+def load_stt(settings: Settings, catalog: ModelCatalog) -> SpeechToText:
+    """Whisper on faster-whisper, with the server's slots and queue. Raises ModelNotFoundError
+    (with the download command) when its files are missing."""
+    path, _ = resolve_model_path("stt", catalog, settings)
+    device = resolve_stt_device(settings.stt_device)
+    default_types = catalog.stt.compute_type if catalog.stt else {}
+    compute_type = settings.stt_compute_type or default_types.get(device.split(":")[0], "default")
+    transcriber = Transcriber(
+        path,
+        TranscriberConfig(
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=settings.n_threads or available_cpus(),
+            workers=settings.stt_slots,
+            beam_size=settings.stt_beam_size,
+            temperature_fallback=settings.stt_temperature_fallback,
+        ),
+        model_id=stt_model_id(catalog, settings),
+    )
+    return SpeechToText(
+        transcriber,
+        slots=settings.stt_slots,
+        max_queue=settings.max_queue,
+        queue_timeout_s=settings.queue_timeout_s,
+    )
 
 
 class Runtime:
@@ -189,12 +233,18 @@ class Runtime:
         llm: TextModel | None = None,
         *,
         speech: SpeechModels | None = None,
+        stt: SpeechToText | None = None,
+        stt_missing: str | None = None,
     ) -> None:
         if llm is None or (tts is None) == (speech is None):
             raise TypeError("Runtime needs llm and exactly one of tts (one model) or speech (several)")
         self.settings = settings
         self.catalog = catalog
         self.llm = llm
+        # Speech in (Whisper); None when its model is not installed: the server then serves speech
+        # out only, and the routes that need it answer 503 with ``stt_missing`` (the download command).
+        self.stt = stt
+        self.stt_missing = stt_missing
         if speech is None:
             assert tts is not None
             key = DEFAULT_ORPHEUS_MODEL
@@ -256,6 +306,9 @@ class Runtime:
         ]
         for decode in decodes:
             decode.result(timeout=WARM_UP_TIMEOUT_S)
+        if self.stt is not None:
+            silence = np.zeros(int(WARM_UP_STT_SECONDS * STT_SAMPLE_RATE), dtype=np.float32)
+            self.stt.transcriber.transcribe(silence, language="en")
         logger.info(
             "warmed up in %.1f s (%d engines, %d SNAC window shapes)",
             time.perf_counter() - started,
@@ -269,8 +322,12 @@ class Runtime:
         for model in self.speech:
             model.tts.engine.abort()  # also serves that model's raw completions
         self.llm.engine.abort()
+        if self.stt is not None:
+            self.stt.abort()
 
     def close(self) -> None:
+        if self.stt is not None:
+            self.stt.close()
         self.snac.close()
         self.speech.close()
         self.llm.close()
@@ -293,4 +350,17 @@ def load_runtime(settings: Settings) -> Runtime:
     except BaseException:
         speech.close()
         raise
-    return Runtime(settings=settings, catalog=catalog, llm=llm, speech=speech)
+    stt, stt_missing = None, None
+    try:
+        stt = load_stt(settings, catalog)
+    except ModelNotFoundError as exc:
+        # Speech in is optional: a server upgraded without the Whisper download keeps speaking.
+        stt_missing = exc.message
+        logger.warning("speech in disabled: %s", exc.message)
+    except BaseException:
+        speech.close()
+        llm.close()
+        raise
+    return Runtime(
+        settings=settings, catalog=catalog, llm=llm, speech=speech, stt=stt, stt_missing=stt_missing
+    )

@@ -16,7 +16,9 @@ from coordinator.memory_plan import (
     check_plan,
     engine_plan,
 )
-from tests.rig.tiny_gguf import N_EMBD, N_HEADS, N_HEADS_KV, N_LAYERS
+from tests.rig.tiny_gguf import TINY
+
+N_EMBD, N_HEADS, N_HEADS_KV, N_LAYERS = TINY.n_embd, TINY.n_heads, TINY.n_heads_kv, TINY.n_layers
 
 
 def test_the_header_gives_the_shape_llama_cpp_loads(orpheus_gguf):

@@ -113,6 +113,7 @@ def test_speak_plays_exactly_the_samples_the_api_returns_for_the_same_request(op
     pcm = httpx.post(f"{web_url}/v1/audio/speech", json=request, timeout=60).content
     assert stats["scheduled"] == len(pcm) // 2 == 10 * SAMPLES_PER_FRAME
     assert page.inner_text("#metric-ttfa").endswith(" s") and float(page.inner_text("#metric-rtf")) > 0
+    screenshot(page, f"speech-result-{player}")
     assert log.errors == []
 
 

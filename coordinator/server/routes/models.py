@@ -67,9 +67,23 @@ async def health(request: Request) -> JSONResponse | dict:
                 }
                 for model in runtime.speech
             ],
+            "stt": (
+                {
+                    "id": runtime.stt.model_id,
+                    "quantization": runtime.stt.transcriber.config.compute_type,
+                    "loaded": True,
+                }
+                if runtime.stt is not None
+                else {"loaded": False, "reason": runtime.stt_missing}
+            ),
         },
         "device": {"snac": str(getattr(tts.codec, "device", "cpu"))},
-        "features": {"text_to_speech": True, "streaming": True, "conversational_ai": True},
+        "features": {
+            "text_to_speech": True,
+            "streaming": True,
+            "conversational_ai": True,
+            "speech_to_text": runtime.stt is not None,
+        },
     }
 
 
@@ -94,6 +108,18 @@ async def list_models(runtime: Runtime = Depends(get_runtime)) -> ModelList:
                 owned_by=catalog.llm.provider,
                 quantization=runtime.llm.quant,
                 license=catalog.llm.license,
+            ),
+            *(
+                [
+                    ModelCard(
+                        id=runtime.stt.model_id,
+                        owned_by=catalog.stt.provider if catalog.stt else "OpenAI",
+                        quantization=runtime.stt.transcriber.config.compute_type,
+                        license=catalog.stt.license if catalog.stt else "MIT",
+                    )
+                ]
+                if runtime.stt is not None
+                else []
             ),
         ]
     )
