@@ -16,9 +16,6 @@ from coordinator.config import ModelCatalog
 PROGRAM_NAME = "orpheus-coordinator"
 PROGRAM_DESCRIPTION = "Orpheus TTS with streaming SNAC decoding"
 PROGRAM_URL = "https://github.com/canopyai/Orpheus-TTS"
-# The catalog's Orpheus is the English fine-tune; a catalog that declares languages per model
-# (several Orpheus models) gives each voice its model's languages instead.
-DEFAULT_LANGUAGES = ("en",)
 
 
 @dataclass(frozen=True)
@@ -35,7 +32,9 @@ def voice_entries(catalog: ModelCatalog) -> list[VoiceEntry]:
     read it."""
     spec = catalog.orpheus
     ordered = [spec.default_voice, *(v for v in spec.voices if v != spec.default_voice)]
-    return [VoiceEntry(name, DEFAULT_LANGUAGES) for name in ordered]
+    # Every voice speaks its model's language (models.yaml `language`); with several Orpheus
+    # models, each model's voices carry that model's.
+    return [VoiceEntry(name, (spec.language,)) for name in ordered]
 
 
 def speech_info(catalog: ModelCatalog) -> Info:

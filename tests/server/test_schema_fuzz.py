@@ -51,6 +51,8 @@ OPERATIONS = [
     ("POST", "/v1/chat/completions"),
     ("POST", "/v1/completions"),
     ("POST", "/chat"),
+    ("POST", "/v1/audio/transcriptions"),
+    ("POST", "/v1/audio/translations"),
     ("GET", "/tts"),
     ("POST", "/tts"),
 ]
@@ -91,7 +93,7 @@ def test_no_request_gets_a_5xx_or_an_answer_outside_the_schema(fuzz_schema, fuzz
             "/v1/chat/completions": [runtime.llm.model_id],
             "/v1/completions": [runtime.llm.model_id, runtime.orpheus_text.model_id],
         }.get(path, [runtime.orpheus_text.model_id, "tts-1"]),
-        "voice": runtime.tts.voices,
+        "voice": [*runtime.tts.voices, *runtime.tts.voice_aliases, {"id": "alloy"}],
         **{field: texts for field in ("input", "prompt", "message")},
         "messages": [[{"role": "user", "content": text}] for text in texts],
     }
