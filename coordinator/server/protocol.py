@@ -285,7 +285,7 @@ class SeedTTSRequest(_OrpheusSampling):
 
 
 ServerState = Literal["ready", "loading", "failed", "shutting_down"]
-ModelRoleName = Literal["tts", "llm", "codec"]
+ModelRoleName = Literal["tts", "llm", "codec", "stt"]
 
 
 class LoadedModel(BaseModel):
