@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
+
+from wyoming.server import AsyncEventHandler
 
 from coordinator.config import ModelCatalog, Settings
 from coordinator.errors import ConfigError
@@ -49,18 +52,28 @@ def check_wyoming_bind(settings: Settings) -> None:
     )
 
 
+HandlerFactory = Callable[[asyncio.StreamReader, asyncio.StreamWriter], AsyncEventHandler]
+
+
 class WyomingServer:
-    """Accepts Wyoming connections, one ``SpeechHandler`` each."""
+    """Accepts Wyoming connections, one handler (``handler_factory``'s) each."""
 
     def __init__(
-        self, service: SpeechService, host: str, port: int, *, announcer: Announcer | None = None
+        self,
+        handler_factory: HandlerFactory,
+        host: str,
+        port: int,
+        *,
+        announcer: Announcer | None = None,
+        name: str = "speech",
     ) -> None:
-        self._service = service
+        self._handler_factory = handler_factory
+        self.name = name
         self.host = host
         self.port = port
         self._announcer = announcer
         self._server: asyncio.Server | None = None
-        self._handlers: dict[asyncio.Task[None], SpeechHandler] = {}
+        self._handlers: dict[asyncio.Task[None], AsyncEventHandler] = {}
 
     async def start(self) -> None:
         try:
@@ -74,13 +87,13 @@ class WyomingServer:
         sockets = self._server.sockets
         if sockets and self.port == 0:
             self.port = sockets[0].getsockname()[1]
-        logger.info("Wyoming (Home Assistant) speech on tcp://%s:%d", self.host, self.port)
+        logger.info("Wyoming (Home Assistant) %s on tcp://%s:%d", self.name, self.host, self.port)
         if self._announcer is not None:
             await self._announcer.register(self.port)
 
     async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # asyncio sets TCP_NODELAY on its TCP transports: each event leaves as soon as it is written.
-        handler = SpeechHandler(self._service, reader, writer)
+        handler = self._handler_factory(reader, writer)
         task = asyncio.current_task()
         assert task is not None
         self._handlers[task] = handler
@@ -143,4 +156,4 @@ def wyoming_server(
         from coordinator.wyoming.zeroconf import Announcer  # mDNS only when asked for
 
         announcer = Announcer(host, settings.wyoming_zeroconf_name)
-    return WyomingServer(service, host, settings.wyoming_port, announcer=announcer)
+    return WyomingServer(partial(SpeechHandler, service), host, settings.wyoming_port, announcer=announcer)

@@ -4,6 +4,7 @@ wiring into serve's lifespan."""
 import asyncio
 import socket
 import time
+from functools import partial
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from coordinator.server.app import create_app
 from coordinator.server.lifecycle import Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
+from coordinator.wyoming.handler import SpeechHandler, SpeechService
 from coordinator.wyoming.info import speech_info, voice_entries
 from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_host
 from coordinator.wyoming.zeroconf import SERVICE_TYPE, Announcer
@@ -29,8 +31,6 @@ READ_TIMEOUT_S = 60
 
 
 def service(settings, runtime=None, *, lifecycle=None, reason=None, idle_timeout_s=60.0):
-    from coordinator.wyoming.handler import SpeechService
-
     catalog = load_catalog(settings.catalog_path())
     return SpeechService(
         runtime=lambda: runtime,
@@ -45,7 +45,7 @@ def service(settings, runtime=None, *, lifecycle=None, reason=None, idle_timeout
 
 
 async def started(service, announcer=None):
-    server = WyomingServer(service, "127.0.0.1", 0, announcer=announcer)
+    server = WyomingServer(partial(SpeechHandler, service), "127.0.0.1", 0, announcer=announcer)
     await server.start()
     return server
 
@@ -157,7 +157,7 @@ def test_a_port_in_use_is_one_error_naming_wyoming_port(settings):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        server = WyomingServer(service(settings), "127.0.0.1", taken.getsockname()[1])
+        server = WyomingServer(partial(SpeechHandler, service(settings)), "127.0.0.1", taken.getsockname()[1])
         with pytest.raises(ConfigError, match="cannot listen for Wyoming on 127.0.0.1:.*WYOMING_PORT"):
             asyncio.run(server.start())
 
