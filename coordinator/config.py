@@ -38,7 +38,7 @@ DOWNLOAD_SCRIPT = "python scripts/download_models.py"
 # Orpheus' control tokens and "voice: " around the text of an utterance.
 PROMPT_OVERHEAD_TOKENS = 16
 
-ModelRole = Literal["orpheus", "llm", "snac"]
+ModelRole = Literal["orpheus", "llm", "snac", "stt"]
 SnacCompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LogFormat = Literal["text", "json"]
@@ -107,10 +107,47 @@ class SnacSpec(_License):
     files: dict[str, float] = Field(min_length=1, description="file name: size in GB")
 
 
+class SttVariant(_Strict):
+    repo: str
+    files: dict[str, float] = Field(min_length=1, description="file name: size in GB")
+    multilingual: bool = True
+
+
+class SttSpec(_License):
+    """The speech recogniser: Whisper converted to CTranslate2 (faster-whisper's format). Its
+    quantization is chosen when it loads (compute_type), not by file."""
+
+    default_variant: str
+    variants: dict[str, SttVariant] = Field(min_length=1)
+    compute_type: dict[str, str] = Field(
+        default_factory=lambda: {"cpu": "int8", "cuda": "float16"}, description="device type: compute type"
+    )
+
+    @model_validator(mode="after")
+    def _default_is_offered(self) -> SttSpec:
+        if self.default_variant not in self.variants:
+            raise ValueError(
+                f"default_variant {self.default_variant!r} is not one of the variants: {', '.join(self.variants)}"
+            )
+        return self
+
+    def variant(self, name: str) -> SttVariant:
+        try:
+            return self.variants[name]
+        except KeyError:
+            raise ConfigError(
+                f"unknown stt model {name!r}: choose one of {', '.join(self.variants)} "
+                "(set STT_MODEL or default_variant in models.yaml)",
+                param="stt_model",
+            ) from None
+
+
 class ModelCatalog(_Strict):
     orpheus: OrpheusSpec
     llm: GGUFModelSpec
     snac: SnacSpec
+    # Optional: a catalog without it serves speech out only.
+    stt: SttSpec | None = None
 
 
 def load_catalog(path: Path) -> ModelCatalog:
@@ -161,6 +198,12 @@ class Settings(BaseSettings):
         None, description="A local SNAC directory with config.json and pytorch_model.bin."
     )
     n_gpu_layers: int = Field(-1, description="Layers offloaded to the GPU; -1 offloads all.")
+    cpu_weight_repack: bool = Field(
+        True,
+        description="Let llama.cpp re-lay quantized weights kept on the CPU for its fastest kernels "
+        "(AMX, AVX repack); set 0 where that crashes, as llama.cpp's AMX path does in some VMs "
+        "(CPU_WEIGHT_REPACK).",
+    )
     snac_device: str = Field(
         "auto", description="Device for SNAC: auto (cuda when available, else cpu), cpu, cuda, cuda:N."
     )
@@ -199,6 +242,11 @@ class Settings(BaseSettings):
     tts_max_tokens: int = Field(
         2000, ge=7, description="Default audio token limit per utterance (2000 ≈ 24 s) (TTS_MAX_TOKENS)."
     )
+    tts_length_cap: bool = Field(
+        True,
+        description="Stop each utterance at what its text can plausibly need (a generous speaking-rate "
+        "bound), so that a model that does not end cannot ramble on to TTS_MAX_TOKENS (TTS_LENGTH_CAP).",
+    )
     auto_download: bool = Field(
         False, description="serve: download missing models in the background before loading (AUTO_DOWNLOAD)."
     )
@@ -236,6 +284,40 @@ class Settings(BaseSettings):
     )
     max_ws_sessions: int = Field(
         32, ge=1, description="Speech WebSocket sessions open at once; more are closed with 1013."
+    )
+    stt_model: str | None = Field(
+        None, description="Whisper variant from models.yaml's stt entry (STT_MODEL)."
+    )
+    stt_model_path: Path | None = Field(
+        None, description="A local faster-whisper (CTranslate2) model directory to use (STT_MODEL_PATH)."
+    )
+    stt_device: str = Field(
+        "auto", description="Device for Whisper: auto (cuda when available, else cpu), cpu, cuda, cuda:N."
+    )
+    stt_compute_type: str | None = Field(
+        None,
+        description="CTranslate2 compute type (int8, int8_float16, float16, float32); default from "
+        "models.yaml per device: int8 on a CPU, float16 on a GPU (STT_COMPUTE_TYPE).",
+    )
+    stt_slots: int = Field(
+        1, ge=1, le=16, description="Transcriptions that run at once; more wait in the queue (STT_SLOTS)."
+    )
+    stt_beam_size: int = Field(
+        1, ge=1, le=10, description="Whisper beam size; 1 is greedy, fastest (STT_BEAM_SIZE)."
+    )
+    stt_temperature_fallback: bool = Field(
+        True,
+        description="On temperature 0, retry a window that decodes badly at higher temperatures, as Whisper "
+        "does; off: one pass, faster on a CPU (STT_TEMPERATURE_FALLBACK).",
+    )
+    max_upload_bytes: int = Field(
+        25 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body of the routes that take audio: /v1/audio/transcriptions, "
+        "/v1/audio/translations, /chat (MAX_UPLOAD_BYTES; OpenAI's limit is 25 MB).",
+    )
+    max_audio_seconds: float = Field(
+        1800.0, gt=0, description="Longest audio one transcription may hold, in seconds (MAX_AUDIO_SECONDS)."
     )
     web_ui: bool = Field(
         True,
@@ -285,6 +367,9 @@ class Settings(BaseSettings):
         "orpheus_model_path",
         "llm_model_path",
         "snac_model_path",
+        "stt_model",
+        "stt_model_path",
+        "stt_compute_type",
         "orpheus_quant",
         "llm_quant",
         "n_threads",
@@ -387,8 +472,39 @@ def snac_dir(catalog: ModelCatalog, settings: Settings) -> Path:
     return settings.models_dir / catalog.snac.repo.rsplit("/", 1)[-1]
 
 
+def stt_variant(catalog: ModelCatalog, settings: Settings) -> tuple[str, SttVariant] | None:
+    """The Whisper variant configured, or None when the catalog has no stt entry."""
+    if catalog.stt is None:
+        return None
+    name = settings.stt_model or catalog.stt.default_variant
+    return name, catalog.stt.variant(name)
+
+
+def stt_dir(catalog: ModelCatalog, settings: Settings) -> Path:
+    if settings.stt_model_path is not None:
+        return settings.stt_model_path
+    chosen = stt_variant(catalog, settings)
+    if chosen is None:
+        raise ModelNotFoundError(
+            "models.yaml has no stt entry: add one (see the project's models.yaml) or set STT_MODEL_PATH",
+            param="stt_model_path",
+        )
+    return settings.models_dir / chosen[1].repo.rsplit("/", 1)[-1]
+
+
 def resolve_model_path(role: ModelRole, catalog: ModelCatalog, settings: Settings) -> tuple[Path, str]:
     """Path (and quantization label) of one model, raising ModelNotFoundError with the fix."""
+    if role == "stt":
+        path, env = stt_dir(catalog, settings), "STT_MODEL_PATH"
+        chosen = stt_variant(catalog, settings)
+        label = "custom" if settings.stt_model_path is not None or chosen is None else chosen[0]
+        if not (path / "model.bin").is_file():
+            raise ModelNotFoundError(
+                f"stt model not found at {path} (no model.bin): download it with "
+                f"`{DOWNLOAD_SCRIPT} --only stt` or set {env} to a local faster-whisper model directory",
+                param=env.lower(),
+            )
+        return path, label
     if role == "snac":
         path, quant, env = snac_dir(catalog, settings), "fp32", "SNAC_MODEL_PATH"
         exists = path.is_dir()

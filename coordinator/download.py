@@ -17,12 +17,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from coordinator.config import ModelCatalog, ModelRole, Settings, snac_dir
+from coordinator.config import ModelCatalog, ModelRole, Settings, snac_dir, stt_dir, stt_variant
 from coordinator.errors import CoordinatorError
 
 logger = logging.getLogger(__name__)
 
-ROLES: tuple[ModelRole, ...] = ("orpheus", "llm", "snac")
+ROLES: tuple[ModelRole, ...] = ("orpheus", "llm", "snac", "stt")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 HASH_BLOCK_BYTES = 1 << 20
 TRANSFER_CHUNK_BYTES = 1 << 20
@@ -58,6 +58,17 @@ def plan_downloads(
     """The files the selected models need, where they go, and whether they are already there."""
     items: list[DownloadItem] = []
     for role in only or list(ROLES):
+        if role == "stt":
+            whisper = stt_variant(catalog, settings)  # an unknown STT_MODEL is an error even when unused
+            if whisper is None or settings.stt_model_path is not None:
+                continue  # no stt entry, or a local model configured: nothing to fetch
+            variant, directory = whisper[1], stt_dir(catalog, settings)
+            license_name = catalog.stt.license if catalog.stt else ""
+            items += [
+                DownloadItem(role, variant.repo, name, directory / name, size, license_name)
+                for name, size in variant.files.items()
+            ]
+            continue
         if role == "snac":
             spec = catalog.snac
             directory = snac_dir(catalog, settings)

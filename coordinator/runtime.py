@@ -17,13 +17,16 @@ import torch
 from coordinator.audio.decode_scheduler import CPU_BATCH_FRAMES, GPU_BATCH_FRAMES, DecodeScheduler
 from coordinator.audio.snac_codec import SnacCodec, load_snac, resolve_device
 from coordinator.audio.windows import window_shapes
-from coordinator.config import ModelCatalog, Settings, load_catalog, resolve_model_path
+from coordinator.config import ModelCatalog, Settings, load_catalog, resolve_model_path, stt_variant
 from coordinator.engine.batch_engine import BatchEngine
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.engine.sampling import SamplingParams
+from coordinator.errors import ModelNotFoundError
 from coordinator.memory import release_free_heap
 from coordinator.orpheus.layout import FRAME_TOKENS
 from coordinator.orpheus.vocab import OrpheusVocab
+from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig, resolve_stt_device
+from coordinator.stt.transcript import SAMPLE_RATE as STT_SAMPLE_RATE
 from coordinator.textgen import ChatMessage, TextModel
 from coordinator.tts import ORPHEUS_DEFAULT_SAMPLING, OrpheusTTS
 
@@ -36,6 +39,7 @@ WARM_UP_TEXT = "Hello."
 WARM_UP_SPEECH_TOKENS = 2 * FRAME_TOKENS
 WARM_UP_CHAT_TOKENS = 4
 WARM_UP_SEED = 0
+WARM_UP_STT_SECONDS = 1.0
 # Generous: a real model on a slow CPU takes seconds; a stuck warm-up must not hold readiness forever.
 WARM_UP_TIMEOUT_S = 600.0
 
@@ -81,7 +85,9 @@ def load_tts(settings: Settings, catalog: ModelCatalog | None = None) -> Orpheus
     orpheus_path, quant = resolve_model_path("orpheus", catalog, settings)
     snac_path, _ = resolve_model_path("snac", catalog, settings)
     device = resolve_device(settings.snac_device)
-    model = LlamaModel.load(orpheus_path, n_gpu_layers=settings.n_gpu_layers)
+    model = LlamaModel.load(
+        orpheus_path, n_gpu_layers=settings.n_gpu_layers, cpu_weight_repack=settings.cpu_weight_repack
+    )
     try:
         vocab = OrpheusVocab.from_token_texts(model.token_texts())
         codec = load_snac(snac_path, device, compile_mode=settings.snac_compile)
@@ -101,6 +107,7 @@ def load_tts(settings: Settings, catalog: ModelCatalog | None = None) -> Orpheus
         lookahead_frames=settings.snac_lookahead_frames,
         quant=quant,
         default_params=replace(ORPHEUS_DEFAULT_SAMPLING, max_tokens=settings.tts_max_tokens),
+        length_cap=settings.tts_length_cap,
     )
 
 
@@ -112,13 +119,50 @@ def model_id(name: str) -> str:
 def load_llm(settings: Settings, catalog: ModelCatalog) -> TextModel:
     """The chat model (Gemma) on its own batch engine."""
     path, quant = resolve_model_path("llm", catalog, settings)
-    model = LlamaModel.load(path, n_gpu_layers=settings.n_gpu_layers)
+    model = LlamaModel.load(
+        path, n_gpu_layers=settings.n_gpu_layers, cpu_weight_repack=settings.cpu_weight_repack
+    )
     try:
         engine = _engine(model, settings, "llm")
     except BaseException:
         model.close()
         raise
     return TextModel(engine, model_id=model_id(catalog.llm.name), quant=quant, special_tokens_in_output=False)
+
+
+def stt_model_id(catalog: ModelCatalog, settings: Settings) -> str:
+    """API id of the speech recogniser: 'whisper-small', or 'whisper' for a local directory."""
+    chosen = stt_variant(catalog, settings)
+    if chosen is None or settings.stt_model_path is not None:
+        return "whisper"
+    return f"whisper-{chosen[0]}"
+
+
+def load_stt(settings: Settings, catalog: ModelCatalog) -> SpeechToText:
+    """Whisper on faster-whisper, with the server's slots and queue. Raises ModelNotFoundError
+    (with the download command) when its files are missing."""
+    path, _ = resolve_model_path("stt", catalog, settings)
+    device = resolve_stt_device(settings.stt_device)
+    default_types = catalog.stt.compute_type if catalog.stt else {}
+    compute_type = settings.stt_compute_type or default_types.get(device.split(":")[0], "default")
+    transcriber = Transcriber(
+        path,
+        TranscriberConfig(
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=settings.n_threads or available_cpus(),
+            workers=settings.stt_slots,
+            beam_size=settings.stt_beam_size,
+            temperature_fallback=settings.stt_temperature_fallback,
+        ),
+        model_id=stt_model_id(catalog, settings),
+    )
+    return SpeechToText(
+        transcriber,
+        slots=settings.stt_slots,
+        max_queue=settings.max_queue,
+        queue_timeout_s=settings.queue_timeout_s,
+    )
 
 
 @dataclass
@@ -129,6 +173,10 @@ class Runtime:
     catalog: ModelCatalog
     tts: OrpheusTTS
     llm: TextModel
+    # Speech in (Whisper); None when its model is not installed: the server then serves speech
+    # out only, and the routes that need it answer 503 with ``stt_missing`` (the download command).
+    stt: SpeechToText | None = None
+    stt_missing: str | None = None
     # Every stream's SNAC windows, decoded on one thread in batched calls (decode_scheduler.py).
     snac: DecodeScheduler = field(init=False)
 
@@ -175,6 +223,9 @@ class Runtime:
         ]
         for decode in decodes:
             decode.result(timeout=WARM_UP_TIMEOUT_S)
+        if self.stt is not None:
+            silence = np.zeros(int(WARM_UP_STT_SECONDS * STT_SAMPLE_RATE), dtype=np.float32)
+            self.stt.transcriber.transcribe(silence, language="en")
         logger.info(
             "warmed up in %.1f s (both engines, %d SNAC window shapes)",
             time.perf_counter() - started,
@@ -186,8 +237,12 @@ class Runtime:
         until ``close``."""
         self.tts.engine.abort()  # also serves orpheus_text
         self.llm.engine.abort()
+        if self.stt is not None:
+            self.stt.abort()
 
     def close(self) -> None:
+        if self.stt is not None:
+            self.stt.close()
         self.snac.close()
         self.tts.close()
         self.llm.close()
@@ -202,4 +257,15 @@ def load_runtime(settings: Settings) -> Runtime:
     except BaseException:
         tts.close()
         raise
-    return Runtime(settings=settings, catalog=catalog, tts=tts, llm=llm)
+    stt, stt_missing = None, None
+    try:
+        stt = load_stt(settings, catalog)
+    except ModelNotFoundError as exc:
+        # Speech in is optional: a server upgraded without the Whisper download keeps speaking.
+        stt_missing = exc.message
+        logger.warning("speech in disabled: %s", exc.message)
+    except BaseException:
+        tts.close()
+        llm.close()
+        raise
+    return Runtime(settings=settings, catalog=catalog, tts=tts, llm=llm, stt=stt, stt_missing=stt_missing)

@@ -98,7 +98,7 @@ class SpokenReply:
             # Only the first utterance may be refused for a full engine: it is submitted before
             # the response starts, so the refusal is still a clean 429.
             speech = self._tts.start(
-                self._tts.request(piece, self._voice, self._params),
+                self._tts.utterance_request(piece, self._voice, self._params),
                 loop=self._loop,
                 continuation=bool(self.streams),
             )

@@ -22,7 +22,7 @@ from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics, cuda_if_available
 from coordinator.server.middleware import RequestObserver, TrailingSlashes
 from coordinator.server.openapi import install_openapi
-from coordinator.server.routes import audio, metrics, models, status, text, voice
+from coordinator.server.routes import audio, metrics, models, status, text, transcription, voice, voice_ws
 from coordinator.server.security import SecurityMiddleware, check_bind, is_loopback
 from coordinator.server.web import router as web
 from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_server
@@ -32,7 +32,9 @@ logger = logging.getLogger(__name__)
 # What a browser page on an allowed origin may send and read (no cookies: keys travel in a header).
 CORS_METHODS = ["GET", "POST"]
 CORS_HEADERS = ["Authorization", "Content-Type"]
-CORS_EXPOSED_HEADERS = ["Retry-After"]
+CORS_EXPOSED_HEADERS = ["Retry-After", "X-Transcript", "X-Transcript-Language"]
+# Routes whose bodies carry audio: limited by MAX_UPLOAD_BYTES instead of MAX_BODY_BYTES.
+UPLOAD_PATHS = frozenset({transcription.TRANSCRIPTIONS_PATH, transcription.TRANSLATIONS_PATH, "/chat"})
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -75,6 +77,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         api_keys=config.api_keys(),
         max_body_bytes=config.max_body_bytes,
         max_ws_sessions=config.max_ws_sessions,
+        upload_paths=UPLOAD_PATHS,
+        max_upload_bytes=config.max_upload_bytes,
         open_paths=web.OPEN_PATHS if config.web_ui else (),
         open_prefixes=web.OPEN_PREFIXES if config.web_ui else (),
     )
@@ -100,6 +104,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(audio.router)
     app.include_router(text.router)
     app.include_router(voice.router)
+    app.include_router(transcription.router)
+    app.include_router(voice_ws.router)
     app.include_router(status.router)
     if config.web_ui:
         web.install_web_ui(app)

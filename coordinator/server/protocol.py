@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from coordinator.engine.sampling import (
     MAX_REPETITION_PENALTY,
@@ -14,6 +14,7 @@ from coordinator.engine.sampling import (
     SamplingParams,
 )
 from coordinator.orpheus.voices import voice_id
+from coordinator.stt.formats import ResponseFormat as TranscriptFormat
 from coordinator.tts import sampling_with
 
 MAX_SPEECH_INPUT_CHARS = 4096  # OpenAI's limit for /v1/audio/speech
@@ -72,6 +73,18 @@ class SpeechRequest(_OrpheusSampling):
         if not value.strip():
             raise ValueError("must not be empty: give the text to speak")
         return value
+
+
+class TranscriptionFields(BaseModel):
+    """The form fields of POST /v1/audio/transcriptions and /translations besides ``file``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field("", description="whisper-1, the id from /v1/models, or empty: the default")
+    language: str | None = Field(None, description="ISO-639-1 code (en, de); empty: detected")
+    prompt: str | None = Field(None, description="Text the speech continues, or words to spell right")
+    response_format: TranscriptFormat = "json"
+    temperature: float = Field(0.0, ge=0.0, le=1.0)
 
 
 class ErrorDetail(BaseModel):
@@ -215,7 +228,13 @@ class VoiceChatRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    message: str = Field(min_length=1)
+    message: str | None = Field(None, description="The user's turn as text (or send audio)")
+    audio: str | None = Field(
+        None,
+        description="The user's turn as speech: a base64 audio file (wav, mp3, ogg, webm, m4a, flac), "
+        "transcribed first; the transcript comes back in the X-Transcript header",
+    )
+    language: str | None = Field(None, description="Language of audio (ISO-639-1); default: detected")
     voice: str | None = None
     history: list[HistoryMessage] = Field(default_factory=list)
     stream_text: bool = False
@@ -230,10 +249,18 @@ class VoiceChatRequest(BaseModel):
 
     @field_validator("message")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
             raise ValueError("must not be empty: say something")
         return value
+
+    @model_validator(mode="after")
+    def _one_turn(self) -> VoiceChatRequest:
+        if (self.message is None) == (self.audio is None):
+            raise ValueError(
+                "send the user's turn as either message (text) or audio (base64), not both or neither"
+            )
+        return self
 
     def to_sampling_params(self, max_tokens: int) -> SamplingParams:
         return SamplingParams(

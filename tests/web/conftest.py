@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from coordinator.server.app import create_app
-from tests.server.conftest import runtime, serving  # noqa: F401  (fixtures shared with the server tests)
+from tests.server.conftest import client, runtime, serving  # noqa: F401  (fixtures shared with the server tests)
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -33,10 +33,14 @@ def browser_missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while sync Playwright runs, its event loop is the running loop of
+# the main thread, and tests elsewhere that call asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser():
     reason = browser_missing()
     if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests: {reason}; .ci/run installs Chromium")
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 

@@ -187,7 +187,15 @@ async def _sse_events(
             yield sse_event({"type": "speech.audio.delta", "audio": base64.b64encode(tail).decode()})
         prompt = speech.prompt_tokens
         output = speech.completion_tokens
-        usage = {"input_tokens": prompt, "output_tokens": output, "total_tokens": prompt + output}
+        usage = {
+            "input_tokens": prompt,
+            "output_tokens": output,
+            "total_tokens": prompt + output,
+            # Utterances the text was spoken in, and how many of them were cut at the length
+            # their text can plausibly need because the model did not end them (TTS_LENGTH_CAP).
+            "utterances": len(speech.streams),
+            "length_capped": speech.length_capped,
+        }
         yield sse_event({"type": "speech.audio.done", "usage": usage})
     except Exception as exc:
         yield sse_event(error_event(stream_failure(exc)))

@@ -56,9 +56,23 @@ async def health(request: Request) -> JSONResponse | dict:
         "models": {
             "tts": {"id": orpheus_model_id(runtime), "quantization": tts.quant, "loaded": True},
             "llm": {"id": llm.model_id, "quantization": llm.quant, "loaded": True},
+            "stt": (
+                {
+                    "id": runtime.stt.model_id,
+                    "quantization": runtime.stt.transcriber.config.compute_type,
+                    "loaded": True,
+                }
+                if runtime.stt is not None
+                else {"loaded": False, "reason": runtime.stt_missing}
+            ),
         },
         "device": {"snac": str(getattr(tts.codec, "device", "cpu"))},
-        "features": {"text_to_speech": True, "streaming": True, "conversational_ai": True},
+        "features": {
+            "text_to_speech": True,
+            "streaming": True,
+            "conversational_ai": True,
+            "speech_to_text": runtime.stt is not None,
+        },
     }
 
 
@@ -78,6 +92,18 @@ async def list_models(runtime: Runtime = Depends(get_runtime)) -> ModelList:
                 owned_by=catalog.llm.provider,
                 quantization=runtime.llm.quant,
                 license=catalog.llm.license,
+            ),
+            *(
+                [
+                    ModelCard(
+                        id=runtime.stt.model_id,
+                        owned_by=catalog.stt.provider if catalog.stt else "OpenAI",
+                        quantization=runtime.stt.transcriber.config.compute_type,
+                        license=catalog.stt.license if catalog.stt else "MIT",
+                    )
+                ]
+                if runtime.stt is not None
+                else []
             ),
         ]
     )

@@ -59,32 +59,31 @@ export class ChatView {
     this.updateButtons();
     showError(this.el.error, "");
     const voice = this.voices.voices.find((v) => v.key === this.el.voice.value);
-    const body = { message, voice: voice ? voice.id : undefined, history: this.history.slice(-this.maxHistory) };
-    this.history.push({ role: "user", content: message });
+    const body = { message, voice: voice ? voice.id : undefined, history: this.recentHistory() };
     this.el.log.append(h("li", { className: "user" }, message));
     const bubble = h("li", { className: "assistant", "data-state": "writing" });
     this.el.log.append(bubble);
+    const turn = { message, written: "", recorded: false };
+    this.turn = turn;
 
     const player = this.app.takeAudio(this);
     const controller = new AbortController();
     this.controller = controller;
     this.el.stop.disabled = false;
     const decoder = new Pcm16Decoder();
-    let written = "";
     try {
-      const ready = player.begin(); // while the request goes out
-      const events = this.app.api.chat(body, controller.signal);
-      await ready;
+      // The player gets ready while the request goes out.
+      const [events] = await Promise.all([this.app.api.chat(body, controller.signal), player.begin()]);
       for await (const event of events) {
         if (event.type === "response.text.delta") {
-          written += event.delta;
-          bubble.textContent = written;
+          turn.written += event.delta;
+          bubble.textContent = turn.written;
           bubble.scrollIntoView({ block: "nearest" });
         } else if (event.type === "response.audio.delta") {
           player.push(decoder.decode(base64ToBytes(event.audio)));
         } else if (event.type === "response.done") {
-          written = event.text;
-          bubble.textContent = written;
+          turn.written = event.text;
+          bubble.textContent = turn.written;
         }
       }
       player.end();
@@ -94,11 +93,10 @@ export class ChatView {
         player.stop();
         this.app.reportError(error, this.el.error);
       }
-      bubble.dataset.state = written ? "interrupted" : "failed";
-      if (!written) bubble.remove();
+      bubble.dataset.state = turn.written ? "interrupted" : "failed";
+      if (!turn.written) bubble.remove();
     } finally {
-      // What was written stays in the conversation, also when it was cut short.
-      if (written) this.history.push({ role: "assistant", content: written });
+      this.record(turn);
       if (this.controller === controller) this.controller = null;
       if (this.app.playing(this)) {
         player.finished.then(() => {
@@ -111,8 +109,26 @@ export class ChatView {
     this.app.speechSamplesOfLastChat = decoder.samples;
   }
 
+  /** As much of the conversation as the server takes (MAX_HISTORY_MESSAGES), from a user turn. */
+  recentHistory() {
+    const recent = this.history.slice(-this.maxHistory);
+    return recent.length && recent[0].role === "assistant" ? recent.slice(1) : recent;
+  }
+
+  /** Put a turn into the conversation, once. Called at once when a reply is interrupted, so
+   * that the next message comes after it (Gemma's template wants user and assistant to
+   * alternate). What was written stays, also when it was cut short; a message that got no
+   * answer at all is left out of what the model sees. */
+  record(turn) {
+    if (turn.recorded) return;
+    turn.recorded = true;
+    if (!turn.written) return;
+    this.history.push({ role: "user", content: turn.message }, { role: "assistant", content: turn.written });
+  }
+
   /** End the reply in progress: its request (the server stops generating) and its speech. */
   interrupt() {
+    if (this.turn) this.record(this.turn);
     if (this.controller) this.controller.abort();
     this.controller = null;
     if (this.app.playing(this)) this.app.player.stop();
