@@ -22,6 +22,7 @@ from coordinator.server.lifecycle import Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.server.security import is_loopback
+from coordinator.wyoming.connection import ServerContext
 from coordinator.wyoming.handler import SpeechHandler, SpeechService
 from coordinator.wyoming.info import speech_info, voice_entries
 
@@ -138,17 +139,20 @@ def wyoming_server(
 ) -> WyomingServer:
     """The listener ``settings`` ask for (WYOMING_PORT set), serving the server's own runtime."""
     assert settings.wyoming_port is not None
-    service = SpeechService(
+    context = ServerContext(
         runtime=runtime,
         not_ready_reason=not_ready_reason,
+        lifecycle=lifecycle,
+        idle_timeout_s=settings.wyoming_idle_timeout_s,
+        max_event_bytes=settings.max_body_bytes,
+    )
+    service = SpeechService(
+        context=context,
         info=speech_info(catalog).event(),
         voices=voice_entries(catalog),
-        lifecycle=lifecycle,
         limits=limits,
         metrics=metrics,
         seed=settings.wyoming_seed,
-        idle_timeout_s=settings.wyoming_idle_timeout_s,
-        max_event_bytes=settings.max_body_bytes,
     )
     host = wyoming_host(settings)
     announcer = None

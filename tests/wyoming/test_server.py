@@ -21,6 +21,7 @@ from coordinator.server.app import create_app
 from coordinator.server.lifecycle import Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
+from coordinator.wyoming.connection import ServerContext
 from coordinator.wyoming.handler import SpeechHandler, SpeechService
 from coordinator.wyoming.info import speech_info, voice_entries
 from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_host
@@ -32,15 +33,18 @@ READ_TIMEOUT_S = 60
 
 def service(settings, runtime=None, *, lifecycle=None, reason=None, idle_timeout_s=60.0):
     catalog = load_catalog(settings.catalog_path())
-    return SpeechService(
+    context = ServerContext(
         runtime=lambda: runtime,
         not_ready_reason=lambda: reason,
+        lifecycle=lifecycle or Lifecycle(),
+        idle_timeout_s=idle_timeout_s,
+    )
+    return SpeechService(
+        context=context,
         info=speech_info(catalog).event(),
         voices=voice_entries(catalog),
-        lifecycle=lifecycle or Lifecycle(),
         limits=RequestLimits.from_settings(settings),
         metrics=Metrics(lambda: runtime),
-        idle_timeout_s=idle_timeout_s,
     )
 
 
