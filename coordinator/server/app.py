@@ -25,7 +25,7 @@ from coordinator.server.openapi import install_openapi
 from coordinator.server.routes import audio, metrics, models, status, text, transcription, voice, voice_ws
 from coordinator.server.security import SecurityMiddleware, check_bind, is_loopback
 from coordinator.server.web import router as web
-from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_server
+from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_servers
 
 logger = logging.getLogger(__name__)
 
@@ -47,18 +47,23 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime
         app.state.not_ready_reason = None
-        wyoming = _wyoming(app, config, runtime) if config.wyoming_port is not None else None
-        if wyoming is not None:
-            await wyoming.start()  # a port in use fails the start-up here, before any load
-        app.state.wyoming = wyoming
+        app.state.wyoming, app.state.wyoming_stt = _wyoming(app, config, runtime)
+        wyoming = [server for server in (app.state.wyoming, app.state.wyoming_stt) if server is not None]
+        try:
+            for server in wyoming:
+                await server.start()  # a port in use fails the start-up here, before any load
+        except BaseException:
+            for server in wyoming:
+                await server.stop()
+            raise
         loading = None
         if runtime is None:
             loading = asyncio.create_task(_load(app, config))
         try:
             yield
         finally:
-            if wyoming is not None:
-                await wyoming.stop()  # its connections stop speaking before the models go
+            for server in wyoming:
+                await server.stop()  # its connections stop before the models go
             if loading is not None:
                 await loading  # a load in progress runs in a thread: let it finish, then free it
                 if app.state.runtime is not None:
@@ -112,9 +117,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     return app
 
 
-def _wyoming(app: FastAPI, settings: Settings, runtime: Runtime | None) -> WyomingServer:
-    """Home Assistant's protocol on its own port, served by this app's models, limits and drain."""
-    return wyoming_server(
+def _wyoming(
+    app: FastAPI, settings: Settings, runtime: Runtime | None
+) -> tuple[WyomingServer | None, WyomingServer | None]:
+    """Home Assistant's protocol on its own ports (speech, transcription), served by this app's
+    models, limits and drain."""
+    if settings.wyoming_port is None and settings.wyoming_stt_port is None:
+        return None, None
+    return wyoming_servers(
         settings,
         runtime.catalog if runtime is not None else load_catalog(settings.catalog_path()),
         runtime=lambda: app.state.runtime,

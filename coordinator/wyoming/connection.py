@@ -63,13 +63,13 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
     def __init__(
         self,
         context: ServerContext,
-        info: Event,
+        describe: Callable[[], Event],
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
     ) -> None:
         super().__init__(reader, writer)
         self._context = context
-        self._info = info
+        self._describe = describe  # the info event (what is loaded may refine it)
         self._jobs: asyncio.Queue[JobT] = asyncio.Queue()
         # Set by the subclass while it sends its answer (audio, a transcription): not idle then,
         # though the client sends nothing. A stream waiting for the client's text is idle.
@@ -128,7 +128,7 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
 
     async def handle_event(self, event: Event) -> bool:
         if Describe.is_type(event.type):
-            await self.write_event(self._info)
+            await self.write_event(self._describe())
             return True
         if Ping.is_type(event.type):
             await self.write_event(Pong(text=Ping.from_event(event).text).event())

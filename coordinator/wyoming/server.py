@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# The transcription port's mDNS name: the speech port's, with this after it.
+STT_NAME_SUFFIX = "-stt"
 # On shutdown, how long the connections get to end after they were told to stop.
 STOP_TIMEOUT_S = 5.0
 
@@ -43,7 +45,8 @@ def check_wyoming_bind(settings: Settings) -> None:
     """The HTTP rule, for a protocol without keys: beyond loopback only when asked for explicitly.
     Home Assistant's Wyoming integration cannot send a key, so API_KEY does not protect this port."""
     host = wyoming_host(settings)
-    if settings.wyoming_port is None or settings.allow_no_auth or is_loopback(host):
+    enabled = settings.wyoming_port is not None or settings.wyoming_stt_port is not None
+    if not enabled or settings.allow_no_auth or is_loopback(host):
         return
     raise ConfigError(
         f"refusing to listen for Wyoming on {host}: the Wyoming protocol has no authentication (API_KEY "
@@ -127,7 +130,7 @@ class WyomingServer:
             self._server = None
 
 
-def wyoming_server(
+def wyoming_servers(
     settings: Settings,
     catalog: ModelCatalog,
     *,
@@ -136,9 +139,9 @@ def wyoming_server(
     lifecycle: Lifecycle,
     limits: RequestLimits,
     metrics: Metrics,
-) -> WyomingServer:
-    """The listener ``settings`` ask for (WYOMING_PORT set), serving the server's own runtime."""
-    assert settings.wyoming_port is not None
+) -> tuple[WyomingServer | None, WyomingServer | None]:
+    """The listeners ``settings`` ask for: speech (WYOMING_PORT) and transcription
+    (WYOMING_STT_PORT), each None when its port is unset, serving the server's own runtime."""
     context = ServerContext(
         runtime=runtime,
         not_ready_reason=not_ready_reason,
@@ -146,18 +149,49 @@ def wyoming_server(
         idle_timeout_s=settings.wyoming_idle_timeout_s,
         max_event_bytes=settings.max_body_bytes,
     )
-    service = SpeechService(
-        context=context,
-        info=speech_info(catalog).event(),
-        voices=voice_entries(catalog),
-        limits=limits,
-        metrics=metrics,
-        seed=settings.wyoming_seed,
-    )
     host = wyoming_host(settings)
-    announcer = None
-    if settings.wyoming_zeroconf:
-        from coordinator.wyoming.zeroconf import Announcer  # mDNS only when asked for
+    speech = stt = None
+    if settings.wyoming_port is not None:
+        service = SpeechService(
+            context=context,
+            info=speech_info(catalog).event(),
+            voices=voice_entries(catalog),
+            limits=limits,
+            metrics=metrics,
+            seed=settings.wyoming_seed,
+        )
+        speech = WyomingServer(
+            partial(SpeechHandler, service),
+            host,
+            settings.wyoming_port,
+            announcer=_announcer(settings, host, ""),
+        )
+    if settings.wyoming_stt_port is not None:
+        from coordinator.wyoming.asr import (  # the recogniser's imports only when asked for
+            TranscriptionHandler,
+            TranscriptionService,
+            catalog_transcription_info,
+            describe_transcription,
+        )
 
-        announcer = Announcer(host, settings.wyoming_zeroconf_name)
-    return WyomingServer(partial(SpeechHandler, service), host, settings.wyoming_port, announcer=announcer)
+        transcription = TranscriptionService(
+            context=context,
+            describe=describe_transcription(runtime, catalog_transcription_info(settings, catalog)),
+            max_audio_seconds=limits.max_audio_seconds,
+        )
+        stt = WyomingServer(
+            partial(TranscriptionHandler, transcription),
+            host,
+            settings.wyoming_stt_port,
+            announcer=_announcer(settings, host, STT_NAME_SUFFIX),
+            name="transcription",
+        )
+    return speech, stt
+
+
+def _announcer(settings: Settings, host: str, suffix: str) -> Announcer | None:
+    if not settings.wyoming_zeroconf:
+        return None
+    from coordinator.wyoming.zeroconf import Announcer, default_name  # mDNS only when asked for
+
+    return Announcer(host, (settings.wyoming_zeroconf_name or default_name()) + suffix)

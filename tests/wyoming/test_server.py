@@ -175,6 +175,7 @@ def test_a_port_in_use_is_one_error_naming_wyoming_port(settings):
         ({"wyoming_port": 10200, "host": "0.0.0.0", "wyoming_host": "::1"}, False),
         ({"wyoming_port": 10200, "wyoming_host": "192.168.1.5"}, True),
         ({"wyoming_port": 10200, "wyoming_host": "0.0.0.0", "allow_no_auth": True}, False),
+        ({"wyoming_stt_port": 10300, "host": "0.0.0.0"}, True),  # transcription alone too
         ({"host": "0.0.0.0"}, False),  # Wyoming off
     ],
 )
@@ -247,4 +248,15 @@ def test_the_lifespan_starts_wyoming_with_http_and_stops_it_with_the_app(setting
 def test_without_wyoming_port_nothing_listens(settings, runtime):
     app = create_app(settings, runtime=runtime)
     with serving(app):
+        assert app.state.wyoming is None and app.state.wyoming_stt is None
+
+
+def test_the_transcription_port_alone_starts_and_stops_with_the_app(settings, runtime):
+    port = free_port()
+    app = create_app(settings.model_copy(update={"wyoming_stt_port": port}), runtime=runtime)
+    with serving(app):
         assert app.state.wyoming is None
+        answer = asyncio.run(first_answer(app.state.wyoming_stt, Describe().event()))
+        assert Info.from_event(answer).asr[0].models[0].name == runtime.stt.model_id
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
