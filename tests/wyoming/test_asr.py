@@ -133,3 +133,30 @@ def test_bad_transcription_events_are_errors(stt_port):
     for events, message in cases:
         error = asyncio.run(error_after(stt_port, *events))
         assert message in error.text, (events, error)
+
+
+def test_a_recording_over_max_audio_seconds_is_refused_as_it_arrives(settings, runtime):
+    from functools import partial
+
+    from coordinator.server.lifecycle import Lifecycle
+    from coordinator.wyoming.asr import TranscriptionHandler, TranscriptionService
+    from coordinator.wyoming.connection import ServerContext
+    from coordinator.wyoming.server import WyomingServer
+
+    service = TranscriptionService(
+        context=ServerContext(runtime=lambda: runtime, not_ready_reason=lambda: None, lifecycle=Lifecycle()),
+        describe=lambda: Info().event(),
+        max_audio_seconds=0.05,
+    )
+
+    async def scenario():
+        server = WyomingServer(partial(TranscriptionHandler, service), "127.0.0.1", 0)
+        await server.start()
+        try:
+            too_long = np.zeros(SAMPLE_RATE // 10, "<i2").tobytes()  # 0.1 s
+            return await error_after(server.port, *audio_events(too_long, SAMPLE_RATE))
+        finally:
+            await server.stop()
+
+    error = asyncio.run(scenario())
+    assert "MAX_AUDIO_SECONDS" in error.text and "0.05 s" in error.text
