@@ -1,4 +1,4 @@
-"""`python -m coordinator {synth,decode,download,serve}`.
+"""`python -m coordinator {synth,decode,download,serve,bench}`.
 
 Every user-fixable problem ends as one line on stderr and a non-zero exit; output files are
 written atomically, so a failure or Ctrl-C never leaves a half-written WAV or .npz behind.
@@ -12,12 +12,20 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from coordinator.bench.report import DEFAULT_MARGIN
+from coordinator.bench.shapes import QUANTS
 from coordinator.errors import CoordinatorError, InvalidInputError
+from coordinator.orpheus.layout import FRAME_TOKENS
 
 logger = logging.getLogger(__name__)
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+DEFAULT_BENCH_TOKENS = 420  # 60 frames: 5.1 s of audio per stream
+DEFAULT_BENCH_SECONDS = 900.0
+BENCH_STREAMS_GPU = 128  # the goal is 64 real-time streams on one H100/H200: look past it
+BENCH_STREAMS_CPU = 8
+MAX_BENCH_STREAMS = 256  # MAX_CONCURRENT_STREAMS' own limit
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -27,7 +35,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
     synth = commands.add_parser("synth", help="speak text with Orpheus into a 24 kHz WAV")
     synth.add_argument("--text", required=True, help="words to speak; emotion tags like <laugh> allowed")
-    synth.add_argument("--voice", default=None, help="voice name (default from models.yaml: tara)")
+    synth.add_argument(
+        "--voice",
+        default=None,
+        help="voice name, of any model in ORPHEUS_MODELS (fr/pierre names the model too); "
+        "default: the default model's (tara)",
+    )
     synth.add_argument("--out", required=True, type=Path, help="output .wav file")
     synth.add_argument("--seed", type=int, default=None, help="sampling seed, for reproducible output")
     synth.add_argument("--max-tokens", type=int, default=None, help="audio token limit (default 2000)")
@@ -44,10 +57,15 @@ def _build_parser() -> argparse.ArgumentParser:
     download.add_argument(
         "--only",
         action="append",
-        choices=["orpheus", "llm", "snac"],
+        choices=["orpheus", "llm", "snac", "stt"],
         help="fetch only this model (repeatable)",
     )
     download.add_argument("--quant", default=None, help="quantization for the GGUF models (e.g. Q4_K_M)")
+    download.add_argument(
+        "--models",
+        default=None,
+        help="Orpheus models to fetch, as ORPHEUS_MODELS (e.g. en,fr,de); default: ORPHEUS_MODELS",
+    )
     download.add_argument(
         "--list", action="store_true", help="show files, sizes, licenses and status; fetch nothing"
     )
@@ -56,6 +74,58 @@ def _build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host", default=None, help="bind address (default: HOST, else 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default: PORT, else 8080)")
+
+    bench = commands.add_parser(
+        "bench",
+        help="measure this host: streams held at real time, first audio, SNAC cost, and the "
+        "MAX_CONCURRENT_STREAMS to set",
+    )
+    bench.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="random-weight models of the released shapes, written here at run time: speed without "
+        "downloading (speed does not depend on the weights' values)",
+    )
+    bench.add_argument(
+        "--tiny", action="store_true", help="with --synthetic: tiny shapes (seconds, for trying)"
+    )
+    bench.add_argument("--quant", choices=QUANTS, default="Q8_0", help="synthetic Orpheus quantization")
+    bench.add_argument("--llm-quant", choices=QUANTS, default="Q8_0", help="synthetic Gemma quantization")
+    bench.add_argument(
+        "--models-dir",
+        type=Path,
+        default=None,
+        help="synthetic models, written once and reused (MODELS_DIR/synthetic)",
+    )
+    bench.add_argument(
+        "--build-only", action="store_true", help="with --synthetic: write the models, measure nothing"
+    )
+    bench.add_argument(
+        "--max-streams",
+        type=int,
+        default=None,
+        help="most concurrent streams to try (default 128 on a GPU, else 8)",
+    )
+    bench.add_argument(
+        "--max-tokens",
+        type=int,
+        default=DEFAULT_BENCH_TOKENS,
+        help=f"audio tokens per stream (default {DEFAULT_BENCH_TOKENS}: 5.1 s of audio)",
+    )
+    bench.add_argument(
+        "--max-seconds",
+        type=float,
+        default=DEFAULT_BENCH_SECONDS,
+        help=f"stop within this many seconds, writing models included (default {DEFAULT_BENCH_SECONDS:.0f})",
+    )
+    bench.add_argument(
+        "--margin",
+        type=float,
+        default=DEFAULT_MARGIN,
+        help=f"recommend N whose real-time factor p95 is at most this (default {DEFAULT_MARGIN})",
+    )
+    bench.add_argument("--no-chat", action="store_true", help="skip the /chat first-audio measurement")
+    bench.add_argument("--out", type=Path, default=Path("bench-capacity.json"), help="JSON report (.json)")
     return parser
 
 
@@ -83,9 +153,14 @@ def _synth(args: argparse.Namespace) -> str:
         top_p=args.top_p,
         repetition_penalty=args.repetition_penalty,
     )
-    voice = args.voice or catalog.orpheus.default_voice
+    from coordinator.config import select_orpheus
+    from coordinator.runtime import choice_for_voice
+
+    # Only the Orpheus model (of ORPHEUS_MODELS) that speaks the voice is loaded.
+    choice, spelled = choice_for_voice(select_orpheus(catalog, settings), args.voice)
+    voice = spelled or choice.spec.default_voice
     # One utterance needs one sequence: don't reserve KV cache for MAX_CONCURRENT_STREAMS of them.
-    tts = load_tts(settings.model_copy(update={"max_concurrent_streams": 1}), catalog)
+    tts = load_tts(settings.model_copy(update={"max_concurrent_streams": 1}), catalog, voice=args.voice)
     try:
         speech = tts.synthesize(args.text, voice, params)
         with open_wav(args.out) as wav:
@@ -136,7 +211,7 @@ def _download(args: argparse.Namespace) -> str:
     from coordinator.config import load_catalog, load_settings
     from coordinator.download import describe, fetch, plan_downloads
 
-    settings = load_settings()
+    settings = load_settings(**({"orpheus_models": args.models} if args.models is not None else {}))
     items = plan_downloads(load_catalog(settings.catalog_path()), settings, only=args.only, quant=args.quant)
     missing = [item for item in items if not item.present]
     if args.list:
@@ -158,7 +233,98 @@ def _serve(args: argparse.Namespace) -> str:
     return "server stopped"
 
 
-_COMMANDS = {"synth": _synth, "decode": _decode, "download": _download, "serve": _serve}
+def _bench_arguments(args: argparse.Namespace, settings: object) -> int:
+    """Check the flags before anything slow starts; the number of streams to go up to."""
+    if args.tiny and not args.synthetic:
+        raise InvalidInputError(
+            "--tiny needs --synthetic (it picks the synthetic models' shapes)", param="--tiny"
+        )
+    if args.build_only and not args.synthetic:
+        raise InvalidInputError("--build-only needs --synthetic", param="--build-only")
+    _check_suffix(args.out, ".json", "--out")
+    if args.max_tokens < FRAME_TOKENS:
+        raise InvalidInputError(
+            f"--max-tokens must be at least {FRAME_TOKENS} (one frame)", param="--max-tokens"
+        )
+    if args.max_seconds <= 0:
+        raise InvalidInputError("--max-seconds must be positive", param="--max-seconds")
+    if not 0 < args.margin <= 1:
+        raise InvalidInputError(
+            "--margin must be in (0, 1]: a real-time factor p95 to stay under", param="--margin"
+        )
+    if args.max_streams is None:
+        import llama_cpp
+
+        gpu = bool(llama_cpp.llama_supports_gpu_offload()) and getattr(settings, "n_gpu_layers", 0) != 0
+        return BENCH_STREAMS_GPU if gpu else BENCH_STREAMS_CPU
+    if not 1 <= args.max_streams <= MAX_BENCH_STREAMS:
+        raise InvalidInputError(f"--max-streams must be 1 to {MAX_BENCH_STREAMS}", param="--max-streams")
+    return int(args.max_streams)
+
+
+def _bench(args: argparse.Namespace) -> str:
+    import time
+
+    from coordinator.bench.capacity import SweepConfig, sweep, write_report
+    from coordinator.bench.models import configured_models, synthetic_models
+    from coordinator.bench.report import gib, table
+    from coordinator.config import load_settings
+
+    started = time.monotonic()
+    deadline = started + args.max_seconds
+    # Progress goes to stderr by default: a sweep takes minutes.
+    logging.getLogger("coordinator.bench").setLevel(logging.INFO)
+    settings = load_settings()
+    max_streams = _bench_arguments(args, settings)
+    if args.synthetic:
+        directory = args.models_dir or settings.models_dir / "synthetic"
+        overrides, models = synthetic_models(
+            directory, quant=args.quant, llm_quant=args.llm_quant, tiny=args.tiny, deadline=deadline
+        )
+        if args.build_only:
+            return "\n".join(f"{role}: {info['path']}" for role, info in models.items())
+        settings = settings.model_copy(update=overrides)
+    else:
+        models = configured_models(settings)
+    max_tokens = args.max_tokens // FRAME_TOKENS * FRAME_TOKENS
+    config = SweepConfig(
+        max_streams=max_streams,
+        max_tokens=max_tokens,
+        deadline=deadline,
+        margin=args.margin,
+        chat=not args.no_chat,
+    )
+    report = sweep(settings, config, models=models)
+    write_report(report, args.out)
+    lines = [table(report["levels"])]
+    single = report["single_stream"]
+    if single:
+        lines.append(
+            f"one stream: {single['audio_tokens_per_s']:.0f} audio tokens/s, first audio "
+            f"{single['first_audio_s'] * 1000:.0f} ms, {single['real_time_multiple']:.2f}x real time"
+        )
+    chat = report["chat_first_audio_s"]["median"]
+    if chat is not None:
+        lines.append(
+            f"/chat first audio: {chat * 1000:.0f} ms (median of {len(report['chat_first_audio_s']['runs'])})"
+        )
+    rec = report["recommendation"]
+    need = rec["memory_needed"]
+    if rec["max_concurrent_streams"]:
+        lines.append(
+            f"recommended: MAX_CONCURRENT_STREAMS={rec['max_concurrent_streams']} ({rec['rule']}); needs about "
+            f"{gib(need['total_bytes'])} at N_CTX={need['n_ctx']} (weights {gib(need['weights_bytes'])}, "
+            f"KV cache {gib(need['kv_cache_bytes'])}, SNAC {gib(need['snac_bytes'])})"
+        )
+    else:
+        lines.append(
+            "recommended: none: not even one stream stayed within the margin of real time on this host"
+        )
+    lines.append(f"stopped by: {report['stopped_by']}; saved {args.out}")
+    return "\n".join(lines)
+
+
+_COMMANDS = {"synth": _synth, "decode": _decode, "download": _download, "serve": _serve, "bench": _bench}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,10 +26,11 @@ from coordinator.errors import InvalidInputError
 from coordinator.orpheus.codes import FrameAssembler
 from coordinator.orpheus.constraint import AudioTokenConstraint
 from coordinator.orpheus.layout import FRAME_TOKENS
+from coordinator.orpheus.length import audio_token_need
 from coordinator.orpheus.prompt import build_prompt, prompt_text, validate_text
 from coordinator.orpheus.vocab import OrpheusVocab
 from coordinator.orpheus.voices import resolve_voice
-from coordinator.text.sentences import DEFAULT_MAX_UTTERANCES, utterances
+from coordinator.text.sentences import DEFAULT_LANGUAGE, DEFAULT_MAX_UTTERANCES, utterances
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,10 @@ class SynthesisStats:
     first_decode_s: float | None = None
     elapsed_s: float = 0.0
     finish_reason: FinishReason | None = None
+    # The token limit the text's length set, when it was lower than every other limit, and
+    # whether the utterance ran into it (the model did not end it itself: it was cut there).
+    length_cap: int | None = None
+    length_capped: bool = False
 
     @property
     def audio_s(self) -> float:
@@ -59,16 +64,29 @@ class SynthesisStats:
         return self.elapsed_s / self.audio_s if self.frames else float("inf")
 
 
+@dataclass(frozen=True)
+class UtteranceRequest(GenerationRequest):
+    """A speech request whose token limit its text's length set (``length_cap``), for reporting."""
+
+    length_cap: int | None = None
+
+
 class SpeechStream(OnGeneration):
     """Iterate for float32 audio chunks (24 kHz mono) as they are decoded; stats fill in as it runs."""
 
     def __init__(
-        self, generation: GenerationStream, vocab: OrpheusVocab, decoder: StreamingDecoder, *, started: float
+        self,
+        generation: GenerationStream,
+        vocab: OrpheusVocab,
+        decoder: StreamingDecoder,
+        *,
+        started: float,
+        length_cap: int | None = None,
     ) -> None:
         super().__init__(generation)
         self._assembler = FrameAssembler(vocab)
         self.decoder = decoder
-        self.stats = SynthesisStats()
+        self.stats = SynthesisStats(length_cap=length_cap)
         self._started = started  # perf_counter() when the request was made
 
     @property
@@ -145,6 +163,15 @@ class SpeechStream(OnGeneration):
         self.stats.finish_reason = self._generation.finish_reason or ("error" if failed else "cancelled")
         self.stats.dropped_tokens = self._assembler.partial_tokens
         self.stats.elapsed_s = time.perf_counter() - self._started
+        if self.stats.length_cap is not None and self.stats.finish_reason == "length":
+            self.stats.length_capped = True
+            logger.warning(
+                "an utterance did not end by itself: cut at its length cap of %d audio tokens "
+                "(%.1f s of audio), the least of what its text can plausibly need and "
+                "TTS_MAX_TOKENS (TTS_LENGTH_CAP)",
+                self.stats.length_cap,
+                self.stats.audio_s,
+            )
 
 
 class OrpheusTTS:
@@ -163,8 +190,14 @@ class OrpheusTTS:
         max_utterances: int = DEFAULT_MAX_UTTERANCES,
         quant: str = "custom",
         default_params: SamplingParams = ORPHEUS_DEFAULT_SAMPLING,
+        language: str = DEFAULT_LANGUAGE,
+        voice_languages: Mapping[str, str] | None = None,
+        length_cap: bool = True,
     ) -> None:
         self.engine = engine
+        # What the voices speak: sentence splitting follows the language's punctuation.
+        self.language = language
+        self.voice_languages = dict(voice_languages or {})
         self.quant = quant
         self.default_params = default_params
         self.vocab = vocab
@@ -176,10 +209,15 @@ class OrpheusTTS:
         self.max_utterances = max_utterances
         self.lookahead_frames = lookahead_frames
         self.sample_rate = SAMPLE_RATE
+        # speak() and utterance_request() limit each utterance by its text's length too.
+        self.length_cap = length_cap
 
     @property
     def model(self) -> LlamaModel:
         return self.engine.model
+
+    def language_of(self, voice: str) -> str:
+        return self.voice_languages.get(voice, self.language)
 
     def resolve_voice(self, voice: str) -> str:
         """The model voice that ``voice`` (a voice or an alias of one) names; 400 if none."""
@@ -208,6 +246,33 @@ class OrpheusTTS:
         self.engine.validate(request)
         return request
 
+    def utterance_limit(self, text: str, max_tokens: int) -> tuple[int, int | None]:
+        """The token limit of one utterance of ``text``, asked to stop at ``max_tokens``: the
+        least of that, of what the text can plausibly need, and of the server's default
+        (TTS_MAX_TOKENS). Also returns the length cap when it is what set the limit."""
+        if not self.length_cap:
+            return max_tokens, None
+        cap = min(audio_token_need(text), self.default_params.max_tokens)
+        return (cap, cap) if cap < max_tokens else (max_tokens, None)
+
+    def utterance_request(
+        self, text: str, voice: str, params: SamplingParams | None = None
+    ) -> GenerationRequest:
+        """``request`` for one utterance of spoken output, its token limit capped by its text's
+        length (``utterance_limit``), so that a model that does not stop cannot ramble on."""
+        params = params or self.default_params
+        limit, cap = self.utterance_limit(text, params.max_tokens)
+        request = self.request(text, voice, replace(params, max_tokens=limit))
+        if cap is None:
+            return request
+        return UtteranceRequest(
+            prompt=request.prompt,
+            params=request.params,
+            constraint=request.constraint,
+            stop_ids=request.stop_ids,
+            length_cap=cap,
+        )
+
     def synthesize(
         self,
         text: str,
@@ -235,7 +300,8 @@ class OrpheusTTS:
         started = time.perf_counter()
         generation = self.engine.submit(request, loop=loop, continuation=continuation)
         decoder = StreamingDecoder(self.codec, planner or WindowPlanner(lookahead=self.lookahead_frames))
-        return SpeechStream(generation, self.vocab, decoder, started=started)
+        cap = request.length_cap if isinstance(request, UtteranceRequest) else None
+        return SpeechStream(generation, self.vocab, decoder, started=started, length_cap=cap)
 
     def speak(
         self,
@@ -247,12 +313,13 @@ class OrpheusTTS:
         continuation: bool = False,
     ) -> Utterances:
         """Speak text of any accepted length: cut at sentence boundaries into utterances Orpheus
-        handles well, every one validated before the first is submitted.
+        handles well, every one validated before the first is submitted, each limited by its
+        text's length too (``utterance_limit``).
 
         ``continuation``: the text goes on a response already speaking (a later sentence of a
         streamed text), so even its first utterance is never refused for a full queue."""
         text = validate_text(text, max_chars=self.max_input_chars)
-        pieces = utterances(text)
+        pieces = utterances(text, language=self.language_of(voice))
         if len(pieces) > self.max_utterances:
             # Each utterance may generate up to max_tokens: the count bounds one request's work.
             raise InvalidInputError(
@@ -260,7 +327,7 @@ class OrpheusTTS:
                 f"{self.max_utterances} (MAX_UTTERANCES): split it into several requests",
                 param="input",
             )
-        requests = [self.request(piece, voice, params) for piece in pieces]
+        requests = [self.utterance_request(piece, voice, params) for piece in pieces]
         return Utterances(self, requests, loop, continuation=continuation)
 
     def close(self) -> None:
@@ -297,6 +364,11 @@ class Utterances:
     @property
     def completion_tokens(self) -> int:
         return sum(stream.completion_tokens for stream in self.streams)
+
+    @property
+    def length_capped(self) -> int:
+        """Utterances cut at their length cap so far."""
+        return sum(stream.stats.length_capped for stream in self.streams)
 
     def _start(self, index: int) -> None:
         if index < len(self._requests) and index == len(self.streams):

@@ -105,6 +105,15 @@ def _release_cached_memory() -> None:
 
 
 @dataclass
+class BatchTally:
+    """Successful calls of one batch size (windows per call): what `coordinator bench` reports."""
+
+    calls: int = 0
+    frames: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
 class DecodeStats:
     windows: int = 0
     calls: int = 0
@@ -112,6 +121,7 @@ class DecodeStats:
     busy_s: float = 0.0
     largest_batch: int = 0
     failures: int = 0
+    by_batch: dict[int, BatchTally] = field(default_factory=dict)
 
 
 class DecodeScheduler:
@@ -242,10 +252,16 @@ class DecodeScheduler:
             for job in batch:
                 self._decode([job])
             return
-        self.stats.busy_s += time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        frames = sum(job.kept_frames for job in batch)
+        self.stats.busy_s += elapsed
         self.stats.calls += 1
         self.stats.windows += len(batch)
-        self.stats.frames += sum(job.kept_frames for job in batch)
+        self.stats.frames += frames
+        tally = self.stats.by_batch.setdefault(len(batch), BatchTally())
+        tally.calls += 1
+        tally.frames += frames
+        tally.seconds += elapsed
         self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
         for job, row in zip(batch, samples):
             job.future.set_result(row)

@@ -83,6 +83,18 @@ class _Sequence:
 
 
 @dataclass
+class StepTally:
+    """Decode steps that sampled one number of sequences: where a step's time goes, for `coordinator
+    bench`. ``step_s`` is the whole step; what ``decode_s`` (llama_decode) and ``sample_s`` (logits
+    read and sampling) leave of it is Python building the batch."""
+
+    steps: int = 0
+    step_s: float = 0.0
+    decode_s: float = 0.0
+    sample_s: float = 0.0
+
+
+@dataclass
 class EngineStats:
     steps: int = 0
     tokens_sampled: int = 0
@@ -90,6 +102,7 @@ class EngineStats:
     active_sequences: int = 0
     waiting_sequences: int = 0
     finish_reasons: dict[str, int] = field(default_factory=dict)
+    by_batch: dict[int, StepTally] = field(default_factory=dict)
 
 
 class BatchEngine:
@@ -365,6 +378,7 @@ class BatchEngine:
         self._wants_logits[index] = logits
 
     def _step(self) -> None:
+        started = time.perf_counter()
         # The sequences that get logits this step, in batch order (llama.cpp's order of logit rows).
         outputs: list[_Sequence] = []
         n = 0
@@ -392,12 +406,20 @@ class BatchEngine:
                 self._wants_logits[n - 1] = True
                 outputs.append(sequence)
         self._batch.n_tokens = n
+        decode_started = time.perf_counter()
         status = llama_cpp.llama_decode(self._ctx, self._batch)
         if status != 0:
             raise GenerationError(f"{self.name}: llama_decode returned {status}")
+        sample_started = time.perf_counter()
         self.stats.steps += 1
         if outputs:
             self._sample(outputs)
+        ended = time.perf_counter()
+        tally = self.stats.by_batch.setdefault(len(outputs), StepTally())
+        tally.steps += 1
+        tally.step_s += ended - started
+        tally.decode_s += sample_started - decode_started
+        tally.sample_s += ended - sample_started
 
     def _sample(self, outputs: list[_Sequence]) -> None:
         """Sample every sequence that got logits this step, in one call (sampling.py says why)."""

@@ -78,7 +78,14 @@ class LlamaModel:
         self.n_ctx_train = int(llama_cpp.llama_model_n_ctx_train(handle))
 
     @classmethod
-    def load(cls, path: Path, *, n_gpu_layers: int = -1, download_hint: str = DOWNLOAD_SCRIPT) -> LlamaModel:
+    def load(
+        cls,
+        path: Path,
+        *,
+        n_gpu_layers: int = -1,
+        download_hint: str = DOWNLOAD_SCRIPT,
+        cpu_weight_repack: bool = True,
+    ) -> LlamaModel:
         init_backend()
         try:
             with path.open("rb") as handle:
@@ -93,6 +100,10 @@ class LlamaModel:
         params = llama_cpp.llama_model_default_params()
         # -1 means "all layers": llama.cpp clamps the count to the model's layer count.
         params.n_gpu_layers = 2**31 - 1 if n_gpu_layers < 0 else n_gpu_layers
+        # llama.cpp re-lays quantized weights kept on the CPU for its fastest kernels (AMX, AVX
+        # repack). On some hosts that crashes (measured: every Q8_0/Q4_K_M decode segfaults in the
+        # AMX path on a sandboxed Sapphire Rapids VM), so it can be turned off.
+        params.use_extra_bufts = cpu_weight_repack
         handle = llama_cpp.llama_model_load_from_file(str(path).encode(), params)
         if not handle:
             raise ModelLoadError(

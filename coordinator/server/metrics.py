@@ -71,6 +71,13 @@ class Metrics:
             ["endpoint", "finish_reason"],
             registry=registry,
         )
+        self.length_capped = Counter(
+            "orpheus_speech_length_capped_total",
+            "Utterances that did not end by themselves and were cut at the length their text can "
+            "plausibly need (TTS_LENGTH_CAP).",
+            ["endpoint"],
+            registry=registry,
+        )
         self.audio_seconds = Counter(
             "orpheus_speech_audio_seconds_total",
             "Seconds of audio decoded, recorded when each response ends.",
@@ -88,6 +95,8 @@ class Metrics:
     def observe_utterance(self, endpoint: SpeechEndpoint, stats: SynthesisStats) -> None:
         reason = stats.finish_reason or "cancelled"  # a stream closed by its response, not by itself
         self.utterances.labels(endpoint, reason).inc()
+        if stats.length_capped:
+            self.length_capped.labels(endpoint).inc()
         self.audio_seconds.labels(endpoint).inc(stats.audio_s)
         if reason in _COMPLETED and stats.frames:
             self.real_time_factor.labels(endpoint).observe(stats.real_time_factor)
@@ -144,7 +153,7 @@ class RuntimeCollector:
         if runtime is None:
             return families.values()
         engines = (
-            ("tts", runtime.orpheus_text.model_id, runtime.tts.quant, runtime.tts.engine),
+            *(("tts", model.model_id, model.tts.quant, model.tts.engine) for model in runtime.speech),
             ("llm", runtime.llm.model_id, runtime.llm.quant, runtime.llm.engine),
         )
         for role, model, quant, engine in engines:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
-from wyoming.event import Event, async_read_event
+from wyoming.event import Event
 from wyoming.info import Describe
 from wyoming.ping import Ping, Pong
 from wyoming.server import AsyncEventHandler
@@ -27,7 +27,13 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 
 from coordinator.audio.encoders import PcmEncoder
 from coordinator.engine.sampling import SamplingParams
-from coordinator.errors import CoordinatorError, InvalidInputError, NotReadyError, ShuttingDownError
+from coordinator.errors import (
+    CoordinatorError,
+    InvalidInputError,
+    NotReadyError,
+    QueueFullError,
+    ShuttingDownError,
+)
 from coordinator.runtime import Runtime
 from coordinator.server.deps import LOADING_MESSAGE
 from coordinator.server.errors import stream_failure
@@ -35,8 +41,9 @@ from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE, Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.server.routes.audio import speech_max_tokens
-from coordinator.text.sentences import SentenceBuffer
+from coordinator.text.sentences import DEFAULT_LANGUAGE, SentenceBuffer
 from coordinator.tts import Utterances
+from coordinator.wyoming.framing import read_event
 from coordinator.wyoming.info import VoiceEntry
 
 logger = logging.getLogger(__name__)
@@ -44,6 +51,11 @@ logger = logging.getLogger(__name__)
 PCM_WIDTH = 2  # bytes per sample: 16-bit, as the HTTP API's pcm
 PCM_CHANNELS = 1
 SUPPORTED_EVENTS = "describe, synthesize, synthesize-start, synthesize-chunk, synthesize-stop, ping"
+# Requests one connection may have waiting behind the one it is speaking: Home Assistant sends
+# one per connection; a client piling up more is refused rather than queued without bound.
+MAX_PENDING_JOBS = 4
+DEFAULT_IDLE_TIMEOUT_S = 60.0
+DEFAULT_MAX_EVENT_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -59,7 +71,8 @@ class SpeechService:
     limits: RequestLimits
     metrics: Metrics
     seed: int | None = None
-    idle_timeout_s: float = 60.0
+    idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES  # MAX_BODY_BYTES: an event is a request body
 
     def voice(self, name: str | None, language: str | None) -> str:
         """The voice a request names, else the first voice speaking its language, else the default
@@ -83,6 +96,10 @@ class SpeechService:
             )
         return self.voices[0].name
 
+    def language_of(self, name: str) -> str:
+        entry = next((v for v in self.voices if v.name == name), None)
+        return entry.languages[0] if entry is not None and entry.languages else DEFAULT_LANGUAGE
+
 
 def _primary_language(tag: str) -> str:
     """'en-US', 'en_US', 'EN' → 'en': Home Assistant sends either form."""
@@ -103,9 +120,13 @@ class TextStream:
 
     voice: str
     max_chars: int
+    language: str = DEFAULT_LANGUAGE  # the voice's: sentences end where that language ends them
     sentences: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
-    _buffer: SentenceBuffer = field(default_factory=SentenceBuffer)
+    _buffer: SentenceBuffer = field(init=False)
     _chars: int = 0
+
+    def __post_init__(self) -> None:
+        self._buffer = SentenceBuffer(self.language)
 
     def feed(self, text: str) -> None:
         # The same bound as one request's text: a stream is one reply.
@@ -143,27 +164,36 @@ class SpeechHandler(AsyncEventHandler):
         self._jobs: asyncio.Queue[Job] = asyncio.Queue()
         self._stream: TextStream | None = None  # the stream whose chunks are arriving
         self._speaking = False
+        self._refusal: CoordinatorError | None = None
 
     async def run(self) -> None:
         self._is_running = True
         worker = asyncio.create_task(self._work(), name="wyoming speech")
         try:
             while self._is_running:
-                event = await self._next_event()
+                try:
+                    event = await self._next_event()
+                except CoordinatorError as exc:  # a malformed or oversized event
+                    logger.info("wyoming: unreadable event: %s", exc.message)
+                    self._refusal = exc
+                    break
                 if event is None or not await self.handle_event(event):
                     break
         finally:
-            # The client left (or we end the connection): whatever it asked for stops now.
+            # The client left (or we end the connection): whatever it asked for stops now, and
+            # before a refusal is sent, so that the error is the last event the client gets.
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
+            if self._refusal is not None:
+                await self._report(self._refusal)
             await self.disconnect()
             self.writer.close()
 
     async def _next_event(self) -> Event | None:
         """The next event; ``None`` at the end of the connection, or once it was idle (nothing
         received, nothing being spoken) for the idle timeout. The read is never cut half way."""
-        read = asyncio.ensure_future(async_read_event(self.reader))
+        read = asyncio.ensure_future(read_event(self.reader, max_bytes=self._service.max_event_bytes))
         try:
             while True:
                 done, _ = await asyncio.wait({read}, timeout=self._service.idle_timeout_s)
@@ -189,7 +219,7 @@ class SpeechHandler(AsyncEventHandler):
             self._accept(event)
         except CoordinatorError as exc:
             logger.info("wyoming: refused %s: %s", event.type, exc.message)
-            await self._report(exc)
+            self._refusal = exc  # answered once the connection's speech has stopped (run)
             return False
         return True
 
@@ -202,12 +232,16 @@ class SpeechHandler(AsyncEventHandler):
                 return
             text, voice = _text(event), self._voice(event)
             self._service.limits.check_text(text, param="text")
-            self._jobs.put_nowait(OneShot(text, voice))
+            self._queue(OneShot(text, voice))
         elif SynthesizeStart.is_type(event.type):
             if self._stream is not None:
                 raise InvalidInputError("synthesize-start inside a stream: end it with synthesize-stop first")
-            self._stream = TextStream(self._voice(event), self._service.limits.max_input_chars)
-            self._jobs.put_nowait(self._stream)
+            voice = self._voice(event)
+            stream = TextStream(
+                voice, self._service.limits.max_input_chars, language=self._service.language_of(voice)
+            )
+            self._queue(stream)
+            self._stream = stream
         elif SynthesizeChunk.is_type(event.type):
             if self._stream is None:
                 raise InvalidInputError("synthesize-chunk outside a stream: send synthesize-start first")
@@ -219,6 +253,14 @@ class SpeechHandler(AsyncEventHandler):
             self._stream = None
         else:
             raise InvalidInputError(f"unsupported event {event.type!r}: this port handles {SUPPORTED_EVENTS}")
+
+    def _queue(self, job: Job) -> None:
+        if self._jobs.qsize() >= MAX_PENDING_JOBS:
+            raise QueueFullError(
+                f"this connection already has {MAX_PENDING_JOBS} requests waiting: wait for their "
+                "audio, or open another connection"
+            )
+        self._jobs.put_nowait(job)
 
     def _voice(self, event: Event) -> str:
         voice = event.data.get("voice") or {}
@@ -252,7 +294,9 @@ class SpeechHandler(AsyncEventHandler):
             params = self._params(runtime)
             if isinstance(job, OneShot):
                 started = time.perf_counter()
-                speech = runtime.tts.speak(job.text, job.voice, params, loop=asyncio.get_running_loop())
+                # The voice picks the Orpheus model (speech_models.py), as on the HTTP API.
+                resolved = runtime.resolve_voice(job.voice)
+                speech = resolved.tts.speak(job.text, resolved.voice, params, loop=asyncio.get_running_loop())
                 await self._play(runtime, speech, started)
             else:
                 await self._speak_stream(runtime, job, params)
@@ -269,6 +313,7 @@ class SpeechHandler(AsyncEventHandler):
         next sentence is generated while the current one plays (one ahead, as /chat does)."""
         loop = asyncio.get_running_loop()
         sentences = 0
+        resolved = runtime.resolve_voice(stream.voice)
 
         async def next_group() -> Utterances | None:
             nonlocal sentences
@@ -276,7 +321,9 @@ class SpeechHandler(AsyncEventHandler):
             if sentence is None:
                 return None
             # Later sentences continue an answer already speaking: never refused for a full queue.
-            speech = runtime.tts.speak(sentence, stream.voice, params, loop=loop, continuation=sentences > 0)
+            speech = resolved.tts.speak(
+                sentence, resolved.voice, params, loop=loop, continuation=sentences > 0
+            )
             sentences += 1
             return speech
 
@@ -292,21 +339,28 @@ class SpeechHandler(AsyncEventHandler):
         await self.write_event(SynthesizeStopped().event())
 
     async def _play(self, runtime: Runtime, speech: Utterances, started: float) -> None:
-        """One audio-start, the PCM as it is decoded, one audio-stop."""
+        """One audio-start, the PCM as it is decoded, one audio-stop. The start waits for the
+        first audio, so a request that could not be served (a queue timeout) is only an error."""
         rate = runtime.tts.sample_rate
         encoder = PcmEncoder()
         audio = self._service.metrics.speech_audio(
             "wyoming", speech.aiter_chunks(runtime.snac), speech.streams, started=started
         )
+        start = AudioStart(rate=rate, width=PCM_WIDTH, channels=PCM_CHANNELS).event()
         self._speaking = True
         try:
-            await self.write_event(AudioStart(rate=rate, width=PCM_WIDTH, channels=PCM_CHANNELS).event())
+            begun = False
             async for chunk in audio:
+                if not begun:
+                    await self.write_event(start)
+                    begun = True
                 await self.write_event(
                     AudioChunk(
                         audio=encoder.encode(chunk), rate=rate, width=PCM_WIDTH, channels=PCM_CHANNELS
                     ).event()
                 )
+            if not begun:  # no audio at all (the model ended at once): still one well-formed group
+                await self.write_event(start)
             await self.write_event(AudioStop().event())
         finally:
             self._speaking = False

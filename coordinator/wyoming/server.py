@@ -8,9 +8,7 @@ every connection and wait for it (the package's ``AsyncTcpServer`` does neither)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -81,11 +79,7 @@ class WyomingServer:
             await self._announcer.register(self.port)
 
     async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            # Audio chunks go out as they are decoded: don't hold small writes back.
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # asyncio sets TCP_NODELAY on its TCP transports: each event leaves as soon as it is written.
         handler = SpeechHandler(self._service, reader, writer)
         task = asyncio.current_task()
         assert task is not None
@@ -134,13 +128,14 @@ def wyoming_server(
     service = SpeechService(
         runtime=runtime,
         not_ready_reason=not_ready_reason,
-        info=speech_info(catalog).event(),
-        voices=voice_entries(catalog),
+        info=speech_info(catalog, settings).event(),
+        voices=voice_entries(catalog, settings),
         lifecycle=lifecycle,
         limits=limits,
         metrics=metrics,
         seed=settings.wyoming_seed,
         idle_timeout_s=settings.wyoming_idle_timeout_s,
+        max_event_bytes=settings.max_body_bytes,
     )
     host = wyoming_host(settings)
     announcer = None

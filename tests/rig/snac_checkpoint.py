@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import torch
-from snac import SNAC
 from snac.layers import NoiseBlock
 from torch.nn.utils import parametrize
 
-# hubertsiuzdak/snac_24khz config.json (NOTES.md).
-SNAC_24KHZ_CONFIG = {
-    "sampling_rate": 24000,
-    "encoder_dim": 48,
-    "encoder_rates": [2, 4, 8, 8],
-    "decoder_dim": 1024,
-    "decoder_rates": [8, 8, 4, 2],
-    "attn_window_size": None,
-    "codebook_size": 4096,
-    "codebook_dim": 8,
-    "vq_strides": [4, 2, 1],
-    "noise": True,
-    "depthwise": True,
-}
+# The writer lives in the package: `coordinator bench --synthetic` writes a random SNAC at run time.
+from coordinator.bench.synthetic import SNAC_24KHZ_CONFIG, write_random_snac
 
-
-def write_random_snac(directory: Path, *, seed: int = 0) -> Path:
-    """Write config.json + pytorch_model.bin of a randomly initialised SNAC 24 kHz."""
-    directory.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(seed)
-    model = SNAC(**SNAC_24KHZ_CONFIG)
-    (directory / "config.json").write_text(json.dumps(SNAC_24KHZ_CONFIG))
-    torch.save(model.state_dict(), directory / "pytorch_model.bin")
-    return directory
+__all__ = ["SNAC_24KHZ_CONFIG", "silence_noise_blocks", "write_random_snac"]
 
 
 def silence_noise_blocks(model: torch.nn.Module) -> None:

@@ -4,6 +4,7 @@ import base64
 import io
 import json
 import time
+from dataclasses import replace
 
 import av
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 import soundfile as sf
 
 from coordinator.audio.format import SAMPLES_PER_FRAME
+from coordinator.orpheus.length import audio_token_need
 
 FRAMES = 10
 SPEECH = {
@@ -49,7 +51,10 @@ def test_models_and_voices_are_listed(client):
         "owned_by": "Canopy Labs",
         "quantization": "custom",
         "license": "Apache-2.0",
+        "languages": ["en"],
+        "voices": ["tara", "leah", "jess", "leo", "dan", "mia", "zac", "zoe"],
     }
+    assert "languages" not in models["data"][-1]  # the chat model speaks no language of its own
     voices = client.get("/v1/audio/voices").json()
     assert voices["voices"][0] == {
         "id": "tara",
@@ -127,13 +132,17 @@ def test_sse_sends_audio_deltas_then_done_with_usage(client):
         ({"input": ""}, 400, "input", "invalid_value", "must not be empty"),
         ({"input": "  "}, 400, "input", "invalid_value", "must not be empty"),
         ({"input": "x" * 4097}, 400, "input", "invalid_value", "4096"),
-        ({"voice": "nobody"}, 400, "voice", "invalid_value", "unknown voice 'nobody': choose one of tara"),
+        (
+            {"voice": "nobody"},
+            400,
+            "voice",
+            "invalid_value",
+            "unknown voice 'nobody' for model orpheus-3b-ft: choose one of tara",
+        ),
         ({"voice": {"name": "tara"}}, 400, "voice", "invalid_value", 'or an object {"id"'),
         ({"model": "whisper-1"}, 404, "model", "model_not_found", "model 'whisper-1' does not exist"),
         ({"response_format": "mp4"}, 400, "response_format", "invalid_value", "response_format"),
         ({"speed": 5}, 400, "speed", "invalid_value", "less than or equal to 4"),
-        # Under the server's MAX_COMPLETION_TOKENS (2048), over the test context (1024).
-        ({"max_tokens": 2000}, 400, "max_tokens", "context_length_exceeded", "exceeds the context"),
         ({"max_tokens": 5000}, 400, "max_tokens", "invalid_value", "MAX_COMPLETION_TOKENS"),
         ({"temperature": -1}, 400, "temperature", "invalid_value", "greater than or equal to 0"),
         ({"seed": 2**64}, 400, "seed", "invalid_value", "less than or equal to"),
@@ -145,6 +154,18 @@ def test_bad_requests_get_openai_errors(client, overrides, status, param, code, 
     error = response.json()["error"]
     assert (error["param"], error["code"]) == (param, code) and message in error["message"]
     assert error["type"] == "invalid_request_error"
+
+
+def test_max_tokens_beyond_the_context_is_400_only_with_the_length_cap_off(client, tts, monkeypatch):
+    # Under the server's MAX_COMPLETION_TOKENS (2048), over the test context (1024). With the cap
+    # on, no utterance runs past TTS_MAX_TOKENS, which the settings make fit the context.
+    response = _speech(client, max_tokens=2000, response_format="pcm")
+    assert response.status_code == 200 and len(response.content) == 140 // 7 * SAMPLES_PER_FRAME * 2
+    monkeypatch.setattr(tts, "length_cap", False)
+    response = _speech(client, max_tokens=2000)
+    error = response.json()["error"]
+    assert response.status_code == 400 and error["code"] == "context_length_exceeded"
+    assert error["param"] == "max_tokens" and "exceeds the context" in error["message"]
 
 
 def test_malformed_json_and_wrong_content_type_are_400(client):
@@ -294,10 +315,60 @@ def test_the_voice_listing_marks_the_aliases(client):
 
 def test_the_speech_model_listing_and_sillytaverns_voice_listing(client):
     models = client.get("/v1/audio/models").json()["models"]
-    assert models[0] == {"id": "orpheus-3b-ft", "alias_of": None}
+    assert models[0] == {"id": "orpheus-3b-ft", "alias_of": None, "languages": ["en"]}
     assert {m["id"] for m in models[1:]} >= {"tts-1", "tts-1-hd", "gpt-4o-mini-tts"}
     options = client.get("/v1/audio/voices/tts-1").json()["voices"]
     assert options[0] == {"value": "tara", "label": "Tara"}
     assert {"value": "alloy", "label": "Alloy (Tara)"} in options
     response = client.get("/v1/audio/voices/chatterbox")
     assert response.status_code == 404 and response.json()["error"]["code"] == "model_not_found"
+
+
+@pytest.fixture
+def roomy_default(tts, monkeypatch):
+    """TTS_MAX_TOKENS above what a short text needs (the rig's 140 is below every text's bound)."""
+    monkeypatch.setattr(tts, "default_params", replace(tts.default_params, max_tokens=700))
+
+
+def test_an_utterance_that_does_not_end_is_cut_at_what_its_text_can_need(client, roomy_default, caplog):
+    need = audio_token_need("Hi.")
+    assert need < 700
+    body = {**SPEECH, "input": "Hi.", "response_format": "pcm", "stream_format": "sse"}
+    del body["max_tokens"]
+    before = _capped_count(client)
+    with caplog.at_level("WARNING", logger="coordinator.tts"):
+        events = _sse_events(client.post("/v1/audio/speech", json=body))
+    pcm = b"".join(base64.b64decode(e["audio"]) for e in events[:-1])
+    assert len(pcm) == need // 7 * SAMPLES_PER_FRAME * 2  # the tiny model never stops by itself
+    usage = events[-1]["usage"]
+    assert usage["output_tokens"] == need and usage["length_capped"] == 1 and usage["utterances"] == 1
+    assert _capped_count(client) == before + 1
+    assert f"cut at its length cap of {need} audio tokens" in caplog.text
+
+
+def test_a_lower_max_tokens_of_the_request_still_wins_and_is_no_cap(client, roomy_default):
+    events = _sse_events(_speech(client, input="Hi.", response_format="pcm", stream_format="sse"))
+    assert events[-1]["usage"]["output_tokens"] == 7 * FRAMES and events[-1]["usage"]["length_capped"] == 0
+
+
+def test_the_cap_never_rises_above_tts_max_tokens(client, roomy_default):
+    # Two long utterances: each may need more than TTS_MAX_TOKENS (700 here), and gets exactly that.
+    text = "This sentence is a good deal longer than a greeting would ever be. " * 6
+    assert audio_token_need(text[:250]) > 700
+    body = {**SPEECH, "input": text, "response_format": "pcm", "stream_format": "sse"}
+    del body["max_tokens"]
+    usage = _sse_events(client.post("/v1/audio/speech", json=body))[-1]["usage"]
+    assert usage["utterances"] == 2 and usage["output_tokens"] == 2 * 700
+    assert usage["length_capped"] == 0  # TTS_MAX_TOKENS stopped them, as without the cap
+
+
+def _sse_events(response):
+    assert response.status_code == 200
+    return [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:")]
+
+
+def _capped_count(client):
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith('orpheus_speech_length_capped_total{endpoint="speech"}'):
+            return float(line.split()[-1])
+    return 0.0

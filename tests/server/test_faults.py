@@ -312,6 +312,8 @@ def test_generation_failing_before_any_output_is_a_500_in_openai_shape(
 
 def test_generation_failing_mid_speech_ends_the_audio_early_on_a_whole_frame(server, runtime, monkeypatch):
     engine = runtime.tts.engine
+    # A long utterance of a short text: past its length cap and the rig's TTS_MAX_TOKENS.
+    monkeypatch.setattr(runtime.tts, "length_cap", False)
     fault = FailOnCall(engine._step, 300, RuntimeError("llama_decode failed (injected)"))
     monkeypatch.setattr(engine, "_step", fault)
     response = httpx.post(f"{server}/v1/audio/speech", json=LONG_SPEECH, timeout=TIMEOUT_S)

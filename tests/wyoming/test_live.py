@@ -1,6 +1,7 @@
 """The Wyoming port of a live server, driven with the wyoming package's own client on loopback."""
 
 import asyncio
+import json
 import time
 
 import httpx
@@ -8,7 +9,7 @@ import numpy as np
 from wyoming.audio import AudioChunk, AudioStart
 from wyoming.client import AsyncTcpClient
 from wyoming.error import Error
-from wyoming.event import Event
+from wyoming.event import Event, async_read_event
 from wyoming.info import Describe, Info
 from wyoming.tts import (
     Synthesize,
@@ -21,6 +22,7 @@ from wyoming.tts import (
 
 from coordinator.audio.format import SAMPLES_PER_FRAME
 from coordinator.text.sentences import utterances
+from coordinator.wyoming.handler import MAX_PENDING_JOBS
 from tests.wyoming.conftest import WYOMING_SEED
 
 HOME_ASSISTANT_DESCRIBE_TIMEOUT_S = 1.0
@@ -283,3 +285,56 @@ def test_describe_still_answers_on_a_connection_that_spoke(live):
             return await wy.read_event()
 
     assert Info.is_type(asyncio.run(both()).type)
+
+
+def test_bytes_that_are_not_an_event_and_oversized_events_get_an_error(live, wyoming_settings):
+    _, port = live
+
+    async def send_raw(raw):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(raw)
+        await writer.drain()
+        answer = await asyncio.wait_for(async_read_event(reader), READ_TIMEOUT_S)
+        end = await asyncio.wait_for(reader.read(), READ_TIMEOUT_S)
+        writer.close()
+        return Error.from_event(answer), end
+
+    error, end = asyncio.run(send_raw(b"GET / HTTP/1.1\r\n\r\n"))
+    assert "not a Wyoming event" in error.text and end == b""
+    too_big = wyoming_settings.max_body_bytes + 1
+    header = json.dumps({"type": "audio-chunk", "payload_length": too_big}).encode() + b"\n"
+    error, end = asyncio.run(send_raw(header))
+    assert error.code == "request_too_large" and "MAX_BODY_BYTES" in error.text and end == b""
+
+
+def test_a_connection_piling_up_requests_is_refused_beyond_its_pending_limit(live):
+    _, port = live
+
+    async def pile_up():
+        async with client(port) as wy:
+            for _ in range(MAX_PENDING_JOBS + 2):
+                await wy.write_event(Synthesize(text="Hi there.").event())
+            types = []
+            while (event := await wy.read_event()) is not None:
+                types.append(event.type)
+                if Error.is_type(event.type):
+                    error = Error.from_event(event)
+            return types, error
+
+    types, error = asyncio.run(pile_up())
+    assert error.code == "rate_limit_exceeded" and "requests waiting" in error.text
+    assert types[-1] == "error"
+
+
+def test_wyoming_speech_is_counted_in_the_metrics(live):
+    url, port = live
+
+    async def speak():
+        async with client(port) as wy:
+            await wy.write_event(Synthesize(text="Hi there.").event())
+            await until_audio_stop(wy)
+
+    asyncio.run(speak())
+    metrics = httpx.get(f"{url}/metrics").text
+    assert 'orpheus_speech_utterances_total{endpoint="wyoming",finish_reason="length"}' in metrics
+    assert 'orpheus_speech_time_to_first_audio_seconds_count{endpoint="wyoming"}' in metrics

@@ -69,13 +69,18 @@ export class Api {
     return this.request("/v1/audio/speech", { method: "POST", body, signal });
   }
 
-  /** The voice assistant's events (text and speech) for one turn. */
-  async *chat(body, signal) {
+  /** The voice assistant's events (text and speech) for one turn: resolves once the reply has
+   * started, to an async iterator of its events (a failure mid-reply is thrown as ApiError). */
+  async chat(body, signal) {
     const response = await this.request("/chat", { method: "POST", body: { ...body, stream_format: "sse" }, signal });
-    for await (const event of sseEvents(response)) {
-      if (event.type === "error") throw new ApiError(event.error.message, { status: 500, code: event.error.code });
-      yield event;
-    }
+    return replyEvents(response);
+  }
+}
+
+async function* replyEvents(response) {
+  for await (const event of sseEvents(response)) {
+    if (event.type === "error") throw new ApiError(event.error.message, { status: 500, code: event.error.code });
+    yield event;
   }
 }
 

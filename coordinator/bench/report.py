@@ -1,0 +1,123 @@
+"""What the capacity sweep's figures mean for a user: the recommendation and the printed table. Pure.
+
+A level is ``coordinator.bench.load.summarize``'s dict for N concurrent streams. A level holds
+real time when no stream stalled (playback started at the first byte never ran dry) and the
+slowest streams (p95) were produced faster than they play. The recommendation keeps a margin
+below that: the largest N whose p95 real-time factor is at most ``margin``, so a busier moment,
+longer texts or /chat turns on the same GPU do not tip every stream into stalls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+REAL_TIME_FACTOR_LIMIT = 1.0  # wall time / audio time: above 1 a listener waits
+DEFAULT_MARGIN = 0.8  # recommend only levels whose p95 real-time factor is at most this
+GIB = 1024**3
+
+
+def holds_real_time(level: dict) -> bool:
+    return within_margin(level, REAL_TIME_FACTOR_LIMIT)
+
+
+def within_margin(level: dict, margin: float) -> bool:
+    """A level cut by the time budget, or whose streams failed, proves nothing, so it holds nothing."""
+    if level.get("cut_by_budget") or level.get("failed"):
+        return False
+    return level["streams_behind_real_time"] == 0 and level["rtf_p95"] <= margin
+
+
+@dataclass(frozen=True)
+class MemoryNeed:
+    """Bytes a server with ``streams`` slots of ``n_ctx`` tokens needs (weights, KV cache, SNAC)."""
+
+    streams: int
+    n_ctx: int
+    weights: int
+    kv_cache: int
+    snac: int
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.kv_cache + self.snac
+
+    def as_dict(self) -> dict:
+        return {
+            "streams": self.streams,
+            "n_ctx": self.n_ctx,
+            "weights_bytes": self.weights,
+            "kv_cache_bytes": self.kv_cache,
+            "snac_bytes": self.snac,
+            "total_bytes": self.total,
+        }
+
+
+def memory_need(
+    *, streams: int, n_ctx: int, weight_bytes: int, kv_bytes_per_token: int, snac_bytes: int
+) -> MemoryNeed:
+    """``kv_bytes_per_token`` covers both models: each engine reserves ``streams`` x ``n_ctx`` cells."""
+    return MemoryNeed(streams, n_ctx, weight_bytes, kv_bytes_per_token * streams * n_ctx, snac_bytes)
+
+
+def recommend(levels: list[dict], margin: float = DEFAULT_MARGIN) -> int:
+    """Largest measured N within the margin, if every smaller measured N was too; 0 if none was."""
+    best = 0
+    for level in sorted(levels, key=lambda lv: lv["streams"]):
+        if not within_margin(level, margin):
+            break
+        best = level["streams"]
+    return best
+
+
+def next_level(done: list[dict], max_streams: int, *, refine: int = 2) -> int | None:
+    """The next N to measure, or None when done: doubling from 1 while real time holds (up to
+    ``max_streams``), then up to ``refine`` bisections between the largest N that held and the
+    smallest that did not."""
+    measured = {lv["streams"]: lv for lv in done}
+    if not measured:
+        return 1
+    broke = sorted(n for n, lv in measured.items() if not holds_real_time(lv))
+    if not broke:
+        top = max(measured)
+        return None if top >= max_streams else min(top * 2, max_streams)
+    high = broke[0]
+    low = max((n for n, lv in measured.items() if n < high and holds_real_time(lv)), default=0)
+    middle = (low + high) // 2
+    if len(set(measured) - _doublings(max_streams)) >= refine or middle <= low:
+        return None
+    return middle
+
+
+def _doublings(max_streams: int) -> set[int]:
+    levels, n = set(), 1
+    while n < max_streams:
+        levels.add(n)
+        n *= 2
+    levels.add(max_streams)
+    return levels
+
+
+def table(levels: list[dict]) -> str:
+    """One line per level, in the order of stream counts."""
+    lines = [
+        f"{'streams':>7} {'TTFA p50':>9} {'TTFA p95':>9} {'RTF p50':>8} {'RTF p95':>8} {'stalled':>7} "
+        f"{'tokens/s':>9}  real time"
+    ]
+    for lv in sorted(levels, key=lambda lv: lv["streams"]):
+        if lv.get("cut_by_budget"):
+            lines.append(f"{lv['streams']:>7}  cut by --max-seconds")
+            continue
+        if lv.get("failed"):
+            lines.append(f"{lv['streams']:>7}  failed: {lv['failed']}")
+            continue
+        verdict = "held" if holds_real_time(lv) else "broke"
+        lines.append(
+            f"{lv['streams']:>7} {lv['first_audio_s_p50'] * 1000:>7.0f}ms {lv['first_audio_s_p95'] * 1000:>7.0f}ms "
+            f"{lv['rtf_p50']:>8.2f} {lv['rtf_p95']:>8.2f} {lv['streams_behind_real_time']:>7} "
+            f"{lv['audio_tokens_per_s']:>9.0f}  {verdict}"
+        )
+    return "\n".join(lines)
+
+
+def gib(n_bytes: int) -> str:
+    return f"{n_bytes / GIB:.1f} GiB"

@@ -1,0 +1,61 @@
+"""bench/gpu_proof.sh cannot rot: its CPU dry run (tiny shapes, same steps) runs here."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+from tests.conftest import REPO
+
+SCRIPT = REPO / "bench" / "gpu_proof.sh"
+DRY_RUN_TIMEOUT_S = 600  # ~40 s on an idle 2-core machine; minutes when it is shared
+
+
+GPU_MARK = re.compile(r"^(pytestmark = .*pytest\.mark\.gpu|\s*@pytest\.mark\.gpu)", re.MULTILINE)
+
+
+def _gpu_test_files() -> set[str]:
+    return {
+        str(path.relative_to(REPO))
+        for path in (REPO / "tests").rglob("test_*.py")
+        if GPU_MARK.search(path.read_text(encoding="utf-8"))
+    }
+
+
+def test_the_proof_runs_every_file_that_holds_gpu_tests():
+    listed = re.search(r"GPU_TESTS=\(([^)]*)\)", SCRIPT.read_text(encoding="utf-8"))
+    assert listed is not None
+    assert set(listed.group(1).split()) == _gpu_test_files()
+
+
+def test_the_cpu_dry_run_passes_every_step_and_saves_both_reports(tmp_path):
+    out = tmp_path / "out"
+    env = dict(os.environ, OUT=str(out), PATH=f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}")
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run(
+        ["bash", str(SCRIPT), "--cpu-dry-run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=DRY_RUN_TIMEOUT_S,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    log = (out / "gpu_proof.log").read_text()
+    assert "done: 0 failed step(s)" in log
+    # Without a GPU every GPU test is collected and skipped, none fails or errors.
+    suite = ET.parse(out / "gpu-tests.xml").getroot().find("testsuite")
+    assert suite is not None
+    assert int(suite.get("tests")) >= 6 and int(suite.get("skipped")) == int(suite.get("tests"))
+    assert int(suite.get("failures")) == int(suite.get("errors")) == 0
+    for quant in ("Q8_0", "Q4_K_M"):
+        report = json.loads((out / f"bench-{quant}.json").read_text())
+        assert report["models"]["orpheus"]["quant"] == quant
+        assert report["models"]["orpheus"]["synthetic"] is True
+        assert report["levels"] and report["levels"][0]["streams"] == 1
+        assert report["single_stream"]["audio_tokens_per_s"] > 0
+        assert report["levels"][0]["engine_steps"] and report["levels"][0]["snac_calls"]
+        assert "max_concurrent_streams" in report["recommendation"]
+        assert (out / f"bench-{quant}.txt").read_text().strip().endswith(f"bench-{quant}.json")
+    assert not (out / "models").exists()  # GBs of random weights on a GPU host: removed

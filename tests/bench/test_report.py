@@ -1,0 +1,65 @@
+"""The sweep's plan and the recommendation, from level figures."""
+
+from coordinator.bench.report import memory_need, next_level, recommend, table
+
+
+def level(streams, rtf_p95, stalled=0, cut=False):
+    return {
+        "streams": streams,
+        "first_audio_s_p50": 0.05,
+        "first_audio_s_p95": 0.08,
+        "rtf_p50": rtf_p95 * 0.9,
+        "rtf_p95": rtf_p95,
+        "streams_behind_real_time": stalled,
+        "audio_tokens_per_s": 82.0 * streams,
+        "cut_by_budget": cut,
+    }
+
+
+def test_the_sweep_doubles_from_one_while_real_time_holds_up_to_the_limit():
+    assert next_level([], 64) == 1
+    assert next_level([level(1, 0.2)], 64) == 2
+    assert next_level([level(n, 0.3) for n in (1, 2, 4, 8, 16, 32)], 48) == 48
+    assert next_level([level(n, 0.3) for n in (1, 2, 4, 8, 16, 32, 48)], 48) is None
+
+
+def test_after_a_break_it_bisects_twice_between_the_last_hold_and_the_first_break():
+    done = [level(n, 0.5) for n in (1, 2, 4, 8, 16, 32)] + [level(64, 1.4)]
+    assert next_level(done, 128) == 48
+    done.append(level(48, 0.95))
+    assert next_level(done, 128) == 56
+    done.append(level(56, 1.1))
+    assert next_level(done, 128) is None  # two refinements spent
+
+
+def test_one_stream_that_breaks_real_time_ends_the_sweep():
+    assert next_level([level(1, 1.5)], 64) is None
+    assert next_level([level(1, 0.5, stalled=1)], 64) is None
+
+
+def test_a_level_cut_by_the_budget_holds_nothing():
+    assert next_level([level(1, 0.2), level(2, 0.2, cut=True)], 8) is None
+    assert recommend([level(1, 0.2), level(2, 0.2, cut=True)]) == 1
+
+
+def test_the_recommendation_is_the_largest_n_within_the_margin_not_merely_real_time():
+    levels = [level(1, 0.3), level(2, 0.5), level(4, 0.79), level(8, 0.95), level(16, 1.3)]
+    assert recommend(levels, margin=0.8) == 4
+    assert recommend(levels, margin=1.0) == 8
+    assert recommend([level(1, 0.9)], margin=0.8) == 0
+    # A level that stalled ends the run of good ones, even if a larger one looked fine.
+    assert recommend([level(1, 0.3), level(2, 0.3, stalled=1), level(4, 0.3)]) == 1
+
+
+def test_memory_counts_a_kv_cache_per_stream_at_the_configured_context():
+    need = memory_need(streams=32, n_ctx=4096, weight_bytes=7_000, kv_bytes_per_token=10, snac_bytes=500)
+    assert need.kv_cache == 32 * 4096 * 10
+    assert need.total == 7_000 + 32 * 4096 * 10 + 500
+
+
+def test_the_table_has_a_line_per_level_and_says_which_broke():
+    lines = table([level(2, 1.2), level(1, 0.4), level(4, 0.1, cut=True)]).splitlines()
+    assert len(lines) == 4
+    assert lines[1].split()[0] == "1" and lines[1].endswith("held")
+    assert lines[2].endswith("broke")
+    assert "cut by --max-seconds" in lines[3]
