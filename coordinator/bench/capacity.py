@@ -29,9 +29,9 @@ import httpx
 from coordinator.bench.load import (
     SAMPLE_RATE,
     SAMPLES_PER_FRAME,
+    SENTENCES,
     TOKENS_PER_FRAME,
-    StreamResult,
-    one_stream,
+    WAV_HEADER_BYTES,
     run,
     summarize,
 )
@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 CHAT_RUNS = 3
 CHAT_ATTEMPTS = 10
+CHAT_REPLY_TOKENS = 40  # as bench/load.py's /chat streams
 BENCH_QUEUE_TIMEOUT_S = 3600.0
 # A level whose streams all held real time lasts about one utterance; one that broke it, longer in
 # proportion. Plan with this much slack over the estimate.
@@ -208,6 +209,21 @@ def _estimate_s(done: list[dict], n: int, audio_s: float) -> float:
     return max(audio_s, last["wall_s"] * n / last["streams"]) * LEVEL_ESTIMATE_SLACK
 
 
+async def _chat_once(client: httpx.AsyncClient, seed: int) -> float | None:
+    """Seconds to /chat's first audio byte, or None if the reply had nothing to speak. The response
+    is closed at the first audio (the server then stops generating): the rest is not measured."""
+    body = {"message": SENTENCES[seed % len(SENTENCES)], "max_tokens": CHAT_REPLY_TOKENS, "seed": seed}
+    started = time.perf_counter()
+    received = 0
+    async with client.stream("POST", "/chat", json=body) as response:
+        response.raise_for_status()
+        async for chunk in response.aiter_bytes():
+            received += len(chunk)
+            if received > WAV_HEADER_BYTES:
+                return time.perf_counter() - started
+    return None
+
+
 async def _chat_first_audio(url: str, runs: int, deadline: float) -> list[float]:
     """First audio of /chat, alone, ``runs`` times. A reply with nothing to speak (a random model
     may end its turn at once) has no first audio: another seed is tried, up to CHAT_ATTEMPTS."""
@@ -218,16 +234,14 @@ async def _chat_first_audio(url: str, runs: int, deadline: float) -> list[float]
             if remaining <= 0 or len(times) == runs:
                 break
             try:
-                result: StreamResult = await asyncio.wait_for(
-                    one_stream(client, seed, "chat", 0, seed=seed), timeout=remaining
-                )
+                first = await asyncio.wait_for(_chat_once(client, seed), timeout=remaining)
             except asyncio.TimeoutError:
                 break
             except httpx.HTTPError as exc:
                 logger.warning("/chat failed: %s", _http_failure(exc))
                 continue
-            if result.audio_s > 0:
-                times.append(result.first_audio_s)
+            if first is not None:
+                times.append(first)
     return times
 
 
