@@ -35,7 +35,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
     synth = commands.add_parser("synth", help="speak text with Orpheus into a 24 kHz WAV")
     synth.add_argument("--text", required=True, help="words to speak; emotion tags like <laugh> allowed")
-    synth.add_argument("--voice", default=None, help="voice name (default from models.yaml: tara)")
+    synth.add_argument(
+        "--voice",
+        default=None,
+        help="voice name, of any model in ORPHEUS_MODELS (fr/pierre names the model too); "
+        "default: the default model's (tara)",
+    )
     synth.add_argument("--out", required=True, type=Path, help="output .wav file")
     synth.add_argument("--seed", type=int, default=None, help="sampling seed, for reproducible output")
     synth.add_argument("--max-tokens", type=int, default=None, help="audio token limit (default 2000)")
@@ -52,10 +57,15 @@ def _build_parser() -> argparse.ArgumentParser:
     download.add_argument(
         "--only",
         action="append",
-        choices=["orpheus", "llm", "snac"],
+        choices=["orpheus", "llm", "snac", "stt"],
         help="fetch only this model (repeatable)",
     )
     download.add_argument("--quant", default=None, help="quantization for the GGUF models (e.g. Q4_K_M)")
+    download.add_argument(
+        "--models",
+        default=None,
+        help="Orpheus models to fetch, as ORPHEUS_MODELS (e.g. en,fr,de); default: ORPHEUS_MODELS",
+    )
     download.add_argument(
         "--list", action="store_true", help="show files, sizes, licenses and status; fetch nothing"
     )
@@ -143,9 +153,14 @@ def _synth(args: argparse.Namespace) -> str:
         top_p=args.top_p,
         repetition_penalty=args.repetition_penalty,
     )
-    voice = args.voice or catalog.orpheus.default_voice
+    from coordinator.config import select_orpheus
+    from coordinator.runtime import choice_for_voice
+
+    # Only the Orpheus model (of ORPHEUS_MODELS) that speaks the voice is loaded.
+    choice, spelled = choice_for_voice(select_orpheus(catalog, settings), args.voice)
+    voice = spelled or choice.spec.default_voice
     # One utterance needs one sequence: don't reserve KV cache for MAX_CONCURRENT_STREAMS of them.
-    tts = load_tts(settings.model_copy(update={"max_concurrent_streams": 1}), catalog)
+    tts = load_tts(settings.model_copy(update={"max_concurrent_streams": 1}), catalog, voice=args.voice)
     try:
         speech = tts.synthesize(args.text, voice, params)
         with open_wav(args.out) as wav:
@@ -196,7 +211,7 @@ def _download(args: argparse.Namespace) -> str:
     from coordinator.config import load_catalog, load_settings
     from coordinator.download import describe, fetch, plan_downloads
 
-    settings = load_settings()
+    settings = load_settings(**({"orpheus_models": args.models} if args.models is not None else {}))
     items = plan_downloads(load_catalog(settings.catalog_path()), settings, only=args.only, quant=args.quant)
     missing = [item for item in items if not item.present]
     if args.list:

@@ -17,12 +17,20 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from coordinator.config import ModelCatalog, ModelRole, Settings, snac_dir
+from coordinator.config import (
+    ModelCatalog,
+    ModelRole,
+    Settings,
+    select_orpheus,
+    snac_dir,
+    stt_dir,
+    stt_variant,
+)
 from coordinator.errors import CoordinatorError
 
 logger = logging.getLogger(__name__)
 
-ROLES: tuple[ModelRole, ...] = ("orpheus", "llm", "snac")
+ROLES: tuple[ModelRole, ...] = ("orpheus", "llm", "snac", "stt")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 HASH_BLOCK_BYTES = 1 << 20
 TRANSFER_CHUNK_BYTES = 1 << 20
@@ -58,6 +66,17 @@ def plan_downloads(
     """The files the selected models need, where they go, and whether they are already there."""
     items: list[DownloadItem] = []
     for role in only or list(ROLES):
+        if role == "stt":
+            whisper = stt_variant(catalog, settings)  # an unknown STT_MODEL is an error even when unused
+            if whisper is None or settings.stt_model_path is not None:
+                continue  # no stt entry, or a local model configured: nothing to fetch
+            variant, directory = whisper[1], stt_dir(catalog, settings)
+            license_name = catalog.stt.license if catalog.stt else ""
+            items += [
+                DownloadItem(role, variant.repo, name, directory / name, size, license_name)
+                for name, size in variant.files.items()
+            ]
+            continue
         if role == "snac":
             spec = catalog.snac
             directory = snac_dir(catalog, settings)
@@ -66,14 +85,25 @@ def plan_downloads(
                 for name, size in spec.files.items()
             ]
             continue
-        gguf = catalog.orpheus if role == "orpheus" else catalog.llm
-        chosen = (
-            quant
-            or (settings.orpheus_quant if role == "orpheus" else settings.llm_quant)
-            or gguf.default_quant
-        )
+        if role == "orpheus":
+            # Every Orpheus model ORPHEUS_MODELS selects, except those given a local file.
+            items += [
+                DownloadItem(
+                    role,
+                    choice.spec.quants[choice.quant].repo,
+                    choice.path.name,
+                    choice.path,
+                    choice.spec.quants[choice.quant].size_gb,
+                    choice.spec.license,
+                )
+                for choice in select_orpheus(catalog, settings, quant=quant)
+                if not choice.local
+            ]
+            continue
+        gguf = catalog.llm
+        chosen = quant or settings.llm_quant or gguf.default_quant
         entry = gguf.quant(chosen, role=role)  # an unknown name is an error even when unused
-        if (settings.orpheus_model_path if role == "orpheus" else settings.llm_model_path) is not None:
+        if settings.llm_model_path is not None:
             continue  # a local file was configured: nothing to fetch for this model
         items.append(
             DownloadItem(

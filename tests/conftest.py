@@ -12,6 +12,7 @@ import pytest
 from coordinator.config import Settings
 from tests.rig.snac_checkpoint import silence_noise_blocks, write_random_snac
 from tests.rig.tiny_gguf import build_chat_gguf, build_orpheus_gguf
+from tests.rig.tiny_whisper import build_tiny_whisper
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -55,13 +56,21 @@ def snac_dir(rig_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
-def model_env(orpheus_gguf, chat_gguf, snac_dir) -> dict[str, str]:
+def whisper_dir(rig_dir) -> Path:
+    return build_tiny_whisper(rig_dir / "tiny-whisper", seed=0)
+
+
+@pytest.fixture(scope="session")
+def model_env(orpheus_gguf, chat_gguf, snac_dir, whisper_dir) -> dict[str, str]:
     """Environment that points the app at the rig's models."""
     return {
         "MODELS_CONFIG": str(REPO / "models.yaml"),
         "ORPHEUS_MODEL_PATH": str(orpheus_gguf),
         "LLM_MODEL_PATH": str(chat_gguf),
         "SNAC_MODEL_PATH": str(snac_dir),
+        "STT_MODEL_PATH": str(whisper_dir),
+        # One pass per window: the random model's text would set off every fallback temperature.
+        "STT_TEMPERATURE_FALLBACK": "0",
         "SNAC_DEVICE": "cpu",
         "N_CTX": str(TEST_N_CTX),
         "MAX_CONCURRENT_STREAMS": str(TEST_STREAMS),
@@ -86,6 +95,17 @@ def tts(settings):
     silence_noise_blocks(speech.codec.model)
     yield speech
     speech.close()
+
+
+@pytest.fixture(scope="session")
+def stt(settings):
+    """The real faster-whisper pipeline on the tiny random Whisper (its text is meaningless)."""
+    from coordinator.config import load_catalog
+    from coordinator.runtime import load_stt
+
+    recogniser = load_stt(settings, load_catalog(settings.catalog_path()))
+    yield recogniser
+    recogniser.close()
 
 
 @pytest.fixture

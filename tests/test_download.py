@@ -73,3 +73,17 @@ def test_models_with_a_local_path_are_not_downloaded(cli_env, capsys, monkeypatc
     code, out, _ = _run(capsys, "--list")
     roles = [line.split()[0] for line in out.splitlines()[1:]]
     assert code == 0 and roles == ["snac", "snac"]  # ORPHEUS_/LLM_MODEL_PATH point at local files
+
+
+def test_the_whisper_variant_is_listed_and_chosen_with_stt_model(catalog_models, capsys, monkeypatch):
+    monkeypatch.delenv("STT_MODEL_PATH")
+    code, out, _ = _run(capsys, "--list", "--only", "stt")
+    lines = out.splitlines()[1:]
+    assert code == 0 and {line.split()[1] for line in lines} >= {"model.bin", "config.json", "tokenizer.json"}
+    assert all(line.split()[0] == "stt" and "Systran/faster-whisper-small" in line for line in lines)
+    monkeypatch.setenv("STT_MODEL", "small.en")
+    _, out, _ = _run(capsys, "--list", "--only", "stt")
+    assert "Systran/faster-whisper-small.en" in out
+    monkeypatch.setenv("STT_MODEL", "tiny.xx")
+    code, _, err = _run(capsys, "--list", "--only", "stt")
+    assert code == 1 and "choose one of small, small.en, base, large-v3" in err

@@ -118,15 +118,16 @@ class _Vocab:
             self.add(f"<unused_{len(self.tokens)}>", T.UNUSED)
 
 
-def _text_pieces(vocab: _Vocab) -> None:
-    """Byte fallback plus characters and a few words, so any text tokenizes and round-trips."""
+def _text_pieces(vocab: _Vocab, words: tuple[str, ...] = ()) -> None:
+    """Byte fallback plus characters and a few words (and ``words``), so any text tokenizes and
+    round-trips."""
     for byte in range(256):
         vocab.add(f"<0x{byte:02X}>", T.BYTE)
     # llama.cpp's SPM tokenizer merges adjacent pieces only into pieces that exist, highest score
     # first: so a word needs every prefix in the vocabulary, scored higher the longer it is.
     pieces = {"▁": 1} | {c: 1 for c in string.ascii_letters + string.digits + string.punctuation}
     pieces |= {"▁" + c: 2 for c in string.ascii_letters}
-    for word in ("tara", "hello", "there", "nice", "to", "meet", "you", "laugh"):
+    for word in ("tara", "hello", "there", "nice", "to", "meet", "you", "laugh", *words):
         pieces |= {"▁" + word[:end]: end + 1 for end in range(1, len(word) + 1)}
     for piece, length in pieces.items():
         vocab.add(piece, score=float(length - MAX_PIECE_SCORE))
@@ -138,8 +139,11 @@ class _VocabSpec:
     ids: dict[str, int]  # unk, bos, eos, eot, pad, ...
 
 
-def orpheus_vocab(*, real_ids: bool) -> _VocabSpec:
-    """Llama 3 specials and every `<custom_token_N>`; at the released ids with ``real_ids``."""
+def orpheus_vocab(
+    *, real_ids: bool, custom_token_offset: int = TINY_CUSTOM_TOKEN_OFFSET, words: tuple[str, ...] = ()
+) -> _VocabSpec:
+    """Llama 3 specials and every `<custom_token_N>`; at the released ids with ``real_ids``, else
+    from ``custom_token_offset`` (several test models at several offsets, as fine-tunes could be)."""
     vocab = _Vocab([], [], [])
     if not real_ids:
         ids = {
@@ -148,8 +152,12 @@ def orpheus_vocab(*, real_ids: bool) -> _VocabSpec:
             "eos": vocab.add("<|end_of_text|>", T.CONTROL),
             "eot": vocab.add("<|eot_id|>", T.CONTROL),
         }
-        _text_pieces(vocab)
-        vocab.fill_to(TINY_CUSTOM_TOKEN_OFFSET)
+        _text_pieces(vocab, words)
+        if len(vocab.tokens) > custom_token_offset:
+            raise ValueError(
+                f"custom_token_offset {custom_token_offset} is below the {len(vocab.tokens)} text tokens"
+            )
+        vocab.fill_to(custom_token_offset)
     else:
         ids = {"unk": vocab.add("<unk>", T.UNKNOWN)}
         _text_pieces(vocab)
@@ -445,13 +453,17 @@ def build_orpheus_gguf(
     quant: str = "F32",
     real_ids: bool = False,
     deadline: float | None = None,
+    custom_token_offset: int = TINY_CUSTOM_TOKEN_OFFSET,
+    words: tuple[str, ...] = (),
 ) -> Path:
-    """An Orpheus-like model: Llama-3 style specials and every `<custom_token_N>`."""
+    """An Orpheus-like model: Llama-3 style specials and every `<custom_token_N>` (from
+    ``custom_token_offset`` unless ``real_ids``); ``words`` (voice names, say) get pieces of their
+    own, as a real fine-tune's tokenizer has."""
     shape = _with_context(shape, n_ctx_train, real_ids)
     return write_gguf(
         path,
         shape,
-        orpheus_vocab(real_ids=real_ids),
+        orpheus_vocab(real_ids=real_ids, custom_token_offset=custom_token_offset, words=words),
         quant=quant,
         seed=seed,
         deadline=deadline,

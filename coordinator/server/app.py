@@ -11,9 +11,10 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from coordinator import __version__
-from coordinator.config import ModelRole, Settings, load_catalog, load_settings, resolve_model_path
+from coordinator.config import Settings, load_catalog, load_settings, resolve_model_path, select_orpheus
 from coordinator.errors import CoordinatorError, ModelLoadError
 from coordinator.logs import configure_logging
+from coordinator.memory_plan import check_memory_plan
 from coordinator.runtime import Runtime, load_runtime
 from coordinator.server.deps import DOWNLOADING_MESSAGE
 from coordinator.server.errors import install_error_handlers
@@ -22,7 +23,7 @@ from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics, cuda_if_available
 from coordinator.server.middleware import RequestObserver, TrailingSlashes
 from coordinator.server.openapi import install_openapi
-from coordinator.server.routes import audio, metrics, models, status, text, voice
+from coordinator.server.routes import audio, metrics, models, status, text, transcription, voice, voice_ws
 from coordinator.server.security import SecurityMiddleware, check_bind, is_loopback
 from coordinator.server.web import router as web
 from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_server
@@ -32,7 +33,9 @@ logger = logging.getLogger(__name__)
 # What a browser page on an allowed origin may send and read (no cookies: keys travel in a header).
 CORS_METHODS = ["GET", "POST"]
 CORS_HEADERS = ["Authorization", "Content-Type"]
-CORS_EXPOSED_HEADERS = ["Retry-After"]
+CORS_EXPOSED_HEADERS = ["Retry-After", "X-Transcript", "X-Transcript-Language"]
+# Routes whose bodies carry audio: limited by MAX_UPLOAD_BYTES instead of MAX_BODY_BYTES.
+UPLOAD_PATHS = frozenset({transcription.TRANSCRIPTIONS_PATH, transcription.TRANSLATIONS_PATH, "/chat"})
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -75,6 +78,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         api_keys=config.api_keys(),
         max_body_bytes=config.max_body_bytes,
         max_ws_sessions=config.max_ws_sessions,
+        upload_paths=UPLOAD_PATHS,
+        max_upload_bytes=config.max_upload_bytes,
         open_paths=web.OPEN_PATHS if config.web_ui else (),
         open_prefixes=web.OPEN_PREFIXES if config.web_ui else (),
     )
@@ -100,6 +105,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(audio.router)
     app.include_router(text.router)
     app.include_router(voice.router)
+    app.include_router(transcription.router)
+    app.include_router(voice_ws.router)
     app.include_router(status.router)
     if config.web_ui:
         web.install_web_ui(app)
@@ -177,10 +184,14 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     configure_logging(settings.log_level, settings.log_format)
     catalog = load_catalog(settings.catalog_path())
     if not settings.auto_download:
-        # Refuse at once, with the download command, rather than start a server that can never be ready.
-        roles: tuple[ModelRole, ...] = ("orpheus", "snac", "llm")
-        for role in roles:
-            resolve_model_path(role, catalog, settings)
+        # Refuse at once, with the download command, rather than start a server that can never be
+        # be ready: a missing file, or a selection of models the memory cannot hold.
+        choices = select_orpheus(catalog, settings)
+        for choice in choices:
+            choice.require_file()
+        snac_path, _ = resolve_model_path("snac", catalog, settings)
+        llm_path, _ = resolve_model_path("llm", catalog, settings)
+        check_memory_plan(settings, [(c.key, c.path) for c in choices], llm_path, snac_path)
     keys = len(settings.api_keys())
     if keys:
         logger.info("API key authentication on (%d key(s)); /health stays open", keys)

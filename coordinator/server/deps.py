@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import Depends, Request
 
-from coordinator.errors import NotReadyError
+from coordinator.errors import ModelNotFoundError, NotReadyError
 from coordinator.runtime import Runtime
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
+from coordinator.stt.engine import SpeechToText
 from coordinator.tts import OrpheusTTS
 
 LOADING_MESSAGE = "the models are still loading: retry in a few seconds"
@@ -23,6 +24,20 @@ def get_runtime(request: Request) -> Runtime:
 
 def get_tts(runtime: Runtime = Depends(get_runtime)) -> OrpheusTTS:
     return runtime.tts
+
+
+STT_MISSING_MESSAGE = "speech in is not configured on this server: download the Whisper model (--only stt)"
+
+
+def stt_of(runtime: Runtime) -> SpeechToText:
+    """The speech recogniser, or the 503 that names how to install it."""
+    if runtime.stt is None:
+        raise ModelNotFoundError(runtime.stt_missing or STT_MISSING_MESSAGE, param="model")
+    return runtime.stt
+
+
+def get_stt(runtime: Runtime = Depends(get_runtime)) -> SpeechToText:
+    return stt_of(runtime)
 
 
 def get_metrics(request: Request) -> Metrics:

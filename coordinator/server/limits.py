@@ -17,6 +17,7 @@ class RequestLimits:
     max_input_chars: int
     max_completion_tokens: int
     max_history_messages: int
+    max_audio_seconds: float = float("inf")  # of one transcription (MAX_AUDIO_SECONDS)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RequestLimits:
@@ -24,6 +25,7 @@ class RequestLimits:
             max_input_chars=settings.max_input_chars,
             max_completion_tokens=settings.max_completion_tokens,
             max_history_messages=settings.max_history_messages,
+            max_audio_seconds=settings.max_audio_seconds,
         )
 
     def check_text(self, text: str, *, param: str) -> None:

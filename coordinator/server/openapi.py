@@ -26,7 +26,7 @@ ERROR_DESCRIPTIONS = {
     400: "Invalid request: a field is missing, malformed, out of range or over a server limit",
     401: "No API key, or a wrong one (when the server has API_KEY set)",
     404: "The model named does not exist here",
-    413: "The request body is larger than MAX_BODY_BYTES",
+    413: "The request body is larger than MAX_BODY_BYTES (MAX_UPLOAD_BYTES on the routes that take audio)",
     429: "Every slot and the wait queue are busy: retry after Retry-After seconds",
     503: "The models are still loading (or failed to), or no slot freed up in time: retry later",
 }
@@ -44,6 +44,8 @@ _GENERATES = frozenset(
         "/v1/completions",
         "/chat",
         "/tts",
+        "/v1/audio/transcriptions",
+        "/v1/audio/translations",
     }
 )
 _NAMES_A_MODEL = (_GENERATES - {"/chat", "/tts"}) | {"/v1/audio/voices/{model}"}
@@ -83,6 +85,13 @@ _CHAT_EVENT = {
 _SPEECH_TYPES = {media_type_of(fmt): _BINARY for fmt in get_args(AudioFormat)} | {
     SSE_MEDIA_TYPE: _SPEECH_EVENT
 }
+# A transcript: JSON (json, verbose_json) or text (text, srt, vtt).
+_TRANSCRIPT_TYPES: dict[str, dict[str, Any]] = {
+    "application/json": {"type": "object"},
+    "text/plain": _TEXT,
+    "application/x-subrip": _TEXT,
+    "text/vtt": _TEXT,
+}
 # What a 200 carries where it is not (only) JSON.
 _SUCCESS_CONTENT: dict[str, dict[str, dict[str, Any]]] = {
     "/v1/audio/speech": _SPEECH_TYPES,
@@ -90,6 +99,8 @@ _SUCCESS_CONTENT: dict[str, dict[str, dict[str, Any]]] = {
     "/tts": {"audio/wav": _BINARY},
     # text/plain: stream_text; events: stream_format "sse".
     "/chat": {"audio/wav": _BINARY, "text/plain": _TEXT, SSE_MEDIA_TYPE: _CHAT_EVENT},
+    "/v1/audio/transcriptions": _TRANSCRIPT_TYPES,
+    "/v1/audio/translations": _TRANSCRIPT_TYPES,
     # Text streams end with the non-JSON event ``[DONE]``.
     "/v1/chat/completions": {"application/json": {"type": "object"}, SSE_MEDIA_TYPE: _SSE_EVENT},
     "/v1/completions": {"application/json": {"type": "object"}, SSE_MEDIA_TYPE: _SSE_EVENT},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from coordinator.engine.sampling import (
     MAX_REPETITION_PENALTY,
@@ -14,6 +14,7 @@ from coordinator.engine.sampling import (
     SamplingParams,
 )
 from coordinator.orpheus.voices import voice_id
+from coordinator.stt.formats import ResponseFormat as TranscriptFormat
 from coordinator.tts import sampling_with
 
 MAX_SPEECH_INPUT_CHARS = 4096  # OpenAI's limit for /v1/audio/speech
@@ -50,11 +51,15 @@ class _OrpheusSampling(BaseModel):
 class SpeechRequest(_OrpheusSampling):
     """POST /v1/audio/speech, as OpenAI defines it (plus Orpheus sampling extras)."""
 
-    model: str = Field(description="Orpheus model id from /v1/models, or tts-1, tts-1-hd, gpt-4o-mini-tts")
+    model: str = Field(
+        description="An Orpheus model id from /v1/models (or its key or language: fr), or tts-1, "
+        "tts-1-hd, gpt-4o-mini-tts, orpheus: then the voice picks the model"
+    )
     input: str = Field(max_length=MAX_SPEECH_INPUT_CHARS, description="Text to speak; emotion tags allowed")
     voice: Annotated[str, BeforeValidator(voice_id)] = Field(
         description="One of /v1/audio/voices (an OpenAI voice name is an alias of one), as a string "
-        'or as {"id": "<voice>"}',
+        'or as {"id": "<voice>"}; `model/voice` (fr/pierre) names the model too, for a voice two '
+        "models share",
         json_schema_extra={
             "anyOf": [{"type": "string"}, {"type": "object", "properties": {"id": {"type": "string"}}}]
         },
@@ -72,6 +77,18 @@ class SpeechRequest(_OrpheusSampling):
         if not value.strip():
             raise ValueError("must not be empty: give the text to speak")
         return value
+
+
+class TranscriptionFields(BaseModel):
+    """The form fields of POST /v1/audio/transcriptions and /translations besides ``file``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field("", description="whisper-1, the id from /v1/models, or empty: the default")
+    language: str | None = Field(None, description="ISO-639-1 code (en, de); empty: detected")
+    prompt: str | None = Field(None, description="Text the speech continues, or words to spell right")
+    response_format: TranscriptFormat = "json"
+    temperature: float = Field(0.0, ge=0.0, le=1.0)
 
 
 class ErrorDetail(BaseModel):
@@ -94,6 +111,8 @@ class ModelCard(BaseModel):
     owned_by: str
     quantization: str
     license: str
+    languages: list[str] | None = Field(default=None, description="What an Orpheus model speaks (ISO 639-1)")
+    voices: list[str] | None = Field(default=None, description="An Orpheus model's voices")
 
 
 class ModelList(BaseModel):
@@ -105,16 +124,20 @@ class VoiceCard(BaseModel):
     """One voice, as Open WebUI reads it (``id``, ``name``), with what a page needs to group the
     voices by model and language and to hide the aliases."""
 
-    id: str
+    id: str = Field(
+        description="What to send as voice, exactly (case and script matter); `key/voice` for a "
+        "voice several loaded models share"
+    )
     name: str
     model: str = Field(description="The speech model (from /v1/audio/models) that speaks it")
-    language: str
+    language: str = Field(description="ISO 639-1 code of what the voice speaks")
     alias_of: str | None = Field(None, description="For an OpenAI voice name: the voice that speaks it")
     default: bool = False
 
 
 class VoiceList(BaseModel):
-    """GET /v1/audio/voices: the model's voices, then the OpenAI names aliased to them."""
+    """GET /v1/audio/voices: each loaded model's voices (the default model first), then the
+    OpenAI names aliased to the default model's."""
 
     voices: list[VoiceCard]
     default: str
@@ -123,6 +146,7 @@ class VoiceList(BaseModel):
 class SpeechModelCard(BaseModel):
     id: str
     alias_of: str | None = Field(None, description="For an OpenAI model name: the model that serves it")
+    languages: list[str] | None = Field(default=None, description="What an Orpheus model speaks (ISO 639-1)")
 
 
 class SpeechModelList(BaseModel):
@@ -215,7 +239,13 @@ class VoiceChatRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    message: str = Field(min_length=1)
+    message: str | None = Field(None, description="The user's turn as text (or send audio)")
+    audio: str | None = Field(
+        None,
+        description="The user's turn as speech: a base64 audio file (wav, mp3, ogg, webm, m4a, flac), "
+        "transcribed first; the transcript comes back in the X-Transcript header",
+    )
+    language: str | None = Field(None, description="Language of audio (ISO-639-1); default: detected")
     voice: str | None = None
     history: list[HistoryMessage] = Field(default_factory=list)
     stream_text: bool = False
@@ -230,10 +260,18 @@ class VoiceChatRequest(BaseModel):
 
     @field_validator("message")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
             raise ValueError("must not be empty: say something")
         return value
+
+    @model_validator(mode="after")
+    def _one_turn(self) -> VoiceChatRequest:
+        if (self.message is None) == (self.audio is None):
+            raise ValueError(
+                "send the user's turn as either message (text) or audio (base64), not both or neither"
+            )
+        return self
 
     def to_sampling_params(self, max_tokens: int) -> SamplingParams:
         return SamplingParams(
@@ -258,7 +296,7 @@ class SeedTTSRequest(_OrpheusSampling):
 
 
 ServerState = Literal["ready", "loading", "failed", "shutting_down"]
-ModelRoleName = Literal["tts", "llm", "codec"]
+ModelRoleName = Literal["tts", "llm", "codec", "stt"]
 
 
 class LoadedModel(BaseModel):

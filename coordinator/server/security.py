@@ -113,6 +113,8 @@ class SecurityMiddleware:
         api_keys: Sequence[str],
         max_body_bytes: int,
         max_ws_sessions: int,
+        upload_paths: frozenset[str] = frozenset(),
+        max_upload_bytes: int | None = None,
         open_paths: Sequence[str] = (),
         open_prefixes: Sequence[str] = (),
     ) -> None:
@@ -124,6 +126,9 @@ class SecurityMiddleware:
         self._open_prefixes = tuple(open_prefixes)
         self._accepted = tuple(key_digest(key) for key in api_keys)
         self._max_body_bytes = max_body_bytes
+        # Routes that take audio (an upload, or a voice turn) carry more than text does.
+        self._upload_paths = upload_paths
+        self._max_upload_bytes = max_upload_bytes or max_body_bytes
         self._max_ws_sessions = max_ws_sessions
         self._ws_sessions = 0  # only touched on the event loop: no lock needed
 
@@ -169,18 +174,25 @@ class SecurityMiddleware:
         if replay is not None:  # None: the client left during the upload
             await self.app(scope, replay, send)
 
-    def _too_large(self) -> PayloadTooLargeError:
+    def _limit(self, scope: Scope) -> tuple[int, str]:
+        if scope["path"] in self._upload_paths:
+            return self._max_upload_bytes, "MAX_UPLOAD_BYTES"
+        return self._max_body_bytes, "MAX_BODY_BYTES"
+
+    def _too_large(self, scope: Scope) -> PayloadTooLargeError:
+        limit, name = self._limit(scope)
         return PayloadTooLargeError(
-            f"the request body is larger than this server's limit of {self._max_body_bytes} bytes "
-            "(MAX_BODY_BYTES): send a smaller request"
+            f"the request body is larger than this server's limit of {limit} bytes "
+            f"({name}): send a smaller request"
         )
 
     async def _read_body(self, scope: Scope, receive: Receive) -> Receive | None:
         """Read the whole body, counting what actually arrives (a chunked upload has no
         Content-Length to trust), then hand it to the app as if it were arriving now."""
+        limit, _ = self._limit(scope)
         declared = _header(scope, b"content-length")
-        if declared is not None and declared.strip().isdigit() and int(declared) > self._max_body_bytes:
-            raise self._too_large()  # refused before a byte of the body is read
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            raise self._too_large(scope)  # refused before a byte of the body is read
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -190,8 +202,8 @@ class SecurityMiddleware:
                 return None
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self._max_body_bytes:
-                raise self._too_large()
+            if size > limit:
+                raise self._too_large(scope)
             chunks.append(chunk)
             more = message.get("more_body", False)
         body: Message | None = {"type": "http.request", "body": b"".join(chunks), "more_body": False}

@@ -128,8 +128,8 @@ def wyoming_server(
     service = SpeechService(
         runtime=runtime,
         not_ready_reason=not_ready_reason,
-        info=speech_info(catalog).event(),
-        voices=voice_entries(catalog),
+        info=speech_info(catalog, settings).event(),
+        voices=voice_entries(catalog, settings),
         lifecycle=lifecycle,
         limits=limits,
         metrics=metrics,

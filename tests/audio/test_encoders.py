@@ -61,6 +61,7 @@ def test_a_flac_answer_is_sent_complete_with_its_true_length_for_soundfile():
     data = b"".join(everything)
     info = sf.info(io.BytesIO(data))
     assert (info.frames, info.samplerate, info.channels) == (len(SIGNAL), 24000, 1)
+    assert data[8 + 18 : 8 + 34] != bytes(16)  # STREAMINFO's MD5 of the samples is filled in
     audio, _ = sf.read(io.BytesIO(data), dtype="int16")
     assert np.array_equal(audio, to_pcm16(SIGNAL))  # lossless: exactly the samples spoken
     assert _decoded_samples(data) == (len(SIGNAL), 24000)  # FFmpeg reads it too

@@ -42,6 +42,7 @@ VALUE_SETS = {
     "existing-secrets": {
         "apiKey": {"existingSecret": "orpheus-keys"},
         "models": {"download": {"hfTokenSecret": "hf", "hfEndpoint": "http://mirror.invalid"}},
+        "serviceMonitor": {"bearerTokenSecret": {"name": "orpheus-keys", "key": "api-key"}},
     },
     "cpu-no-auth": {"allowNoAuth": True, "gpu": {"enabled": False}, "image": {"tag": "cpu"}},
     "mig-slice": {**KEY, "gpu": {"resourceName": "nvidia.com/mig-3g.40gb"}},
@@ -262,6 +263,12 @@ def test_the_service_monitor_renders_only_where_its_api_exists(tmp_path):
     monitor = one(render(KEY, tmp_path, api_versions=(SERVICE_MONITOR_API,)), "ServiceMonitor")
     assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
     assert monitor["spec"]["endpoints"][0]["port"] == "http"
+    keyed = render(VALUE_SETS["existing-secrets"], tmp_path, api_versions=(SERVICE_MONITOR_API,))
+    (endpoint,) = one(keyed, "ServiceMonitor")["spec"]["endpoints"]
+    assert endpoint["authorization"] == {
+        "type": "Bearer",
+        "credentials": {"name": "orpheus-keys", "key": "api-key"},
+    }
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,12 @@ from coordinator.server.app import create_app
 
 
 @pytest.fixture(scope="module")
-def runtime(settings, tts):
+def runtime(settings, tts, stt):
     """The session's speech pipeline and a chat model, served as the app's runtime (the app does
     not close a runtime it was given)."""
     catalog = load_catalog(settings.catalog_path())
     llm = load_llm(settings, catalog)
-    runtime = Runtime(settings=settings, catalog=catalog, tts=tts, llm=llm)
+    runtime = Runtime(settings=settings, catalog=catalog, tts=tts, llm=llm, stt=stt)
     yield runtime
     runtime.snac.close()
     llm.close()

@@ -55,7 +55,7 @@ def test_errors_arrive_as_openai_exceptions(client):
 
 
 def test_models_list(client):
-    assert [m.id for m in client.models.list()] == ["orpheus-3b-ft", "gemma-2-2b-instruct"]
+    assert [m.id for m in client.models.list()] == ["orpheus-3b-ft", "gemma-2-2b-instruct", "whisper"]
 
 
 def test_chat_completions_stream_through_the_openai_client(client):

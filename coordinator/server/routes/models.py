@@ -56,28 +56,70 @@ async def health(request: Request) -> JSONResponse | dict:
         "models": {
             "tts": {"id": orpheus_model_id(runtime), "quantization": tts.quant, "loaded": True},
             "llm": {"id": llm.model_id, "quantization": llm.quant, "loaded": True},
+            # Every Orpheus model, the default ("tts") first.
+            "speech": [
+                {
+                    "id": model.model_id,
+                    "key": model.key,
+                    "languages": model.languages,
+                    "quantization": model.tts.quant,
+                    "loaded": True,
+                }
+                for model in runtime.speech
+            ],
+            "stt": (
+                {
+                    "id": runtime.stt.model_id,
+                    "quantization": runtime.stt.transcriber.config.compute_type,
+                    "loaded": True,
+                }
+                if runtime.stt is not None
+                else {"loaded": False, "reason": runtime.stt_missing}
+            ),
         },
         "device": {"snac": str(getattr(tts.codec, "device", "cpu"))},
-        "features": {"text_to_speech": True, "streaming": True, "conversational_ai": True},
+        "features": {
+            "text_to_speech": True,
+            "streaming": True,
+            "conversational_ai": True,
+            "speech_to_text": runtime.stt is not None,
+        },
     }
 
 
-@router.get("/v1/models")
+@router.get("/v1/models", response_model_exclude_none=True)
 async def list_models(runtime: Runtime = Depends(get_runtime)) -> ModelList:
     catalog = runtime.catalog
     return ModelList(
         data=[
-            ModelCard(
-                id=orpheus_model_id(runtime),
-                owned_by=catalog.orpheus.provider,
-                quantization=runtime.tts.quant,
-                license=catalog.orpheus.license,
+            *(
+                ModelCard(
+                    id=model.model_id,
+                    owned_by=model.spec.provider,
+                    quantization=model.tts.quant,
+                    license=model.spec.license,
+                    languages=model.languages,
+                    voices=model.voices,
+                )
+                for model in runtime.speech
             ),
             ModelCard(
                 id=runtime.llm.model_id,
                 owned_by=catalog.llm.provider,
                 quantization=runtime.llm.quant,
                 license=catalog.llm.license,
+            ),
+            *(
+                [
+                    ModelCard(
+                        id=runtime.stt.model_id,
+                        owned_by=catalog.stt.provider if catalog.stt else "OpenAI",
+                        quantization=runtime.stt.transcriber.config.compute_type,
+                        license=catalog.stt.license if catalog.stt else "MIT",
+                    )
+                ]
+                if runtime.stt is not None
+                else []
             ),
         ]
     )

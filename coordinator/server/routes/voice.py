@@ -4,9 +4,12 @@ WebSocket speech stream of seed 002."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import logging
 import time
+import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Annotated
@@ -25,7 +28,7 @@ from coordinator.errors import (
 )
 from coordinator.runtime import Runtime
 from coordinator.server.chat_events import chat_events
-from coordinator.server.deps import LOADING_MESSAGE, get_limits, get_metrics, get_runtime
+from coordinator.server.deps import LOADING_MESSAGE, get_limits, get_metrics, get_runtime, stt_of
 from coordinator.server.disconnect import unless_websocket_closed
 from coordinator.server.errors import error_event, stream_failure, ws_close_code, ws_close_reason
 from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE, Lifecycle
@@ -33,7 +36,8 @@ from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.server.protocol import SeedTTSRequest, VoiceChatRequest
 from coordinator.server.routes.audio import speech_max_tokens
-from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed
+from coordinator.server.routes.transcription import transcribe_bytes
+from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
 from coordinator.textgen import ChatMessage
 from coordinator.tts import Utterances
 from coordinator.voice_chat import SpokenReply
@@ -45,6 +49,44 @@ router = APIRouter()
 WS_FIRST_MESSAGE_TIMEOUT_S = 30.0
 
 DEFAULT_REPLY_MAX_TOKENS = 256  # a spoken reply of a few sentences
+# The transcript of a spoken turn. Header values are Latin-1: the text is percent-encoded UTF-8.
+TRANSCRIPT_HEADER = "X-Transcript"
+TRANSCRIPT_LANGUAGE_HEADER = "X-Transcript-Language"
+# With stream_format "sse", a spoken turn's transcript is also the first event.
+TRANSCRIPT_EVENT = "input.transcript"
+
+
+def transcript_headers(text: str, language: str) -> dict[str, str]:
+    return {TRANSCRIPT_HEADER: urllib.parse.quote(text, safe=" "), TRANSCRIPT_LANGUAGE_HEADER: language}
+
+
+async def _heard(
+    http_request: Request, body: VoiceChatRequest, runtime: Runtime, limits: RequestLimits
+) -> tuple[str, dict[str, str]]:
+    """The user's turn as text: the message, or the transcript of the audio (and its headers)."""
+    if body.message is not None:
+        return body.message, {}
+    stt = stt_of(runtime)
+    try:
+        data = base64.b64decode(body.audio or "", validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInputError(
+            "audio is not valid base64: send the audio file's bytes base64-encoded", param="audio"
+        ) from None
+    transcript = await transcribe_bytes(
+        http_request,
+        stt,
+        data,
+        max_seconds=limits.max_audio_seconds,
+        language=body.language,
+        param="audio",
+    )
+    if not transcript.text.strip():
+        raise InvalidInputError(
+            "no speech was recognised in audio: record the question again, closer to the microphone",
+            param="audio",
+        )
+    return transcript.text, transcript_headers(transcript.text, transcript.language)
 
 
 @router.post("/chat", response_model=None)
@@ -56,16 +98,23 @@ async def voice_chat(
     metrics: Metrics = Depends(get_metrics),
 ) -> StreamingResponse | EventSourceResponse:
     """Gemma answers; each sentence is spoken as soon as it is complete; one WAV streams back
-    (or, with ``stream_format: "sse"``, the text and the speech as events: chat_events.py)."""
+    (or, with ``stream_format: "sse"``, the text and the speech as events: chat_events.py).
+    A spoken turn (``audio``) is transcribed first; its transcript is in the X-Transcript header."""
     started = time.perf_counter()
-    tts, llm = runtime.tts, runtime.llm
-    voice = tts.resolve_voice(body.voice or runtime.catalog.orpheus.default_voice)
-    limits.check_text(body.message, param="message")
+    # The voice picks the Orpheus model that speaks the reply (speech_models.py).
+    resolved = runtime.resolve_voice(body.voice)
+    tts, llm, voice = resolved.tts, runtime.llm, resolved.voice
     limits.check_conversation([m.content for m in body.history], param="history")
     max_tokens = limits.completion_tokens(
         body.max_tokens, default=DEFAULT_REPLY_MAX_TOKENS, param="max_tokens"
     )
-    messages = [ChatMessage(m.role, m.content) for m in body.history] + [ChatMessage("user", body.message)]
+    if body.message is not None:
+        limits.check_text(body.message, param="message")
+    # Everything cheap is checked before the audio is transcribed.
+    message, headers = await _heard(http_request, body, runtime, limits)
+    limits.check_text(message, param="audio" if body.audio is not None else "message")
+    headers = {**STREAM_HEADERS, **headers}
+    messages = [ChatMessage(m.role, m.content) for m in body.history] + [ChatMessage("user", message)]
     request = llm.chat_request(messages, body.to_sampling_params(max_tokens))
     loop = asyncio.get_running_loop()
     reply = llm.start(request, loop=loop)
@@ -73,7 +122,7 @@ async def voice_chat(
         return StreamingResponse(
             _text(await primed(reply.deltas(), http_request)),
             media_type="text/plain; charset=utf-8",
-            headers=STREAM_HEADERS,
+            headers=headers,
         )
     # Each spoken sentence, like any speech request, within the server's token cap.
     speech_params = replace(tts.default_params, max_tokens=speech_max_tokens(None, runtime, limits))
@@ -85,7 +134,9 @@ async def voice_chat(
         events = chat_events(
             deltas, spoken, lambda audio: metrics.speech_audio("chat", audio, spoken.streams, started=started)
         )
-        return EventSourceResponse(events, headers=STREAM_HEADERS)
+        if body.audio is not None:
+            events = _after(sse_event({"type": TRANSCRIPT_EVENT, "text": message}), events)
+        return EventSourceResponse(events, headers=headers)
     audio = metrics.speech_audio(
         "chat", spoken.audio(await primed(reply.deltas(), http_request)), spoken.streams, started=started
     )
@@ -94,8 +145,16 @@ async def voice_chat(
     return StreamingResponse(
         encoded_audio(await primed(audio, http_request), WavEncoder(), header_first=True),
         media_type="audio/wav",
-        headers=STREAM_HEADERS,
+        headers=headers,
     )
+
+
+async def _after(
+    first: dict[str, str], events: AsyncIterator[dict[str, str]]
+) -> AsyncIterator[dict[str, str]]:
+    yield first
+    async for event in events:
+        yield event
 
 
 async def _text(deltas: AsyncIterator[str]) -> AsyncIterator[bytes]:
@@ -112,13 +171,13 @@ async def _seed_tts(
     request: Request, body: SeedTTSRequest, runtime: Runtime, metrics: Metrics, limits: RequestLimits
 ) -> StreamingResponse:
     started = time.perf_counter()
-    voice = body.voice or runtime.catalog.orpheus.default_voice
+    resolved = runtime.resolve_voice(body.voice)
     limits.check_text(body.prompt, param="prompt")
     max_tokens = speech_max_tokens(body.max_tokens, runtime, limits)
-    speech = runtime.tts.speak(
+    speech = resolved.tts.speak(
         body.prompt,
-        voice,
-        body.to_sampling_params(runtime.tts.default_params, max_tokens),
+        resolved.voice,
+        body.to_sampling_params(resolved.tts.default_params, max_tokens),
         loop=asyncio.get_running_loop(),
     )
     audio = speech.aiter_chunks(runtime.snac)
@@ -174,8 +233,22 @@ async def seed_models(runtime: Runtime = Depends(get_runtime)) -> dict:
             "license_url": catalog.orpheus.license_url,
             "capabilities": ["text_to_speech", "streaming", "emotion_control"],
             "voices": runtime.tts.voices,
+            "languages": runtime.speech.default.languages,
             "loaded": True,
         },
+        # Every loaded Orpheus model (the default one, "tts", first); a voice picks its model.
+        "tts_models": [
+            {
+                "id": model.model_id,
+                "key": model.key,
+                "name": model.spec.name,
+                "languages": model.languages,
+                "quantization": model.tts.quant,
+                "license": model.spec.license,
+                "voices": model.voices,
+            }
+            for model in runtime.speech
+        ],
         "codec": {
             "name": catalog.snac.name,
             "license": catalog.snac.license,
@@ -185,7 +258,7 @@ async def seed_models(runtime: Runtime = Depends(get_runtime)) -> dict:
 
 
 @router.websocket("/v1/audio/speech/stream/ws")
-async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> None:
+async def speech_websocket(websocket: WebSocket, voice: str | None = None, model: str | None = None) -> None:
     """The client sends text; binary 16-bit 24 kHz PCM chunks come back, then a JSON end event and
     a clean close. Errors are a JSON error event, then close 1013 (busy or loading: retry), 1011 (server fault) or 1008 (bad request)."""
     await websocket.accept()
@@ -193,11 +266,10 @@ async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> No
     try:
         if runtime is None:
             raise NotReadyError(websocket.app.state.not_ready_reason or LOADING_MESSAGE)
+        resolved = runtime.resolve_voice(voice, model)  # a bad voice is refused before the text
         text = await _first_message(websocket)
         started = time.perf_counter()
-        speech = runtime.tts.speak(
-            text, voice or runtime.catalog.orpheus.default_voice, None, loop=asyncio.get_running_loop()
-        )
+        speech = resolved.tts.speak(text, resolved.voice, None, loop=asyncio.get_running_loop())
         samples = await unless_websocket_closed(websocket, _send_speech(websocket, runtime, speech, started))
         await websocket.send_json(
             {

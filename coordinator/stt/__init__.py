@@ -1,0 +1,12 @@
+"""Speech in: decoding uploaded audio, transcribing it with Whisper, voice activity detection.
+
+The public API other rooms use (the HTTP routes, the voice WebSocket, a Wyoming server):
+
+- ``decode_audio(data, max_seconds=...)`` → 16 kHz mono float32 samples (``audio.py``);
+- ``Transcriber.transcribe(samples, language=..., prompt=..., temperature=..., task=...)`` →
+  ``Transcript(text, language, duration, segments)``, blocking (``engine.py``);
+- ``SpeechToText.transcribe(...)``: the same, async and limited to the server's slots, with the
+  queue and timeout every model of this server has (429 when full, 503 after the wait);
+- ``render(transcript, response_format)`` → OpenAI's json, text, verbose_json, srt, vtt (``formats.py``);
+- ``TurnDetector`` (``vad.py``): where a speaker's turn starts and ends in streamed PCM.
+"""

@@ -1,0 +1,297 @@
+"""POST /v1/audio/transcriptions and /translations on the real app with the tiny random Whisper.
+
+The random model's words are meaningless: these tests check what the server does with them
+(containers decoded, formats, limits, errors, slots), never what it heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import json
+import re
+import threading
+import time
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from coordinator.server.app import create_app
+from coordinator.stt.engine import SpeechToText
+from tests.rig.audio_samples import CONTAINERS, encode, noise_bursts, silence, spoken
+
+SRT_TIME = r"\d\d:\d\d:\d\d,\d\d\d"
+VTT_TIME = r"\d\d:\d\d:\d\d\.\d\d\d"
+
+
+@pytest.fixture(scope="module")
+def sentence():
+    samples, rate = spoken("The quick brown fox jumps over the lazy dog.")
+    return samples, rate
+
+
+@pytest.fixture(scope="module")
+def wav(sentence):
+    return encode(*sentence, "wav")
+
+
+def _post(
+    client,
+    data: bytes,
+    *,
+    path="/v1/audio/transcriptions",
+    filename="speech.wav",
+    content_type="audio/wav",
+    **fields,
+):
+    files = {"file": (filename, data, content_type) if content_type else (filename, data)}
+    return client.post(path, files=files, data={k: str(v) for k, v in fields.items()})
+
+
+@pytest.mark.parametrize("fmt", sorted(CONTAINERS))
+def test_every_common_container_is_transcribed(client, sentence, fmt):
+    response = _post(
+        client, encode(*sentence, fmt), filename=f"speech.{fmt}", content_type=None, model="whisper-1"
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    assert set(response.json()) == {"text"}
+    assert isinstance(response.json()["text"], str)
+
+
+def test_a_part_without_content_type_or_model_works_as_open_webui_sends_it(client, wav):
+    response = client.post(
+        "/v1/audio/transcriptions", files={"file": ("blob", wav)}, data={"model": "", "language": ""}
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_a_file_part_without_a_filename_is_a_400_saying_to_add_one(client):
+    body = b'--b\r\nContent-Disposition: form-data; name="file"\r\n\r\nRIFF....\r\n--b--\r\n'
+    response = client.post(
+        "/v1/audio/transcriptions", content=body, headers={"content-type": "multipart/form-data; boundary=b"}
+    )
+    assert response.status_code == 400
+    assert "filename" in response.json()["error"]["message"]
+
+
+def test_verbose_json_has_language_duration_and_ordered_segments_inside_the_audio(client, sentence, wav):
+    response = _post(client, wav, response_format="verbose_json", language="en")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["task"] == "transcribe"
+    assert body["language"] == "english"
+    expected = round(sentence[0].size / sentence[1], 1)
+    assert body["duration"] == pytest.approx(expected, abs=0.1)
+    assert body["segments"], "the random model still writes something for two seconds of audio"
+    previous_end = 0.0
+    for segment in body["segments"]:
+        assert {"id", "start", "end", "text", "tokens", "avg_logprob", "no_speech_prob"} <= set(segment)
+        assert previous_end <= segment["start"] <= segment["end"] <= body["duration"]
+        previous_end = segment["end"]
+    assert body["text"] == "".join(s["text"] for s in body["segments"]).strip()
+
+
+def test_text_srt_and_vtt_come_back_as_text_in_their_own_shapes(client, wav):
+    text = _post(client, wav, response_format="text", language="en")
+    assert text.headers["content-type"].startswith("text/plain")
+    srt = _post(client, wav, response_format="srt", language="en")
+    assert srt.status_code == 200 and srt.headers["content-type"].startswith("application/x-subrip")
+    first = srt.text.split("\n\n")[0].splitlines()
+    assert first[0] == "1" and re.fullmatch(f"{SRT_TIME} --> {SRT_TIME}", first[1]) and first[2]
+    vtt = _post(client, wav, response_format="vtt", language="en")
+    assert vtt.headers["content-type"].startswith("text/vtt")
+    assert vtt.text.startswith("WEBVTT\n\n")
+    assert re.search(f"^{VTT_TIME} --> {VTT_TIME}$", vtt.text, flags=re.M)
+
+
+def test_the_language_parameter_is_used_instead_of_detection(client, wav):
+    german = _post(client, wav, response_format="verbose_json", language="de").json()
+    by_name = _post(client, wav, response_format="verbose_json", language="German").json()
+    assert german["language"] == by_name["language"] == "german"
+
+
+def test_an_unknown_language_is_a_400_naming_it(client, wav):
+    response = _post(client, wav, language="klingon")
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "language"
+    assert "klingon" in response.json()["error"]["message"]
+
+
+def test_translation_answers_with_the_translate_task(client, wav):
+    response = _post(client, wav, path="/v1/audio/translations", response_format="verbose_json")
+    assert response.status_code == 200, response.text
+    assert response.json()["task"] == "translate"
+
+
+def test_a_file_that_is_not_audio_is_a_400_naming_the_file(client):
+    response = _post(
+        client,
+        b"this is a text file, not a recording\n" * 20,
+        filename="notes.txt",
+        content_type="text/plain",
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["param"] == "file" and error["code"] == "invalid_audio"
+    assert "not audio" in error["message"]
+
+
+def test_an_empty_file_and_a_missing_file_are_400s(client):
+    assert _post(client, b"").status_code == 400
+    missing = client.post("/v1/audio/transcriptions", files={"other": ("x", b"1")})
+    assert missing.status_code == 400 and "'file'" in missing.json()["error"]["message"]
+    not_multipart = client.post("/v1/audio/transcriptions", json={"file": "x"})
+    assert not_multipart.status_code == 400 and "multipart" in not_multipart.json()["error"]["message"]
+
+
+def test_an_unknown_model_is_a_404_and_bad_fields_are_400s(client, wav):
+    assert _post(client, wav, model="whisper-large-v9").status_code == 404
+    assert _post(client, wav, response_format="docx").json()["error"]["param"] == "response_format"
+    assert _post(client, wav, temperature="2").json()["error"]["param"] == "temperature"
+
+
+def test_audio_over_the_duration_cap_is_a_400_naming_the_limit(settings, runtime):
+    app = create_app(settings.model_copy(update={"max_audio_seconds": 1.0}), runtime=runtime)
+    with TestClient(app) as client:
+        response = _post(client, encode(silence(2.0, 16_000), 16_000, "wav"))
+    assert response.status_code == 400
+    assert "MAX_AUDIO_SECONDS" in response.json()["error"]["message"]
+
+
+def test_an_upload_over_max_upload_bytes_is_a_413_and_other_routes_keep_max_body_bytes(settings, runtime):
+    app = create_app(
+        settings.model_copy(update={"max_upload_bytes": 4096, "max_body_bytes": 2048}), runtime=runtime
+    )
+    with TestClient(app) as client:
+        big = _post(client, encode(silence(1.0, 16_000), 16_000, "wav"))
+        assert big.status_code == 413 and "MAX_UPLOAD_BYTES" in big.json()["error"]["message"]
+        small = _post(client, encode(silence(0.05, 16_000), 16_000, "wav"))
+        assert small.status_code == 200, small.text  # 3 kB: over MAX_BODY_BYTES, under MAX_UPLOAD_BYTES
+        speech = client.post(
+            "/v1/audio/speech", json={"model": "tts-1", "voice": "tara", "input": "x" * 3000}
+        )
+        assert speech.status_code == 413 and "MAX_BODY_BYTES" in speech.json()["error"]["message"]
+
+
+def test_without_a_whisper_model_the_server_runs_and_transcription_is_a_503_naming_the_download(
+    settings, runtime
+):
+    speechless = _with_stt(runtime, None)
+    speechless.stt_missing = "stt model not found at /x: download it with `--only stt`"
+    with TestClient(create_app(settings, runtime=speechless)) as client:
+        assert client.get("/health").status_code == 200
+        response = _post(client, b"RIFF")
+    assert response.status_code == 503
+    assert "--only stt" in response.json()["error"]["message"]
+
+
+def test_models_list_the_recogniser(client, stt):
+    ids = [card["id"] for card in client.get("/v1/models").json()["data"]]
+    assert stt.model_id in ids
+
+
+def test_a_served_model_id_selects_the_recogniser(client, stt, wav):
+    assert _post(client, wav, model=stt.model_id).status_code == 200
+
+
+def _with_stt(runtime, stt):
+    """The test runtime with another recogniser (a shallow copy: its engines are shared)."""
+    other = copy.copy(runtime)
+    other.stt = stt
+    return other
+
+
+class _Held:
+    """The real transcriber, held before it starts until ``release`` (a slot kept busy)."""
+
+    def __init__(self, real) -> None:
+        self.real, self.model_id, self.config = real, real.model_id, real.config
+        self.released = threading.Event()
+
+    def check(self, **kwargs) -> None:
+        self.real.check(**kwargs)
+
+    def transcribe(self, samples, **kwargs):
+        self.released.wait(timeout=30)
+        return self.real.transcribe(samples, **kwargs)
+
+
+@contextlib.contextmanager
+def _busy_recogniser(stt, **queue):
+    held = _Held(stt.transcriber)
+    busy = SpeechToText(held, slots=1, **queue)  # type: ignore[arg-type]
+    occupant = threading.Thread(target=lambda: asyncio.run(busy.transcribe(silence(0.2, 16_000))))
+    occupant.start()
+    deadline = time.monotonic() + 10
+    while busy.busy == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield busy
+    finally:
+        held.released.set()
+        occupant.join(timeout=30)
+        busy.close()
+
+
+def test_a_full_queue_is_a_429_with_retry_after(settings, stt, runtime, wav):
+    with _busy_recogniser(stt, max_queue=0, queue_timeout_s=5) as busy:
+        app = create_app(settings, runtime=_with_stt(runtime, busy))
+        with TestClient(app) as client:
+            response = _post(client, wav)
+    assert response.status_code == 429 and response.headers["retry-after"]
+    assert response.json()["error"]["code"] == "rate_limit_exceeded"
+
+
+def test_a_wait_past_queue_timeout_is_a_503(settings, stt, runtime, wav):
+    with _busy_recogniser(stt, max_queue=4, queue_timeout_s=0.3) as busy:
+        app = create_app(settings, runtime=_with_stt(runtime, busy))
+        with TestClient(app) as client:
+            response = _post(client, wav)
+        assert busy.waiting == 0
+    assert response.status_code == 503 and response.json()["error"]["code"] == "queue_timeout"
+
+
+def test_a_cancelled_transcription_stops_and_frees_its_slot(stt):
+    long_audio = noise_bursts(16_000, bursts=120)  # ~84 s: three 30 s windows
+
+    async def scenario():
+        task = asyncio.ensure_future(stt.transcribe(long_audio))
+        while stt.busy == 0:
+            await asyncio.sleep(0.005)
+        task.cancel()
+        started = time.monotonic()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        while stt.busy:
+            await asyncio.sleep(0.01)
+        return time.monotonic() - started
+
+    freed_after = asyncio.run(scenario())
+    assert freed_after < 10
+    assert stt.busy == 0 and stt.waiting == 0
+
+
+def test_transcripts_are_the_same_for_the_same_audio(client, wav):
+    first = _post(client, wav, language="en", response_format="verbose_json").json()
+    second = _post(client, wav, language="en", response_format="verbose_json").json()
+    assert json.dumps(first) == json.dumps(second)
+
+
+def test_the_openai_client_transcribes(live_url, wav, tmp_path):
+    from openai import OpenAI
+
+    path = tmp_path / "hello.wav"
+    path.write_bytes(wav)
+    client = OpenAI(base_url=f"{live_url}/v1", api_key="unused")
+    with path.open("rb") as handle:
+        result = client.audio.transcriptions.create(
+            model="whisper-1", file=handle, response_format="verbose_json"
+        )
+    assert isinstance(result.text, str) and result.duration > 0
+    with path.open("rb") as handle:
+        srt = client.audio.transcriptions.create(model="whisper-1", file=handle, response_format="srt")
+    assert "-->" in srt
+    assert np.isfinite(result.duration)

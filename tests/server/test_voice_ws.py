@@ -1,0 +1,174 @@
+"""/v1/voice/ws on a real server over loopback: espeak-ng speech in, VAD, the tiny random Whisper,
+the tiny chat model and Orpheus, speech out, and barge-in. Words are meaningless; events are not."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import numpy as np
+import pytest
+import websockets
+
+from coordinator.stt.audio import decode_audio
+from tests.rig.audio_samples import encode, noise_bursts, pcm16, silence, spoken
+
+RATE = 16_000
+CHUNK_S = 0.1
+EVENT_TIMEOUT_S = 60
+
+
+@pytest.fixture(scope="module")
+def sentence() -> np.ndarray:
+    samples, rate = spoken("Hello there. Tell me a story about a cat.")
+    return decode_audio(encode(samples, rate, "wav"), max_seconds=60)
+
+
+def _ws_url(live_url: str, **query) -> str:
+    params = "&".join(f"{k}={v}" for k, v in {"language": "en", "seed": 1, **query}.items())
+    return live_url.replace("http://", "ws://") + f"/v1/voice/ws?{params}"
+
+
+async def _send_audio(ws, samples: np.ndarray, rate: int = RATE, *, pace: float = 0.0) -> None:
+    """Send in 100 ms chunks; ``pace``: seconds of waiting per chunk (a microphone waits 0.1)."""
+    step = int(CHUNK_S * rate)
+    for start in range(0, samples.size, step):
+        await ws.send(pcm16(samples[start : start + step]))
+        if pace:
+            await asyncio.sleep(pace)
+
+
+async def _until(ws, kind: str, seen: list, binary: list | None = None) -> dict:
+    """Read messages until an event of ``kind``; record every event type (and binary sizes)."""
+    deadline = time.monotonic() + EVENT_TIMEOUT_S
+    while True:
+        message = await asyncio.wait_for(ws.recv(), timeout=max(0.1, deadline - time.monotonic()))
+        if isinstance(message, bytes):
+            if binary is not None:
+                binary.append(len(message))
+            seen.append("<audio>")
+            continue
+        event = json.loads(message)
+        seen.append(event["type"])
+        if event["type"] == kind:
+            return event
+        assert event["type"] != "error", event
+
+
+def test_a_spoken_turn_is_heard_transcribed_answered_and_spoken_back(live_url, sentence, runtime):
+    async def scenario():
+        seen, binary = [], []
+        async with websockets.connect(_ws_url(live_url)) as ws:
+            created = json.loads(await ws.recv())
+            # Half real time: a partial transcript has time to come back while the user speaks.
+            await _send_audio(
+                ws, np.concatenate([silence(0.5, RATE), sentence, silence(1.2, RATE)]), pace=0.05
+            )
+            final = await _until(ws, "transcript.final", seen)
+            done = await _until(ws, "reply.done", seen, binary)
+        return created, seen, binary, final, done
+
+    created, seen, binary, final, done = asyncio.run(scenario())
+    assert created["type"] == "session.created"
+    assert created["output"] == {"format": "pcm_s16le", "sample_rate": 24000, "channels": 1}
+    assert seen.index("speech.started") < seen.index("speech.stopped") < seen.index("transcript.final")
+    assert final["text"] and final["language"] == "en"
+    # A three-second sentence: at least one partial transcript while it was spoken.
+    assert "transcript.partial" in seen[: seen.index("transcript.final")]
+    assert "reply.delta" in seen
+    if binary:  # the random reply had a sentence to speak
+        assert seen.index("audio.start") < seen.index("<audio>") < seen.index("audio.end")
+        assert all(size % 2 == 0 for size in binary)
+    assert isinstance(done["text"], str)
+    _engines_idle(runtime)
+
+
+def test_speaking_while_the_assistant_answers_cancels_the_answer(live_url, sentence, runtime):
+    async def scenario():
+        seen = []
+        async with websockets.connect(_ws_url(live_url)) as ws:
+            await ws.recv()
+            await _send_audio(ws, np.concatenate([sentence, silence(1.2, RATE)]))
+            await _until(ws, "transcript.final", seen)
+            await _until(ws, "reply.delta", seen)  # the answer is under way
+            await _send_audio(ws, sentence[:RATE])  # the user talks over it
+            cancelled = await _until(ws, "response.cancelled", seen)
+            started = await _until(ws, "speech.started", seen)
+        return cancelled, started, seen
+
+    cancelled, started, seen = asyncio.run(scenario())
+    assert cancelled["reason"] == "barge_in" and started["type"] == "speech.started"
+    assert "reply.done" not in seen[seen.index("speech.started", seen.index("reply.delta")) :]
+    _engines_idle(runtime)
+
+
+def test_noise_bursts_are_not_a_turn_and_commit_ends_a_turn_at_once(live_url, sentence):
+    async def scenario():
+        seen = []
+        async with websockets.connect(_ws_url(live_url)) as ws:
+            await ws.recv()
+            await _send_audio(ws, np.concatenate([noise_bursts(RATE, bursts=4), silence(1.0, RATE)]))
+            await _send_audio(ws, sentence)  # no silence after: only the commit ends the turn
+            await ws.send(json.dumps({"type": "input_audio.commit"}))
+            await _until(ws, "transcript.final", seen)
+            await ws.send(json.dumps({"type": "response.cancel"}))
+            await _until(ws, "response.cancelled", seen)
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen.count("speech.started") == 1  # the sentence, not the noise
+
+
+def test_microphone_audio_at_48_khz_is_resampled(live_url, sentence):
+    import av
+
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=48_000)
+    frame = av.AudioFrame.from_ndarray(sentence.reshape(1, -1), format="flt", layout="mono")
+    frame.sample_rate = RATE
+    high = np.concatenate([f.to_ndarray().reshape(-1) for f in resampler.resample(frame)])
+
+    async def scenario():
+        seen = []
+        async with websockets.connect(_ws_url(live_url, sample_rate=48_000)) as ws:
+            created = json.loads(await ws.recv())
+            await _send_audio(ws, np.concatenate([high, silence(1.2, 48_000)]), rate=48_000)
+            final = await _until(ws, "speech.stopped", seen)
+        return created, final
+
+    created, stopped = asyncio.run(scenario())
+    assert created["input"]["sample_rate"] == 48_000
+    assert stopped["duration"] == pytest.approx(sentence.size / RATE + 0.7, abs=0.6)
+
+
+def test_bad_settings_and_bad_messages_get_error_events(live_url):
+    async def scenario():
+        async with websockets.connect(_ws_url(live_url, sample_rate="fast")) as ws:
+            refused = json.loads(await ws.recv())
+            await asyncio.wait_for(ws.wait_closed(), timeout=10)
+            code = ws.close_code
+        async with websockets.connect(_ws_url(live_url)) as ws:
+            await ws.recv()
+            await ws.send("hello?")
+            unknown = json.loads(await ws.recv())
+            await ws.send(b"\x00")  # half a sample
+            odd = json.loads(await ws.recv())
+        return refused, code, unknown, odd
+
+    refused, code, unknown, odd = asyncio.run(scenario())
+    assert refused["type"] == "error" and refused["error"]["param"] == "sample_rate" and code == 1008
+    assert unknown["type"] == "error" and unknown["error"]["param"] == "type"
+    assert odd["type"] == "error" and "odd number of bytes" in odd["error"]["message"]
+
+
+def _engines_idle(runtime) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if (
+            not runtime.llm.engine.kv_cells_in_use()
+            and not runtime.tts.engine.kv_cells_in_use()
+            and runtime.stt.busy == 0
+        ):
+            return
+        time.sleep(0.05)
+    raise AssertionError("a sequence or a transcription slot was left behind")
