@@ -37,8 +37,8 @@ from coordinator.bench.load import (
 )
 from coordinator.bench.report import (
     DEFAULT_MARGIN,
+    MemoryNeed,
     holds_real_time,
-    memory_need,
     next_level,
     recommend,
 )
@@ -245,15 +245,22 @@ async def _chat_first_audio(url: str, runs: int, deadline: float) -> list[float]
     return times
 
 
-def _kv_bytes_per_token(model: Any) -> int:
-    """F16 K and V of every layer, from the loaded model's GGUF metadata."""
-    arch = model.metadata("general.architecture")
-    layers = int(model.metadata(f"{arch}.block_count"))
-    heads = int(model.metadata(f"{arch}.attention.head_count"))
-    heads_kv = int(model.metadata(f"{arch}.attention.head_count_kv") or heads)
-    key_length = model.metadata(f"{arch}.attention.key_length")
-    head_dim = int(key_length) if key_length else int(model.metadata(f"{arch}.embedding_length")) // heads
-    return 2 * layers * heads_kv * head_dim * 2
+def memory_for(models: dict, *, streams: int, n_ctx: int, snac_bytes: int) -> MemoryNeed:
+    """What ``streams`` slots of ``n_ctx`` tokens take with these models, planned as `serve` plans it."""
+    from coordinator.memory_plan import engine_plan
+
+    plans = [
+        engine_plan(role, Path(models[role]["path"]), n_ctx_per_seq=n_ctx, sequences=max(streams, 1))
+        for role in ("orpheus", "llm")
+    ]
+    return MemoryNeed(
+        streams=streams,
+        n_ctx=n_ctx,
+        weights=sum(plan.weights for plan in plans),
+        kv_cache=sum(plan.kv_cache for plan in plans) if streams else 0,
+        compute=sum(plan.compute for plan in plans),
+        snac=snac_bytes,
+    )
 
 
 def _device_memory() -> dict:
@@ -343,19 +350,10 @@ def sweep(settings: Settings, config: SweepConfig, *, models: dict) -> dict:
             logger.info("measuring /chat first audio (%d runs, one at a time)...", CHAT_RUNS)
             chat_times = asyncio.run(_chat_first_audio(url, CHAT_RUNS, config.deadline))
         memory = _device_memory()
-        kv_per_token = _kv_bytes_per_token(runtime.tts.engine.model) + _kv_bytes_per_token(
-            runtime.llm.engine.model
-        )
 
     recommended = recommend(levels, config.margin)
-    weight_bytes = sum(m.get("size_bytes", 0) for m in models.values())
-    snac_bytes = memory.get("snac_peak_bytes", 0)
-    need = memory_need(
-        streams=recommended,
-        n_ctx=settings.n_ctx,
-        weight_bytes=weight_bytes,
-        kv_bytes_per_token=kv_per_token,
-        snac_bytes=snac_bytes,
+    need = memory_for(
+        models, streams=recommended, n_ctx=settings.n_ctx, snac_bytes=memory.get("snac_peak_bytes", 0)
     )
     single = next((lv for lv in levels if lv["streams"] == 1), None)
     report: dict[str, Any] = {
@@ -385,7 +383,6 @@ def sweep(settings: Settings, config: SweepConfig, *, models: dict) -> dict:
             "max_concurrent_streams": recommended,
             "rule": f"largest measured N with no stalled stream and real-time factor p95 <= {config.margin}",
             "memory_needed": need.as_dict(),
-            "kv_bytes_per_token_both_models": kv_per_token,
         },
         "stopped_by": stopped_by,
         "elapsed_s": time.monotonic() - started,
