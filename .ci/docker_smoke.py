@@ -36,8 +36,9 @@ logger = logging.getLogger("docker_smoke")
 
 DOCKER = os.environ.get("DOCKER_BIN", "/usr/bin/docker")
 API_KEY = "ci-smoke-key"
-# The CPU image with CPU torch measured 1.44 GB; the CUDA torch one was 6.17 GB.
-SIZE_BUDGET_BYTES = 1_800_000_000
+# Measured 1.76 GB (CPU torch; speech in brings CTranslate2 and onnxruntime); with PyPI's CUDA
+# torch it was 6.17 GB. The budget catches that, and any other multi-GB slip.
+SIZE_BUDGET_BYTES = 2_200_000_000
 READY_TIMEOUT_S = 240
 HEALTHY_TIMEOUT_S = 120
 REQUEST_TIMEOUT_S = 120
@@ -233,7 +234,7 @@ def run_server(image: str, models: Path, figures: dict) -> None:
 
         # A stream in flight when `docker stop` comes must finish whole, and the process exit 0.
         # Sized from the time of one utterance so that it lasts a few seconds on any machine.
-        utterances = max(2, min(MAX_STREAM_UTTERANCES, math.ceil(STREAM_TARGET_S / wav_s)))
+        utterances = max(1, min(MAX_STREAM_UTTERANCES, math.ceil(STREAM_TARGET_S / wav_s)))
         body = {**SPEECH, "input": " ".join([UTTERANCE] * utterances), "response_format": "wav"}
         whole = httpx.post(url + "/v1/audio/speech", json=body, headers=auth, timeout=REQUEST_TIMEOUT_S)
         check(
