@@ -77,7 +77,7 @@ PYEOF
 )
     echo "missing here: $(echo $MISSING | tr '\n' ' ')"
     # shellcheck disable=SC2086
-    "$PY" -m pip install --quiet --no-index --no-deps --target "$SITE" --find-links "$WHEELS" $MISSING "$CUDA_WHEEL" ||
+    "$PY" -m pip install --quiet --upgrade --no-index --no-deps --target "$SITE" --find-links "$WHEELS" $MISSING "$CUDA_WHEEL" ||
         { fail "install"; exit 1; }
     export PYTHONPATH="$ROOT:$SITE"
     # The CUDA 13 wheel links libcudart.so.13 and libcublas.so.13: torch's nvidia-* packages have them.
