@@ -391,7 +391,7 @@ def sweep(settings: Settings, config: SweepConfig, *, models: dict) -> dict:
 
 
 def _single(level: dict | None) -> dict | None:
-    if level is None:
+    if level is None or level["cut_by_budget"] or level["failed"]:
         return None
     steps = [row for row in level["engine_steps"] if row["batch"] == 1]
     return {
