@@ -314,7 +314,8 @@ def _bench(args: argparse.Namespace) -> str:
         lines.append(
             f"recommended: MAX_CONCURRENT_STREAMS={rec['max_concurrent_streams']} ({rec['rule']}); needs about "
             f"{gib(need['total_bytes'])} at N_CTX={need['n_ctx']} (weights {gib(need['weights_bytes'])}, "
-            f"KV cache {gib(need['kv_cache_bytes'])}, SNAC {gib(need['snac_bytes'])})"
+            f"KV cache {gib(need['kv_cache_bytes'])}, compute {gib(need['compute_bytes'])}, "
+            f"SNAC {gib(need['snac_bytes'])})"
         )
     else:
         lines.append(

@@ -29,17 +29,20 @@ def within_margin(level: dict, margin: float) -> bool:
 
 @dataclass(frozen=True)
 class MemoryNeed:
-    """Bytes a server with ``streams`` slots of ``n_ctx`` tokens needs (weights, KV cache, SNAC)."""
+    """Bytes a server with ``streams`` slots of ``n_ctx`` tokens needs: both models' weights, KV
+    caches and compute buffers (coordinator/memory_plan.py's plan, the one `serve` checks at
+    start), and SNAC's measured peak (GPU only; 0 when not measured)."""
 
     streams: int
     n_ctx: int
     weights: int
     kv_cache: int
+    compute: int
     snac: int
 
     @property
     def total(self) -> int:
-        return self.weights + self.kv_cache + self.snac
+        return self.weights + self.kv_cache + self.compute + self.snac
 
     def as_dict(self) -> dict:
         return {
@@ -47,16 +50,10 @@ class MemoryNeed:
             "n_ctx": self.n_ctx,
             "weights_bytes": self.weights,
             "kv_cache_bytes": self.kv_cache,
+            "compute_bytes": self.compute,
             "snac_bytes": self.snac,
             "total_bytes": self.total,
         }
-
-
-def memory_need(
-    *, streams: int, n_ctx: int, weight_bytes: int, kv_bytes_per_token: int, snac_bytes: int
-) -> MemoryNeed:
-    """``kv_bytes_per_token`` covers both models: each engine reserves ``streams`` x ``n_ctx`` cells."""
-    return MemoryNeed(streams, n_ctx, weight_bytes, kv_bytes_per_token * streams * n_ctx, snac_bytes)
 
 
 def recommend(levels: list[dict], margin: float = DEFAULT_MARGIN) -> int:

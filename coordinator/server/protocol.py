@@ -296,7 +296,7 @@ class SeedTTSRequest(_OrpheusSampling):
 
 
 ServerState = Literal["ready", "loading", "failed", "shutting_down"]
-ModelRoleName = Literal["tts", "llm", "codec"]
+ModelRoleName = Literal["tts", "llm", "codec", "stt"]
 
 
 class LoadedModel(BaseModel):

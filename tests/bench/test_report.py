@@ -1,6 +1,6 @@
 """The sweep's plan and the recommendation, from level figures."""
 
-from coordinator.bench.report import memory_need, next_level, recommend, table
+from coordinator.bench.report import next_level, recommend, table
 
 
 def level(streams, rtf_p95, stalled=0, cut=False):
@@ -49,12 +49,6 @@ def test_the_recommendation_is_the_largest_n_within_the_margin_not_merely_real_t
     assert recommend([level(1, 0.9)], margin=0.8) == 0
     # A level that stalled ends the run of good ones, even if a larger one looked fine.
     assert recommend([level(1, 0.3), level(2, 0.3, stalled=1), level(4, 0.3)]) == 1
-
-
-def test_memory_counts_a_kv_cache_per_stream_at_the_configured_context():
-    need = memory_need(streams=32, n_ctx=4096, weight_bytes=7_000, kv_bytes_per_token=10, snac_bytes=500)
-    assert need.kv_cache == 32 * 4096 * 10
-    assert need.total == 7_000 + 32 * 4096 * 10 + 500
 
 
 def test_the_table_has_a_line_per_level_and_says_which_broke():

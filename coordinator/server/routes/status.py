@@ -97,6 +97,20 @@ def _models(runtime: Runtime) -> list[LoadedModel]:
             device=GPU if codec_device.startswith("cuda") else CPU,
         )
     )
+    if runtime.stt is not None:  # speech in is optional: the page shows its microphone only then
+        stt = runtime.stt
+        models.append(
+            LoadedModel(
+                id=stt.model_id,
+                role="stt",
+                name=catalog.stt.name if catalog.stt else "Whisper",
+                quantization=stt.transcriber.config.compute_type,
+                device=GPU if stt.transcriber.device.startswith("cuda") else CPU,
+                active=stt.busy,
+                queued=stt.waiting,
+                capacity=stt.slots,
+            )
+        )
     return models
 
 
