@@ -15,7 +15,7 @@ from coordinator.config import Settings, load_catalog, load_settings, resolve_mo
 from coordinator.errors import CoordinatorError, ModelLoadError
 from coordinator.logs import configure_logging
 from coordinator.memory_plan import check_memory_plan
-from coordinator.runtime import Runtime, load_runtime
+from coordinator.runtime import Runtime, installed_stt, load_runtime
 from coordinator.server.deps import DOWNLOADING_MESSAGE
 from coordinator.server.errors import install_error_handlers
 from coordinator.server.lifecycle import DrainGate, GracefulServer, Lifecycle
@@ -191,7 +191,13 @@ def serve(host: str | None = None, port: int | None = None) -> None:
             choice.require_file()
         snac_path, _ = resolve_model_path("snac", catalog, settings)
         llm_path, _ = resolve_model_path("llm", catalog, settings)
-        check_memory_plan(settings, [(c.key, c.path) for c in choices], llm_path, snac_path)
+        check_memory_plan(
+            settings,
+            [(c.key, c.path) for c in choices],
+            llm_path,
+            snac_path,
+            stt_dir=installed_stt(catalog, settings),
+        )
     keys = len(settings.api_keys())
     if keys:
         logger.info("API key authentication on (%d key(s)); /health stays open", keys)
