@@ -8,6 +8,11 @@ The stream client is coordinator/bench/load.py, shared with `python -m coordinat
 
     python bench/load.py --tiny --streams 8           # this CPU, tiny random models
     python bench/load.py --url http://gpu-host:8080 --streams 32 --max-tokens 1200
+    python bench/load.py --tiny --languages --voices tara,pierre,长乐   # a language mix
+    python bench/load.py --url http://gpu-host:8080 --voices tara,pierre,jana,유나 --streams 32
+
+--voices: speech streams take these voices in turn (each voice's model speaks it), so several
+Orpheus models (ORPHEUS_MODELS=en,fr,de,...) serve one run; the report adds a row per voice.
 """
 
 from __future__ import annotations
@@ -42,7 +47,19 @@ def main() -> None:
     parser.add_argument(
         "--api-key", default=os.environ.get("API_KEY"), help="the server's key (default: $API_KEY)"
     )
+    parser.add_argument(
+        "--voices",
+        default="tara",
+        help="comma-separated voices the speech streams take in turn: a language mix when they "
+        "belong to several Orpheus models (e.g. tara,pierre,长乐)",
+    )
+    parser.add_argument(
+        "--languages",
+        action="store_true",
+        help="--tiny: also load tiny French and Chinese models (voices pierre, amelie, marie, 长乐, 白芷)",
+    )
     args = parser.parse_args()
+    voices = [voice.strip() for voice in args.voices.split(",") if voice.strip()]
 
     n_chat = round(args.streams * args.chat_share)
     kinds = ["chat"] * n_chat + ["speech"] * (args.streams - n_chat)
@@ -50,11 +67,18 @@ def main() -> None:
     def measure(url: str) -> dict:
         key = args.api_key
         asyncio.run(run(url, kinds[:1], args.max_tokens, concurrent=False, api_key=key))  # warm-up
-        concurrent, concurrent_wall = asyncio.run(run(url, kinds, args.max_tokens, True, key))
-        sequential, sequential_wall = asyncio.run(run(url, kinds, args.max_tokens, False, key))
+        concurrent, concurrent_wall = asyncio.run(run(url, kinds, args.max_tokens, True, key, voices))
+        sequential, sequential_wall = asyncio.run(run(url, kinds, args.max_tokens, False, key, voices))
         report = {
+            "voices": voices,
             "concurrent": summarize(concurrent, concurrent_wall),
             "sequential": summarize(sequential, sequential_wall),
+            # Per voice (so per model) in the concurrent run: each model's own engine and queue.
+            "concurrent_by_voice": {
+                voice: summarize(chosen, concurrent_wall)
+                for voice in voices
+                if (chosen := [r for r in concurrent if r.kind == "speech" and r.voice == voice])
+            },
             "streams_detail": [asdict(r) | {"rtf": r.rtf} for r in concurrent],
         }
         report["throughput_ratio_concurrent_over_sequential"] = (
@@ -69,12 +93,14 @@ def main() -> None:
         return report
 
     if args.tiny:
-        with tiny_server(max_concurrent_streams=max(8, args.streams), tts_max_tokens=args.max_tokens) as (
-            url,
-            _,
-        ):
+        with tiny_server(
+            languages=args.languages,
+            max_concurrent_streams=max(8, args.streams),
+            tts_max_tokens=args.max_tokens,
+        ) as (url, _):
             report = measure(url)
-        machine = {"platform": platform.platform(), "device": "cpu", "models": "tiny random test models"}
+        models = "tiny random test models" + (" (en, fr, zh)" if args.languages else "")
+        machine = {"platform": platform.platform(), "device": "cpu", "models": models}
     else:
         report = measure(args.url)
         machine = {"server": args.url}
@@ -99,6 +125,13 @@ def main() -> None:
             f"{r['rtf_p50']:>8.2f} {r['rtf_p95']:>8.2f} {r['streams_behind_real_time']:>7} "
             f"{r['audio_tokens_per_s']:>9.0f}"
         )
+    if len(voices) > 1:
+        for voice, r in report["concurrent_by_voice"].items():
+            print(
+                f"  {voice:<9} {r['streams']:>7} {r['first_audio_s_p50'] * 1000:>7.0f}ms "
+                f"{r['first_audio_s_p95'] * 1000:>7.0f}ms {r['rtf_p50']:>8.2f} {r['rtf_p95']:>8.2f} "
+                f"{r['streams_behind_real_time']:>7}"
+            )
     print(
         f"aggregate audio tokens/s, concurrent / sequential: {report['throughput_ratio_concurrent_over_sequential']:.2f}"
     )

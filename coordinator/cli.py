@@ -35,7 +35,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
     synth = commands.add_parser("synth", help="speak text with Orpheus into a 24 kHz WAV")
     synth.add_argument("--text", required=True, help="words to speak; emotion tags like <laugh> allowed")
-    synth.add_argument("--voice", default=None, help="voice name (default from models.yaml: tara)")
+    synth.add_argument(
+        "--voice",
+        default=None,
+        help="voice name, of any model in ORPHEUS_MODELS (fr/pierre names the model too); "
+        "default: the default model's (tara)",
+    )
     synth.add_argument("--out", required=True, type=Path, help="output .wav file")
     synth.add_argument("--seed", type=int, default=None, help="sampling seed, for reproducible output")
     synth.add_argument("--max-tokens", type=int, default=None, help="audio token limit (default 2000)")
@@ -56,6 +61,11 @@ def _build_parser() -> argparse.ArgumentParser:
         help="fetch only this model (repeatable)",
     )
     download.add_argument("--quant", default=None, help="quantization for the GGUF models (e.g. Q4_K_M)")
+    download.add_argument(
+        "--models",
+        default=None,
+        help="Orpheus models to fetch, as ORPHEUS_MODELS (e.g. en,fr,de); default: ORPHEUS_MODELS",
+    )
     download.add_argument(
         "--list", action="store_true", help="show files, sizes, licenses and status; fetch nothing"
     )
@@ -143,9 +153,14 @@ def _synth(args: argparse.Namespace) -> str:
         top_p=args.top_p,
         repetition_penalty=args.repetition_penalty,
     )
-    voice = args.voice or catalog.orpheus.default_voice
+    from coordinator.config import select_orpheus
+    from coordinator.runtime import choice_for_voice
+
+    # Only the Orpheus model (of ORPHEUS_MODELS) that speaks the voice is loaded.
+    choice, spelled = choice_for_voice(select_orpheus(catalog, settings), args.voice)
+    voice = spelled or choice.spec.default_voice
     # One utterance needs one sequence: don't reserve KV cache for MAX_CONCURRENT_STREAMS of them.
-    tts = load_tts(settings.model_copy(update={"max_concurrent_streams": 1}), catalog)
+    tts = load_tts(settings.model_copy(update={"max_concurrent_streams": 1}), catalog, voice=args.voice)
     try:
         speech = tts.synthesize(args.text, voice, params)
         with open_wav(args.out) as wav:
@@ -196,7 +211,7 @@ def _download(args: argparse.Namespace) -> str:
     from coordinator.config import load_catalog, load_settings
     from coordinator.download import describe, fetch, plan_downloads
 
-    settings = load_settings()
+    settings = load_settings(**({"orpheus_models": args.models} if args.models is not None else {}))
     items = plan_downloads(load_catalog(settings.catalog_path()), settings, only=args.only, quant=args.quant)
     missing = [item for item in items if not item.present]
     if args.list:
@@ -252,7 +267,7 @@ def _bench(args: argparse.Namespace) -> str:
 
     from coordinator.bench.capacity import SweepConfig, sweep, write_report
     from coordinator.bench.models import configured_models, synthetic_models
-    from coordinator.bench.report import gib, table
+    from coordinator.bench.report import summary
     from coordinator.config import load_settings
 
     started = time.monotonic()
@@ -281,32 +296,7 @@ def _bench(args: argparse.Namespace) -> str:
     )
     report = sweep(settings, config, models=models)
     write_report(report, args.out)
-    lines = [table(report["levels"])]
-    single = report["single_stream"]
-    if single:
-        lines.append(
-            f"one stream: {single['audio_tokens_per_s']:.0f} audio tokens/s, first audio "
-            f"{single['first_audio_s'] * 1000:.0f} ms, {single['real_time_multiple']:.2f}x real time"
-        )
-    chat = report["chat_first_audio_s"]["median"]
-    if chat is not None:
-        lines.append(
-            f"/chat first audio: {chat * 1000:.0f} ms (median of {len(report['chat_first_audio_s']['runs'])})"
-        )
-    rec = report["recommendation"]
-    need = rec["memory_needed"]
-    if rec["max_concurrent_streams"]:
-        lines.append(
-            f"recommended: MAX_CONCURRENT_STREAMS={rec['max_concurrent_streams']} ({rec['rule']}); needs about "
-            f"{gib(need['total_bytes'])} at N_CTX={need['n_ctx']} (weights {gib(need['weights_bytes'])}, "
-            f"KV cache {gib(need['kv_cache_bytes'])}, SNAC {gib(need['snac_bytes'])})"
-        )
-    else:
-        lines.append(
-            "recommended: none: not even one stream stayed within the margin of real time on this host"
-        )
-    lines.append(f"stopped by: {report['stopped_by']}; saved {args.out}")
-    return "\n".join(lines)
+    return summary(report, args.out)
 
 
 _COMMANDS = {"synth": _synth, "decode": _decode, "download": _download, "serve": _serve, "bench": _bench}

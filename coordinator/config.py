@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -37,6 +38,9 @@ _SOURCE_TREE_MODELS_CONFIG = Path(__file__).resolve().parent.parent / "models.ya
 DOWNLOAD_SCRIPT = "python scripts/download_models.py"
 # Orpheus' control tokens and "voice: " around the text of an utterance.
 PROMPT_OVERHEAD_TOKENS = 16
+
+# Key of the catalog's `orpheus:` model (English): what ORPHEUS_MODELS loads by default.
+DEFAULT_ORPHEUS_MODEL = "en"
 
 ModelRole = Literal["orpheus", "llm", "snac", "stt"]
 SnacCompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
@@ -89,17 +93,53 @@ class GGUFModelSpec(_License):
 class OrpheusSpec(GGUFModelSpec):
     voices: list[str] = Field(min_length=1)
     default_voice: str
-    language: str = Field("en", description="The language code of what the model speaks.")
+    languages: list[str] = Field(
+        default_factory=lambda: [DEFAULT_ORPHEUS_MODEL],
+        min_length=1,
+        description="ISO 639-1 codes of what the model speaks (`language: xx` for one)",
+    )
+    voice_languages: dict[str, str] = Field(
+        default_factory=dict, description="voice: language, for a model of several languages"
+    )
     openai_voices: dict[str, str] = Field(
         default_factory=dict, description="OpenAI voice name: the voice of this model that speaks it."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_language(cls, data: object) -> object:
+        # `language: fr` is the short form of `languages: [fr]`.
+        if isinstance(data, dict) and "language" in data:
+            if "languages" in data:
+                raise ValueError("give language or languages, not both")
+            data = {**data, "languages": [data["language"]]}
+            del data["language"]
+        return data
+
+    @property
+    def language(self) -> str:
+        """The model's (first) language: what a voice speaks unless voice_languages says."""
+        return self.languages[0]
 
     @model_validator(mode="after")
     def _default_voice_is_listed(self) -> OrpheusSpec:
         if self.default_voice not in self.voices:
             raise ValueError(f"default_voice {self.default_voice!r} is not in voices")
         check_aliases(self.openai_voices, self.voices)
+        if len(set(self.voices)) != len(self.voices):
+            raise ValueError("voices lists a voice twice")
+        for voice, language in self.voice_languages.items():
+            if voice not in self.voices:
+                raise ValueError(f"voice_languages names {voice!r}, which is not in voices")
+            if language not in self.languages:
+                raise ValueError(f"voice_languages gives {voice!r} language {language!r}, not in languages")
+        if len(self.languages) > 1 and set(self.voice_languages) != set(self.voices):
+            raise ValueError("a model of several languages gives every voice its language in voice_languages")
         return self
+
+    def language_of(self, voice: str) -> str:
+        """The language ``voice`` speaks (the model's first, unless voice_languages says)."""
+        return self.voice_languages.get(voice, self.languages[0])
 
 
 class SnacSpec(_License):
@@ -143,11 +183,33 @@ class SttSpec(_License):
 
 
 class ModelCatalog(_Strict):
-    orpheus: OrpheusSpec
+    orpheus: OrpheusSpec  # the default model (English), key DEFAULT_ORPHEUS_MODEL
+    # More Orpheus models (language fine-tunes), by key; ORPHEUS_MODELS selects which load.
+    orpheus_finetunes: dict[str, OrpheusSpec] = Field(default_factory=dict)
     llm: GGUFModelSpec
     snac: SnacSpec
     # Optional: a catalog without it serves speech out only.
     stt: SttSpec | None = None
+
+    @model_validator(mode="after")
+    def _keys_are_distinct(self) -> ModelCatalog:
+        if DEFAULT_ORPHEUS_MODEL in self.orpheus_finetunes:
+            raise ValueError(
+                f"orpheus_finetunes may not use the key {DEFAULT_ORPHEUS_MODEL!r}: it is the orpheus model's"
+            )
+        names = [model_id(spec.name) for spec in self.orpheus_models().values()]
+        if len(set(names)) != len(names):
+            raise ValueError("two Orpheus models have the same name (their API ids would clash)")
+        return self
+
+    def orpheus_models(self) -> dict[str, OrpheusSpec]:
+        """Every Orpheus model of the catalog by key, the default one first."""
+        return {DEFAULT_ORPHEUS_MODEL: self.orpheus, **self.orpheus_finetunes}
+
+
+def model_id(name: str) -> str:
+    """API id of a catalog model: 'Gemma 2 2B Instruct' → 'gemma-2-2b-instruct'."""
+    return "-".join(name.lower().split())
 
 
 def load_catalog(path: Path) -> ModelCatalog:
@@ -192,12 +254,32 @@ class Settings(BaseSettings):
     models_dir: Path = Field(Path("models"), description="Where downloaded models live (MODELS_DIR).")
     orpheus_quant: str | None = Field(None, description="Orpheus quantization; default from models.yaml.")
     llm_quant: str | None = Field(None, description="Gemma quantization; default from models.yaml.")
-    orpheus_model_path: Path | None = Field(None, description="A local Orpheus .gguf file to use.")
+    orpheus_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [DEFAULT_ORPHEUS_MODEL],
+        description="Orpheus models to load, comma-separated keys of models.yaml or language codes, "
+        "each optionally with its quantization: en,fr,de:Q8_0 (ORPHEUS_MODELS). The first English "
+        "one (else the first) is the default model.",
+    )
+    orpheus_model_path: Path | None = Field(
+        None, description="A local .gguf file for the default Orpheus model (ORPHEUS_MODEL_PATH)."
+    )
+    orpheus_model_paths: Annotated[dict[str, Path], NoDecode] = Field(
+        default_factory=dict,
+        description="Local .gguf files for other Orpheus models: fr=/m/fr.gguf,de=/m/de.gguf "
+        "(ORPHEUS_MODEL_PATHS).",
+    )
     llm_model_path: Path | None = Field(None, description="A local chat-model .gguf file to use.")
     snac_model_path: Path | None = Field(
         None, description="A local SNAC directory with config.json and pytorch_model.bin."
     )
     n_gpu_layers: int = Field(-1, description="Layers offloaded to the GPU; -1 offloads all.")
+    memory_budget_gb: float | None = Field(
+        None,
+        gt=0,
+        description="Memory the models may take, in GB: the load plan (weights + KV cache of every "
+        "model) must fit it. Default: the GPU's free memory when llama.cpp offloads to a GPU, else "
+        "the host's available memory (MEMORY_BUDGET_GB).",
+    )
     cpu_weight_repack: bool = Field(
         True,
         description="Let llama.cpp re-lay quantized weights kept on the CPU for its fastest kernels "
@@ -382,6 +464,7 @@ class Settings(BaseSettings):
         "n_threads",
         "snac_batch_frames",
         "api_key",
+        "memory_budget_gb",
         "wyoming_port",
         "wyoming_stt_port",
         "wyoming_host",
@@ -417,6 +500,26 @@ class Settings(BaseSettings):
                 "letters, digits and - _ . ~ (python -c 'import secrets; print(secrets.token_urlsafe(32))')"
             )
         return value
+
+    @field_validator("orpheus_models", mode="before")
+    @classmethod
+    def _models_from_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return split_commas(value) or [DEFAULT_ORPHEUS_MODEL]  # blank: not set
+        return value
+
+    @field_validator("orpheus_model_paths", mode="before")
+    @classmethod
+    def _paths_from_pairs(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        paths = {}
+        for pair in split_commas(value):
+            key, sep, path = pair.partition("=")
+            if not sep or not key.strip() or not path.strip():
+                raise ValueError(f"{pair!r} is not key=path: write e.g. fr=/models/french.gguf")
+            paths[key.strip()] = path.strip()
+        return paths
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -480,6 +583,103 @@ def snac_dir(catalog: ModelCatalog, settings: Settings) -> Path:
     return settings.models_dir / catalog.snac.repo.rsplit("/", 1)[-1]
 
 
+@dataclass(frozen=True)
+class OrpheusChoice:
+    """One Orpheus model ORPHEUS_MODELS selects: its catalog entry, quantization and file."""
+
+    key: str
+    spec: OrpheusSpec
+    quant: str  # "custom" for a local file of another name
+    path: Path
+    env: str  # the setting that points at a local copy
+    local: bool = False  # the path comes from that setting, not from MODELS_DIR and the catalog
+
+    @property
+    def model_id(self) -> str:
+        return model_id(self.spec.name)
+
+    def require_file(self) -> Path:
+        if not self.path.is_file():
+            download = f"{DOWNLOAD_SCRIPT} --only orpheus" + (
+                "" if self.quant == "custom" else f" --quant {self.quant}"
+            )
+            hint = f"ORPHEUS_MODELS={self.key} " if self.key != DEFAULT_ORPHEUS_MODEL else ""
+            raise ModelNotFoundError(
+                f"orpheus model {self.key} ({self.spec.name}) not found at {self.path}: download it "
+                f"with `{hint}{download}` or set {self.env} to a local copy",
+                param=self.env.lower(),
+            )
+        return self.path
+
+
+def _catalog_key(name: str, models: dict[str, OrpheusSpec]) -> str:
+    if name in models:
+        return name
+    for key, spec in models.items():
+        if name in spec.languages:
+            return key
+    choices = ", ".join(f"{key} ({'/'.join(spec.languages)})" for key, spec in models.items())
+    raise ConfigError(
+        f"unknown Orpheus model {name!r} in ORPHEUS_MODELS: choose keys or languages of models.yaml: {choices}",
+        param="orpheus_models",
+    )
+
+
+def select_orpheus(
+    catalog: ModelCatalog, settings: Settings, *, quant: str | None = None
+) -> list[OrpheusChoice]:
+    """The Orpheus models ORPHEUS_MODELS selects, in its order, each once.
+
+    Quantization: ``key:QUANT`` in ORPHEUS_MODELS for that model; else ``quant`` (download
+    --quant) or ORPHEUS_QUANT for every model that offers it (the language fine-tunes come in
+    Q8_0 only: they keep their default, and the log says so); else the model's default_quant.
+    """
+    models = catalog.orpheus_models()
+    for key in settings.orpheus_model_paths:
+        if key == DEFAULT_ORPHEUS_MODEL or key not in models:
+            raise ConfigError(
+                f"ORPHEUS_MODEL_PATHS names {key!r}, which is not a language fine-tune of models.yaml "
+                f"({', '.join(catalog.orpheus_finetunes) or 'none'}); the default model's file is ORPHEUS_MODEL_PATH",
+                param="orpheus_model_paths",
+            )
+    wanted: dict[str, str | None] = {}
+    for entry in settings.orpheus_models:
+        name, _, given = entry.partition(":")
+        key = _catalog_key(name.strip(), models)
+        wanted[key] = given.strip() or wanted.get(key)
+    overall = quant or settings.orpheus_quant
+    if overall is not None and not any(overall in models[key].quants for key in wanted):
+        models[next(iter(wanted))].quant(overall, role="orpheus")  # raises, listing the valid names
+    choices = []
+    for key, asked in wanted.items():
+        spec = models[key]
+        if asked is not None:
+            spec.quant(asked, role="orpheus")  # an unknown name is refused, listing the valid ones
+            chosen = asked
+        elif overall is not None and overall in spec.quants:
+            chosen = overall
+        else:
+            if overall is not None:
+                logger.info("%s: no %s file in models.yaml, using %s", spec.name, overall, spec.default_quant)
+            chosen = spec.default_quant
+        quant_file = spec.quants[chosen]
+        if key == DEFAULT_ORPHEUS_MODEL:
+            override, env = settings.orpheus_model_path, "ORPHEUS_MODEL_PATH"
+        else:
+            override, env = settings.orpheus_model_paths.get(key), "ORPHEUS_MODEL_PATHS"
+        if override is not None:
+            label = chosen if override.name == quant_file.file else "custom"
+            choices.append(OrpheusChoice(key, spec, label, override, env, local=True))
+        else:
+            choices.append(OrpheusChoice(key, spec, chosen, settings.models_dir / quant_file.file, env))
+    return choices
+
+
+def default_orpheus(choices: list[OrpheusChoice]) -> OrpheusChoice:
+    """The default model among the selected: English if selected, else the first."""
+    return next((c for c in choices if c.key == DEFAULT_ORPHEUS_MODEL), choices[0])
+
+
 def stt_variant(catalog: ModelCatalog, settings: Settings) -> tuple[str, SttVariant] | None:
     """The Whisper variant configured, or None when the catalog has no stt entry."""
     if catalog.stt is None:
@@ -517,10 +717,12 @@ def resolve_model_path(role: ModelRole, catalog: ModelCatalog, settings: Setting
         path, quant, env = snac_dir(catalog, settings), "fp32", "SNAC_MODEL_PATH"
         exists = path.is_dir()
         download = f"{DOWNLOAD_SCRIPT} --only snac"
+    elif role == "orpheus":
+        choice = default_orpheus(select_orpheus(catalog, settings))
+        return choice.require_file(), choice.quant
     else:
-        spec = catalog.orpheus if role == "orpheus" else catalog.llm
-        path, quant = _gguf_path(role, spec, settings)
-        env = "ORPHEUS_MODEL_PATH" if role == "orpheus" else "LLM_MODEL_PATH"
+        path, quant = _gguf_path(role, catalog.llm, settings)
+        env = "LLM_MODEL_PATH"
         exists = path.is_file()
         download = f"{DOWNLOAD_SCRIPT} --only {role}" + ("" if quant == "custom" else f" --quant {quant}")
     if not exists:

@@ -17,7 +17,15 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from coordinator.config import ModelCatalog, ModelRole, Settings, snac_dir, stt_dir, stt_variant
+from coordinator.config import (
+    ModelCatalog,
+    ModelRole,
+    Settings,
+    select_orpheus,
+    snac_dir,
+    stt_dir,
+    stt_variant,
+)
 from coordinator.errors import CoordinatorError
 
 logger = logging.getLogger(__name__)
@@ -77,14 +85,25 @@ def plan_downloads(
                 for name, size in spec.files.items()
             ]
             continue
-        gguf = catalog.orpheus if role == "orpheus" else catalog.llm
-        chosen = (
-            quant
-            or (settings.orpheus_quant if role == "orpheus" else settings.llm_quant)
-            or gguf.default_quant
-        )
+        if role == "orpheus":
+            # Every Orpheus model ORPHEUS_MODELS selects, except those given a local file.
+            items += [
+                DownloadItem(
+                    role,
+                    choice.spec.quants[choice.quant].repo,
+                    choice.path.name,
+                    choice.path,
+                    choice.spec.quants[choice.quant].size_gb,
+                    choice.spec.license,
+                )
+                for choice in select_orpheus(catalog, settings, quant=quant)
+                if not choice.local
+            ]
+            continue
+        gguf = catalog.llm
+        chosen = quant or settings.llm_quant or gguf.default_quant
         entry = gguf.quant(chosen, role=role)  # an unknown name is an error even when unused
-        if (settings.orpheus_model_path if role == "orpheus" else settings.llm_model_path) is not None:
+        if settings.llm_model_path is not None:
             continue  # a local file was configured: nothing to fetch for this model
         items.append(
             DownloadItem(

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,14 +18,27 @@ import torch
 from coordinator.audio.decode_scheduler import CPU_BATCH_FRAMES, GPU_BATCH_FRAMES, DecodeScheduler
 from coordinator.audio.snac_codec import SnacCodec, load_snac, resolve_device
 from coordinator.audio.windows import window_shapes
-from coordinator.config import ModelCatalog, Settings, load_catalog, resolve_model_path, stt_variant
-from coordinator.engine.batch_engine import BatchEngine
+from coordinator.config import (
+    DEFAULT_ORPHEUS_MODEL,
+    ModelCatalog,
+    OrpheusChoice,
+    Settings,
+    default_orpheus,
+    load_catalog,
+    model_id,
+    resolve_model_path,
+    select_orpheus,
+    stt_variant,
+)
+from coordinator.engine.batch_engine import BatchEngine, GenerationRequest
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.engine.sampling import SamplingParams
-from coordinator.errors import ModelNotFoundError
+from coordinator.errors import ConfigError, ModelNotFoundError
 from coordinator.memory import release_free_heap
+from coordinator.memory_plan import check_memory_plan
 from coordinator.orpheus.layout import FRAME_TOKENS
 from coordinator.orpheus.vocab import OrpheusVocab
+from coordinator.speech_models import ResolvedVoice, SpeechModel, SpeechModels, speech_model
 from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig, resolve_stt_device
 from coordinator.stt.transcript import SAMPLE_RATE as STT_SAMPLE_RATE
 from coordinator.textgen import ChatMessage, TextModel
@@ -39,9 +53,9 @@ WARM_UP_TEXT = "Hello."
 WARM_UP_SPEECH_TOKENS = 2 * FRAME_TOKENS
 WARM_UP_CHAT_TOKENS = 4
 WARM_UP_SEED = 0
-WARM_UP_STT_SECONDS = 1.0
 # Generous: a real model on a slow CPU takes seconds; a stuck warm-up must not hold readiness forever.
 WARM_UP_TIMEOUT_S = 600.0
+WARM_UP_STT_SECONDS = 1.0
 
 
 def load_codec(settings: Settings, catalog: ModelCatalog) -> SnacCodec:
@@ -79,41 +93,81 @@ def _engine(model: LlamaModel, settings: Settings, name: str) -> BatchEngine:
     )
 
 
-def load_tts(settings: Settings, catalog: ModelCatalog | None = None) -> OrpheusTTS:
-    """Orpheus (GGUF, all layers on the GPU by default) + its batch engine + SNAC."""
-    catalog = catalog or load_catalog(settings.catalog_path())
-    orpheus_path, quant = resolve_model_path("orpheus", catalog, settings)
-    snac_path, _ = resolve_model_path("snac", catalog, settings)
-    device = resolve_device(settings.snac_device)
+def load_orpheus(choice: OrpheusChoice, settings: Settings, codec: SnacCodec) -> OrpheusTTS:
+    """One Orpheus model (GGUF, all layers on the GPU by default) on its own batch engine,
+    speaking through ``codec`` (shared by every Orpheus model)."""
+    path = choice.require_file()
     model = LlamaModel.load(
-        orpheus_path, n_gpu_layers=settings.n_gpu_layers, cpu_weight_repack=settings.cpu_weight_repack
+        path, n_gpu_layers=settings.n_gpu_layers, cpu_weight_repack=settings.cpu_weight_repack
     )
     try:
         vocab = OrpheusVocab.from_token_texts(model.token_texts())
-        codec = load_snac(snac_path, device, compile_mode=settings.snac_compile)
-        engine = _engine(model, settings, "orpheus")
+        engine = _engine(model, settings, f"orpheus-{choice.key}")
     except BaseException:
         model.close()
         raise
-    logger.info("Orpheus %s (%s) ready; SNAC on %s", orpheus_path.name, quant, device)
+    logger.info(
+        "Orpheus %s: %s (%s) ready, languages %s", choice.key, path.name, choice.quant, choice.spec.languages
+    )
     return OrpheusTTS(
         engine,
         vocab,
         codec,
-        voices=catalog.orpheus.voices,
-        voice_aliases=catalog.orpheus.openai_voices,
+        voices=choice.spec.voices,
+        voice_aliases=choice.spec.openai_voices,
         max_input_chars=settings.max_input_chars,
         max_utterances=settings.max_utterances,
         lookahead_frames=settings.snac_lookahead_frames,
-        quant=quant,
+        quant=choice.quant,
         default_params=replace(ORPHEUS_DEFAULT_SAMPLING, max_tokens=settings.tts_max_tokens),
+        language=choice.spec.languages[0],
+        voice_languages=choice.spec.voice_languages,
         length_cap=settings.tts_length_cap,
     )
 
 
-def model_id(name: str) -> str:
-    """API id of a catalog model: 'Gemma 2 2B Instruct' → 'gemma-2-2b-instruct'."""
-    return "-".join(name.lower().split())
+def choice_for_voice(choices: list[OrpheusChoice], voice: str | None) -> tuple[OrpheusChoice, str | None]:
+    """Which selected model speaks ``voice`` (``key/voice``, else the first model with that voice,
+    regardless of case), and the voice as that model spells it; the default model otherwise (its
+    own check then names the valid voices). For the CLI, which loads only the model it needs."""
+    default = default_orpheus(choices)
+    if not voice:
+        return default, voice
+    prefix, sep, rest = voice.rpartition("/")
+    for choice in [c for c in choices if prefix in (c.key, c.model_id)] if sep else [default, *choices]:
+        name = rest if sep else voice
+        spelled = next((v for v in choice.spec.voices if v.casefold() == name.casefold()), None)
+        if spelled is not None:
+            return choice, spelled
+    return default, voice
+
+
+def load_tts(
+    settings: Settings, catalog: ModelCatalog | None = None, *, voice: str | None = None
+) -> OrpheusTTS:
+    """One Orpheus model + its batch engine + SNAC (the CLI's speech pipeline): the one of
+    ORPHEUS_MODELS that speaks ``voice``, else the default model."""
+    catalog = catalog or load_catalog(settings.catalog_path())
+    choice, _ = choice_for_voice(select_orpheus(catalog, settings), voice)
+    choice.require_file()
+    snac_path, _ = resolve_model_path("snac", catalog, settings)
+    device = resolve_device(settings.snac_device)
+    codec = load_snac(snac_path, device, compile_mode=settings.snac_compile)
+    logger.info("SNAC on %s", device)
+    return load_orpheus(choice, settings, codec)
+
+
+def load_speech_models(settings: Settings, catalog: ModelCatalog, codec: SnacCodec) -> SpeechModels:
+    """Every Orpheus model ORPHEUS_MODELS selects, each on its own engine, all on ``codec``."""
+    loaded: list[SpeechModel] = []
+    try:
+        for choice in select_orpheus(catalog, settings):
+            loaded.append(speech_model(choice.key, choice.spec, load_orpheus(choice, settings, codec)))
+    except BaseException:
+        for model in loaded:
+            model.close()
+        raise
+    return SpeechModels(loaded, catalog_models=catalog.orpheus_models())
 
 
 def load_llm(settings: Settings, catalog: ModelCatalog) -> TextModel:
@@ -128,6 +182,14 @@ def load_llm(settings: Settings, catalog: ModelCatalog) -> TextModel:
         model.close()
         raise
     return TextModel(engine, model_id=model_id(catalog.llm.name), quant=quant, special_tokens_in_output=False)
+
+
+def installed_stt(catalog: ModelCatalog, settings: Settings) -> Path | None:
+    """Whisper's directory when it is installed (speech in is optional), for the memory plan."""
+    try:
+        return resolve_model_path("stt", catalog, settings)[0]
+    except (ModelNotFoundError, ConfigError):
+        return None
 
 
 def stt_model_id(catalog: ModelCatalog, settings: Settings) -> str:
@@ -165,55 +227,85 @@ def load_stt(settings: Settings, catalog: ModelCatalog) -> SpeechToText:
     )
 
 
-@dataclass
 class Runtime:
-    """Everything the server serves with: loaded once in the lifespan, reached through accessors."""
+    """Everything the server serves with: loaded once in the lifespan, reached through accessors.
 
-    settings: Settings
-    catalog: ModelCatalog
-    tts: OrpheusTTS
-    llm: TextModel
-    # Speech in (Whisper); None when its model is not installed: the server then serves speech
-    # out only, and the routes that need it answer 503 with ``stt_missing`` (the download command).
-    stt: SpeechToText | None = None
-    stt_missing: str | None = None
-    # Every stream's SNAC windows, decoded on one thread in batched calls (decode_scheduler.py).
-    snac: DecodeScheduler = field(init=False)
+    ``speech`` holds every loaded Orpheus model (SpeechModels.resolve picks one for a voice);
+    ``tts`` is the default (English) one's speech pipeline, for code that speaks one language.
+    """
 
-    # Raw Orpheus completions (<custom_token_N> text) on the speech engine, for front ends built
-    # for an Orpheus llama.cpp backend.
-    orpheus_text: TextModel = field(init=False)
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: ModelCatalog,
+        tts: OrpheusTTS | None = None,
+        llm: TextModel | None = None,
+        *,
+        speech: SpeechModels | None = None,
+        stt: SpeechToText | None = None,
+        stt_missing: str | None = None,
+    ) -> None:
+        if llm is None or (tts is None) == (speech is None):
+            raise TypeError("Runtime needs llm and exactly one of tts (one model) or speech (several)")
+        self.settings = settings
+        self.catalog = catalog
+        self.llm = llm
+        # Speech in (Whisper); None when its model is not installed: the server then serves speech
+        # out only, and the routes that need it answer 503 with ``stt_missing`` (the download command).
+        self.stt = stt
+        self.stt_missing = stt_missing
+        if speech is None:
+            assert tts is not None
+            key = DEFAULT_ORPHEUS_MODEL
+            speech = SpeechModels(
+                [speech_model(key, catalog.orpheus, tts)], catalog_models=catalog.orpheus_models()
+            )
+        self.speech = speech
+        # Every stream's SNAC windows, of every Orpheus model, decoded on one thread in batched
+        # calls (decode_scheduler.py): the models share one codec.
         self.snac = DecodeScheduler(
             self.tts.codec,
-            batch_frames=snac_batch_frames(self.settings, resolve_device(self.settings.snac_device)),
+            batch_frames=snac_batch_frames(settings, resolve_device(settings.snac_device)),
             # Between requests, hand the heap's free pages back: glibc otherwise keeps what the
             # decodes and encoders freed, and the resident size creeps up request after request.
             on_idle=release_free_heap,
         )
-        self.orpheus_text = TextModel(
-            self.tts.engine,
-            model_id=model_id(self.catalog.orpheus.name),
-            quant=self.tts.quant,
-            special_tokens_in_output=True,
-        )
+
+    @property
+    def tts(self) -> OrpheusTTS:
+        """The default Orpheus model's speech pipeline."""
+        return self.speech.default.tts
+
+    @property
+    def orpheus_text(self) -> TextModel:
+        """Raw Orpheus completions on the default model's engine."""
+        return self.speech.default.text
+
+    def resolve_voice(
+        self, voice: str | None, model: str | None = None, *, param: str = "voice"
+    ) -> ResolvedVoice:
+        """The model and exact voice a request's ``voice`` (and ``model``) mean: see speech_models.py."""
+        return self.speech.resolve(voice, model, param=param)
 
     def warm_up(self) -> None:
         """One short generation on each engine and one SNAC decode of every window shape the
         server uses, through the same scheduler the server decodes with."""
         started = time.perf_counter()
-        speech = self.tts.request(
-            WARM_UP_TEXT,
-            self.tts.voices[0],
-            replace(self.tts.default_params, max_tokens=WARM_UP_SPEECH_TOKENS, seed=WARM_UP_SEED),
-        )
+        engines: list[tuple[BatchEngine, GenerationRequest]] = []
+        for model in self.speech:
+            speech = model.tts.request(
+                WARM_UP_TEXT,
+                model.default_voice,
+                replace(model.tts.default_params, max_tokens=WARM_UP_SPEECH_TOKENS, seed=WARM_UP_SEED),
+            )
+            engines.append((model.tts.engine, speech))
         chat = self.llm.chat_request(
             [ChatMessage("user", WARM_UP_TEXT)],
             SamplingParams(max_tokens=WARM_UP_CHAT_TOKENS, seed=WARM_UP_SEED),
         )
-        for engine, request in ((self.tts.engine, speech), (self.llm.engine, chat)):
-            stream = engine.submit(request)
+        engines.append((self.llm.engine, chat))
+        streams = [engine.submit(request) for engine, request in engines]  # the engines run together
+        for stream in streams:
             while not stream.next_batch(timeout=WARM_UP_TIMEOUT_S).finished:
                 pass
         shapes = window_shapes(lookahead=self.tts.lookahead_frames)
@@ -227,15 +319,17 @@ class Runtime:
             silence = np.zeros(int(WARM_UP_STT_SECONDS * STT_SAMPLE_RATE), dtype=np.float32)
             self.stt.transcriber.transcribe(silence, language="en")
         logger.info(
-            "warmed up in %.1f s (both engines, %d SNAC window shapes)",
+            "warmed up in %.1f s (%d engines, %d SNAC window shapes)",
             time.perf_counter() - started,
+            len(engines),
             len(shapes),
         )
 
     def abort(self) -> None:
         """End every request in flight now (shutdown past its grace period); the engines stay up
         until ``close``."""
-        self.tts.engine.abort()  # also serves orpheus_text
+        for model in self.speech:
+            model.tts.engine.abort()  # also serves that model's raw completions
         self.llm.engine.abort()
         if self.stt is not None:
             self.stt.abort()
@@ -244,18 +338,32 @@ class Runtime:
         if self.stt is not None:
             self.stt.close()
         self.snac.close()
-        self.tts.close()
+        self.speech.close()
         self.llm.close()
 
 
 def load_runtime(settings: Settings) -> Runtime:
     catalog = load_catalog(settings.catalog_path())
-    resolve_model_path("llm", catalog, settings)  # fail on a missing file before the heavy loads
-    tts = load_tts(settings, catalog)
+    choices = select_orpheus(catalog, settings)
+    for choice in choices:
+        choice.require_file()  # fail on a missing file before the heavy loads
+    llm_path, _ = resolve_model_path("llm", catalog, settings)
+    snac_path, _ = resolve_model_path("snac", catalog, settings)
+    check_memory_plan(
+        settings,
+        [(c.key, c.path) for c in choices],
+        llm_path,
+        snac_path,
+        stt_dir=installed_stt(catalog, settings),
+    )
+    device = resolve_device(settings.snac_device)
+    codec = load_snac(snac_path, device, compile_mode=settings.snac_compile)
+    logger.info("SNAC on %s, shared by %d Orpheus model(s)", device, len(choices))
+    speech = load_speech_models(settings, catalog, codec)
     try:
         llm = load_llm(settings, catalog)
     except BaseException:
-        tts.close()
+        speech.close()
         raise
     stt, stt_missing = None, None
     try:
@@ -265,7 +373,9 @@ def load_runtime(settings: Settings) -> Runtime:
         stt_missing = exc.message
         logger.warning("speech in disabled: %s", exc.message)
     except BaseException:
-        tts.close()
+        speech.close()
         llm.close()
         raise
-    return Runtime(settings=settings, catalog=catalog, tts=tts, llm=llm, stt=stt, stt_missing=stt_missing)
+    return Runtime(
+        settings=settings, catalog=catalog, llm=llm, speech=speech, stt=stt, stt_missing=stt_missing
+    )

@@ -30,7 +30,7 @@ from coordinator.orpheus.length import audio_token_need
 from coordinator.orpheus.prompt import build_prompt, prompt_text, validate_text
 from coordinator.orpheus.vocab import OrpheusVocab
 from coordinator.orpheus.voices import resolve_voice
-from coordinator.text.sentences import DEFAULT_MAX_UTTERANCES, utterances
+from coordinator.text.sentences import DEFAULT_LANGUAGE, DEFAULT_MAX_UTTERANCES, utterances
 
 logger = logging.getLogger(__name__)
 
@@ -190,9 +190,14 @@ class OrpheusTTS:
         max_utterances: int = DEFAULT_MAX_UTTERANCES,
         quant: str = "custom",
         default_params: SamplingParams = ORPHEUS_DEFAULT_SAMPLING,
+        language: str = DEFAULT_LANGUAGE,
+        voice_languages: Mapping[str, str] | None = None,
         length_cap: bool = True,
     ) -> None:
         self.engine = engine
+        # What the voices speak: sentence splitting follows the language's punctuation.
+        self.language = language
+        self.voice_languages = dict(voice_languages or {})
         self.quant = quant
         self.default_params = default_params
         self.vocab = vocab
@@ -210,6 +215,9 @@ class OrpheusTTS:
     @property
     def model(self) -> LlamaModel:
         return self.engine.model
+
+    def language_of(self, voice: str) -> str:
+        return self.voice_languages.get(voice, self.language)
 
     def resolve_voice(self, voice: str) -> str:
         """The model voice that ``voice`` (a voice or an alias of one) names; 400 if none."""
@@ -311,7 +319,7 @@ class OrpheusTTS:
         ``continuation``: the text goes on a response already speaking (a later sentence of a
         streamed text), so even its first utterance is never refused for a full queue."""
         text = validate_text(text, max_chars=self.max_input_chars)
-        pieces = utterances(text)
+        pieces = utterances(text, language=self.language_of(voice))
         if len(pieces) > self.max_utterances:
             # Each utterance may generate up to max_tokens: the count bounds one request's work.
             raise InvalidInputError(

@@ -35,6 +35,7 @@ class SpokenReply:
     ) -> None:
         self._tts = tts
         self._voice = voice
+        self._language = tts.language_of(voice)  # the reply is cut where its language ends sentences
         self._params = params
         self._loop = loop
         self._snac = snac
@@ -47,7 +48,7 @@ class SpokenReply:
         queue: asyncio.Queue[SpeechStream | None] = asyncio.Queue(maxsize=PREFETCH_UTTERANCES)
 
         async def produce() -> None:
-            buffer = SentenceBuffer()
+            buffer = SentenceBuffer(self._language)
             try:
                 async for delta in deltas:
                     for sentence in buffer.feed(delta):
@@ -85,7 +86,7 @@ class SpokenReply:
                 stream.cancel()
 
     async def _speak(self, queue: asyncio.Queue[SpeechStream | None], sentence: str) -> None:
-        for piece in utterances(sentence):
+        for piece in utterances(sentence, language=self._language):
             if len(self.streams) >= self._tts.max_utterances:
                 if not self.truncated:
                     logger.warning(

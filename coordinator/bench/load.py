@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 import httpx
@@ -25,6 +26,17 @@ SENTENCES = [
     "Every frame of audio counts, from the first to the last.",
     "A voice server serves many listeners at once.",
 ]
+# What each language's voices say in a language mix (a voice's language from /v1/audio/voices).
+SENTENCES_BY_LANGUAGE = {
+    "fr": ["Le serveur parle plusieurs langues à la fois.", "Chaque voix choisit son modèle."],
+    "de": ["Der Server spricht mehrere Sprachen zugleich.", "Jede Stimme wählt ihr Modell."],
+    "es": ["El servidor habla varios idiomas a la vez.", "¿Cada voz elige su modelo? ¡Sí!"],
+    "it": ["Il server parla più lingue insieme.", "Ogni voce sceglie il suo modello."],
+    "zh": ["服务器同时说多种语言。", "每个声音选择自己的模型。"],
+    "ko": ["서버는 여러 언어를 동시에 말합니다.", "각 목소리가 모델을 고릅니다."],
+    "hi": ["सर्वर एक साथ कई भाषाएँ बोलता है।", "हर आवाज़ अपना मॉडल चुनती है।"],
+}
+DEFAULT_VOICE = "tara"
 
 
 @dataclass
@@ -34,6 +46,7 @@ class StreamResult:
     wall_s: float
     audio_s: float
     stalled: bool
+    voice: str = DEFAULT_VOICE
 
     @property
     def rtf(self) -> float:
@@ -49,6 +62,8 @@ async def one_stream(
     *,
     text: str | None = None,
     on_first_audio: asyncio.Event | None = None,
+    voice: str = DEFAULT_VOICE,
+    language: str = "en",
 ) -> StreamResult:
     if kind == "chat":
         path, body, header = (
@@ -59,8 +74,8 @@ async def one_stream(
     else:
         body = {
             "model": "tts-1",
-            "input": text or SENTENCES[index % len(SENTENCES)],
-            "voice": "tara",
+            "input": text or _sentence(index, language),
+            "voice": voice,
             "response_format": "pcm",
             "max_tokens": max_tokens,
             "seed": seed,
@@ -86,21 +101,49 @@ async def one_stream(
             received += len(chunk)
     end = time.perf_counter()
     audio_s = max(received - header, 0) / PCM_BYTES / SAMPLE_RATE
-    return StreamResult(kind, (first or end) - started, end - started, audio_s, stalled)
+    return StreamResult(kind, (first or end) - started, end - started, audio_s, stalled, voice)
+
+
+def _sentence(index: int, language: str) -> str:
+    sentences = SENTENCES_BY_LANGUAGE.get(language, SENTENCES)
+    return sentences[index % len(sentences)]
+
+
+async def voice_languages(client: httpx.AsyncClient) -> dict[str, str]:
+    """Each voice's language, from the server's own listing."""
+    response = await client.get("/v1/audio/voices")
+    response.raise_for_status()
+    return {voice["id"]: voice.get("language", "en") for voice in response.json()["voices"]}
 
 
 async def run(
-    url: str, kinds: list[str], max_tokens: int, concurrent: bool, api_key: str | None = None
+    url: str,
+    kinds: list[str],
+    max_tokens: int,
+    concurrent: bool,
+    api_key: str | None = None,
+    voices: list[str] | None = None,
 ) -> tuple[list[StreamResult], float]:
+    """The streams ``kinds`` asks for; speech streams take ``voices`` in turn (a language mix
+    when they belong to several Orpheus models), each saying a sentence in its voice's language."""
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+    voices = voices or [DEFAULT_VOICE]
     async with httpx.AsyncClient(base_url=url, timeout=600, headers=headers) as client:
+        languages = await voice_languages(client) if voices != [DEFAULT_VOICE] else {}
+        missing = [voice for voice in voices if languages and voice not in languages]
+        if missing:
+            raise ValueError(f"the server has no voice {', '.join(missing)}: see GET {url}/v1/audio/voices")
+
+        def stream(i: int, kind: str) -> Awaitable[StreamResult]:
+            voice = voices[i % len(voices)]
+            language = languages.get(voice, "en")
+            return one_stream(client, i, kind, max_tokens, seed=i, voice=voice, language=language)
+
         started = time.perf_counter()
         if concurrent:
-            results = await asyncio.gather(
-                *(one_stream(client, i, kind, max_tokens, seed=i) for i, kind in enumerate(kinds))
-            )
+            results = await asyncio.gather(*(stream(i, kind) for i, kind in enumerate(kinds)))
         else:
-            results = [await one_stream(client, i, kind, max_tokens, seed=i) for i, kind in enumerate(kinds)]
+            results = [await stream(i, kind) for i, kind in enumerate(kinds)]
         return list(results), time.perf_counter() - started
 
 

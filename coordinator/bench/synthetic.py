@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 # The tests' Orpheus-like model puts <custom_token_0> here; the released model has 128256.
 TINY_CUSTOM_TOKEN_OFFSET = 777
 MAX_PIECE_SCORE = 16  # scores are length - 16: negative, longer is better
+OUTPUT_GAIN_UNDER_SOFTCAP = 100.0  # see _f32_values
 SENTENCE_EVERY = 8  # a random chat model's sentences: about this many words (see _fill_with_words)
 WEIGHT_SCALE = 0.5  # large enough that logits vary token to token, small enough to stay finite
 # Standard deviation of a uniform int8 (all 256 values): Q8_0 scale = wanted std / this.
@@ -117,15 +118,16 @@ class _Vocab:
             self.add(f"<unused_{len(self.tokens)}>", T.UNUSED)
 
 
-def _text_pieces(vocab: _Vocab) -> None:
-    """Byte fallback plus characters and a few words, so any text tokenizes and round-trips."""
+def _text_pieces(vocab: _Vocab, words: tuple[str, ...] = ()) -> None:
+    """Byte fallback plus characters and a few words (and ``words``), so any text tokenizes and
+    round-trips."""
     for byte in range(256):
         vocab.add(f"<0x{byte:02X}>", T.BYTE)
     # llama.cpp's SPM tokenizer merges adjacent pieces only into pieces that exist, highest score
     # first: so a word needs every prefix in the vocabulary, scored higher the longer it is.
     pieces = {"▁": 1} | {c: 1 for c in string.ascii_letters + string.digits + string.punctuation}
     pieces |= {"▁" + c: 2 for c in string.ascii_letters}
-    for word in ("tara", "hello", "there", "nice", "to", "meet", "you", "laugh"):
+    for word in ("tara", "hello", "there", "nice", "to", "meet", "you", "laugh", *words):
         pieces |= {"▁" + word[:end]: end + 1 for end in range(1, len(word) + 1)}
     for piece, length in pieces.items():
         vocab.add(piece, score=float(length - MAX_PIECE_SCORE))
@@ -137,8 +139,11 @@ class _VocabSpec:
     ids: dict[str, int]  # unk, bos, eos, eot, pad, ...
 
 
-def orpheus_vocab(*, real_ids: bool) -> _VocabSpec:
-    """Llama 3 specials and every `<custom_token_N>`; at the released ids with ``real_ids``."""
+def orpheus_vocab(
+    *, real_ids: bool, custom_token_offset: int = TINY_CUSTOM_TOKEN_OFFSET, words: tuple[str, ...] = ()
+) -> _VocabSpec:
+    """Llama 3 specials and every `<custom_token_N>`; at the released ids with ``real_ids``, else
+    from ``custom_token_offset`` (several test models at several offsets, as fine-tunes could be)."""
     vocab = _Vocab([], [], [])
     if not real_ids:
         ids = {
@@ -147,8 +152,12 @@ def orpheus_vocab(*, real_ids: bool) -> _VocabSpec:
             "eos": vocab.add("<|end_of_text|>", T.CONTROL),
             "eot": vocab.add("<|eot_id|>", T.CONTROL),
         }
-        _text_pieces(vocab)
-        vocab.fill_to(TINY_CUSTOM_TOKEN_OFFSET)
+        _text_pieces(vocab, words)
+        if len(vocab.tokens) > custom_token_offset:
+            raise ValueError(
+                f"custom_token_offset {custom_token_offset} is below the {len(vocab.tokens)} text tokens"
+            )
+        vocab.fill_to(custom_token_offset)
     else:
         ids = {"unk": vocab.add("<unk>", T.UNKNOWN)}
         _text_pieces(vocab)
@@ -198,7 +207,7 @@ def _tensor_plan(shape: ModelShape, n_vocab: int) -> list[tuple[str, tuple[int, 
     q, kv = shape.n_heads * head, shape.n_heads_kv * head
     plan: list[tuple[str, tuple[int, ...], str]] = [
         ("token_embd.weight", (n_vocab, n_embd), "embedding"),
-        ("output_norm.weight", (n_embd,), "norm"),
+        ("output_norm.weight", (n_embd,), "output_norm"),
     ]
     if not shape.tied_output:
         plan.append(("output.weight", (n_vocab, n_embd), "output"))
@@ -249,6 +258,13 @@ def _std(kind: str, cols: int) -> float:
 def _f32_values(rng: np.random.Generator, kind: str, dims: tuple[int, ...], shape: ModelShape) -> np.ndarray:
     if kind == "norm":
         return np.ones(dims, dtype=np.float32)
+    if kind == "output_norm":
+        # A model whose output reuses token_embd (Gemma) scores the token it just read far above
+        # the rest (the residual stream is mostly that token's embedding), so a random one repeats
+        # its last prompt token forever ("\n\n\n": nothing to speak). Logits this large all hit
+        # the final soft cap instead, and the next token is drawn nearly uniformly.
+        gain = OUTPUT_GAIN_UNDER_SOFTCAP if shape.tied_output and shape.final_softcap else 1.0
+        return np.full(dims, gain, dtype=np.float32)
     if kind == "rope":
         return llama3_rope_factors(shape)
     if kind == "embedding":
@@ -437,13 +453,17 @@ def build_orpheus_gguf(
     quant: str = "F32",
     real_ids: bool = False,
     deadline: float | None = None,
+    custom_token_offset: int = TINY_CUSTOM_TOKEN_OFFSET,
+    words: tuple[str, ...] = (),
 ) -> Path:
-    """An Orpheus-like model: Llama-3 style specials and every `<custom_token_N>`."""
+    """An Orpheus-like model: Llama-3 style specials and every `<custom_token_N>` (from
+    ``custom_token_offset`` unless ``real_ids``); ``words`` (voice names, say) get pieces of their
+    own, as a real fine-tune's tokenizer has."""
     shape = _with_context(shape, n_ctx_train, real_ids)
     return write_gguf(
         path,
         shape,
-        orpheus_vocab(real_ids=real_ids),
+        orpheus_vocab(real_ids=real_ids, custom_token_offset=custom_token_offset, words=words),
         quant=quant,
         seed=seed,
         deadline=deadline,

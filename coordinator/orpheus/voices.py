@@ -95,12 +95,20 @@ def display_name(voice: str) -> str:
 
 
 def voice_listing(
-    voices: Sequence[str], aliases: Mapping[str, str], *, model: str, language: str, default: str
+    voices: Sequence[str],
+    aliases: Mapping[str, str],
+    *,
+    model: str,
+    language: str,
+    default: str | None,
+    voice_languages: Mapping[str, str] | None = None,
 ) -> list[Voice]:
     """The model's voices, then the aliases (named after the voice they speak with, so a person
-    picking one in a client's menu hears what to expect; ``alias_of`` lets a page hide them)."""
+    picking one in a client's menu hears what to expect; ``alias_of`` lets a page hide them).
+    ``voice_languages``: the language of each voice of a model that speaks several."""
+    spoken = voice_languages or {}
     own = [
-        Voice(id=v, name=display_name(v), model=model, language=language, default=v == default)
+        Voice(id=v, name=display_name(v), model=model, language=spoken.get(v, language), default=v == default)
         for v in voices
     ]
     aliased = [
@@ -108,7 +116,7 @@ def voice_listing(
             id=alias,
             name=f"{display_name(alias)} ({display_name(target)})",
             model=model,
-            language=language,
+            language=spoken.get(target, language),
             alias_of=target,
         )
         for alias, target in aliases.items()

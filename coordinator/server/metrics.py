@@ -153,7 +153,7 @@ class RuntimeCollector:
         if runtime is None:
             return families.values()
         engines = (
-            ("tts", runtime.orpheus_text.model_id, runtime.tts.quant, runtime.tts.engine),
+            *(("tts", model.model_id, model.tts.quant, model.tts.engine) for model in runtime.speech),
             ("llm", runtime.llm.model_id, runtime.llm.quant, runtime.llm.engine),
         )
         for role, model, quant, engine in engines:

@@ -51,11 +51,15 @@ class _OrpheusSampling(BaseModel):
 class SpeechRequest(_OrpheusSampling):
     """POST /v1/audio/speech, as OpenAI defines it (plus Orpheus sampling extras)."""
 
-    model: str = Field(description="Orpheus model id from /v1/models, or tts-1, tts-1-hd, gpt-4o-mini-tts")
+    model: str = Field(
+        description="An Orpheus model id from /v1/models (or its key or language: fr), or tts-1, "
+        "tts-1-hd, gpt-4o-mini-tts, orpheus: then the voice picks the model"
+    )
     input: str = Field(max_length=MAX_SPEECH_INPUT_CHARS, description="Text to speak; emotion tags allowed")
     voice: Annotated[str, BeforeValidator(voice_id)] = Field(
         description="One of /v1/audio/voices (an OpenAI voice name is an alias of one), as a string "
-        'or as {"id": "<voice>"}',
+        'or as {"id": "<voice>"}; `model/voice` (fr/pierre) names the model too, for a voice two '
+        "models share",
         json_schema_extra={
             "anyOf": [{"type": "string"}, {"type": "object", "properties": {"id": {"type": "string"}}}]
         },
@@ -107,6 +111,8 @@ class ModelCard(BaseModel):
     owned_by: str
     quantization: str
     license: str
+    languages: list[str] | None = Field(default=None, description="What an Orpheus model speaks (ISO 639-1)")
+    voices: list[str] | None = Field(default=None, description="An Orpheus model's voices")
 
 
 class ModelList(BaseModel):
@@ -118,16 +124,20 @@ class VoiceCard(BaseModel):
     """One voice, as Open WebUI reads it (``id``, ``name``), with what a page needs to group the
     voices by model and language and to hide the aliases."""
 
-    id: str
+    id: str = Field(
+        description="What to send as voice, exactly (case and script matter); `key/voice` for a "
+        "voice several loaded models share"
+    )
     name: str
     model: str = Field(description="The speech model (from /v1/audio/models) that speaks it")
-    language: str
+    language: str = Field(description="ISO 639-1 code of what the voice speaks")
     alias_of: str | None = Field(None, description="For an OpenAI voice name: the voice that speaks it")
     default: bool = False
 
 
 class VoiceList(BaseModel):
-    """GET /v1/audio/voices: the model's voices, then the OpenAI names aliased to them."""
+    """GET /v1/audio/voices: each loaded model's voices (the default model first), then the
+    OpenAI names aliased to the default model's."""
 
     voices: list[VoiceCard]
     default: str
@@ -136,6 +146,7 @@ class VoiceList(BaseModel):
 class SpeechModelCard(BaseModel):
     id: str
     alias_of: str | None = Field(None, description="For an OpenAI model name: the model that serves it")
+    languages: list[str] | None = Field(default=None, description="What an Orpheus model speaks (ISO 639-1)")
 
 
 class SpeechModelList(BaseModel):
@@ -285,7 +296,7 @@ class SeedTTSRequest(_OrpheusSampling):
 
 
 ServerState = Literal["ready", "loading", "failed", "shutting_down"]
-ModelRoleName = Literal["tts", "llm", "codec"]
+ModelRoleName = Literal["tts", "llm", "codec", "stt"]
 
 
 class LoadedModel(BaseModel):

@@ -25,7 +25,7 @@ from coordinator.runtime import Runtime
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.server.routes.audio import speech_max_tokens
-from coordinator.text.sentences import SentenceBuffer
+from coordinator.text.sentences import DEFAULT_LANGUAGE, SentenceBuffer
 from coordinator.tts import Utterances
 from coordinator.wyoming.connection import ServerContext, WyomingConnection
 from coordinator.wyoming.info import VoiceEntry
@@ -71,6 +71,10 @@ class SpeechService:
             )
         return self.voices[0].name
 
+    def language_of(self, name: str) -> str:
+        entry = next((v for v in self.voices if v.name == name), None)
+        return entry.languages[0] if entry is not None and entry.languages else DEFAULT_LANGUAGE
+
 
 def _primary_language(tag: str) -> str:
     """'en-US', 'en_US', 'EN' → 'en': Home Assistant sends either form."""
@@ -91,9 +95,13 @@ class TextStream:
 
     voice: str
     max_chars: int
+    language: str = DEFAULT_LANGUAGE  # the voice's: sentences end where that language ends them
     sentences: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
-    _buffer: SentenceBuffer = field(default_factory=SentenceBuffer)
+    _buffer: SentenceBuffer = field(init=False)
     _chars: int = 0
+
+    def __post_init__(self) -> None:
+        self._buffer = SentenceBuffer(self.language)
 
     def feed(self, text: str) -> None:
         # The same bound as one request's text: a stream is one reply.
@@ -139,7 +147,10 @@ class SpeechHandler(WyomingConnection[Job]):
         elif SynthesizeStart.is_type(event.type):
             if self._stream is not None:
                 raise InvalidInputError("synthesize-start inside a stream: end it with synthesize-stop first")
-            stream = TextStream(self._voice(event), self._service.limits.max_input_chars)
+            voice = self._voice(event)
+            stream = TextStream(
+                voice, self._service.limits.max_input_chars, language=self._service.language_of(voice)
+            )
             self._queue(stream)
             self._stream = stream
         elif SynthesizeChunk.is_type(event.type):
@@ -164,7 +175,9 @@ class SpeechHandler(WyomingConnection[Job]):
         params = self._params(runtime)
         if isinstance(job, OneShot):
             started = time.perf_counter()
-            speech = runtime.tts.speak(job.text, job.voice, params, loop=asyncio.get_running_loop())
+            # The voice picks the Orpheus model (speech_models.py), as on the HTTP API.
+            resolved = runtime.resolve_voice(job.voice)
+            speech = resolved.tts.speak(job.text, resolved.voice, params, loop=asyncio.get_running_loop())
             await self._play(runtime, speech, started)
         else:
             await self._speak_stream(runtime, job, params)
@@ -179,6 +192,7 @@ class SpeechHandler(WyomingConnection[Job]):
         next sentence is generated while the current one plays (one ahead, as /chat does)."""
         loop = asyncio.get_running_loop()
         sentences = 0
+        resolved = runtime.resolve_voice(stream.voice)
 
         async def next_group() -> Utterances | None:
             nonlocal sentences
@@ -186,7 +200,9 @@ class SpeechHandler(WyomingConnection[Job]):
             if sentence is None:
                 return None
             # Later sentences continue an answer already speaking: never refused for a full queue.
-            speech = runtime.tts.speak(sentence, stream.voice, params, loop=loop, continuation=sentences > 0)
+            speech = resolved.tts.speak(
+                sentence, resolved.voice, params, loop=loop, continuation=sentences > 0
+            )
             sentences += 1
             return speech
 

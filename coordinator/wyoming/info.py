@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from wyoming.info import Attribution, Info, TtsProgram, TtsVoice
 
 from coordinator import __version__
-from coordinator.config import ModelCatalog
+from coordinator.config import (
+    DEFAULT_ORPHEUS_MODEL,
+    ModelCatalog,
+    OrpheusSpec,
+    Settings,
+    default_orpheus,
+    select_orpheus,
+)
 
 PROGRAM_NAME = "orpheus-coordinator"
 PROGRAM_DESCRIPTION = "Orpheus TTS with streaming SNAC decoding"
@@ -20,36 +27,57 @@ PROGRAM_URL = "https://github.com/canopyai/Orpheus-TTS"
 
 @dataclass(frozen=True)
 class VoiceEntry:
-    """One voice as Wyoming lists it: its name and the languages it speaks."""
+    """One voice as Wyoming lists it: its name (``key/voice`` for a voice two selected models
+    share, the form the HTTP API resolves), the languages it speaks, and its model's name."""
 
     name: str
     languages: tuple[str, ...]
+    model: str = ""
 
 
-def voice_entries(catalog: ModelCatalog) -> list[VoiceEntry]:
-    """Every voice this server speaks with, default voice first (Home Assistant preselects the
-    first one). The one place that lists voices for Wyoming: describe and voice resolution both
-    read it."""
-    spec = catalog.orpheus
-    ordered = [spec.default_voice, *(v for v in spec.voices if v != spec.default_voice)]
-    # Every voice speaks its model's language (models.yaml `language`); with several Orpheus
-    # models, each model's voices carry that model's.
-    return [VoiceEntry(name, (spec.language,)) for name in ordered]
+def _selected(catalog: ModelCatalog, settings: Settings | None) -> list[tuple[str, OrpheusSpec]]:
+    """The Orpheus models ORPHEUS_MODELS selects (without settings: the catalog's default one),
+    the default model first."""
+    if settings is None:
+        return [(DEFAULT_ORPHEUS_MODEL, catalog.orpheus)]
+    choices = select_orpheus(catalog, settings)
+    default = default_orpheus(choices)
+    return [(c.key, c.spec) for c in [default, *(c for c in choices if c is not default)]]
 
 
-def speech_info(catalog: ModelCatalog) -> Info:
+def voice_entries(catalog: ModelCatalog, settings: Settings | None = None) -> list[VoiceEntry]:
+    """Every voice this server speaks with (of each Orpheus model ORPHEUS_MODELS selects), the
+    default model's default voice first (Home Assistant preselects the first one). The one place
+    that lists voices for Wyoming: describe and voice resolution both read it."""
+    models = _selected(catalog, settings)
+    counts: dict[str, int] = {}
+    for _key, spec in models:
+        for voice in spec.voices:
+            counts[voice] = counts.get(voice, 0) + 1
+    entries = []
+    for index, (key, spec) in enumerate(models):
+        voices = spec.voices
+        if index == 0:
+            voices = [spec.default_voice, *(v for v in voices if v != spec.default_voice)]
+        for voice in voices:
+            name = f"{key}/{voice}" if counts[voice] > 1 else voice
+            entries.append(VoiceEntry(name, (spec.language_of(voice),), spec.name))
+    return entries
+
+
+def speech_info(catalog: ModelCatalog, settings: Settings | None = None) -> Info:
     spec = catalog.orpheus
     attribution = Attribution(name=spec.provider, url=PROGRAM_URL)
     voices = [
         TtsVoice(
             name=entry.name,
-            description=f"{spec.name} {entry.name}",
+            description=f"{entry.model} {entry.name}",
             attribution=attribution,
             installed=True,
             version=__version__,
             languages=list(entry.languages),
         )
-        for entry in voice_entries(catalog)
+        for entry in voice_entries(catalog, settings)
     ]
     program = TtsProgram(
         name=PROGRAM_NAME,

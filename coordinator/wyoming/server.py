@@ -154,8 +154,8 @@ def wyoming_servers(
     if settings.wyoming_port is not None:
         service = SpeechService(
             context=context,
-            info=speech_info(catalog).event(),
-            voices=voice_entries(catalog),
+            info=speech_info(catalog, settings).event(),
+            voices=voice_entries(catalog, settings),
             limits=limits,
             metrics=metrics,
             seed=settings.wyoming_seed,

@@ -143,3 +143,16 @@ def test_a_full_disk_is_refused_before_the_transfer(tmp_path, hub, monkeypatch, 
     err = capsys.readouterr().err
     assert "not enough disk space" in err and "GB free" in err and err.count("\n") == 1
     assert hub.gets(ORPHEUS_FILE) == []  # nothing was transferred
+
+
+def test_the_selected_language_models_are_fetched_beside_the_english_one(tmp_path, hub, orpheus_gguf):
+    french = ("lex-au/Orpheus-3b-French-FT-Q8_0.gguf", "Orpheus-3b-French-FT-Q8_0.gguf")
+    korean = ("lex-au/Orpheus-3b-Korean-FT-Q8_0.gguf", "Orpheus-3b-Korean-FT-Q8_0.gguf")
+    for repo, name in (french, korean):
+        hub.files[(repo, name)] = orpheus_gguf.read_bytes()
+    result = _download(tmp_path, hub.url, "--only", "orpheus", "--models", "fr,ko", "--quant", "Q8_0")
+    assert result.returncode == 0, result.stderr
+    assert "2 file(s) fetched" in result.stdout
+    for _, name in (french, korean):
+        assert (tmp_path / "models" / name).read_bytes() == orpheus_gguf.read_bytes()
+    assert not (tmp_path / "models" / ORPHEUS_FILE).exists()  # English was not selected

@@ -10,6 +10,7 @@ What it transcribes is meaningless; that it runs end to end through the real eng
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,22 @@ from coordinator.stt.formats import LANGUAGE_NAMES
 N_MELS = 80
 N_AUDIO_CTX = 1500  # 30 s of 10 ms mel frames, halved by the second convolution
 N_TEXT_CTX = 448
-D_MODEL = 64
-N_HEADS = 2
-N_LAYERS = 2
-FFN = 4 * D_MODEL
+
+
+@dataclass(frozen=True)
+class Dims:
+    width: int = 64
+    heads: int = 2
+    layers: int = 2  # encoder and decoder each
+
+    @property
+    def ffn(self) -> int:
+        return 4 * self.width
+
+
+TEST_DIMS = Dims()
+# openai/whisper-tiny's shape (39 M parameters): what the engine benchmark runs.
+WHISPER_TINY_DIMS = Dims(width=384, heads=6, layers=4)
 TEXT_TOKENS = 50257  # GPT-2's byte-pair vocabulary, before Whisper's special tokens
 # Whisper v2's 99 languages, in its token order (ids 50259..50357); v3 adds Cantonese last.
 V2_LANGUAGES = 99
@@ -69,40 +82,43 @@ def _tokenizer_json(tokens: list[str]) -> dict:
 
 
 def _linear(rng: np.random.Generator, out: int, inp: int, spec, *, bias: bool = True) -> None:
-    spec.weight = (rng.standard_normal((out, inp)) * INIT_STD / np.sqrt(inp / D_MODEL)).astype(np.float32)
+    spec.weight = (rng.standard_normal((out, inp)) * INIT_STD / np.sqrt(inp / TEST_DIMS.width)).astype(
+        np.float32
+    )
     if bias:
         spec.bias = (rng.standard_normal(out) * INIT_STD).astype(np.float32)
 
 
-def _norm(spec) -> None:
-    spec.gamma = np.ones(D_MODEL, dtype=np.float32)
-    spec.beta = np.zeros(D_MODEL, dtype=np.float32)
+def _norm(spec, d: int) -> None:
+    spec.gamma = np.ones(d, dtype=np.float32)
+    spec.beta = np.zeros(d, dtype=np.float32)
 
 
-def _attention(rng: np.random.Generator, spec, *, cross: bool) -> None:
-    _norm(spec.layer_norm)
+def _attention(rng: np.random.Generator, spec, d: int, *, cross: bool) -> None:
+    _norm(spec.layer_norm, d)
     if cross:
-        _linear(rng, D_MODEL, D_MODEL, spec.linear[0])  # queries
-        _linear(rng, 2 * D_MODEL, D_MODEL, spec.linear[1])  # keys and values, fused
-        _linear(rng, D_MODEL, D_MODEL, spec.linear[2])
+        _linear(rng, d, d, spec.linear[0])  # queries
+        _linear(rng, 2 * d, d, spec.linear[1])  # keys and values, fused
+        _linear(rng, d, d, spec.linear[2])
     else:
-        _linear(rng, 3 * D_MODEL, D_MODEL, spec.linear[0])  # queries, keys and values, fused
-        _linear(rng, D_MODEL, D_MODEL, spec.linear[1])
+        _linear(rng, 3 * d, d, spec.linear[0])  # queries, keys and values, fused
+        _linear(rng, d, d, spec.linear[1])
 
 
-def _ffn(rng: np.random.Generator, spec) -> None:
-    _norm(spec.layer_norm)
-    _linear(rng, FFN, D_MODEL, spec.linear_0)
-    _linear(rng, D_MODEL, FFN, spec.linear_1)
+def _ffn(rng: np.random.Generator, spec, d: int) -> None:
+    _norm(spec.layer_norm, d)
+    _linear(rng, 4 * d, d, spec.linear_0)
+    _linear(rng, d, 4 * d, spec.linear_1)
 
 
-def build_tiny_whisper(directory: Path, *, seed: int = 0) -> Path:
+def build_tiny_whisper(directory: Path, *, seed: int = 0, dims: Dims = TEST_DIMS) -> Path:
     """Write a faster-whisper model directory (model.bin, config.json, vocabulary, tokenizer.json,
     preprocessor_config.json) and return it."""
     from ctranslate2.specs import whisper_spec
 
     rng = np.random.default_rng(seed)
     tokens = vocabulary()
+    D_MODEL, N_LAYERS, N_HEADS = dims.width, dims.layers, dims.heads  # noqa: N806
     spec = whisper_spec.WhisperSpec(N_LAYERS, N_HEADS, N_LAYERS, N_HEADS)
     encoder, decoder = spec.encoder, spec.decoder
     encoder.conv1.weight = (rng.standard_normal((D_MODEL, N_MELS, 3)) * INIT_STD).astype(np.float32)
@@ -112,19 +128,19 @@ def build_tiny_whisper(directory: Path, *, seed: int = 0) -> Path:
     encoder.position_encodings.encodings = (rng.standard_normal((N_AUDIO_CTX, D_MODEL)) * INIT_STD).astype(
         np.float32
     )
-    _norm(encoder.layer_norm)
+    _norm(encoder.layer_norm, D_MODEL)
     for layer in encoder.layer:
-        _attention(rng, layer.self_attention, cross=False)
-        _ffn(rng, layer.ffn)
+        _attention(rng, layer.self_attention, D_MODEL, cross=False)
+        _ffn(rng, layer.ffn, D_MODEL)
     decoder.embeddings.weight = (rng.standard_normal((len(tokens), D_MODEL)) * INIT_STD).astype(np.float32)
     decoder.position_encodings.encodings = (rng.standard_normal((N_TEXT_CTX, D_MODEL)) * INIT_STD).astype(
         np.float32
     )
-    _norm(decoder.layer_norm)
+    _norm(decoder.layer_norm, D_MODEL)
     for layer in decoder.layer:
-        _attention(rng, layer.self_attention, cross=False)
-        _attention(rng, layer.attention, cross=True)
-        _ffn(rng, layer.ffn)
+        _attention(rng, layer.self_attention, D_MODEL, cross=False)
+        _attention(rng, layer.attention, D_MODEL, cross=True)
+        _ffn(rng, layer.ffn, D_MODEL)
     decoder.projection.weight = decoder.embeddings.weight  # tied, as in Whisper
     spec.register_vocabulary(tokens)
     eot = tokens.index("<|endoftext|>")

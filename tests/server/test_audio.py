@@ -51,7 +51,10 @@ def test_models_and_voices_are_listed(client):
         "owned_by": "Canopy Labs",
         "quantization": "custom",
         "license": "Apache-2.0",
+        "languages": ["en"],
+        "voices": ["tara", "leah", "jess", "leo", "dan", "mia", "zac", "zoe"],
     }
+    assert "languages" not in models["data"][-1]  # the chat model speaks no language of its own
     voices = client.get("/v1/audio/voices").json()
     assert voices["voices"][0] == {
         "id": "tara",
@@ -129,7 +132,13 @@ def test_sse_sends_audio_deltas_then_done_with_usage(client):
         ({"input": ""}, 400, "input", "invalid_value", "must not be empty"),
         ({"input": "  "}, 400, "input", "invalid_value", "must not be empty"),
         ({"input": "x" * 4097}, 400, "input", "invalid_value", "4096"),
-        ({"voice": "nobody"}, 400, "voice", "invalid_value", "unknown voice 'nobody': choose one of tara"),
+        (
+            {"voice": "nobody"},
+            400,
+            "voice",
+            "invalid_value",
+            "unknown voice 'nobody' for model orpheus-3b-ft: choose one of tara",
+        ),
         ({"voice": {"name": "tara"}}, 400, "voice", "invalid_value", 'or an object {"id"'),
         ({"model": "whisper-1"}, 404, "model", "model_not_found", "model 'whisper-1' does not exist"),
         ({"response_format": "mp4"}, 400, "response_format", "invalid_value", "response_format"),
@@ -306,7 +315,7 @@ def test_the_voice_listing_marks_the_aliases(client):
 
 def test_the_speech_model_listing_and_sillytaverns_voice_listing(client):
     models = client.get("/v1/audio/models").json()["models"]
-    assert models[0] == {"id": "orpheus-3b-ft", "alias_of": None}
+    assert models[0] == {"id": "orpheus-3b-ft", "alias_of": None, "languages": ["en"]}
     assert {m["id"] for m in models[1:]} >= {"tts-1", "tts-1-hd", "gpt-4o-mini-tts"}
     options = client.get("/v1/audio/voices/tts-1").json()["voices"]
     assert options[0] == {"value": "tara", "label": "Tara"}

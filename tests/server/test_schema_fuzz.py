@@ -41,6 +41,7 @@ OPERATIONS = [
     ("GET", "/livez"),
     ("GET", "/readyz"),
     ("GET", "/v1/models"),
+    ("GET", "/v1/status"),
     ("GET", "/models"),
     ("GET", "/v1/audio/voices"),
     ("GET", "/v1/audio/voices/{model}"),

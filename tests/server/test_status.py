@@ -12,7 +12,8 @@ def test_status_when_ready_lists_the_models_where_they_run_and_the_limits(client
     status = client.get("/v1/status").json()
     assert status["status"] == "ready" and status["message"] is None
     roles = {model["role"]: model for model in status["models"]}
-    assert set(roles) == {"tts", "llm", "codec"}
+    assert set(roles) == {"tts", "llm", "codec", "stt"}  # the test runtime has a Whisper
+    assert roles["stt"]["capacity"] == runtime.stt.slots
     assert roles["tts"]["id"] == runtime.orpheus_text.model_id
     assert roles["llm"]["quantization"] == runtime.llm.quant
     # The test build of llama.cpp has no GPU offload, and SNAC runs on the CPU here.

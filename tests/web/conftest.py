@@ -36,7 +36,8 @@ def browser_missing() -> str | None:
 # Per module, not per session: while sync Playwright runs, its event loop is the running loop of
 # the main thread, and tests elsewhere that call asyncio.run() would fail.
 @pytest.fixture(scope="module")
-def browser():
+def playwright_driver():
+    """One Playwright per module (its sync API allows no second one at a time); browsers launch from it."""
     reason = browser_missing()
     if reason:
         if os.environ.get("CI"):
@@ -45,9 +46,14 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        yield playwright
+
+
+@pytest.fixture(scope="module")
+def browser(playwright_driver):
+    browser = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 class PageLog:

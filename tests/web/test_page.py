@@ -1,6 +1,7 @@
 """The page at / in a real browser (headless Chromium) on a real uvicorn with the tiny models."""
 
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -50,6 +51,14 @@ def test_every_tab_loads_without_console_errors_and_every_control_has_a_label(op
     )
     assert unlabelled == []
     assert log.errors == []
+
+
+def test_the_voice_list_holds_the_models_voices_and_no_openai_aliases(open_page, web_url, runtime):
+    page, _ = open_page(web_url)
+    _ready(page)
+    names = page.eval_on_selector_all("#speech-voice option", "options => options.map(o => o.textContent)")
+    assert names == [voice.capitalize() for voice in runtime.tts.voices]  # alloy, echo, ... are aliases
+    assert page.eval_on_selector("#speech-voice", "select => select.selectedOptions[0].textContent") == "Tara"
 
 
 def test_the_status_tab_shows_the_models_their_quantization_and_device(open_page, web_url, runtime):
@@ -158,6 +167,15 @@ def test_results_survive_a_reload_and_play_again(open_page, web_url):
     with page.expect_download() as download:
         page.click("#results li button:has-text('Download')")
     assert download.value.suggested_filename.endswith(".wav")
+    wav = Path(download.value.path()).read_bytes()
+    assert wav[:4] == b"RIFF" and len(wav) == 44 + 5 * SAMPLES_PER_FRAME * 2
+    # Another format is made again by the server, with the result's seed and settings.
+    page.select_option("#results li select", "mp3")
+    with page.expect_download() as download:
+        page.click("#results li button:has-text('Download')")
+    assert download.value.suggested_filename.endswith(".mp3")
+    mp3 = Path(download.value.path()).read_bytes()
+    assert mp3[:3] == b"ID3" or mp3[0] == 0xFF
 
 
 def test_a_chat_turn_shows_the_text_as_written_and_plays_its_speech(open_page, web_url):

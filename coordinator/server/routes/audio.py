@@ -15,8 +15,7 @@ from sse_starlette import EventSourceResponse
 
 from coordinator.audio.encoders import StreamEncoder, make_encoder
 from coordinator.audio.tempo import TempoFilter
-from coordinator.errors import UnknownModelError
-from coordinator.orpheus.voices import Voice, voice_listing
+from coordinator.orpheus.voices import Voice
 from coordinator.runtime import Runtime
 from coordinator.server.deps import get_limits, get_metrics, get_runtime
 from coordinator.server.errors import error_event, stream_failure
@@ -31,62 +30,52 @@ from coordinator.server.protocol import (
     VoiceOption,
     VoiceOptions,
 )
-from coordinator.server.routes.models import orpheus_model_id
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
+from coordinator.speech_models import GENERIC_SPEECH_MODELS
 from coordinator.tts import Utterances
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
 
-# OpenAI's TTS model names, accepted so existing clients work unchanged.
-OPENAI_SPEECH_ALIASES = ("orpheus", "tts-1", "tts-1-hd", "gpt-4o-mini-tts")
+# OpenAI's TTS model names, accepted so existing clients work unchanged: the voice picks the model.
+OPENAI_SPEECH_ALIASES = GENERIC_SPEECH_MODELS
 NORMAL_SPEED = 1.0
 
 
 def voices_of(runtime: Runtime) -> list[Voice]:
-    """Every voice a speech request may name: the model's own, then the aliases."""
-    spec = runtime.catalog.orpheus
-    return voice_listing(
-        runtime.tts.voices,
-        runtime.tts.voice_aliases,
-        model=orpheus_model_id(runtime),
-        language=spec.language,
-        default=spec.default_voice,
-    )
-
-
-def check_speech_model(model: str, runtime: Runtime, *, param: str = "model") -> None:
-    if model != orpheus_model_id(runtime) and model not in OPENAI_SPEECH_ALIASES:
-        raise UnknownModelError(
-            f"model {model!r} does not exist here: use {orpheus_model_id(runtime)!r} "
-            f"(or one of {', '.join(OPENAI_SPEECH_ALIASES)})",
-            param=param,
-        )
+    """Every voice a speech request may name: each model's own, then the aliases."""
+    return runtime.speech.voice_listing()
 
 
 # The listings reveal only names, and clients fetch them without a key (security.py: OPEN_PATHS).
 @router.get("/v1/audio/voices")
 async def list_voices(runtime: Runtime = Depends(get_runtime)) -> VoiceList:
-    """Open WebUI's shape: ``{"voices": [{"id", "name"}, ...]}``; aliases carry ``alias_of``."""
+    """Open WebUI's shape: ``{"voices": [{"id", "name"}, ...]}``, each with its model and
+    language; aliases carry ``alias_of``."""
     return VoiceList(
         voices=[VoiceCard(**vars(voice)) for voice in voices_of(runtime)],
-        default=runtime.catalog.orpheus.default_voice,
+        default=runtime.speech.default.default_voice,
     )
 
 
 @router.get("/v1/audio/models")
 async def list_speech_models(runtime: Runtime = Depends(get_runtime)) -> SpeechModelList:
-    """Open WebUI's shape: ``{"models": [{"id"}, ...]}``: the model, then the OpenAI names for it."""
-    model = orpheus_model_id(runtime)
-    aliases = [SpeechModelCard(id=alias, alias_of=model) for alias in OPENAI_SPEECH_ALIASES]
-    return SpeechModelList(models=[SpeechModelCard(id=model, alias_of=None), *aliases])
+    """Open WebUI's shape: ``{"models": [{"id"}, ...]}``: every loaded Orpheus model with its
+    languages, then the OpenAI names, served by the model the voice picks (the default one's
+    id stands in ``alias_of``)."""
+    models = [SpeechModelCard(id=m.model_id, alias_of=None, languages=m.languages) for m in runtime.speech]
+    default = runtime.speech.default.model_id
+    aliases = [SpeechModelCard(id=alias, alias_of=default) for alias in OPENAI_SPEECH_ALIASES]
+    return SpeechModelList(models=[*models, *aliases])
 
 
 @router.get("/v1/audio/voices/{model}")
 async def list_voices_of_model(model: str, runtime: Runtime = Depends(get_runtime)) -> VoiceOptions:
-    """SillyTavern's TTS WebUI shape: ``{"voices": [{"value", "label"}, ...]}``."""
-    check_speech_model(model, runtime)
-    return VoiceOptions(voices=[VoiceOption(value=v.id, label=v.name) for v in voices_of(runtime)])
+    """SillyTavern's TTS WebUI shape: ``{"voices": [{"value", "label"}, ...]}``: that model's
+    voices (a generic name such as tts-1: every voice)."""
+    chosen = runtime.speech.model(model)
+    voices = [v for v in voices_of(runtime) if chosen is None or v.model == chosen.model_id]
+    return VoiceOptions(voices=[VoiceOption(value=v.id, label=v.name) for v in voices])
 
 
 @router.post("/v1/audio/speech", response_model=None)
@@ -124,16 +113,17 @@ async def _speech_response(
     live: bool,
 ) -> Response:
     started = time.perf_counter()
-    check_speech_model(body.model, runtime)
+    # The voice picks the model (and the model, if named, where to look): speech_models.py.
+    resolved = runtime.resolve_voice(body.voice, body.model)
     encoder = make_encoder(body.response_format, live=live)
     try:
         limits.check_text(body.input, param="input")
         max_tokens = speech_max_tokens(body.max_tokens, runtime, limits)
         # Validation (voice, length, context) happens here, before any byte is sent: errors are 4xx.
-        speech = runtime.tts.speak(
+        speech = resolved.tts.speak(
             body.input,
-            body.voice,
-            body.to_sampling_params(runtime.tts.default_params, max_tokens),
+            resolved.voice,
+            body.to_sampling_params(resolved.tts.default_params, max_tokens),
             loop=asyncio.get_running_loop(),
         )
         audio = metrics.speech_audio(

@@ -56,6 +56,17 @@ async def health(request: Request) -> JSONResponse | dict:
         "models": {
             "tts": {"id": orpheus_model_id(runtime), "quantization": tts.quant, "loaded": True},
             "llm": {"id": llm.model_id, "quantization": llm.quant, "loaded": True},
+            # Every Orpheus model, the default ("tts") first.
+            "speech": [
+                {
+                    "id": model.model_id,
+                    "key": model.key,
+                    "languages": model.languages,
+                    "quantization": model.tts.quant,
+                    "loaded": True,
+                }
+                for model in runtime.speech
+            ],
             "stt": (
                 {
                     "id": runtime.stt.model_id,
@@ -76,16 +87,21 @@ async def health(request: Request) -> JSONResponse | dict:
     }
 
 
-@router.get("/v1/models")
+@router.get("/v1/models", response_model_exclude_none=True)
 async def list_models(runtime: Runtime = Depends(get_runtime)) -> ModelList:
     catalog = runtime.catalog
     return ModelList(
         data=[
-            ModelCard(
-                id=orpheus_model_id(runtime),
-                owned_by=catalog.orpheus.provider,
-                quantization=runtime.tts.quant,
-                license=catalog.orpheus.license,
+            *(
+                ModelCard(
+                    id=model.model_id,
+                    owned_by=model.spec.provider,
+                    quantization=model.tts.quant,
+                    license=model.spec.license,
+                    languages=model.languages,
+                    voices=model.voices,
+                )
+                for model in runtime.speech
             ),
             ModelCard(
                 id=runtime.llm.model_id,

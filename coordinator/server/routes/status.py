@@ -69,7 +69,8 @@ def _models(runtime: Runtime) -> list[LoadedModel]:
     device = llm_device(settings.n_gpu_layers)
     models = []
     for role, name, text_model in (
-        ("tts", catalog.orpheus.name, runtime.orpheus_text),
+        # Every loaded Orpheus model, the default one first, each on its own engine.
+        *(("tts", model.spec.name, model.text) for model in runtime.speech),
         ("llm", catalog.llm.name, runtime.llm),
     ):
         engine = text_model.engine
@@ -96,13 +97,27 @@ def _models(runtime: Runtime) -> list[LoadedModel]:
             device=GPU if codec_device.startswith("cuda") else CPU,
         )
     )
+    if runtime.stt is not None:  # speech in is optional: the page shows its microphone only then
+        stt = runtime.stt
+        models.append(
+            LoadedModel(
+                id=stt.model_id,
+                role="stt",
+                name=catalog.stt.name if catalog.stt else "Whisper",
+                quantization=stt.transcriber.config.compute_type,
+                device=GPU if stt.transcriber.device.startswith("cuda") else CPU,
+                active=stt.busy,
+                queued=stt.waiting,
+                capacity=stt.slots,
+            )
+        )
     return models
 
 
 def _speech_defaults(runtime: Runtime) -> SpeechDefaults:
     params = runtime.tts.default_params
     return SpeechDefaults(
-        voice=runtime.catalog.orpheus.default_voice,
+        voice=runtime.speech.default.default_voice,
         temperature=params.temperature,
         top_p=params.top_p,
         repetition_penalty=params.repetition_penalty,

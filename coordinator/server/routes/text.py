@@ -38,7 +38,7 @@ def _usage(stream: TextStream) -> dict[str, int]:
 
 
 def _pick(runtime: Runtime, requested: str, *, chat: bool) -> TextModel:
-    candidates = [runtime.llm] if chat else [runtime.llm, runtime.orpheus_text]
+    candidates = [runtime.llm] if chat else [runtime.llm, *(model.text for model in runtime.speech)]
     model = next((m for m in candidates if m.model_id == requested), None)
     if model is None:
         ids = ", ".join(repr(m.model_id) for m in candidates)

@@ -101,8 +101,9 @@ async def voice_chat(
     (or, with ``stream_format: "sse"``, the text and the speech as events: chat_events.py).
     A spoken turn (``audio``) is transcribed first; its transcript is in the X-Transcript header."""
     started = time.perf_counter()
-    tts, llm = runtime.tts, runtime.llm
-    voice = tts.resolve_voice(body.voice or runtime.catalog.orpheus.default_voice)
+    # The voice picks the Orpheus model that speaks the reply (speech_models.py).
+    resolved = runtime.resolve_voice(body.voice)
+    tts, llm, voice = resolved.tts, runtime.llm, resolved.voice
     limits.check_conversation([m.content for m in body.history], param="history")
     max_tokens = limits.completion_tokens(
         body.max_tokens, default=DEFAULT_REPLY_MAX_TOKENS, param="max_tokens"
@@ -170,13 +171,13 @@ async def _seed_tts(
     request: Request, body: SeedTTSRequest, runtime: Runtime, metrics: Metrics, limits: RequestLimits
 ) -> StreamingResponse:
     started = time.perf_counter()
-    voice = body.voice or runtime.catalog.orpheus.default_voice
+    resolved = runtime.resolve_voice(body.voice)
     limits.check_text(body.prompt, param="prompt")
     max_tokens = speech_max_tokens(body.max_tokens, runtime, limits)
-    speech = runtime.tts.speak(
+    speech = resolved.tts.speak(
         body.prompt,
-        voice,
-        body.to_sampling_params(runtime.tts.default_params, max_tokens),
+        resolved.voice,
+        body.to_sampling_params(resolved.tts.default_params, max_tokens),
         loop=asyncio.get_running_loop(),
     )
     audio = speech.aiter_chunks(runtime.snac)
@@ -232,8 +233,22 @@ async def seed_models(runtime: Runtime = Depends(get_runtime)) -> dict:
             "license_url": catalog.orpheus.license_url,
             "capabilities": ["text_to_speech", "streaming", "emotion_control"],
             "voices": runtime.tts.voices,
+            "languages": runtime.speech.default.languages,
             "loaded": True,
         },
+        # Every loaded Orpheus model (the default one, "tts", first); a voice picks its model.
+        "tts_models": [
+            {
+                "id": model.model_id,
+                "key": model.key,
+                "name": model.spec.name,
+                "languages": model.languages,
+                "quantization": model.tts.quant,
+                "license": model.spec.license,
+                "voices": model.voices,
+            }
+            for model in runtime.speech
+        ],
         "codec": {
             "name": catalog.snac.name,
             "license": catalog.snac.license,
@@ -243,7 +258,7 @@ async def seed_models(runtime: Runtime = Depends(get_runtime)) -> dict:
 
 
 @router.websocket("/v1/audio/speech/stream/ws")
-async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> None:
+async def speech_websocket(websocket: WebSocket, voice: str | None = None, model: str | None = None) -> None:
     """The client sends text; binary 16-bit 24 kHz PCM chunks come back, then a JSON end event and
     a clean close. Errors are a JSON error event, then close 1013 (busy or loading: retry), 1011 (server fault) or 1008 (bad request)."""
     await websocket.accept()
@@ -251,11 +266,10 @@ async def speech_websocket(websocket: WebSocket, voice: str | None = None) -> No
     try:
         if runtime is None:
             raise NotReadyError(websocket.app.state.not_ready_reason or LOADING_MESSAGE)
+        resolved = runtime.resolve_voice(voice, model)  # a bad voice is refused before the text
         text = await _first_message(websocket)
         started = time.perf_counter()
-        speech = runtime.tts.speak(
-            text, voice or runtime.catalog.orpheus.default_voice, None, loop=asyncio.get_running_loop()
-        )
+        speech = resolved.tts.speak(text, resolved.voice, None, loop=asyncio.get_running_loop())
         samples = await unless_websocket_closed(websocket, _send_speech(websocket, runtime, speech, started))
         await websocket.send_json(
             {

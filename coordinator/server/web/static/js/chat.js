@@ -1,8 +1,10 @@
 // The Voice chat tab: each turn goes to /chat as events (chat_events.py on the server): the
 // reply's text shows as it is written, its speech plays sentence by sentence as it arrives,
 // through the same player, so the sentences join into one continuous voice. The conversation is
-// kept here and sent with each turn; a new message interrupts a reply still speaking.
+// kept here and sent with each turn; a new message interrupts a reply still speaking. A turn may
+// also be spoken (push-to-talk, mic.js): the server transcribes it and sends the transcript first.
 import { $, fillVoices, h, showError } from "./dom.js";
+import { blobToBase64, PushToTalk } from "./mic.js";
 import { base64ToBytes, Pcm16Decoder } from "./pcm.js";
 
 export class ChatView {
@@ -35,10 +37,18 @@ export class ChatView {
     this.el.input.addEventListener("input", () => this.updateButtons());
     this.el.stop.addEventListener("click", () => this.interrupt());
     this.el.clear.addEventListener("click", () => this.clear());
+    this.mic = new PushToTalk($("chat-mic-slot"), {
+      onStart: () => this.interrupt(), // speaking over the reply stops it
+      onRecording: (blob) => this.sendRecording(blob),
+      onError: (message) => showError(this.el.error, message),
+    });
+    this.hears = false;
   }
 
   configure(status) {
     this.maxHistory = status.limits.max_history_messages;
+    this.hears = status.models.some((m) => m.role === "stt");
+    this.updateButtons();
   }
 
   setVoices(listing) {
@@ -49,18 +59,31 @@ export class ChatView {
 
   updateButtons() {
     this.el.send.disabled = !(this.app.ready && this.voices && this.el.input.value.trim());
+    this.mic.setAvailable(Boolean(this.hears && this.app.ready && this.voices));
   }
 
   async send() {
     const message = this.el.input.value.trim();
     if (!message || this.el.send.disabled) return;
-    this.interrupt(); // a reply still being written or spoken ends here
     this.el.input.value = "";
     this.updateButtons();
+    await this.converse({ message }, message);
+  }
+
+  /** A spoken turn: its words show once the server has transcribed them. */
+  async sendRecording(blob) {
+    if (!this.app.ready || !this.voices) return;
+    await this.converse({ audio: await blobToBase64(blob) }, null);
+  }
+
+  async converse(turnBody, message) {
+    this.interrupt(); // a reply still being written or spoken ends here
     showError(this.el.error, "");
     const voice = this.voices.voices.find((v) => v.key === this.el.voice.value);
-    const body = { message, voice: voice ? voice.id : undefined, history: this.recentHistory() };
-    this.el.log.append(h("li", { className: "user" }, message));
+    const body = { ...turnBody, voice: voice ? voice.id : undefined, history: this.recentHistory() };
+    const said = h("li", { className: "user" }, message ?? "…");
+    if (message === null) said.dataset.state = "transcribing";
+    this.el.log.append(said);
     const bubble = h("li", { className: "assistant", "data-state": "writing" });
     this.el.log.append(bubble);
     const turn = { message, written: "", recorded: false };
@@ -75,7 +98,11 @@ export class ChatView {
       // The player gets ready while the request goes out.
       const [events] = await Promise.all([this.app.api.chat(body, controller.signal), player.begin()]);
       for await (const event of events) {
-        if (event.type === "response.text.delta") {
+        if (event.type === "input.transcript") {
+          turn.message = event.text;
+          said.textContent = event.text;
+          delete said.dataset.state;
+        } else if (event.type === "response.text.delta") {
           turn.written += event.delta;
           bubble.textContent = turn.written;
           bubble.scrollIntoView({ block: "nearest" });
@@ -95,6 +122,7 @@ export class ChatView {
       }
       bubble.dataset.state = turn.written ? "interrupted" : "failed";
       if (!turn.written) bubble.remove();
+      if (turn.message === null) said.remove(); // a recording that was never transcribed
     } finally {
       this.record(turn);
       if (this.controller === controller) this.controller = null;

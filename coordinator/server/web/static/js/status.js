@@ -10,7 +10,7 @@ const STATE_TEXT = {
   unreachable: "server unreachable",
   unauthorized: "API key needed",
 };
-const ROLE_TEXT = { tts: "speech", llm: "chat", codec: "audio codec" };
+const ROLE_TEXT = { tts: "speech", llm: "chat", codec: "audio codec", stt: "speech in" };
 
 export class StatusView {
   constructor() {
