@@ -267,7 +267,7 @@ def _bench(args: argparse.Namespace) -> str:
 
     from coordinator.bench.capacity import SweepConfig, sweep, write_report
     from coordinator.bench.models import configured_models, synthetic_models
-    from coordinator.bench.report import gib, table
+    from coordinator.bench.report import summary
     from coordinator.config import load_settings
 
     started = time.monotonic()
@@ -296,32 +296,7 @@ def _bench(args: argparse.Namespace) -> str:
     )
     report = sweep(settings, config, models=models)
     write_report(report, args.out)
-    lines = [table(report["levels"])]
-    single = report["single_stream"]
-    if single:
-        lines.append(
-            f"one stream: {single['audio_tokens_per_s']:.0f} audio tokens/s, first audio "
-            f"{single['first_audio_s'] * 1000:.0f} ms, {single['real_time_multiple']:.2f}x real time"
-        )
-    chat = report["chat_first_audio_s"]["median"]
-    if chat is not None:
-        lines.append(
-            f"/chat first audio: {chat * 1000:.0f} ms (median of {len(report['chat_first_audio_s']['runs'])})"
-        )
-    rec = report["recommendation"]
-    need = rec["memory_needed"]
-    if rec["max_concurrent_streams"]:
-        lines.append(
-            f"recommended: MAX_CONCURRENT_STREAMS={rec['max_concurrent_streams']} ({rec['rule']}); needs about "
-            f"{gib(need['total_bytes'])} at N_CTX={need['n_ctx']} (weights {gib(need['weights_bytes'])}, "
-            f"KV cache {gib(need['kv_cache_bytes'])}, SNAC {gib(need['snac_bytes'])})"
-        )
-    else:
-        lines.append(
-            "recommended: none: not even one stream stayed within the margin of real time on this host"
-        )
-    lines.append(f"stopped by: {report['stopped_by']}; saved {args.out}")
-    return "\n".join(lines)
+    return summary(report, args.out)
 
 
 _COMMANDS = {"synth": _synth, "decode": _decode, "download": _download, "serve": _serve, "bench": _bench}

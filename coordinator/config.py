@@ -412,6 +412,13 @@ class Settings(BaseSettings):
         description="serve: also speak the Wyoming protocol (Home Assistant) on this TCP port, 10200 by "
         "convention (WYOMING_PORT); unset: off.",
     )
+    wyoming_stt_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="serve: also transcribe over Wyoming (Home Assistant's speech-to-text) on this TCP "
+        "port, 10300 by convention (WYOMING_STT_PORT); unset: off.",
+    )
     wyoming_host: str | None = Field(
         None,
         description="Address the Wyoming port binds to; default: HOST. Wyoming has no authentication, so "
@@ -459,6 +466,7 @@ class Settings(BaseSettings):
         "api_key",
         "memory_budget_gb",
         "wyoming_port",
+        "wyoming_stt_port",
         "wyoming_host",
         "wyoming_seed",
         "wyoming_zeroconf_name",

@@ -136,16 +136,27 @@ def memory_budget(settings: Settings) -> tuple[int, str] | None:
     return available, "available host memory"
 
 
+def _directory_bytes(directory: Path) -> int:
+    if not directory.is_dir():
+        return 0
+    return sum(f.stat().st_size for f in directory.rglob("*") if f.is_file())
+
+
 def snac_bytes(snac_dir: Path) -> int:
-    weights = sum(f.stat().st_size for f in snac_dir.iterdir() if f.is_file()) if snac_dir.is_dir() else 0
-    return weights + SNAC_ACTIVATION_BYTES
+    return _directory_bytes(snac_dir) + SNAC_ACTIVATION_BYTES
 
 
 def check_memory_plan(
-    settings: Settings, orpheus: Sequence[tuple[str, Path]], llm_path: Path, snac_dir: Path
+    settings: Settings,
+    orpheus: Sequence[tuple[str, Path]],
+    llm_path: Path,
+    snac_dir: Path,
+    *,
+    stt_dir: Path | None = None,
 ) -> MemoryPlan | None:
-    """Plan every engine the server loads (each Orpheus model and the chat model) against the
-    budget; raise InsufficientMemoryError when it does not fit. None when no budget is known."""
+    """Plan every engine the server loads (each Orpheus model and the chat model, and Whisper's
+    weights when it is installed) against the budget; raise InsufficientMemoryError when it does
+    not fit. None when no budget is known."""
     budget = memory_budget(settings)
     if budget is None:
         logger.warning("no memory budget known (set MEMORY_BUDGET_GB): loading without a plan")
@@ -153,6 +164,9 @@ def check_memory_plan(
     sizes = {"n_ctx_per_seq": settings.n_ctx, "sequences": settings.max_concurrent_streams}
     engines = [engine_plan(f"orpheus {key}", path, **sizes) for key, path in orpheus]
     engines.append(engine_plan("llm", llm_path, **sizes))
+    if stt_dir is not None and stt_dir.is_dir():
+        # Whisper keeps no KV cache across requests; its decoding buffers are small beside it.
+        engines.append(EnginePlan("stt", _directory_bytes(stt_dir), 0, 0))
     plan = MemoryPlan(tuple(engines), snac_bytes(snac_dir), *budget)
     check_plan(plan, settings)
     return plan

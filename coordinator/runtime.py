@@ -10,6 +10,7 @@ import logging
 import os
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,7 +33,7 @@ from coordinator.config import (
 from coordinator.engine.batch_engine import BatchEngine, GenerationRequest
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.engine.sampling import SamplingParams
-from coordinator.errors import ModelNotFoundError
+from coordinator.errors import ConfigError, ModelNotFoundError
 from coordinator.memory import release_free_heap
 from coordinator.memory_plan import check_memory_plan
 from coordinator.orpheus.layout import FRAME_TOKENS
@@ -181,6 +182,14 @@ def load_llm(settings: Settings, catalog: ModelCatalog) -> TextModel:
         model.close()
         raise
     return TextModel(engine, model_id=model_id(catalog.llm.name), quant=quant, special_tokens_in_output=False)
+
+
+def installed_stt(catalog: ModelCatalog, settings: Settings) -> Path | None:
+    """Whisper's directory when it is installed (speech in is optional), for the memory plan."""
+    try:
+        return resolve_model_path("stt", catalog, settings)[0]
+    except (ModelNotFoundError, ConfigError):
+        return None
 
 
 def stt_model_id(catalog: ModelCatalog, settings: Settings) -> str:
@@ -340,7 +349,13 @@ def load_runtime(settings: Settings) -> Runtime:
         choice.require_file()  # fail on a missing file before the heavy loads
     llm_path, _ = resolve_model_path("llm", catalog, settings)
     snac_path, _ = resolve_model_path("snac", catalog, settings)
-    check_memory_plan(settings, [(choice.key, choice.path) for choice in choices], llm_path, snac_path)
+    check_memory_plan(
+        settings,
+        [(c.key, c.path) for c in choices],
+        llm_path,
+        snac_path,
+        stt_dir=installed_stt(catalog, settings),
+    )
     device = resolve_device(settings.snac_device)
     codec = load_snac(snac_path, device, compile_mode=settings.snac_compile)
     logger.info("SNAC on %s, shared by %d Orpheus model(s)", device, len(choices))

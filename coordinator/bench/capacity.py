@@ -29,16 +29,16 @@ import httpx
 from coordinator.bench.load import (
     SAMPLE_RATE,
     SAMPLES_PER_FRAME,
+    SENTENCES,
     TOKENS_PER_FRAME,
-    StreamResult,
-    one_stream,
+    WAV_HEADER_BYTES,
     run,
     summarize,
 )
 from coordinator.bench.report import (
     DEFAULT_MARGIN,
+    MemoryNeed,
     holds_real_time,
-    memory_need,
     next_level,
     recommend,
 )
@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 CHAT_RUNS = 3
 CHAT_ATTEMPTS = 10
+CHAT_REPLY_TOKENS = 40  # as bench/load.py's /chat streams
 BENCH_QUEUE_TIMEOUT_S = 3600.0
 # A level whose streams all held real time lasts about one utterance; one that broke it, longer in
 # proportion. Plan with this much slack over the estimate.
@@ -208,6 +209,21 @@ def _estimate_s(done: list[dict], n: int, audio_s: float) -> float:
     return max(audio_s, last["wall_s"] * n / last["streams"]) * LEVEL_ESTIMATE_SLACK
 
 
+async def _chat_once(client: httpx.AsyncClient, seed: int) -> float | None:
+    """Seconds to /chat's first audio byte, or None if the reply had nothing to speak. The response
+    is closed at the first audio (the server then stops generating): the rest is not measured."""
+    body = {"message": SENTENCES[seed % len(SENTENCES)], "max_tokens": CHAT_REPLY_TOKENS, "seed": seed}
+    started = time.perf_counter()
+    received = 0
+    async with client.stream("POST", "/chat", json=body) as response:
+        response.raise_for_status()
+        async for chunk in response.aiter_bytes():
+            received += len(chunk)
+            if received > WAV_HEADER_BYTES:
+                return time.perf_counter() - started
+    return None
+
+
 async def _chat_first_audio(url: str, runs: int, deadline: float) -> list[float]:
     """First audio of /chat, alone, ``runs`` times. A reply with nothing to speak (a random model
     may end its turn at once) has no first audio: another seed is tried, up to CHAT_ATTEMPTS."""
@@ -218,28 +234,33 @@ async def _chat_first_audio(url: str, runs: int, deadline: float) -> list[float]
             if remaining <= 0 or len(times) == runs:
                 break
             try:
-                result: StreamResult = await asyncio.wait_for(
-                    one_stream(client, seed, "chat", 0, seed=seed), timeout=remaining
-                )
+                first = await asyncio.wait_for(_chat_once(client, seed), timeout=remaining)
             except asyncio.TimeoutError:
                 break
             except httpx.HTTPError as exc:
                 logger.warning("/chat failed: %s", _http_failure(exc))
                 continue
-            if result.audio_s > 0:
-                times.append(result.first_audio_s)
+            if first is not None:
+                times.append(first)
     return times
 
 
-def _kv_bytes_per_token(model: Any) -> int:
-    """F16 K and V of every layer, from the loaded model's GGUF metadata."""
-    arch = model.metadata("general.architecture")
-    layers = int(model.metadata(f"{arch}.block_count"))
-    heads = int(model.metadata(f"{arch}.attention.head_count"))
-    heads_kv = int(model.metadata(f"{arch}.attention.head_count_kv") or heads)
-    key_length = model.metadata(f"{arch}.attention.key_length")
-    head_dim = int(key_length) if key_length else int(model.metadata(f"{arch}.embedding_length")) // heads
-    return 2 * layers * heads_kv * head_dim * 2
+def memory_for(models: dict, *, streams: int, n_ctx: int, snac_bytes: int) -> MemoryNeed:
+    """What ``streams`` slots of ``n_ctx`` tokens take with these models, planned as `serve` plans it."""
+    from coordinator.memory_plan import engine_plan
+
+    plans = [
+        engine_plan(role, Path(models[role]["path"]), n_ctx_per_seq=n_ctx, sequences=max(streams, 1))
+        for role in ("orpheus", "llm")
+    ]
+    return MemoryNeed(
+        streams=streams,
+        n_ctx=n_ctx,
+        weights=sum(plan.weights for plan in plans),
+        kv_cache=sum(plan.kv_cache for plan in plans) if streams else 0,
+        compute=sum(plan.compute for plan in plans),
+        snac=snac_bytes,
+    )
 
 
 def _device_memory() -> dict:
@@ -329,19 +350,10 @@ def sweep(settings: Settings, config: SweepConfig, *, models: dict) -> dict:
             logger.info("measuring /chat first audio (%d runs, one at a time)...", CHAT_RUNS)
             chat_times = asyncio.run(_chat_first_audio(url, CHAT_RUNS, config.deadline))
         memory = _device_memory()
-        kv_per_token = _kv_bytes_per_token(runtime.tts.engine.model) + _kv_bytes_per_token(
-            runtime.llm.engine.model
-        )
 
     recommended = recommend(levels, config.margin)
-    weight_bytes = sum(m.get("size_bytes", 0) for m in models.values())
-    snac_bytes = memory.get("snac_peak_bytes", 0)
-    need = memory_need(
-        streams=recommended,
-        n_ctx=settings.n_ctx,
-        weight_bytes=weight_bytes,
-        kv_bytes_per_token=kv_per_token,
-        snac_bytes=snac_bytes,
+    need = memory_for(
+        models, streams=recommended, n_ctx=settings.n_ctx, snac_bytes=memory.get("snac_peak_bytes", 0)
     )
     single = next((lv for lv in levels if lv["streams"] == 1), None)
     report: dict[str, Any] = {
@@ -371,7 +383,6 @@ def sweep(settings: Settings, config: SweepConfig, *, models: dict) -> dict:
             "max_concurrent_streams": recommended,
             "rule": f"largest measured N with no stalled stream and real-time factor p95 <= {config.margin}",
             "memory_needed": need.as_dict(),
-            "kv_bytes_per_token_both_models": kv_per_token,
         },
         "stopped_by": stopped_by,
         "elapsed_s": time.monotonic() - started,
@@ -380,7 +391,7 @@ def sweep(settings: Settings, config: SweepConfig, *, models: dict) -> dict:
 
 
 def _single(level: dict | None) -> dict | None:
-    if level is None:
+    if level is None or level["cut_by_budget"] or level["failed"]:
         return None
     steps = [row for row in level["engine_steps"] if row["batch"] == 1]
     return {

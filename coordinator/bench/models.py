@@ -78,6 +78,7 @@ def synthetic_models(
         shape=llm_shape,
         quant=llm_quant,
         real_ids=real_ids,
+        words_to=None if real_ids else TINY_CHAT_VOCAB,
         seed=SYNTHETIC_SEED,
         deadline=deadline,
     )

@@ -29,17 +29,20 @@ def within_margin(level: dict, margin: float) -> bool:
 
 @dataclass(frozen=True)
 class MemoryNeed:
-    """Bytes a server with ``streams`` slots of ``n_ctx`` tokens needs (weights, KV cache, SNAC)."""
+    """Bytes a server with ``streams`` slots of ``n_ctx`` tokens needs: both models' weights, KV
+    caches and compute buffers (coordinator/memory_plan.py's plan, the one `serve` checks at
+    start), and SNAC's measured peak (GPU only; 0 when not measured)."""
 
     streams: int
     n_ctx: int
     weights: int
     kv_cache: int
+    compute: int
     snac: int
 
     @property
     def total(self) -> int:
-        return self.weights + self.kv_cache + self.snac
+        return self.weights + self.kv_cache + self.compute + self.snac
 
     def as_dict(self) -> dict:
         return {
@@ -47,16 +50,10 @@ class MemoryNeed:
             "n_ctx": self.n_ctx,
             "weights_bytes": self.weights,
             "kv_cache_bytes": self.kv_cache,
+            "compute_bytes": self.compute,
             "snac_bytes": self.snac,
             "total_bytes": self.total,
         }
-
-
-def memory_need(
-    *, streams: int, n_ctx: int, weight_bytes: int, kv_bytes_per_token: int, snac_bytes: int
-) -> MemoryNeed:
-    """``kv_bytes_per_token`` covers both models: each engine reserves ``streams`` x ``n_ctx`` cells."""
-    return MemoryNeed(streams, n_ctx, weight_bytes, kv_bytes_per_token * streams * n_ctx, snac_bytes)
 
 
 def recommend(levels: list[dict], margin: float = DEFAULT_MARGIN) -> int:
@@ -121,3 +118,34 @@ def table(levels: list[dict]) -> str:
 
 def gib(n_bytes: int) -> str:
     return f"{n_bytes / GIB:.1f} GiB"
+
+
+def summary(report: dict, saved: object) -> str:
+    """What `coordinator bench` prints when it is done: the table, then one line per finding."""
+    lines = [table(report["levels"])]
+    single = report["single_stream"]
+    if single:
+        lines.append(
+            f"one stream: {single['audio_tokens_per_s']:.0f} audio tokens/s, first audio "
+            f"{single['first_audio_s'] * 1000:.0f} ms, {single['real_time_multiple']:.2f}x real time"
+        )
+    chat = report["chat_first_audio_s"]
+    if chat["median"] is not None:
+        lines.append(f"/chat first audio: {chat['median'] * 1000:.0f} ms (median of {len(chat['runs'])})")
+    rec = report["recommendation"]
+    need = rec["memory_needed"]
+    if rec["max_concurrent_streams"]:
+        lines.append(
+            f"recommended: MAX_CONCURRENT_STREAMS={rec['max_concurrent_streams']} ({rec['rule']}); needs about "
+            f"{gib(need['total_bytes'])} at N_CTX={need['n_ctx']} (weights {gib(need['weights_bytes'])}, "
+            f"KV cache {gib(need['kv_cache_bytes'])}, compute {gib(need['compute_bytes'])}, "
+            f"SNAC {gib(need['snac_bytes'])})"
+        )
+    elif single:
+        lines.append(
+            "recommended: none: not even one stream stayed within the margin of real time on this host"
+        )
+    else:
+        lines.append("recommended: none: nothing was measured (raise --max-seconds)")
+    lines.append(f"stopped by: {report['stopped_by']}; saved {saved}")
+    return "\n".join(lines)

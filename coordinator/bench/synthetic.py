@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 # The tests' Orpheus-like model puts <custom_token_0> here; the released model has 128256.
 TINY_CUSTOM_TOKEN_OFFSET = 777
 MAX_PIECE_SCORE = 16  # scores are length - 16: negative, longer is better
+OUTPUT_GAIN_UNDER_SOFTCAP = 100.0  # see _f32_values
 SENTENCE_EVERY = 8  # a random chat model's sentences: about this many words (see _fill_with_words)
 WEIGHT_SCALE = 0.5  # large enough that logits vary token to token, small enough to stay finite
 # Standard deviation of a uniform int8 (all 256 values): Q8_0 scale = wanted std / this.
@@ -206,7 +207,7 @@ def _tensor_plan(shape: ModelShape, n_vocab: int) -> list[tuple[str, tuple[int, 
     q, kv = shape.n_heads * head, shape.n_heads_kv * head
     plan: list[tuple[str, tuple[int, ...], str]] = [
         ("token_embd.weight", (n_vocab, n_embd), "embedding"),
-        ("output_norm.weight", (n_embd,), "norm"),
+        ("output_norm.weight", (n_embd,), "output_norm"),
     ]
     if not shape.tied_output:
         plan.append(("output.weight", (n_vocab, n_embd), "output"))
@@ -257,6 +258,13 @@ def _std(kind: str, cols: int) -> float:
 def _f32_values(rng: np.random.Generator, kind: str, dims: tuple[int, ...], shape: ModelShape) -> np.ndarray:
     if kind == "norm":
         return np.ones(dims, dtype=np.float32)
+    if kind == "output_norm":
+        # A model whose output reuses token_embd (Gemma) scores the token it just read far above
+        # the rest (the residual stream is mostly that token's embedding), so a random one repeats
+        # its last prompt token forever ("\n\n\n": nothing to speak). Logits this large all hit
+        # the final soft cap instead, and the next token is drawn nearly uniformly.
+        gain = OUTPUT_GAIN_UNDER_SOFTCAP if shape.tied_output and shape.final_softcap else 1.0
+        return np.full(dims, gain, dtype=np.float32)
     if kind == "rope":
         return llama3_rope_factors(shape)
     if kind == "embedding":

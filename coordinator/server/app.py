@@ -15,7 +15,7 @@ from coordinator.config import Settings, load_catalog, load_settings, resolve_mo
 from coordinator.errors import CoordinatorError, ModelLoadError
 from coordinator.logs import configure_logging
 from coordinator.memory_plan import check_memory_plan
-from coordinator.runtime import Runtime, load_runtime
+from coordinator.runtime import Runtime, installed_stt, load_runtime
 from coordinator.server.deps import DOWNLOADING_MESSAGE
 from coordinator.server.errors import install_error_handlers
 from coordinator.server.lifecycle import DrainGate, GracefulServer, Lifecycle
@@ -26,7 +26,7 @@ from coordinator.server.openapi import install_openapi
 from coordinator.server.routes import audio, metrics, models, status, text, transcription, voice, voice_ws
 from coordinator.server.security import SecurityMiddleware, check_bind, is_loopback
 from coordinator.server.web import router as web
-from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_server
+from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_servers
 
 logger = logging.getLogger(__name__)
 
@@ -48,18 +48,23 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime
         app.state.not_ready_reason = None
-        wyoming = _wyoming(app, config, runtime) if config.wyoming_port is not None else None
-        if wyoming is not None:
-            await wyoming.start()  # a port in use fails the start-up here, before any load
-        app.state.wyoming = wyoming
+        app.state.wyoming, app.state.wyoming_stt = _wyoming(app, config, runtime)
+        wyoming = [server for server in (app.state.wyoming, app.state.wyoming_stt) if server is not None]
+        try:
+            for server in wyoming:
+                await server.start()  # a port in use fails the start-up here, before any load
+        except BaseException:
+            for server in wyoming:
+                await server.stop()
+            raise
         loading = None
         if runtime is None:
             loading = asyncio.create_task(_load(app, config))
         try:
             yield
         finally:
-            if wyoming is not None:
-                await wyoming.stop()  # its connections stop speaking before the models go
+            for server in wyoming:
+                await server.stop()  # its connections stop before the models go
             if loading is not None:
                 await loading  # a load in progress runs in a thread: let it finish, then free it
                 if app.state.runtime is not None:
@@ -113,9 +118,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     return app
 
 
-def _wyoming(app: FastAPI, settings: Settings, runtime: Runtime | None) -> WyomingServer:
-    """Home Assistant's protocol on its own port, served by this app's models, limits and drain."""
-    return wyoming_server(
+def _wyoming(
+    app: FastAPI, settings: Settings, runtime: Runtime | None
+) -> tuple[WyomingServer | None, WyomingServer | None]:
+    """Home Assistant's protocol on its own ports (speech, transcription), served by this app's
+    models, limits and drain."""
+    if settings.wyoming_port is None and settings.wyoming_stt_port is None:
+        return None, None
+    return wyoming_servers(
         settings,
         runtime.catalog if runtime is not None else load_catalog(settings.catalog_path()),
         runtime=lambda: app.state.runtime,
@@ -191,7 +201,13 @@ def serve(host: str | None = None, port: int | None = None) -> None:
             choice.require_file()
         snac_path, _ = resolve_model_path("snac", catalog, settings)
         llm_path, _ = resolve_model_path("llm", catalog, settings)
-        check_memory_plan(settings, [(c.key, c.path) for c in choices], llm_path, snac_path)
+        check_memory_plan(
+            settings,
+            [(c.key, c.path) for c in choices],
+            llm_path,
+            snac_path,
+            stt_dir=installed_stt(catalog, settings),
+        )
     keys = len(settings.api_keys())
     if keys:
         logger.info("API key authentication on (%d key(s)); /health stays open", keys)

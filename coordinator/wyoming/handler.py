@@ -1,49 +1,33 @@
-"""One Wyoming connection: ``describe``, one-shot ``synthesize``, and streamed synthesis
+"""One Wyoming speech connection: one-shot ``synthesize``, and streamed synthesis
 (``synthesize-start`` → ``synthesize-chunk``s → ``synthesize-stop``) as Home Assistant 2025.7+ sends it.
 
-The connection reads events while it speaks, on a worker task of its own. That is what lets a
-stream's first sentence be spoken while the rest of its text is still arriving, and what notices a
-client that left mid-speech (its end of file) so that its generation stops at once instead of
-running to its end. Speech goes the server's one way: ``OrpheusTTS.speak`` → ``aiter_chunks`` on the
-shared SNAC scheduler, with the engine's slots, queue and the request limits of the HTTP API.
+Speech goes the server's one way: ``OrpheusTTS.speak`` → ``aiter_chunks`` on the shared SNAC
+scheduler, with the engine's slots, queue and the request limits of the HTTP API. The connection
+machinery (events read while it speaks, idle timeout, refusals) is ``connection.py``'s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
-from wyoming.error import Error
 from wyoming.event import Event
-from wyoming.info import Describe
-from wyoming.ping import Ping, Pong
-from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
 
 from coordinator.audio.encoders import PcmEncoder
 from coordinator.engine.sampling import SamplingParams
-from coordinator.errors import (
-    CoordinatorError,
-    InvalidInputError,
-    NotReadyError,
-    QueueFullError,
-    ShuttingDownError,
-)
+from coordinator.errors import InvalidInputError
 from coordinator.runtime import Runtime
-from coordinator.server.deps import LOADING_MESSAGE
-from coordinator.server.errors import stream_failure
-from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE, Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.server.routes.audio import speech_max_tokens
 from coordinator.text.sentences import DEFAULT_LANGUAGE, SentenceBuffer
 from coordinator.tts import Utterances
-from coordinator.wyoming.framing import read_event
+from coordinator.wyoming.connection import ServerContext, WyomingConnection
 from coordinator.wyoming.info import VoiceEntry
 
 logger = logging.getLogger(__name__)
@@ -51,28 +35,19 @@ logger = logging.getLogger(__name__)
 PCM_WIDTH = 2  # bytes per sample: 16-bit, as the HTTP API's pcm
 PCM_CHANNELS = 1
 SUPPORTED_EVENTS = "describe, synthesize, synthesize-start, synthesize-chunk, synthesize-stop, ping"
-# Requests one connection may have waiting behind the one it is speaking: Home Assistant sends
-# one per connection; a client piling up more is refused rather than queued without bound.
-MAX_PENDING_JOBS = 4
-DEFAULT_IDLE_TIMEOUT_S = 60.0
-DEFAULT_MAX_EVENT_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class SpeechService:
-    """What every connection shares: the server's loaded models (through accessors: they may still
-    be loading), its limits, lifecycle and metrics, and the describe answer."""
+    """What every speech connection shares: the server (models, drain), the describe answer, the
+    voices, the HTTP API's limits and metrics, the seed."""
 
-    runtime: Callable[[], Runtime | None]
-    not_ready_reason: Callable[[], str | None]
+    context: ServerContext
     info: Event
     voices: Sequence[VoiceEntry]
-    lifecycle: Lifecycle
     limits: RequestLimits
     metrics: Metrics
     seed: int | None = None
-    idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S
-    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES  # MAX_BODY_BYTES: an event is a request body
 
     def voice(self, name: str | None, language: str | None) -> str:
         """The voice a request names, else the first voice speaking its language, else the default
@@ -149,79 +124,15 @@ class TextStream:
 Job = OneShot | TextStream
 
 
-class SpeechHandler(AsyncEventHandler):
-    """Events in on the reading side; speech out from one worker task, job after job, in order.
-
-    Any error is answered with an ``error`` event and ends the connection: Home Assistant opens a
-    connection per request, and a half-spoken stream cannot be resumed anyway.
-    """
+class SpeechHandler(WyomingConnection[Job]):
+    """Speech: text events in, audio out, one request after another."""
 
     def __init__(
         self, service: SpeechService, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        super().__init__(reader, writer)
+        super().__init__(service.context, lambda: service.info, reader, writer)
         self._service = service
-        self._jobs: asyncio.Queue[Job] = asyncio.Queue()
         self._stream: TextStream | None = None  # the stream whose chunks are arriving
-        self._speaking = False
-        self._refusal: CoordinatorError | None = None
-
-    async def run(self) -> None:
-        self._is_running = True
-        worker = asyncio.create_task(self._work(), name="wyoming speech")
-        try:
-            while self._is_running:
-                try:
-                    event = await self._next_event()
-                except CoordinatorError as exc:  # a malformed or oversized event
-                    logger.info("wyoming: unreadable event: %s", exc.message)
-                    self._refusal = exc
-                    break
-                if event is None or not await self.handle_event(event):
-                    break
-        finally:
-            # The client left (or we end the connection): whatever it asked for stops now, and
-            # before a refusal is sent, so that the error is the last event the client gets.
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
-            if self._refusal is not None:
-                await self._report(self._refusal)
-            await self.disconnect()
-            self.writer.close()
-
-    async def _next_event(self) -> Event | None:
-        """The next event; ``None`` at the end of the connection, or once it was idle (nothing
-        received, nothing being spoken) for the idle timeout. The read is never cut half way."""
-        read = asyncio.ensure_future(read_event(self.reader, max_bytes=self._service.max_event_bytes))
-        try:
-            while True:
-                done, _ = await asyncio.wait({read}, timeout=self._service.idle_timeout_s)
-                if done:
-                    return read.result()
-                if not self._speaking:
-                    logger.info(
-                        "wyoming: closing a connection idle for %g s (WYOMING_IDLE_TIMEOUT_S)",
-                        self._service.idle_timeout_s,
-                    )
-                    return None
-        finally:
-            read.cancel()
-
-    async def handle_event(self, event: Event) -> bool:
-        if Describe.is_type(event.type):
-            await self.write_event(self._service.info)
-            return True
-        if Ping.is_type(event.type):
-            await self.write_event(Pong(text=Ping.from_event(event).text).event())
-            return True
-        try:
-            self._accept(event)
-        except CoordinatorError as exc:
-            logger.info("wyoming: refused %s: %s", event.type, exc.message)
-            self._refusal = exc  # answered once the connection's speech has stopped (run)
-            return False
-        return True
 
     def _accept(self, event: Event) -> None:
         if Synthesize.is_type(event.type):
@@ -254,54 +165,22 @@ class SpeechHandler(AsyncEventHandler):
         else:
             raise InvalidInputError(f"unsupported event {event.type!r}: this port handles {SUPPORTED_EVENTS}")
 
-    def _queue(self, job: Job) -> None:
-        if self._jobs.qsize() >= MAX_PENDING_JOBS:
-            raise QueueFullError(
-                f"this connection already has {MAX_PENDING_JOBS} requests waiting: wait for their "
-                "audio, or open another connection"
-            )
-        self._jobs.put_nowait(job)
-
     def _voice(self, event: Event) -> str:
         voice = event.data.get("voice") or {}
         if not isinstance(voice, dict):
             raise InvalidInputError(f"{event.type}: voice must be an object with a name", param="voice")
         return self._service.voice(voice.get("name"), voice.get("language"))
 
-    async def _work(self) -> None:
-        while True:
-            job = await self._jobs.get()
-            try:
-                await self._run(job)
-            except ConnectionError:
-                logger.info("wyoming: client left during speech")
-                await self.stop()
-                return
-            except Exception as exc:
-                await self._report(stream_failure(exc))
-                await self.stop()
-                return
-
-    async def _run(self, job: Job) -> None:
-        runtime = self._service.runtime()
-        if runtime is None:
-            raise NotReadyError(self._service.not_ready_reason() or LOADING_MESSAGE)
-        lifecycle = self._service.lifecycle
-        if lifecycle.draining:
-            raise ShuttingDownError(SHUTTING_DOWN_MESSAGE)
-        lifecycle.in_flight += 1  # a drain lets this finish, like an HTTP stream
-        try:
-            params = self._params(runtime)
-            if isinstance(job, OneShot):
-                started = time.perf_counter()
-                # The voice picks the Orpheus model (speech_models.py), as on the HTTP API.
-                resolved = runtime.resolve_voice(job.voice)
-                speech = resolved.tts.speak(job.text, resolved.voice, params, loop=asyncio.get_running_loop())
-                await self._play(runtime, speech, started)
-            else:
-                await self._speak_stream(runtime, job, params)
-        finally:
-            lifecycle.in_flight -= 1
+    async def _serve(self, runtime: Runtime, job: Job) -> None:
+        params = self._params(runtime)
+        if isinstance(job, OneShot):
+            started = time.perf_counter()
+            # The voice picks the Orpheus model (speech_models.py), as on the HTTP API.
+            resolved = runtime.resolve_voice(job.voice)
+            speech = resolved.tts.speak(job.text, resolved.voice, params, loop=asyncio.get_running_loop())
+            await self._play(runtime, speech, started)
+        else:
+            await self._speak_stream(runtime, job, params)
 
     def _params(self, runtime: Runtime) -> SamplingParams:
         # What the HTTP API uses for a request that sets only its seed.
@@ -347,7 +226,7 @@ class SpeechHandler(AsyncEventHandler):
             "wyoming", speech.aiter_chunks(runtime.snac), speech.streams, started=started
         )
         start = AudioStart(rate=rate, width=PCM_WIDTH, channels=PCM_CHANNELS).event()
-        self._speaking = True
+        self._busy = True
         try:
             begun = False
             async for chunk in audio:
@@ -363,12 +242,8 @@ class SpeechHandler(AsyncEventHandler):
                 await self.write_event(start)
             await self.write_event(AudioStop().event())
         finally:
-            self._speaking = False
+            self._busy = False
             await audio.aclose()  # type: ignore[attr-defined]  # stops the generation if cut short
-
-    async def _report(self, error: CoordinatorError) -> None:
-        with contextlib.suppress(ConnectionError):
-            await self.write_event(Error(text=error.message, code=error.code).event())
 
 
 def _text(event: Event) -> str:

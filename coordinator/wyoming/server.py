@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
+
+from wyoming.server import AsyncEventHandler
 
 from coordinator.config import ModelCatalog, Settings
 from coordinator.errors import ConfigError
@@ -19,6 +22,7 @@ from coordinator.server.lifecycle import Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.server.security import is_loopback
+from coordinator.wyoming.connection import ServerContext
 from coordinator.wyoming.handler import SpeechHandler, SpeechService
 from coordinator.wyoming.info import speech_info, voice_entries
 
@@ -27,6 +31,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# The transcription port's mDNS name: the speech port's, with this after it.
+STT_NAME_SUFFIX = "-stt"
 # On shutdown, how long the connections get to end after they were told to stop.
 STOP_TIMEOUT_S = 5.0
 
@@ -39,7 +45,8 @@ def check_wyoming_bind(settings: Settings) -> None:
     """The HTTP rule, for a protocol without keys: beyond loopback only when asked for explicitly.
     Home Assistant's Wyoming integration cannot send a key, so API_KEY does not protect this port."""
     host = wyoming_host(settings)
-    if settings.wyoming_port is None or settings.allow_no_auth or is_loopback(host):
+    enabled = settings.wyoming_port is not None or settings.wyoming_stt_port is not None
+    if not enabled or settings.allow_no_auth or is_loopback(host):
         return
     raise ConfigError(
         f"refusing to listen for Wyoming on {host}: the Wyoming protocol has no authentication (API_KEY "
@@ -49,18 +56,28 @@ def check_wyoming_bind(settings: Settings) -> None:
     )
 
 
+HandlerFactory = Callable[[asyncio.StreamReader, asyncio.StreamWriter], AsyncEventHandler]
+
+
 class WyomingServer:
-    """Accepts Wyoming connections, one ``SpeechHandler`` each."""
+    """Accepts Wyoming connections, one handler (``handler_factory``'s) each."""
 
     def __init__(
-        self, service: SpeechService, host: str, port: int, *, announcer: Announcer | None = None
+        self,
+        handler_factory: HandlerFactory,
+        host: str,
+        port: int,
+        *,
+        announcer: Announcer | None = None,
+        name: str = "speech",
     ) -> None:
-        self._service = service
+        self._handler_factory = handler_factory
+        self.name = name
         self.host = host
         self.port = port
         self._announcer = announcer
         self._server: asyncio.Server | None = None
-        self._handlers: dict[asyncio.Task[None], SpeechHandler] = {}
+        self._handlers: dict[asyncio.Task[None], AsyncEventHandler] = {}
 
     async def start(self) -> None:
         try:
@@ -74,13 +91,13 @@ class WyomingServer:
         sockets = self._server.sockets
         if sockets and self.port == 0:
             self.port = sockets[0].getsockname()[1]
-        logger.info("Wyoming (Home Assistant) speech on tcp://%s:%d", self.host, self.port)
+        logger.info("Wyoming (Home Assistant) %s on tcp://%s:%d", self.name, self.host, self.port)
         if self._announcer is not None:
             await self._announcer.register(self.port)
 
     async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # asyncio sets TCP_NODELAY on its TCP transports: each event leaves as soon as it is written.
-        handler = SpeechHandler(self._service, reader, writer)
+        handler = self._handler_factory(reader, writer)
         task = asyncio.current_task()
         assert task is not None
         self._handlers[task] = handler
@@ -113,7 +130,7 @@ class WyomingServer:
             self._server = None
 
 
-def wyoming_server(
+def wyoming_servers(
     settings: Settings,
     catalog: ModelCatalog,
     *,
@@ -122,25 +139,59 @@ def wyoming_server(
     lifecycle: Lifecycle,
     limits: RequestLimits,
     metrics: Metrics,
-) -> WyomingServer:
-    """The listener ``settings`` ask for (WYOMING_PORT set), serving the server's own runtime."""
-    assert settings.wyoming_port is not None
-    service = SpeechService(
+) -> tuple[WyomingServer | None, WyomingServer | None]:
+    """The listeners ``settings`` ask for: speech (WYOMING_PORT) and transcription
+    (WYOMING_STT_PORT), each None when its port is unset, serving the server's own runtime."""
+    context = ServerContext(
         runtime=runtime,
         not_ready_reason=not_ready_reason,
-        info=speech_info(catalog, settings).event(),
-        voices=voice_entries(catalog, settings),
         lifecycle=lifecycle,
-        limits=limits,
-        metrics=metrics,
-        seed=settings.wyoming_seed,
         idle_timeout_s=settings.wyoming_idle_timeout_s,
         max_event_bytes=settings.max_body_bytes,
     )
     host = wyoming_host(settings)
-    announcer = None
-    if settings.wyoming_zeroconf:
-        from coordinator.wyoming.zeroconf import Announcer  # mDNS only when asked for
+    speech = stt = None
+    if settings.wyoming_port is not None:
+        service = SpeechService(
+            context=context,
+            info=speech_info(catalog, settings).event(),
+            voices=voice_entries(catalog, settings),
+            limits=limits,
+            metrics=metrics,
+            seed=settings.wyoming_seed,
+        )
+        speech = WyomingServer(
+            partial(SpeechHandler, service),
+            host,
+            settings.wyoming_port,
+            announcer=_announcer(settings, host, ""),
+        )
+    if settings.wyoming_stt_port is not None:
+        from coordinator.wyoming.asr import (  # the recogniser's imports only when asked for
+            TranscriptionHandler,
+            TranscriptionService,
+            catalog_transcription_info,
+            describe_transcription,
+        )
 
-        announcer = Announcer(host, settings.wyoming_zeroconf_name)
-    return WyomingServer(service, host, settings.wyoming_port, announcer=announcer)
+        transcription = TranscriptionService(
+            context=context,
+            describe=describe_transcription(runtime, catalog_transcription_info(settings, catalog)),
+            max_audio_seconds=limits.max_audio_seconds,
+        )
+        stt = WyomingServer(
+            partial(TranscriptionHandler, transcription),
+            host,
+            settings.wyoming_stt_port,
+            announcer=_announcer(settings, host, STT_NAME_SUFFIX),
+            name="transcription",
+        )
+    return speech, stt
+
+
+def _announcer(settings: Settings, host: str, suffix: str) -> Announcer | None:
+    if not settings.wyoming_zeroconf:
+        return None
+    from coordinator.wyoming.zeroconf import Announcer, default_name  # mDNS only when asked for
+
+    return Announcer(host, (settings.wyoming_zeroconf_name or default_name()) + suffix)

@@ -58,3 +58,21 @@ def test_a_level_whose_streams_are_refused_is_recorded_as_failed_not_raised(monk
     assert level["failed"] == "HTTP 503 from /v1/audio/speech"
     assert not holds_real_time(level)
     assert "failed: HTTP 503" in table([level])
+
+
+def test_the_memory_a_recommendation_needs_is_serves_own_plan_at_the_configured_context(
+    orpheus_gguf, chat_gguf
+):
+    from coordinator.bench.capacity import memory_for
+    from coordinator.memory_plan import engine_plan
+
+    models = {"orpheus": {"path": str(orpheus_gguf)}, "llm": {"path": str(chat_gguf)}}
+    need = memory_for(models, streams=32, n_ctx=4096, snac_bytes=1000)
+    plans = [
+        engine_plan(n, p, n_ctx_per_seq=4096, sequences=32)
+        for n, p in (("o", orpheus_gguf), ("l", chat_gguf))
+    ]
+    assert need.kv_cache == sum(p.kv_cache for p in plans) > 0
+    assert need.weights == orpheus_gguf.stat().st_size + chat_gguf.stat().st_size
+    assert need.total == sum(p.total for p in plans) + 1000
+    assert memory_for(models, streams=0, n_ctx=4096, snac_bytes=0).kv_cache == 0

@@ -59,3 +59,53 @@ def test_the_cpu_dry_run_passes_every_step_and_saves_both_reports(tmp_path):
         assert "max_concurrent_streams" in report["recommendation"]
         assert (out / f"bench-{quant}.txt").read_text().strip().endswith(f"bench-{quant}.json")
     assert not (out / "models").exists()  # GBs of random weights on a GPU host: removed
+
+
+# What a torch (CUDA) image brings, and what the proof installs apart (the CUDA wheel, this checkout).
+PROVIDED_BY_THE_IMAGE = {
+    "torch",
+    "triton",
+    "sympy",
+    "mpmath",
+    "networkx",
+    "jinja2",
+    "markupsafe",
+    "filelock",
+    "fsspec",
+    "typing-extensions",
+    "setuptools",
+    "pip",
+    "llama-cpp-python",
+    "orpheus-coordinator",
+}
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_proof_carries_every_package_the_server_the_bench_and_the_gpu_tests_import():
+    import importlib.metadata
+
+    modules = [
+        "coordinator.cli",
+        "coordinator.server.app",
+        "coordinator.bench.capacity",
+        "coordinator.bench.synthetic",
+        "tests.conftest",
+        "tests.server.test_cuda_oom",
+        "tests.audio.test_snac_cuda",
+        "tests.engine.test_gpu_offload",
+    ]
+    code = f"import sys; [__import__(m) for m in {modules!r}]; print(' '.join(sorted(set(m.split('.')[0] for m in sys.modules))))"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    distributions = importlib.metadata.packages_distributions()
+    imported = {_normal(d) for module in done.stdout.split() for d in distributions.get(module, [])}
+    lines = (REPO / "bench" / "proof_requirements.txt").read_text().splitlines()
+    carried = {_normal(line.split("==")[0]) for line in lines if line and not line.startswith("#")}
+    missing = {d for d in imported - carried - PROVIDED_BY_THE_IMAGE if not d.startswith("nvidia-")}
+    assert not missing, f"add to bench/proof_requirements.txt: {sorted(missing)}"

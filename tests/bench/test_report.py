@@ -1,6 +1,6 @@
 """The sweep's plan and the recommendation, from level figures."""
 
-from coordinator.bench.report import memory_need, next_level, recommend, table
+from coordinator.bench.report import next_level, recommend, table
 
 
 def level(streams, rtf_p95, stalled=0, cut=False):
@@ -51,15 +51,49 @@ def test_the_recommendation_is_the_largest_n_within_the_margin_not_merely_real_t
     assert recommend([level(1, 0.3), level(2, 0.3, stalled=1), level(4, 0.3)]) == 1
 
 
-def test_memory_counts_a_kv_cache_per_stream_at_the_configured_context():
-    need = memory_need(streams=32, n_ctx=4096, weight_bytes=7_000, kv_bytes_per_token=10, snac_bytes=500)
-    assert need.kv_cache == 32 * 4096 * 10
-    assert need.total == 7_000 + 32 * 4096 * 10 + 500
-
-
 def test_the_table_has_a_line_per_level_and_says_which_broke():
     lines = table([level(2, 1.2), level(1, 0.4), level(4, 0.1, cut=True)]).splitlines()
     assert len(lines) == 4
     assert lines[1].split()[0] == "1" and lines[1].endswith("held")
     assert lines[2].endswith("broke")
     assert "cut by --max-seconds" in lines[3]
+
+
+def test_the_summary_of_a_run_whose_only_level_was_cut_says_nothing_was_measured():
+    from coordinator.bench.report import summary
+
+    report = {
+        "levels": [level(1, 0.0, cut=True)],
+        "single_stream": None,
+        "chat_first_audio_s": {"runs": [], "median": None},
+        "recommendation": {"max_concurrent_streams": 0, "rule": "r", "memory_needed": {}},
+        "stopped_by": "time budget (a level was cut)",
+    }
+    lines = summary(report, "out.json").splitlines()
+    assert "cut by --max-seconds" in lines[1]
+    assert lines[-2] == "recommended: none: nothing was measured (raise --max-seconds)"
+    assert lines[-1].endswith("saved out.json")
+
+
+def test_the_summary_names_the_recommendation_and_its_memory():
+    from coordinator.bench.report import summary
+
+    need = {
+        "n_ctx": 4096,
+        "total_bytes": 40 * 1024**3,
+        "weights_bytes": 7 * 1024**3,
+        "kv_cache_bytes": 30 * 1024**3,
+        "compute_bytes": 2 * 1024**3,
+        "snac_bytes": 1024**3,
+    }
+    report = {
+        "levels": [level(1, 0.1), level(2, 0.2)],
+        "single_stream": {"audio_tokens_per_s": 900.0, "first_audio_s": 0.08, "real_time_multiple": 10.9},
+        "chat_first_audio_s": {"runs": [0.2, 0.25, 0.3], "median": 0.25},
+        "recommendation": {"max_concurrent_streams": 2, "rule": "rule", "memory_needed": need},
+        "stopped_by": "max streams reached",
+    }
+    text = summary(report, "r.json")
+    assert "one stream: 900 audio tokens/s, first audio 80 ms, 10.90x real time" in text
+    assert "/chat first audio: 250 ms (median of 3)" in text
+    assert "MAX_CONCURRENT_STREAMS=2" in text and "needs about 40.0 GiB at N_CTX=4096" in text

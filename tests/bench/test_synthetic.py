@@ -147,3 +147,11 @@ def test_q4_k_m_is_quantized_from_the_q8_0_already_written_and_models_are_reused
     assert "written_in_s" not in second["llm"]  # reused
     assert gguf.GGUFReader(overrides["orpheus_model_path"]).fields["general.file_type"].parts[-1][0] == 15
     assert first["orpheus"]["path"] != second["orpheus"]["path"]
+
+
+def test_a_random_gemma_with_words_says_varied_speakable_words_not_one_token_over_and_over(tmp_path):
+    path = build_chat_gguf(tmp_path / "chat.gguf", shape=TINY_GEMMA2, quant="Q8_0", words_to=4096)
+    _, _, tokens = _generate(path, n_tokens=40)
+    n_pieces = len(gemma_vocab(real_ids=False).vocab.tokens)  # specials, bytes and letters come first
+    assert len(set(tokens)) > 20
+    assert sum(token >= n_pieces for token in tokens) > len(tokens) / 2

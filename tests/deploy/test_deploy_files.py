@@ -184,9 +184,12 @@ def test_the_wyoming_override_publishes_its_port_for_both_services():
     override = yaml.safe_load(override_text)
     for name in ("coordinator", "coordinator-cpu"):
         service = override["services"][name]
-        port = service["environment"]["WYOMING_PORT"]
-        assert port == "10200" and service["environment"]["WYOMING_HOST"] == "0.0.0.0"
-        assert service["ports"] == [f"${{WYOMING_HOST_PORT:-10200}}:{port}"]
+        port, stt_port = service["environment"]["WYOMING_PORT"], service["environment"]["WYOMING_STT_PORT"]
+        assert (port, stt_port) == ("10200", "10300") and service["environment"]["WYOMING_HOST"] == "0.0.0.0"
+        assert service["ports"] == [
+            f"${{WYOMING_HOST_PORT:-10200}}:{port}",
+            f"${{WYOMING_STT_HOST_PORT:-10300}}:{stt_port}",
+        ]
         assert name in COMPOSE["services"]  # it extends services the main file defines
     used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", override_text))
     assert used - DOCUMENTED == set()

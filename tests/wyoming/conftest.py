@@ -18,7 +18,12 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def wyoming_settings(settings):
     return settings.model_copy(
-        update={"wyoming_port": free_port(), "wyoming_host": "127.0.0.1", "wyoming_seed": WYOMING_SEED}
+        update={
+            "wyoming_port": free_port(),
+            "wyoming_stt_port": free_port(),
+            "wyoming_host": "127.0.0.1",
+            "wyoming_seed": WYOMING_SEED,
+        }
     )
 
 

@@ -7,6 +7,7 @@ from coordinator.errors import InvalidInputError
 from coordinator.server.lifecycle import Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
+from coordinator.wyoming.connection import ServerContext
 from coordinator.wyoming.handler import SpeechService
 from coordinator.wyoming.info import speech_info, voice_entries
 
@@ -19,11 +20,9 @@ def catalog(settings):
 @pytest.fixture(scope="module")
 def speech(settings, catalog):
     return SpeechService(
-        runtime=lambda: None,
-        not_ready_reason=lambda: None,
+        context=ServerContext(runtime=lambda: None, not_ready_reason=lambda: None, lifecycle=Lifecycle()),
         info=speech_info(catalog).event(),
         voices=voice_entries(catalog),
-        lifecycle=Lifecycle(),
         limits=RequestLimits.from_settings(settings),
         metrics=Metrics(lambda: None),
     )

@@ -22,7 +22,7 @@ from wyoming.tts import (
 
 from coordinator.audio.format import SAMPLES_PER_FRAME
 from coordinator.text.sentences import utterances
-from coordinator.wyoming.handler import MAX_PENDING_JOBS
+from coordinator.wyoming.connection import MAX_PENDING_JOBS
 from tests.wyoming.conftest import WYOMING_SEED
 
 HOME_ASSISTANT_DESCRIBE_TIMEOUT_S = 1.0

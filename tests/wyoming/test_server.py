@@ -4,6 +4,7 @@ wiring into serve's lifespan."""
 import asyncio
 import socket
 import time
+from functools import partial
 
 import httpx
 import pytest
@@ -20,6 +21,8 @@ from coordinator.server.app import create_app
 from coordinator.server.lifecycle import Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
+from coordinator.wyoming.connection import ServerContext
+from coordinator.wyoming.handler import SpeechHandler, SpeechService
 from coordinator.wyoming.info import speech_info, voice_entries
 from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_host
 from coordinator.wyoming.zeroconf import SERVICE_TYPE, Announcer
@@ -29,23 +32,24 @@ READ_TIMEOUT_S = 60
 
 
 def service(settings, runtime=None, *, lifecycle=None, reason=None, idle_timeout_s=60.0):
-    from coordinator.wyoming.handler import SpeechService
-
     catalog = load_catalog(settings.catalog_path())
-    return SpeechService(
+    context = ServerContext(
         runtime=lambda: runtime,
         not_ready_reason=lambda: reason,
+        lifecycle=lifecycle or Lifecycle(),
+        idle_timeout_s=idle_timeout_s,
+    )
+    return SpeechService(
+        context=context,
         info=speech_info(catalog).event(),
         voices=voice_entries(catalog),
-        lifecycle=lifecycle or Lifecycle(),
         limits=RequestLimits.from_settings(settings),
         metrics=Metrics(lambda: runtime),
-        idle_timeout_s=idle_timeout_s,
     )
 
 
 async def started(service, announcer=None):
-    server = WyomingServer(service, "127.0.0.1", 0, announcer=announcer)
+    server = WyomingServer(partial(SpeechHandler, service), "127.0.0.1", 0, announcer=announcer)
     await server.start()
     return server
 
@@ -157,7 +161,7 @@ def test_a_port_in_use_is_one_error_naming_wyoming_port(settings):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        server = WyomingServer(service(settings), "127.0.0.1", taken.getsockname()[1])
+        server = WyomingServer(partial(SpeechHandler, service(settings)), "127.0.0.1", taken.getsockname()[1])
         with pytest.raises(ConfigError, match="cannot listen for Wyoming on 127.0.0.1:.*WYOMING_PORT"):
             asyncio.run(server.start())
 
@@ -171,6 +175,7 @@ def test_a_port_in_use_is_one_error_naming_wyoming_port(settings):
         ({"wyoming_port": 10200, "host": "0.0.0.0", "wyoming_host": "::1"}, False),
         ({"wyoming_port": 10200, "wyoming_host": "192.168.1.5"}, True),
         ({"wyoming_port": 10200, "wyoming_host": "0.0.0.0", "allow_no_auth": True}, False),
+        ({"wyoming_stt_port": 10300, "host": "0.0.0.0"}, True),  # transcription alone too
         ({"host": "0.0.0.0"}, False),  # Wyoming off
     ],
 )
@@ -243,4 +248,15 @@ def test_the_lifespan_starts_wyoming_with_http_and_stops_it_with_the_app(setting
 def test_without_wyoming_port_nothing_listens(settings, runtime):
     app = create_app(settings, runtime=runtime)
     with serving(app):
+        assert app.state.wyoming is None and app.state.wyoming_stt is None
+
+
+def test_the_transcription_port_alone_starts_and_stops_with_the_app(settings, runtime):
+    port = free_port()
+    app = create_app(settings.model_copy(update={"wyoming_stt_port": port}), runtime=runtime)
+    with serving(app):
         assert app.state.wyoming is None
+        answer = asyncio.run(first_answer(app.state.wyoming_stt, Describe().event()))
+        assert Info.from_event(answer).asr[0].models[0].name == runtime.stt.model_id
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
