@@ -58,6 +58,11 @@ def init_backend() -> None:
             _backend_ready = True
 
 
+def _is_cuda_build() -> bool:
+    """Whether this llama-cpp-python ships llama.cpp's CUDA backend library."""
+    return any((Path(llama_cpp.__file__).parent / "lib").glob("libggml-cuda*"))
+
+
 def no_gpu_message(n_gpu_layers: int) -> str:
     """What to say when GPU layers were asked for but llama.cpp has no GPU device to put them on."""
     return (
@@ -119,7 +124,9 @@ class LlamaModel:
             n_gpu_layers,
             "supported" if offload else "not available in this build",
         )
-        if n_gpu_layers != 0 and not offload:
+        if n_gpu_layers != 0 and not offload and _is_cuda_build():
+            # A CUDA build with no device: the GPU image run without --gpus. (A CPU-only build
+            # says so in the line above; warning there would only be noise.)
             logger.warning("%s", no_gpu_message(n_gpu_layers))
         return model
 

@@ -5,6 +5,7 @@ import time
 import numpy as np
 import pytest
 
+from coordinator.engine import llama_model
 from coordinator.engine.batch_engine import BatchEngine, GenerationRequest
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.engine.sampling import SamplingParams
@@ -302,9 +303,18 @@ def test_a_request_that_waits_too_long_for_a_slot_gets_a_timeout(chat_model):
         engine.close()
 
 
-def test_gpu_layers_asked_for_with_no_gpu_visible_warn_that_it_runs_on_the_cpu(chat_gguf, caplog):
-    # This CPU build sees no GPU: as the GPU image does when started without --gpus.
+def test_gpu_layers_asked_for_with_no_gpu_visible_warn_that_it_runs_on_the_cpu(
+    chat_gguf, caplog, monkeypatch
+):
+    # As the GPU image (a CUDA build) does when started without --gpus: this CPU build sees no GPU.
+    monkeypatch.setattr(llama_model, "_is_cuda_build", lambda: True)
     with caplog.at_level(logging.WARNING), LlamaModel.load(chat_gguf, n_gpu_layers=-1):
         pass
     assert "N_GPU_LAYERS=-1 asks for the GPU, but llama.cpp sees no GPU" in caplog.text
     assert "--gpus all" in caplog.text and "running on the CPU" in caplog.text
+
+
+def test_a_cpu_only_build_does_not_warn_about_gpu_layers(chat_gguf, caplog):
+    with caplog.at_level(logging.WARNING), LlamaModel.load(chat_gguf, n_gpu_layers=-1):
+        pass
+    assert "asks for the GPU" not in caplog.text
