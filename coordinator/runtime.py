@@ -342,11 +342,13 @@ class Runtime:
         self.llm.close()
 
 
-def load_runtime(settings: Settings) -> Runtime:
-    catalog = load_catalog(settings.catalog_path())
+def preflight(settings: Settings, catalog: ModelCatalog) -> tuple[list[OrpheusChoice], Path]:
+    """What must hold before anything heavy loads: every selected file present (else the error
+    names its download command) and the selection within the memory budget. Returns the Orpheus
+    choices and SNAC's path."""
     choices = select_orpheus(catalog, settings)
     for choice in choices:
-        choice.require_file()  # fail on a missing file before the heavy loads
+        choice.require_file()
     llm_path, _ = resolve_model_path("llm", catalog, settings)
     snac_path, _ = resolve_model_path("snac", catalog, settings)
     check_memory_plan(
@@ -356,6 +358,12 @@ def load_runtime(settings: Settings) -> Runtime:
         snac_path,
         stt_dir=installed_stt(catalog, settings),
     )
+    return choices, snac_path
+
+
+def load_runtime(settings: Settings) -> Runtime:
+    catalog = load_catalog(settings.catalog_path())
+    choices, snac_path = preflight(settings, catalog)  # fail in milliseconds, before the heavy loads
     device = resolve_device(settings.snac_device)
     codec = load_snac(snac_path, device, compile_mode=settings.snac_compile)
     logger.info("SNAC on %s, shared by %d Orpheus model(s)", device, len(choices))

@@ -11,11 +11,10 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from coordinator import __version__
-from coordinator.config import Settings, load_catalog, load_settings, resolve_model_path, select_orpheus
+from coordinator.config import Settings, load_catalog, load_settings
 from coordinator.errors import CoordinatorError, ModelLoadError
 from coordinator.logs import configure_logging
-from coordinator.memory_plan import check_memory_plan
-from coordinator.runtime import Runtime, installed_stt, load_runtime
+from coordinator.runtime import Runtime, load_runtime, preflight
 from coordinator.server.deps import DOWNLOADING_MESSAGE
 from coordinator.server.errors import install_error_handlers
 from coordinator.server.lifecycle import DrainGate, GracefulServer, Lifecycle
@@ -195,19 +194,8 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     catalog = load_catalog(settings.catalog_path())
     if not settings.auto_download:
         # Refuse at once, with the download command, rather than start a server that can never be
-        # be ready: a missing file, or a selection of models the memory cannot hold.
-        choices = select_orpheus(catalog, settings)
-        for choice in choices:
-            choice.require_file()
-        snac_path, _ = resolve_model_path("snac", catalog, settings)
-        llm_path, _ = resolve_model_path("llm", catalog, settings)
-        check_memory_plan(
-            settings,
-            [(c.key, c.path) for c in choices],
-            llm_path,
-            snac_path,
-            stt_dir=installed_stt(catalog, settings),
-        )
+        # ready: a missing file, or a selection of models the memory cannot hold.
+        preflight(settings, catalog)
     keys = len(settings.api_keys())
     if keys:
         logger.info("API key authentication on (%d key(s)); /health stays open", keys)
