@@ -31,10 +31,12 @@ def client(settings, runtime):
 
 
 @contextlib.contextmanager
-def serving(app):
-    """A real uvicorn serving ``app`` on a free loopback port; yields its base URL."""
+def serving(app, port: int = 0):
+    """A real uvicorn serving ``app`` on a loopback port (default: a free one); yields its base URL.
+    A fixed ``port`` can be served again right after (a server restart): the socket reuses it."""
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -47,6 +49,7 @@ def serving(app):
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        sock.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,6 @@
 """The page and the server's states: a key required, models loading, a server restart."""
 
-import contextlib
-import socket
-import threading
-import time
-
 import pytest
-import uvicorn
 
 from coordinator.config import Settings
 from coordinator.server.app import create_app
@@ -70,34 +64,14 @@ def test_the_page_opens_while_the_models_load_says_so_then_turns_usable_by_itsel
         assert log.errors == []
 
 
-@contextlib.contextmanager
-def _serving_on(app, port: int):
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
-
-
 def test_the_page_survives_a_server_restart(open_page, settings, runtime):
     port = free_port()
-    with _serving_on(create_app(settings, runtime=runtime), port) as url:
+    with serving(create_app(settings, runtime=runtime), port) as url:
         page, log = open_page(url)
         page.wait_for_selector('#server-state[data-state="ready"]')
     page.wait_for_selector('#server-state[data-state="unreachable"]')
     assert page.is_disabled("#speech-speak") and "cannot be reached" in page.inner_text("#banner")
-    with _serving_on(create_app(settings, runtime=runtime), port):
+    with serving(create_app(settings, runtime=runtime), port):
         page.wait_for_selector('#server-state[data-state="ready"]')
         page.fill("#speech-text", "Back again.")
         page.click("#speech-speak")
