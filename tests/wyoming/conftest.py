@@ -2,11 +2,26 @@ import contextlib
 import socket
 
 import pytest
+from wyoming.client import AsyncTcpClient
+from wyoming.error import Error
+from wyoming.event import Event
 
 from coordinator.server.app import create_app
 from tests.server.conftest import runtime, serving  # noqa: F401  (the server tests' live rig)
 
 WYOMING_SEED = 7
+
+
+async def error_after(client: AsyncTcpClient, *events: Event) -> Error:
+    """Send ``events`` on ``client``; the server's answer must be an error event, then the end of
+    the connection."""
+    async with client as wy:
+        for event in events:
+            await wy.write_event(event)
+        answer = await wy.read_event()
+        assert answer is not None and Error.is_type(answer.type), answer
+        assert await wy.read_event() is None
+        return Error.from_event(answer)
 
 
 def free_port() -> int:

@@ -11,7 +11,6 @@ import soundfile as sf
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
-from wyoming.error import Error
 from wyoming.event import Event
 from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize
@@ -19,6 +18,7 @@ from wyoming.tts import Synthesize
 from coordinator.stt.audio import PcmResampler
 from coordinator.stt.transcript import SAMPLE_RATE
 from tests.rig.audio_samples import spoken
+from tests.wyoming.conftest import error_after
 
 READ_TIMEOUT_S = 120
 CHUNK_SAMPLES = 1024  # Home Assistant sends its microphone in chunks of this order
@@ -106,16 +106,6 @@ def test_an_empty_recording_is_an_empty_transcript(stt_port):
     assert Transcript.from_event(answer).text == ""
 
 
-async def error_after(port, *events):
-    async with client(port) as wy:
-        for event in events:
-            await wy.write_event(event)
-        answer = await wy.read_event()
-        assert answer is not None and Error.is_type(answer.type), answer
-        assert await wy.read_event() is None
-        return Error.from_event(answer)
-
-
 def test_bad_transcription_events_are_errors(stt_port):
     start = AudioStart(rate=SAMPLE_RATE, width=2, channels=1).event()
     chunk = AudioChunk(rate=SAMPLE_RATE, width=2, channels=1, audio=b"\0\0").event()
@@ -131,7 +121,7 @@ def test_bad_transcription_events_are_errors(stt_port):
         ((start, AudioChunk(rate=8000, width=2, channels=1, audio=b"\0\0").event()), "keep one rate"),
     ]
     for events, message in cases:
-        error = asyncio.run(error_after(stt_port, *events))
+        error = asyncio.run(error_after(client(stt_port), *events))
         assert message in error.text, (events, error)
 
 
@@ -154,7 +144,7 @@ def test_a_recording_over_max_audio_seconds_is_refused_as_it_arrives(settings, r
         await server.start()
         try:
             too_long = np.zeros(SAMPLE_RATE // 10, "<i2").tobytes()  # 0.1 s
-            return await error_after(server.port, *audio_events(too_long, SAMPLE_RATE))
+            return await error_after(client(server.port), *audio_events(too_long, SAMPLE_RATE))
         finally:
             await server.stop()
 

@@ -23,7 +23,7 @@ from wyoming.tts import (
 from coordinator.audio.format import SAMPLES_PER_FRAME
 from coordinator.text.sentences import utterances
 from coordinator.wyoming.connection import MAX_PENDING_JOBS
-from tests.wyoming.conftest import WYOMING_SEED
+from tests.wyoming.conftest import WYOMING_SEED, error_after
 
 HOME_ASSISTANT_DESCRIBE_TIMEOUT_S = 1.0
 READ_TIMEOUT_S = 60
@@ -197,21 +197,10 @@ def test_a_client_leaving_mid_speech_frees_its_slot_within_a_second(live, runtim
     assert sampled - sampled_before < 4 * 140
 
 
-async def error_after(port, *events):
-    """Send ``events``; the server's answer must be an error event, then the end of the connection."""
-    async with client(port) as wy:
-        for event in events:
-            await wy.write_event(event)
-        answer = await wy.read_event()
-        assert answer is not None and Error.is_type(answer.type), answer
-        assert await wy.read_event() is None
-        return Error.from_event(answer)
-
-
 def test_an_unknown_voice_is_an_error_naming_the_voices(live):
     _, port = live
     error = asyncio.run(
-        error_after(port, Synthesize(text="Hi.", voice=SynthesizeVoice(name="nobody")).event())
+        error_after(client(port), Synthesize(text="Hi.", voice=SynthesizeVoice(name="nobody")).event())
     )
     assert "unknown voice 'nobody'" in error.text and "tara" in error.text and error.code == "invalid_value"
 
@@ -219,7 +208,7 @@ def test_an_unknown_voice_is_an_error_naming_the_voices(live):
 def test_a_language_no_voice_speaks_is_an_error(live):
     _, port = live
     start = SynthesizeStart(voice=SynthesizeVoice(language="de-DE")).event()
-    error = asyncio.run(error_after(port, start))
+    error = asyncio.run(error_after(client(port), start))
     assert "no voice here speaks 'de-DE'" in error.text
 
 
@@ -235,19 +224,19 @@ def test_bad_events_are_errors(live):
         (Synthesize(text="   ").event(), "empty"),
     ]
     for event, message in cases:
-        error = asyncio.run(error_after(port, event))
+        error = asyncio.run(error_after(client(port), event))
         assert message in error.text, (event, error)
-    nested = asyncio.run(error_after(port, SynthesizeStart().event(), SynthesizeStart().event()))
+    nested = asyncio.run(error_after(client(port), SynthesizeStart().event(), SynthesizeStart().event()))
     assert "synthesize-start inside a stream" in nested.text
 
 
 def test_text_over_the_input_limit_is_an_error(live, wyoming_settings):
     _, port = live
     limit = wyoming_settings.max_input_chars
-    error = asyncio.run(error_after(port, Synthesize(text="a" * (limit + 1)).event()))
+    error = asyncio.run(error_after(client(port), Synthesize(text="a" * (limit + 1)).event()))
     assert "MAX_INPUT_CHARS" in error.text
     chunks = [SynthesizeChunk(text="b " * (limit // 4)).event() for _ in range(3)]
-    streamed = asyncio.run(error_after(port, SynthesizeStart().event(), *chunks))
+    streamed = asyncio.run(error_after(client(port), SynthesizeStart().event(), *chunks))
     assert "streamed text is over" in streamed.text
 
 
@@ -266,7 +255,7 @@ def test_a_full_engine_is_an_error_not_a_wait(live, runtime, monkeypatch):
                 held.append(engine.submit(runtime.tts.request("Hi.", "tara")))
             except Exception:
                 break
-        error = asyncio.run(error_after(port, Synthesize(text="Hello there.").event()))
+        error = asyncio.run(error_after(client(port), Synthesize(text="Hello there.").event()))
         assert error.code == "rate_limit_exceeded" and "retry" in error.text
     finally:
         for stream in held:
