@@ -52,36 +52,30 @@ _NAMES_A_MODEL = (_GENERATES - {"/chat", "/tts"}) | {"/v1/audio/voices/{model}"}
 
 # A text/event-stream schema describes one event (its fields, as a client parses them).
 _SSE_EVENT: dict[str, Any] = {"type": "object", "required": ["data"], "properties": {"data": _TEXT}}
-# Speech events carry JSON: OpenAI's speech.audio.delta / speech.audio.done, or an error.
-_SPEECH_EVENT = {
-    **_SSE_EVENT,
-    "properties": {
-        "data": {
-            "type": "string",
-            "contentMediaType": "application/json",
-            "contentSchema": {
-                "type": "object",
-                "required": ["type"],
-                "properties": {"type": {"enum": ["speech.audio.delta", "speech.audio.done", "error"]}},
-            },
-        }
-    },
-}
+
+
+def _json_events(types: list[str]) -> dict[str, Any]:
+    """An SSE event whose data is a JSON object with a ``type`` among ``types``."""
+    return {
+        **_SSE_EVENT,
+        "properties": {
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": {
+                    "type": "object",
+                    "required": ["type"],
+                    "properties": {"type": {"enum": types}},
+                },
+            }
+        },
+    }
+
+
+# Speech events: OpenAI's speech.audio.delta / speech.audio.done, or an error.
+_SPEECH_EVENT = _json_events(["speech.audio.delta", "speech.audio.done", "error"])
 # /chat's events (stream_format "sse", chat_events.py): the reply's text and speech.
-_CHAT_EVENT = {
-    **_SSE_EVENT,
-    "properties": {
-        "data": {
-            "type": "string",
-            "contentMediaType": "application/json",
-            "contentSchema": {
-                "type": "object",
-                "required": ["type"],
-                "properties": {"type": {"enum": list(CHAT_EVENT_TYPES)}},
-            },
-        }
-    },
-}
+_CHAT_EVENT = _json_events(list(CHAT_EVENT_TYPES))
 _SPEECH_TYPES = {media_type_of(fmt): _BINARY for fmt in get_args(AudioFormat)} | {
     SSE_MEDIA_TYPE: _SPEECH_EVENT
 }
