@@ -1,7 +1,7 @@
 # A stand-in for nvidia/cuda:13.0.x-devel on a machine with no registry: Debian bookworm (its
 # CMake 3.25 is the one that fails without explicit CUDA architectures) with the CUDA 13 compiler,
 # runtime and cuBLAS from NVIDIA's PyPI wheels, laid out as /usr/local/cuda. Enough to compile
-# llama.cpp's CUDA backend (.ci/gpu_compile_check.sh); it has no driver and runs nothing.
+# llama.cpp's CUDA backend (.ci/gpu_image_check.sh); it has no driver and runs nothing.
 ARG BASE
 FROM ${BASE}
 RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \

@@ -5,6 +5,11 @@ Run by .ci/docker_smoke.sh (which starts the engine and builds the image); every
 figures as JSON at the end (README quotes them).
 
     python .ci/docker_smoke.py IMAGE --figures OUT.json
+    python .ci/docker_smoke.py IMAGE --gpu-image   # the GPU image, run WITHOUT --gpus (.ci/gpu_image_check.sh)
+
+With --gpu-image the image keeps its own GPU defaults (N_GPU_LAYERS=-1, SNAC_DEVICE=auto) and must
+start all the same, say that no GPU is visible and serve on the CPU; the compose checks (whose GPU
+service reserves an NVIDIA device) are left out.
 """
 
 from __future__ import annotations
@@ -39,6 +44,10 @@ API_KEY = "ci-smoke-key"
 # Measured 1.76 GB (CPU torch; speech in brings CTranslate2 and onnxruntime); with PyPI's CUDA
 # torch it was 6.17 GB. The budget catches that, and any other multi-GB slip.
 SIZE_BUDGET_BYTES = 2_200_000_000
+# The GPU image: CUDA torch with its NVIDIA libraries (cuDNN, cuBLAS, NCCL, ...) is most of it.
+GPU_SIZE_BUDGET_BYTES = 14_000_000_000
+# What the GPU image must log when started without --gpus (coordinator.engine.llama_model.no_gpu_message).
+NO_GPU_LOG = "llama.cpp sees no GPU"
 READY_TIMEOUT_S = 240
 HEALTHY_TIMEOUT_S = 120
 REQUEST_TIMEOUT_S = 120
@@ -141,12 +150,11 @@ def make_models(directory: Path) -> None:
         path.chmod(0o755 if path.is_dir() else 0o644)
 
 
-def check_image(image: str, figures: dict) -> None:
+def check_image(image: str, figures: dict, *, gpu_image: bool = False) -> None:
     size = int(docker("image", "inspect", "-f", "{{.Size}}", image))
     figures["image_bytes"] = size
-    check(
-        size <= SIZE_BUDGET_BYTES, f"image size {size / 1e9:.2f} GB within {SIZE_BUDGET_BYTES / 1e9:.2f} GB"
-    )
+    budget = GPU_SIZE_BUDGET_BYTES if gpu_image else SIZE_BUDGET_BYTES
+    check(size <= budget, f"image size {size / 1e9:.2f} GB within {budget / 1e9:.2f} GB")
     check(docker("image", "inspect", "-f", "{{.Config.User}}", image) == f"{APP_UID}:{APP_UID}", "image USER")
     uid = docker("run", "--rm", "--entrypoint", "id", image, "-u")
     check(uid == APP_UID, f"runs as uid {uid}, not root")
@@ -154,13 +162,27 @@ def check_image(image: str, figures: dict) -> None:
     secrets = docker("run", "--rm", "--entrypoint", "sh", image, "-c", "ls /run/secrets 2>/dev/null | wc -l")
     check("BEGIN CERTIFICATE" not in history and secrets == "0", "the CA bundle is in no layer")
     torch = docker(
-        "run", "--rm", "--entrypoint", "python3", image, "-c", "import torch; print(torch.__version__)"
-    )
-    check(torch == "2.13.0+cpu", f"CPU torch {torch}")
+        "run", "--rm", "--entrypoint", "python3", image, "-c",
+        "import torch; print(torch.__version__, torch.version.cuda)",
+    )  # fmt: skip
+    if gpu_image:
+        # PyPI's torch 2.13.0 is the CUDA 13.0 build: the same CUDA line as the llama.cpp stage.
+        check(torch == "2.13.0+cu130 13.0", f"CUDA torch {torch}")
+        cuda_lib = docker("run", "--rm", "--entrypoint", "sh", image, "-c",
+                          "find /opt/venv -name 'libggml-cuda.so*' -type f")  # fmt: skip
+        check(bool(cuda_lib), f"llama.cpp's CUDA library in the image: {cuda_lib}")
+        # Without a driver (no --gpus) the loader must still resolve every library it links.
+        ldd = docker("run", "--rm", "--entrypoint", "ldd", image, cuda_lib.split()[0])
+        check("not found" not in ldd and "libcuda.so" not in ldd,
+              "libggml-cuda resolves cudart and cuBLAS and needs no libcuda.so.1")  # fmt: skip
+    else:
+        check(torch == "2.13.0+cpu None", f"CPU torch {torch}")
 
 
 def check_portable_cpu_code(image: str, workdir: Path, figures: dict) -> None:
-    find = "find /opt/venv -path '*/llama_cpp/lib/*.so*' -type f"
+    # libggml-cuda is left out: nearly all of it is GPU code (a fatbin that objdump cannot read), and
+    # its host side is compiled by the same GGML_NATIVE=OFF line as the rest.
+    find = "find /opt/venv -path '*/llama_cpp/lib/*.so*' -type f ! -name 'libggml-cuda*'"
     libs = docker("run", "--rm", "--entrypoint", "sh", image, "-c", find).split()
     check(
         any("ggml-cpu" in lib or lib.endswith("libggml.so") for lib in libs), f"llama.cpp CPU library: {libs}"
@@ -190,11 +212,12 @@ def check_portable_cpu_code(image: str, workdir: Path, figures: dict) -> None:
         docker("rm", container, check_rc=False)
 
 
-def run_server(image: str, models: Path, figures: dict) -> None:
+def run_server(image: str, models: Path, figures: dict, *, gpu_image: bool = False) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Bearer {API_KEY}"}
     env_args = [arg for name, value in MODEL_ENV.items() for arg in ("-e", f"{name}={value}")]
+    # No --gpus in either case: this machine has no GPU, and the GPU image must cope with that.
     started = time.monotonic()
     container = docker(
         "run", "-d", "-p", f"127.0.0.1:{port}:8080", "-v", f"{models}:/test-models:ro",
@@ -208,6 +231,11 @@ def run_server(image: str, models: Path, figures: dict) -> None:
         check(True, f"/livez and /readyz 200 ({figures['ready_s']} s after docker run)")
         wait_healthy(container, HEALTHY_TIMEOUT_S)
         check(True, "docker reports the container healthy")
+        if gpu_image:
+            logs = container_logs(container)
+            check(NO_GPU_LOG in logs, f"the log says no GPU is visible ({NO_GPU_LOG!r})")
+            health = httpx.get(url + "/health", timeout=10).json()
+            check(health.get("device", {}).get("snac") == "cpu", f"SNAC falls back to the CPU: {health}")
         check(httpx.get(url + "/v1/models", timeout=10).status_code == 401, "the API needs the key")
 
         wav_started = time.monotonic()
@@ -367,6 +395,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("image")
     parser.add_argument("--figures", type=Path, help="write the figures (JSON) here too")
+    parser.add_argument(
+        "--gpu-image", action="store_true", help="the GPU image, run without --gpus: no compose checks"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="smoke: %(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -377,10 +408,11 @@ def main() -> int:
         models.mkdir()
         make_models(models)
         workdir.chmod(0o755)
-        check_image(args.image, figures)
+        check_image(args.image, figures, gpu_image=args.gpu_image)
         check_portable_cpu_code(args.image, workdir, figures)
-        run_server(args.image, models, figures)
-        compose_checks(args.image, models, figures)
+        run_server(args.image, models, figures, gpu_image=args.gpu_image)
+        if not args.gpu_image:
+            compose_checks(args.image, models, figures)
     except (SmokeFailure, subprocess.TimeoutExpired) as exc:
         logger.error("FAILED: %s", exc)
         logger.info("%d passed, 1 failed", len(PASSED))
