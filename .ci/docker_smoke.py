@@ -209,7 +209,7 @@ def check_portable_cpu_code(image: str, workdir: Path, figures: dict) -> None:
         figures["instructions_beyond_baseline"] = found
         check(not any(found.values()), f"no AVX-512/AMX instruction in {', '.join(found)}")
     finally:
-        docker("rm", container, check_rc=False)
+        docker("rm", "-v", container, check_rc=False)
 
 
 def run_server(image: str, models: Path, figures: dict, *, gpu_image: bool = False) -> None:
@@ -306,7 +306,7 @@ def run_server(image: str, models: Path, figures: dict, *, gpu_image: bool = Fal
         logger.error("container log:\n%s", container_logs(container)[-6000:])
         raise
     finally:
-        docker("rm", "-f", container, check_rc=False)
+        docker("rm", "-f", "-v", container, check_rc=False)
 
 
 def compose_checks(image: str, models: Path, figures: dict) -> None:

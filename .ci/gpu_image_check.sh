@@ -7,8 +7,9 @@
 #      (.ci/cuda-runtime.Dockerfile) with PyPI's CUDA torch, then runs it WITHOUT --gpus with the tiny
 #      test models (.ci/docker_smoke.py --gpu-image): it must start, say that no GPU is visible, and
 #      serve on the CPU.
-# CPU-heavy (compiling llama.cpp's CUDA kernels takes most of an hour on 2 cores; see README for the
-# times measured): not part of .ci/run.
+# .ci/run runs it after the CPU smoke. Compiling llama.cpp's CUDA kernels for one architecture took
+# 28 min on an idle 2-core machine (README); Docker's layer cache in ORPHEUS_CI_CACHE makes a rerun
+# without a Dockerfile change about a minute.
 #   Usage: .ci/gpu_image_check.sh [--compile-only] [ARCHITECTURES]   (default 90-real)
 # Expects a virtualenv with the project's test extras (the smoke test builds the tiny models).
 set -euo pipefail
@@ -69,3 +70,8 @@ fi
 stand_in "$CUDA_RUNTIME" .ci/cuda-runtime.Dockerfile
 build gpu "$IMAGE"
 python .ci/docker_smoke.py "$IMAGE" --gpu-image --figures "$ORPHEUS_CI_CACHE/gpu-smoke-figures.json"
+# Every code change leaves a superseded multi-GB image behind: keep the engine's cache bounded
+# (least recently used first; the CUDA compile, used by every run, stays).
+docker image prune -f >/dev/null
+docker builder prune -f --keep-storage "${ORPHEUS_CI_KEEP_STORAGE:-30GB}" >/dev/null
+docker system df

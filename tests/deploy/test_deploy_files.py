@@ -1,6 +1,7 @@
 """Static checks of the deployment files: what `docker compose up` on a GPU host relies on. The
-CPU image is built and run for real by .ci/docker_smoke.sh (a CI step of its own); the GPU image's
-compile stage was built once by hand (README), never run: there is no GPU here."""
+CPU image is built and run for real by .ci/docker_smoke.sh, the GPU image (for sm_90, on local
+stand-ins for nvidia/cuda) by .ci/gpu_image_check.sh, run without --gpus: CI steps of their own.
+Nothing here runs on a GPU."""
 
 import re
 from pathlib import Path
@@ -112,6 +113,17 @@ def test_the_cuda_architectures_are_pinned_from_turing_to_blackwell():
     assert "-DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHITECTURES}" in _stage("gpu-llama")
     # libggml-cuda without a libcuda.so.1 dependency: the image starts without --gpus.
     assert "-DGGML_CUDA_NO_VMM=ON" in _arg("LLAMA_CUDA_CMAKE_ARGS")
+
+
+def test_the_gpu_image_check_builds_the_dockerfiles_own_targets_from_its_stand_ins():
+    script = (REPO / ".ci" / "gpu_image_check.sh").read_text()
+    for name in ("CUDA_DEVEL_BASE", "CUDA_RUNTIME_BASE", "CUDA_ARCHITECTURES"):
+        _arg(name)  # the Dockerfile has it
+        assert f'--build-arg "{name}=' in script
+    for stand_in in ("cuda-devel.Dockerfile", "cuda-runtime.Dockerfile"):
+        assert (REPO / ".ci" / stand_in).is_file() and f".ci/{stand_in}" in script
+    assert "build gpu-llama " in script and 'build gpu "$IMAGE"' in script
+    assert "bash .ci/gpu_image_check.sh" in (REPO / ".ci" / "run").read_text()
 
 
 def test_torch_matches_each_image():
