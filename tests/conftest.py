@@ -5,6 +5,7 @@ Nothing is faked: tests run real llama.cpp inference on the tiny models and real
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,28 @@ def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason="needs a CUDA GPU (bench/gpu_proof.sh runs these on one)")
     for item in gpu_tests:
         item.add_marker(skip)
+
+
+def _own_handlers() -> list[logging.Handler]:
+    """The root logger's handlers, less pytest's (it adds and removes those around each phase)."""
+    return [h for h in logging.getLogger().handlers if not type(h).__module__.startswith("_pytest")]
+
+
+@pytest.fixture(autouse=True)
+def root_logging():
+    """Put the root logger back as it was after every test. `serve` (and configure_logging) replace
+    its handlers with one on sys.stderr, which under pytest is a capture stream closed after the
+    test: a handler left there makes every later record a "Logging error" on a closed file."""
+    root = logging.getLogger()
+    before, level = _own_handlers(), root.level
+    yield
+    for handler in _own_handlers():
+        if handler not in before:
+            root.removeHandler(handler)
+    for handler in before:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
 
 
 TEST_N_CTX = 1024

@@ -34,16 +34,6 @@ def app_client(settings, runtime):
         yield client
 
 
-@pytest.fixture
-def root_logging():
-    """Put the root logger back as it was after a test that configures it."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
 def test_a_valid_request_id_is_echoed(app_client):
     response = app_client.get("/health", headers={"X-Request-ID": "trace-42/a:b"})
     assert response.headers["x-request-id"] == "trace-42/a:b"
@@ -123,7 +113,8 @@ def test_outside_a_request_records_have_no_id(caplog):
     assert caplog.records[-1].request_id is None
 
 
-def test_json_logs_are_one_valid_object_per_line_with_the_id(app_client, root_logging):
+# configure_logging replaces the root logger's handlers: tests/conftest.py's root_logging puts them back.
+def test_json_logs_are_one_valid_object_per_line_with_the_id(app_client):
     stream = io.StringIO()
     configure_logging("INFO", "json", stream=stream)
     app_client.get("/logs-something", headers={"X-Request-ID": "json-1"})
@@ -140,7 +131,8 @@ def test_json_logs_are_one_valid_object_per_line_with_the_id(app_client, root_lo
     assert crash["request_id"] == "json-2" and "RuntimeError: a bug" in crash["exc_info"]
 
 
-def test_text_logs_end_the_line_with_the_id(app_client, root_logging):
+# configure_logging replaces the root logger's handlers: tests/conftest.py's root_logging puts them back.
+def test_text_logs_end_the_line_with_the_id(app_client):
     stream = io.StringIO()
     configure_logging("INFO", "text", stream=stream)
     app_client.get("/logs-something", headers={"X-Request-ID": "text-1"})
