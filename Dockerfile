@@ -46,8 +46,10 @@ RUN --mount=type=secret,id=ca_bundle --mount=type=bind,source=docker/wheels,targ
 
 # ---- GPU: torch for the same CUDA line, then the app ------------------------------------------
 FROM gpu-llama AS gpu-build
-# PyPI's torch 2.13.0 wheels for Linux are the CUDA 13 builds, matching CUDA_DEVEL_BASE.
-ARG TORCH_SPEC="torch==2.13.0"
+# PyPI's torch 2.13.0 wheels for Linux are the CUDA 13 builds, matching CUDA_DEVEL_BASE. `===`, not
+# `==`: "==2.13.0" also matches a local "2.13.0+cpu" wheel, and pip prefers it (a local version sorts
+# higher), so a CPU torch in docker/wheels/ (CI puts one there for the CPU image) would land here.
+ARG TORCH_SPEC="torch===2.13.0"
 ARG TORCH_INDEX_URL=""
 RUN --mount=type=secret,id=ca_bundle --mount=type=bind,source=docker/wheels,target=/wheels \
     pip-install ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL" --extra-index-url https://pypi.org/simple} "${TORCH_SPEC}"

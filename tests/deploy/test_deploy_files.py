@@ -128,7 +128,8 @@ def test_the_gpu_image_check_builds_the_dockerfiles_own_targets_from_its_stand_i
 
 def test_torch_matches_each_image():
     # GPU: PyPI's torch 2.13.0 is the CUDA 13 build, the line of the CUDA 13.0 base (driver >= 580).
-    assert 'ARG TORCH_SPEC="torch==2.13.0"' in _stage("gpu-build")
+    # `===`: never the CPU wheel that "==2.13.0" would also match (and pip prefer) in docker/wheels/.
+    assert 'ARG TORCH_SPEC="torch===2.13.0"' in _stage("gpu-build")
     # CPU: the CPU build the tests run, never PyPI's multi-GB CUDA one.
     assert 'ARG TORCH_SPEC="torch==2.13.0+cpu"' in _stage("cpu-build")
     assert 'ARG TORCH_INDEX_URL="https://download.pytorch.org/whl/cpu"' in _stage("cpu-build")
