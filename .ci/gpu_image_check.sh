@@ -9,7 +9,9 @@
 #      serve on the CPU.
 # .ci/run runs it after the CPU smoke. Compiling llama.cpp's CUDA kernels for one architecture took
 # 28 min on an idle 2-core machine (README); Docker's layer cache in ORPHEUS_CI_CACHE makes a rerun
-# without a Dockerfile change about a minute.
+# without a Dockerfile change about a minute. That cache's key includes docker/wheels/ (the pip steps
+# mount it): .ci/run's CPU smoke leaves the CPU torch wheel there first, so a checkout without it
+# compiles once more.
 #   Usage: .ci/gpu_image_check.sh [--compile-only] [ARCHITECTURES]   (default 90-real)
 # Expects a virtualenv with the project's test extras (the smoke test builds the tiny models).
 set -euo pipefail
