@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 from wyoming.asr import Transcribe, Transcript
@@ -207,21 +208,25 @@ def _checked(event: Event, parsed: AudioStart | AudioChunk) -> None:
             raise InvalidInputError(f"{event.type}: {name}={value!r} is not a valid {name}", param="audio")
 
 
-def _start(event: Event) -> AudioStart:
+_Audio = TypeVar("_Audio", AudioStart, AudioChunk)
+
+
+def _parsed(event: Event, kind: type[_Audio]) -> _Audio:
+    """``event`` as ``kind``, its format checked: audio-start and audio-chunk carry the same fields."""
     try:
-        start = AudioStart.from_event(event)
+        parsed = kind.from_event(event)
     except KeyError:
-        raise InvalidInputError("audio-start needs its rate, width and channels", param="audio") from None
-    _checked(event, start)
-    return start
+        raise InvalidInputError(f"{event.type} needs its rate, width and channels", param="audio") from None
+    _checked(event, parsed)
+    return parsed
+
+
+def _start(event: Event) -> AudioStart:
+    return _parsed(event, AudioStart)
 
 
 def _chunk(event: Event) -> AudioChunk:
-    try:
-        chunk = AudioChunk.from_event(event)
-    except KeyError:
-        raise InvalidInputError("audio-chunk needs its rate, width and channels", param="audio") from None
-    _checked(event, chunk)
+    chunk = _parsed(event, AudioChunk)
     if not chunk.audio:
         raise InvalidInputError("audio-chunk without audio: send the samples as its payload", param="audio")
     if len(chunk.audio) % (chunk.width * chunk.channels):
