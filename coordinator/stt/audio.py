@@ -100,7 +100,15 @@ def pcm16_to_float(data: bytes) -> np.ndarray:
 class PcmResampler:
     """Streamed mono float32 at ``rate`` → 16 kHz float32, chunk by chunk (a microphone's 48 kHz)."""
 
+    # The rates a streamed microphone may come at, from telephony's 8 kHz to an audio interface's
+    # 96 kHz. Below, speech loses what Whisper hears, and the resampler becomes an amplifier: at
+    # 1 Hz each sample received would be 16,000 samples to hold. From 8 kHz up, one becomes at most two.
+    MIN_RATE = 8_000
+    MAX_RATE = 96_000
+
     def __init__(self, rate: int) -> None:
+        if not self.MIN_RATE <= rate <= self.MAX_RATE:
+            raise ValueError(f"rate {rate} Hz is outside {self.MIN_RATE}..{self.MAX_RATE}: check it before")
         self.rate = rate
         self._resampler = None
         if rate != SAMPLE_RATE:

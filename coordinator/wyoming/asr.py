@@ -2,10 +2,16 @@
 ``transcribe`` (optional language) → ``audio-start`` → ``audio-chunk``s → ``audio-stop`` →
 one ``transcript``.
 
-The audio is the microphone's PCM at its own rate, width and channels: the ``wyoming`` package's
-converter makes it 16-bit mono, the server's resampler (the live voice WebSocket's) makes it
-16 kHz, and it is transcribed the server's one way, on a slot of the shared ``SpeechToText``
-with its queue and limits, like /v1/audio/transcriptions.
+The audio is the microphone's PCM at its own rate, width and channels: its channels are averaged
+to mono here, the server's resampler (the live voice WebSocket's) makes it 16 kHz, and it is
+transcribed the server's one way, on a slot of the shared ``SpeechToText`` with its queue and
+limits, like /v1/audio/transcriptions.
+
+Whatever a client claims, one connection costs bounded memory and time: its format is checked at
+``audio-start`` and at every chunk (a rate in PcmResampler's range, so one input sample becomes at
+most two at 16 kHz), the audio it holds is counted in the client's own samples before any
+conversion (MAX_AUDIO_SECONDS per connection, recordings waiting for their transcript included),
+one chunk is at most one event (MAX_BODY_BYTES), and a large chunk is converted off the event loop.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import TypeVar
 
 import numpy as np
 from wyoming.asr import Transcribe, Transcript
-from wyoming.audio import AudioChunk, AudioChunkConverter, AudioStart, AudioStop
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
 from wyoming.info import AsrModel, AsrProgram, Attribution, Info
 
@@ -27,7 +33,7 @@ from coordinator.config import ModelCatalog, Settings, stt_variant
 from coordinator.errors import InvalidInputError
 from coordinator.runtime import Runtime, stt_model_id
 from coordinator.server.deps import stt_of
-from coordinator.stt.audio import PcmResampler, pcm16_to_float
+from coordinator.stt.audio import PCM16_SCALE, PcmResampler
 from coordinator.stt.engine import ENGLISH
 from coordinator.stt.formats import LANGUAGE_NAMES, language_code
 from coordinator.wyoming.connection import ServerContext, WyomingConnection
@@ -36,9 +42,16 @@ from coordinator.wyoming.info import PROGRAM_NAME
 logger = logging.getLogger(__name__)
 
 SUPPORTED_EVENTS = "describe, transcribe, audio-start, audio-chunk, audio-stop, ping"
-PCM_WIDTH = 2  # what the converter makes of any width: 16-bit, as the recogniser reads it
-MAX_WIDTH = 4
+# Bytes per sample: signed little-endian 8-, 16-, 24- and 32-bit, as the wyoming package's own
+# converter (audioop) reads them. Home Assistant sends 2.
+WIDTHS = (1, 2, 3, 4)
+# The most channels averaged to mono: 7.1 sound, and the raw channels of a microphone array
+# (4- and 6-microphone boards).
 MAX_CHANNELS = 8
+# A chunk this large or larger is converted in a worker thread, so that one event of up to
+# MAX_BODY_BYTES cannot hold up the event loop (every connection, /livez). Home Assistant's chunks
+# are about 2 KB: converted on the loop, they cost less than the thread hop would.
+OFFLOAD_BYTES = 64 * 1024
 PROGRAM_DESCRIPTION = "Whisper (faster-whisper) speech recognition"
 WHISPER_URL = "https://github.com/openai/whisper"
 
@@ -108,19 +121,59 @@ def catalog_transcription_info(settings: Settings, catalog: ModelCatalog) -> Inf
 
 
 @dataclass
+class AudioBudget:
+    """The audio one connection may hold at once (MAX_AUDIO_SECONDS), counted in the client's own
+    samples as chunks arrive, before any conversion; given back once a recording is transcribed."""
+
+    max_seconds: float
+    held: float = 0.0  # seconds
+
+    def take(self, frames: int, rate: int) -> float:
+        seconds = frames / rate
+        if self.held + seconds > self.max_seconds:
+            raise InvalidInputError(
+                f"the audio is longer than this server's limit of {self.max_seconds:g} s (MAX_AUDIO_SECONDS, "
+                "per connection, recordings waiting for their transcript included): send shorter "
+                "recordings",
+                param="audio",
+            )
+        self.held += seconds
+        return seconds
+
+    def give_back(self, seconds: float) -> None:
+        self.held = max(0.0, self.held - seconds)
+
+
+def pcm_to_mono(audio: bytes, width: int, channels: int) -> np.ndarray:
+    """Interleaved signed little-endian PCM of ``width`` bytes per sample → mono float32 in
+    [-1, 1], the channels averaged (a sum would take loud stereo past full scale)."""
+    if width == 3:  # no 24-bit integer type: each sample as the top three bytes of an int32
+        padded = np.zeros((len(audio) // 3, 4), np.uint8)
+        padded[:, 1:] = np.frombuffer(audio, np.uint8).reshape(-1, 3)
+        ints = padded.view("<i4").reshape(-1)
+        scale = float(2**31)
+    else:
+        ints = np.frombuffer(audio, f"<i{width}")
+        scale = float(2 ** (8 * width - 1))
+    samples = ints.astype(np.float32) / np.float32(scale)
+    if channels > 1:
+        samples = samples.reshape(-1, channels).mean(axis=1, dtype=np.float32)
+    return samples
+
+
+@dataclass
 class Recording:
-    """One utterance as it arrives: converted to 16-bit mono, resampled to 16 kHz."""
+    """One utterance as it arrives: averaged to mono, resampled to 16 kHz, kept as 16-bit samples
+    (half the memory of float)."""
 
     language: str | None
     rate: int
-    max_seconds: float
-    _converter: AudioChunkConverter = field(init=False)
+    budget: AudioBudget
+    seconds: float = 0.0  # taken from the budget
     _resampler: PcmResampler = field(init=False)
     _pieces: list[np.ndarray] = field(default_factory=list)
-    _received: int = 0  # samples at the client's rate
 
     def __post_init__(self) -> None:
-        self._converter = AudioChunkConverter(width=PCM_WIDTH, channels=1)
         self._resampler = PcmResampler(self.rate)
 
     def add(self, chunk: AudioChunk) -> None:
@@ -130,21 +183,20 @@ class Recording:
                 "per audio-start",
                 param="audio",
             )
-        mono = self._converter.convert(chunk).audio
-        samples = pcm16_to_float(mono)
-        self._received += samples.size
-        if self._received > self.max_seconds * self.rate:
-            raise InvalidInputError(
-                f"the audio is longer than this server's limit of {self.max_seconds:g} s "
-                "(MAX_AUDIO_SECONDS): send shorter recordings",
-                param="audio",
-            )
-        resampled = self._resampler.process(samples)
+        frames = len(chunk.audio) // (chunk.width * chunk.channels)
+        self.seconds += self.budget.take(frames, self.rate)
+        resampled = self._resampler.process(pcm_to_mono(chunk.audio, chunk.width, chunk.channels))
         if resampled.size:
-            self._pieces.append(resampled)
+            scaled = np.clip(np.rint(resampled * PCM16_SCALE), -PCM16_SCALE, PCM16_SCALE - 1)
+            self._pieces.append(scaled.astype(np.int16))
 
-    def samples(self) -> np.ndarray:
-        return np.concatenate(self._pieces) if self._pieces else np.zeros(0, np.float32)
+    def take_samples(self) -> np.ndarray:
+        """The recording as the recogniser takes it, 16 kHz float32; once: the 16-bit pieces are
+        freed, so a recording waiting for a slot is held once, not twice."""
+        pieces, self._pieces = self._pieces, []
+        if not pieces:
+            return np.zeros(0, np.float32)
+        return np.concatenate(pieces).astype(np.float32) / np.float32(PCM16_SCALE)
 
 
 class TranscriptionHandler(WyomingConnection[Recording]):
@@ -157,8 +209,9 @@ class TranscriptionHandler(WyomingConnection[Recording]):
         self._service = service
         self._language: str | None = None  # from the last transcribe: None detects it
         self._recording: Recording | None = None
+        self._budget = AudioBudget(service.max_audio_seconds)
 
-    def _accept(self, event: Event) -> None:
+    async def _accept(self, event: Event) -> None:
         if Transcribe.is_type(event.type):
             language = event.data.get("language")
             if language is not None and not isinstance(language, str):
@@ -170,11 +223,15 @@ class TranscriptionHandler(WyomingConnection[Recording]):
             if self._recording is not None:
                 raise InvalidInputError("audio-start inside audio: end it with audio-stop first")
             start = _start(event)
-            self._recording = Recording(self._language, start.rate, self._service.max_audio_seconds)
+            self._recording = Recording(self._language, start.rate, self._budget)
         elif AudioChunk.is_type(event.type):
             if self._recording is None:
                 raise InvalidInputError("audio-chunk outside audio: send audio-start first")
-            self._recording.add(_chunk(event))
+            chunk = _chunk(event)
+            if len(chunk.audio) >= OFFLOAD_BYTES:
+                await asyncio.to_thread(self._recording.add, chunk)
+            else:
+                self._recording.add(chunk)
         elif AudioStop.is_type(event.type):
             if self._recording is None:
                 raise InvalidInputError("audio-stop outside audio: send audio-start first")
@@ -184,9 +241,15 @@ class TranscriptionHandler(WyomingConnection[Recording]):
             raise InvalidInputError(f"unsupported event {event.type!r}: this port handles {SUPPORTED_EVENTS}")
 
     async def _serve(self, runtime: Runtime, job: Recording) -> None:
+        try:
+            await self._transcribe(runtime, job)
+        finally:
+            self._budget.give_back(job.seconds)
+
+    async def _transcribe(self, runtime: Runtime, job: Recording) -> None:
         stt = stt_of(runtime)
         stt.transcriber.check(language=job.language, task="transcribe")
-        samples = job.samples()
+        samples = await asyncio.to_thread(job.take_samples)  # up to MAX_AUDIO_SECONDS: off the loop
         self._busy = True
         try:
             if samples.size == 0:  # nothing was said: nothing to hear, no slot taken
@@ -199,13 +262,16 @@ class TranscriptionHandler(WyomingConnection[Recording]):
 
 
 def _checked(event: Event, parsed: AudioStart | AudioChunk) -> None:
-    for name, value, most in (
-        ("rate", parsed.rate, None),
-        ("width", parsed.width, MAX_WIDTH),
-        ("channels", parsed.channels, MAX_CHANNELS),
+    low, high = PcmResampler.MIN_RATE, PcmResampler.MAX_RATE
+    for name, value, allowed, fix in (
+        ("rate", parsed.rate, range(low, high + 1), f"send audio at {low} to {high} Hz"),
+        ("width", parsed.width, WIDTHS, "send 1, 2, 3 or 4 bytes per sample (16-bit: 2)"),
+        ("channels", parsed.channels, range(1, MAX_CHANNELS + 1), f"send 1 to {MAX_CHANNELS} channels"),
     ):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1 or (most and value > most):
-            raise InvalidInputError(f"{event.type}: {name}={value!r} is not a valid {name}", param="audio")
+        if not isinstance(value, int) or isinstance(value, bool) or value not in allowed:
+            raise InvalidInputError(
+                f"{event.type}: {name}={value!r} is not a {name} this server takes: {fix}", param="audio"
+            )
 
 
 _Audio = TypeVar("_Audio", AudioStart, AudioChunk)

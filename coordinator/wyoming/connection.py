@@ -77,7 +77,7 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
         self._refusal: CoordinatorError | None = None
 
     @abstractmethod
-    def _accept(self, event: Event) -> None:
+    async def _accept(self, event: Event) -> None:
         """Take one event (queue a job, feed one); raise a CoordinatorError to refuse it."""
 
     @abstractmethod
@@ -95,7 +95,12 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
                     logger.info("wyoming: unreadable event: %s", exc.message)
                     self._refusal = exc
                     break
-                if event is None or not await self.handle_event(event):
+                except ConnectionError:  # the client reset the connection
+                    break
+                except Exception as exc:  # unforeseen: answered all the same (see _handled)
+                    self._refusal = stream_failure(exc)
+                    break
+                if event is None or not await self._handled(event):
                     break
         finally:
             # The client left (or we end the connection): whatever it asked for stops now, and
@@ -126,6 +131,18 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
         finally:
             read.cancel()
 
+    async def _handled(self, event: Event) -> bool:
+        """``handle_event``, where whatever a client's event meets is answered: a client that left
+        ends the connection quietly, and a failure the code did not foresee is logged and answered
+        with an ``internal_error`` event, as on the HTTP API, rather than a silent hang-up."""
+        try:
+            return await self.handle_event(event)
+        except ConnectionError:
+            return False
+        except Exception as exc:
+            self._refusal = stream_failure(exc)
+            return False
+
     async def handle_event(self, event: Event) -> bool:
         if Describe.is_type(event.type):
             await self.write_event(self._describe())
@@ -134,7 +151,7 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
             await self.write_event(Pong(text=Ping.from_event(event).text).event())
             return True
         try:
-            self._accept(event)
+            await self._accept(event)
         except CoordinatorError as exc:
             logger.info("wyoming: refused %s: %s", event.type, exc.message)
             self._refusal = exc  # answered once the connection's work has stopped (run)

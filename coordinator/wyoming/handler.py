@@ -134,7 +134,7 @@ class SpeechHandler(WyomingConnection[Job]):
         self._service = service
         self._stream: TextStream | None = None  # the stream whose chunks are arriving
 
-    def _accept(self, event: Event) -> None:
+    async def _accept(self, event: Event) -> None:
         if Synthesize.is_type(event.type):
             if self._stream is not None:
                 # Inside a stream Home Assistant also sends the whole text, for servers that do

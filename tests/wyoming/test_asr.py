@@ -2,7 +2,10 @@
 tiny random Whisper (its words are meaningless: these tests compare paths, never what it heard)."""
 
 import asyncio
+import contextlib
 import io
+import threading
+from functools import partial
 
 import httpx
 import numpy as np
@@ -15,13 +18,28 @@ from wyoming.event import Event
 from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize
 
+from coordinator.errors import InvalidInputError
+from coordinator.server.lifecycle import Lifecycle
 from coordinator.stt.audio import PcmResampler
 from coordinator.stt.transcript import SAMPLE_RATE
+from coordinator.wyoming import asr
+from coordinator.wyoming.asr import (
+    OFFLOAD_BYTES,
+    AudioBudget,
+    Recording,
+    TranscriptionHandler,
+    TranscriptionService,
+    pcm_to_mono,
+)
+from coordinator.wyoming.connection import ServerContext
+from coordinator.wyoming.server import WyomingServer
 from tests.rig.audio_samples import spoken
 from tests.wyoming.conftest import error_after
 
 READ_TIMEOUT_S = 120
 CHUNK_SAMPLES = 1024  # Home Assistant sends its microphone in chunks of this order
+# What the resampler holds back of a stream's end (its filter's delay): at most this many samples.
+RESAMPLER_TAIL = 64
 
 
 @pytest.fixture(scope="module")
@@ -101,12 +119,25 @@ def test_a_microphones_stereo_48_khz_is_converted_and_transcribed(stt_port):
     assert Transcript.is_type(answer.type) and isinstance(Transcript.from_event(answer).text, str)
 
 
+@pytest.mark.parametrize("channels", [3, 8])
+def test_every_channel_count_up_to_eight_is_averaged_to_the_same_mono_transcript(
+    live, stt_port, speech_16k, channels
+):
+    """3 channels failed inside the package's converter, 8 came out garbled and 4 times as long:
+    the same samples in every channel must reach the recogniser as the mono recording."""
+    url, _ = live
+    interleaved = np.repeat(np.frombuffer(speech_16k, "<i2"), channels).tobytes()
+    answer = asyncio.run(transcribe(stt_port, interleaved, SAMPLE_RATE, channels=channels))
+    assert Transcript.is_type(answer.type), answer
+    assert Transcript.from_event(answer).text == http_text(url, speech_16k)
+
+
 def test_an_empty_recording_is_an_empty_transcript(stt_port):
     answer = asyncio.run(transcribe(stt_port, b"", SAMPLE_RATE))
     assert Transcript.from_event(answer).text == ""
 
 
-def test_bad_transcription_events_are_errors(stt_port):
+def test_bad_transcription_events_are_errors(stt_port, speech_16k):
     start = AudioStart(rate=SAMPLE_RATE, width=2, channels=1).event()
     chunk = AudioChunk(rate=SAMPLE_RATE, width=2, channels=1, audio=b"\0\0").event()
     cases = [
@@ -116,37 +147,139 @@ def test_bad_transcription_events_are_errors(stt_port):
         ((AudioStop().event(),), "audio-stop outside audio"),
         ((start, start), "audio-start inside audio"),
         ((Event(type="audio-start", data={"rate": SAMPLE_RATE}),), "needs its rate, width and channels"),
-        ((AudioStart(rate=0, width=2, channels=1).event(),), "rate=0 is not a valid rate"),
+        ((AudioStart(rate=0, width=2, channels=1).event(),), "rate=0 is not a rate this server takes"),
+        # 2^40 Hz overflowed the converter; 1 Hz made each byte 16,000 samples.
+        ((AudioStart(rate=2**40, width=2, channels=1).event(),), "send audio at 8000 to 96000 Hz"),
+        ((AudioStart(rate=1, width=1, channels=1).event(),), "rate=1 is not a rate this server takes"),
+        ((AudioStart(rate=SAMPLE_RATE, width=5, channels=1).event(),), "send 1, 2, 3 or 4 bytes per sample"),
+        ((AudioStart(rate=SAMPLE_RATE, width=2, channels=9).event(),), "send 1 to 8 channels"),
+        ((start, AudioChunk(rate=SAMPLE_RATE, width=2, channels=0, audio=b"\0\0").event()), "channels=0"),
         ((start, AudioChunk(rate=SAMPLE_RATE, width=2, channels=1, audio=b"\0").event()), "no whole number"),
         ((start, AudioChunk(rate=8000, width=2, channels=1, audio=b"\0\0").event()), "keep one rate"),
     ]
     for events, message in cases:
         error = asyncio.run(error_after(client(stt_port), *events))
         assert message in error.text, (events, error)
+    # The port still serves.
+    assert Transcript.is_type(asyncio.run(transcribe(stt_port, speech_16k, SAMPLE_RATE)).type)
 
 
-def test_a_recording_over_max_audio_seconds_is_refused_as_it_arrives(settings, runtime):
-    from functools import partial
-
-    from coordinator.server.lifecycle import Lifecycle
-    from coordinator.wyoming.asr import TranscriptionHandler, TranscriptionService
-    from coordinator.wyoming.connection import ServerContext
-    from coordinator.wyoming.server import WyomingServer
-
+@contextlib.asynccontextmanager
+async def transcription_port(runtime, *, max_audio_seconds):
+    """A transcription port of its own, with its own MAX_AUDIO_SECONDS."""
     service = TranscriptionService(
         context=ServerContext(runtime=lambda: runtime, not_ready_reason=lambda: None, lifecycle=Lifecycle()),
         describe=lambda: Info().event(),
-        max_audio_seconds=0.05,
+        max_audio_seconds=max_audio_seconds,
     )
+    server = WyomingServer(partial(TranscriptionHandler, service), "127.0.0.1", 0)
+    await server.start()
+    try:
+        yield server.port
+    finally:
+        await server.stop()
 
+
+def test_a_recording_over_max_audio_seconds_is_refused_as_it_arrives(runtime):
     async def scenario():
-        server = WyomingServer(partial(TranscriptionHandler, service), "127.0.0.1", 0)
-        await server.start()
-        try:
+        async with transcription_port(runtime, max_audio_seconds=0.05) as port:
             too_long = np.zeros(SAMPLE_RATE // 10, "<i2").tobytes()  # 0.1 s
-            return await error_after(client(server.port), *audio_events(too_long, SAMPLE_RATE))
-        finally:
-            await server.stop()
+            return await error_after(client(port), *audio_events(too_long, SAMPLE_RATE))
 
     error = asyncio.run(scenario())
     assert "MAX_AUDIO_SECONDS" in error.text and "0.05 s" in error.text
+
+
+def test_a_connections_budget_comes_back_once_its_recording_is_transcribed(runtime):
+    """MAX_AUDIO_SECONDS bounds what one connection holds at once: recordings after recordings
+    are fine, each within it."""
+    tenth = np.zeros(SAMPLE_RATE // 10, "<i2").tobytes()
+
+    async def scenario():
+        async with transcription_port(runtime, max_audio_seconds=0.15) as port, client(port) as wy:
+            answers = []
+            for _ in range(3):
+                for event in audio_events(tenth, SAMPLE_RATE):
+                    await wy.write_event(event)
+                answers.append(await wy.read_event())
+            return answers
+
+    assert all(Transcript.is_type(answer.type) for answer in asyncio.run(scenario()))
+
+
+def test_the_budget_counts_the_clients_own_samples_before_converting_them(monkeypatch):
+    """At 1 Hz, 1.8 KB of audio became 787 MB once resampled: the budget must refuse a chunk
+    before any work is done on it, counted at the client's rate."""
+    converted = []
+    monkeypatch.setattr(
+        asr, "pcm_to_mono", lambda audio, *a: converted.append(len(audio)) or pcm_to_mono(audio, *a)
+    )
+    budget = AudioBudget(0.5)
+    first = Recording(None, 8000, budget)
+    first.add(AudioChunk(rate=8000, width=1, channels=1, audio=bytes(4000)))  # exactly 0.5 s
+    with pytest.raises(InvalidInputError, match="limit of 0.5 s .MAX_AUDIO_SECONDS"):
+        first.add(AudioChunk(rate=8000, width=1, channels=1, audio=bytes(8)))
+    assert converted == [4000]
+    # The connection's next recording shares the budget until the first one is given back.
+    second = Recording(None, 48000, budget)
+    with pytest.raises(InvalidInputError, match="MAX_AUDIO_SECONDS"):
+        second.add(AudioChunk(rate=48000, width=2, channels=2, audio=bytes(4)))
+    budget.give_back(first.seconds)
+    second.add(AudioChunk(rate=48000, width=2, channels=2, audio=bytes(24000 * 4)))
+    assert budget.held == pytest.approx(0.5)
+
+
+def test_every_width_reads_as_the_same_signed_samples():
+    reference = np.array([0, 0.5, -0.5, -1.0, 0.25], np.float32)
+    for width in (1, 2, 3, 4):
+        full_scale = 2 ** (8 * width - 1)
+        raw = b"".join(int(v * full_scale).to_bytes(width, "little", signed=True) for v in reference)
+        assert np.array_equal(pcm_to_mono(raw, width, 1), reference), width
+
+
+def test_channels_are_averaged_so_loud_stereo_stays_within_full_scale():
+    left, right = [0.5, -1.0, -1.0], [0.25, 0.5, -1.0]
+    stereo = (np.array([left, right]).T.reshape(-1) * 32768).astype("<i2").tobytes()
+    assert np.array_equal(pcm_to_mono(stereo, 2, 2), np.array([0.375, -0.25, -1.0], np.float32))
+
+
+@pytest.mark.parametrize("channels", [2, 8])
+def test_a_multichannel_stream_comes_out_as_long_as_the_mono_one(channels):
+    """8 channels came out 4 times as long through the package's converter."""
+    rate = 48_000
+    mono = (np.random.default_rng(0).uniform(-0.5, 0.5, rate) * 32767).astype("<i2")
+    recordings = {}
+    for count in (1, channels):
+        pcm = np.repeat(mono, count).tobytes()
+        recording = Recording(None, rate, AudioBudget(10))
+        step = CHUNK_SAMPLES * 2 * count
+        for offset in range(0, len(pcm), step):
+            recording.add(AudioChunk(rate=rate, width=2, channels=count, audio=pcm[offset : offset + step]))
+        recordings[count] = recording.take_samples()
+    assert np.array_equal(recordings[channels], recordings[1])
+    assert SAMPLE_RATE - RESAMPLER_TAIL <= recordings[channels].size <= SAMPLE_RATE  # one second
+
+
+def test_a_large_chunk_is_converted_off_the_event_loop(runtime, speech_16k, monkeypatch):
+    """One event may carry MAX_BODY_BYTES of audio: its conversion must not hold up every other
+    connection and /livez. Home Assistant's small chunks stay on the loop (cheaper than a thread)."""
+    on_loop = {}
+    add = Recording.add
+
+    def spy(self, chunk):
+        on_loop[len(chunk.audio)] = threading.current_thread() is threading.main_thread()
+        add(self, chunk)
+
+    monkeypatch.setattr(Recording, "add", spy)
+    small, large = speech_16k[:2048], speech_16k[2048 : 2048 + OFFLOAD_BYTES]
+
+    async def scenario():
+        async with transcription_port(runtime, max_audio_seconds=60) as port, client(port) as wy:
+            await wy.write_event(AudioStart(rate=SAMPLE_RATE, width=2, channels=1).event())
+            for pcm in (small, large):
+                await wy.write_event(AudioChunk(rate=SAMPLE_RATE, width=2, channels=1, audio=pcm).event())
+            await wy.write_event(AudioStop().event())
+            return await wy.read_event()
+
+    assert Transcript.is_type(asyncio.run(scenario()).type)
+    assert on_loop == {len(small): True, len(large): False}
