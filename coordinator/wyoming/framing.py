@@ -55,6 +55,8 @@ def _json(raw: bytes) -> dict[str, Any]:
         value = json.loads(raw)
     except ValueError:
         raise InvalidInputError(_NOT_AN_EVENT) from None
+    except RecursionError:  # "[[[[…": deeper than Python's parser goes
+        raise InvalidInputError(f"{_NOT_AN_EVENT} (this JSON is nested too deeply)") from None
     if not isinstance(value, dict):
         raise InvalidInputError(_NOT_AN_EVENT)
     return value

@@ -66,11 +66,20 @@ def test_the_end_of_the_connection_even_mid_event_is_none():
         (b'{"type": "synthesize", "data_length": -1}\n', "data_length must be a byte count"),
         (b'{"type": "audio-chunk", "payload_length": "10"}\n', "payload_length must be a byte count"),
         (b"x" * 70000 + b"\n", "header line is too long"),
+        # 30,000 deep: Python's JSON parser gives up with a RecursionError.
+        (b'{"type": "describe", "data": {"a": ' + b"[" * 30000 + b"]" * 30000 + b"}}\n", "nested too deeply"),
     ],
 )
 def test_what_is_not_an_event_is_named(raw, message):
     with pytest.raises(InvalidInputError, match=message):
         read(raw)
+
+
+def test_json_nested_too_deeply_in_the_data_part_is_named_too():
+    data = b"[" * 30000 + b"]" * 30000
+    header = json.dumps({"type": "describe", "data_length": len(data)}).encode() + b"\n"
+    with pytest.raises(InvalidInputError, match="nested too deeply"):
+        read(header + data, max_bytes=len(data))
 
 
 def test_an_event_over_the_limit_is_refused_before_it_is_read():
