@@ -367,6 +367,13 @@ class Settings(BaseSettings):
     max_ws_sessions: int = Field(
         32, ge=1, description="Speech WebSocket sessions open at once; more are closed with 1013."
     )
+    max_ws_sessions_per_client: int = Field(
+        8,
+        ge=1,
+        description="Of those, how many one client address may hold at once; more are closed with 1013 "
+        "(MAX_WS_SESSIONS_PER_CLIENT). Behind a proxy every client has the proxy's address: raise it to "
+        "MAX_WS_SESSIONS, or let uvicorn take the client from X-Forwarded-For (FORWARDED_ALLOW_IPS).",
+    )
     stt_model: str | None = Field(
         None, description="Whisper variant from models.yaml's stt entry (STT_MODEL)."
     )
@@ -436,6 +443,18 @@ class Settings(BaseSettings):
         gt=0,
         description="A Wyoming connection that sends nothing this long while nothing is being spoken "
         "is closed (WYOMING_IDLE_TIMEOUT_S).",
+    )
+    wyoming_max_connections: int = Field(
+        16,
+        ge=1,
+        description="Connections one Wyoming port holds at once; more are answered with an error event "
+        "and closed (WYOMING_MAX_CONNECTIONS).",
+    )
+    wyoming_max_connections_per_client: int = Field(
+        8,
+        ge=1,
+        description="Of those, how many one client address may hold at once (WYOMING_MAX_CONNECTIONS_PER_CLIENT); "
+        "Home Assistant is one address for all its satellites.",
     )
     wyoming_zeroconf: bool = Field(
         False,

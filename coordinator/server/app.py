@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         api_keys=config.api_keys(),
         max_body_bytes=config.max_body_bytes,
         max_ws_sessions=config.max_ws_sessions,
+        max_ws_sessions_per_client=config.max_ws_sessions_per_client,
         upload_paths=UPLOAD_PATHS,
         max_upload_bytes=config.max_upload_bytes,
         open_paths=web.OPEN_PATHS if config.web_ui else (),

@@ -1,7 +1,8 @@
 """Who may call the server and how much one call may send: API keys (HTTP and the WebSocket), the
-request body limit, the WebSocket session limit, and serve's refusal to listen beyond loopback
-without a key. One pure ASGI middleware, installed by ``create_app`` from the settings; what it
-refuses is answered through ``server/errors.py`` like every other error."""
+request body limit, the WebSocket session limits (in total and per client address), and serve's
+refusal to listen beyond loopback without a key. One pure ASGI middleware, installed by
+``create_app`` from the settings; what it refuses is answered through ``server/errors.py`` like
+every other error. The session counting (``ClientSlots``) is shared with the Wyoming ports."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import hmac
 import ipaddress
 import logging
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -82,6 +84,55 @@ def key_matches(given: str, accepted: Sequence[bytes]) -> bool:
     return matched
 
 
+# The address a connection without one is counted under (a test transport, a Unix socket).
+UNKNOWN_CLIENT = "unknown"
+
+
+class ClientSlots:
+    """Long-lived sessions open at once, in total and per client address, so that one client
+    cannot hold them all and lock everyone else out. A refusal names the setting to raise.
+
+    Only touched on the event loop: no lock needed."""
+
+    def __init__(self, what: str, *, total: int, per_client: int, total_setting: str, client_setting: str):
+        self._what = what  # "speech WebSocket sessions": what the messages call them
+        self._total, self._per_client = total, per_client
+        self._total_setting, self._client_setting = total_setting, client_setting
+        self._open: Counter[str] = Counter()
+
+    @property
+    def open(self) -> int:
+        return self._open.total()
+
+    def of(self, client: str) -> int:
+        return self._open[client]
+
+    @contextlib.contextmanager
+    def held(self, client: str | None) -> Iterator[None]:
+        """One slot for ``client`` while the block runs; TooManySessionsError when none is free."""
+        client = client or UNKNOWN_CLIENT
+        if self.open >= self._total:
+            raise TooManySessionsError(
+                f"too many {self._what}: this server allows {self._total} at once ({self._total_setting}); "
+                "retry in a few seconds"
+            )
+        if self._open[client] >= self._per_client:
+            # No colon before the fix: a WebSocket close reason is the text before the first one,
+            # and an IPv6 address is full of them.
+            raise TooManySessionsError(
+                f"too many {self._what} from one client address: this server allows {self._per_client} "
+                f"per address at once ({self._client_setting}), and {client} holds them all; close one "
+                "of them, or retry in a few seconds"
+            )
+        self._open[client] += 1
+        try:
+            yield
+        finally:
+            self._open[client] -= 1
+            if not self._open[client]:
+                del self._open[client]
+
+
 def is_open(scope: Scope) -> bool:
     """Whether this request is answered without a key (the probes and the name listings)."""
     path = scope["path"]
@@ -104,7 +155,7 @@ def _key_protocol(scope: Scope) -> str | None:
 
 class SecurityMiddleware:
     """API keys on every path but the health probes and the name listings, the body size limit,
-    the WebSocket session limit."""
+    the WebSocket session limits."""
 
     def __init__(
         self,
@@ -113,6 +164,7 @@ class SecurityMiddleware:
         api_keys: Sequence[str],
         max_body_bytes: int,
         max_ws_sessions: int,
+        max_ws_sessions_per_client: int | None = None,
         upload_paths: frozenset[str] = frozenset(),
         max_upload_bytes: int | None = None,
         open_paths: Sequence[str] = (),
@@ -129,8 +181,13 @@ class SecurityMiddleware:
         # Routes that take audio (an upload, or a voice turn) carry more than text does.
         self._upload_paths = upload_paths
         self._max_upload_bytes = max_upload_bytes or max_body_bytes
-        self._max_ws_sessions = max_ws_sessions
-        self._ws_sessions = 0  # only touched on the event loop: no lock needed
+        self.ws_sessions = ClientSlots(
+            "WebSocket sessions",
+            total=max_ws_sessions,
+            per_client=max_ws_sessions_per_client or max_ws_sessions,
+            total_setting="MAX_WS_SESSIONS",
+            client_setting="MAX_WS_SESSIONS_PER_CLIENT",
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -221,22 +278,18 @@ class SecurityMiddleware:
         protocol = _key_protocol(scope)
         if protocol is not None:
             send = _accepting_protocol(send, protocol)
-        try:
-            self._authenticate(scope)
-            if self._ws_sessions >= self._max_ws_sessions:
-                raise TooManySessionsError(
-                    f"too many speech WebSocket sessions: this server allows {self._max_ws_sessions} "
-                    "at once (MAX_WS_SESSIONS); retry in a few seconds"
-                )
-        except CoordinatorError as exc:
-            logger.info("speech WebSocket from %s refused: %s", scope.get("client"), exc.code)
-            await _refuse(WebSocket(scope, receive, send), exc)
-            return
-        self._ws_sessions += 1
-        try:
+        # The peer's address, or behind a proxy uvicorn trusts (FORWARDED_ALLOW_IPS), the one its
+        # X-Forwarded-For names.
+        client = scope["client"][0] if scope.get("client") else None
+        with contextlib.ExitStack() as slot:
+            try:
+                self._authenticate(scope)
+                slot.enter_context(self.ws_sessions.held(client))
+            except CoordinatorError as exc:
+                logger.info("speech WebSocket from %s refused: %s", scope.get("client"), exc.code)
+                await _refuse(WebSocket(scope, receive, send), exc)
+                return
             await self.app(scope, receive, send)
-        finally:
-            self._ws_sessions -= 1
 
 
 def _accepting_protocol(send: Send, protocol: str) -> Send:

@@ -8,20 +8,23 @@ every connection and wait for it (the package's ``AsyncTcpServer`` does neither)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
+from wyoming.error import Error
+from wyoming.event import async_write_event
 from wyoming.server import AsyncEventHandler
 
 from coordinator.config import ModelCatalog, Settings
-from coordinator.errors import ConfigError
+from coordinator.errors import ConfigError, CoordinatorError
 from coordinator.runtime import Runtime
 from coordinator.server.lifecycle import Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
-from coordinator.server.security import is_loopback
+from coordinator.server.security import ClientSlots, is_loopback
 from coordinator.wyoming.connection import ServerContext
 from coordinator.wyoming.handler import SpeechHandler, SpeechService
 from coordinator.wyoming.info import speech_info, voice_entries
@@ -35,6 +38,11 @@ logger = logging.getLogger(__name__)
 STT_NAME_SUFFIX = "-stt"
 # On shutdown, how long the connections get to end after they were told to stop.
 STOP_TIMEOUT_S = 5.0
+# A refused connection: how long its client gets to read the error event and hang up before the
+# server closes anyway. Closing with the client's events still unread would send a reset, which
+# can destroy the error event before the client reads it.
+REFUSAL_LINGER_S = 2.0
+REFUSAL_READ_BYTES = 64 * 1024
 
 
 def wyoming_host(settings: Settings) -> str:
@@ -70,12 +78,16 @@ class WyomingServer:
         *,
         announcer: Announcer | None = None,
         name: str = "speech",
+        slots: ClientSlots | None = None,
     ) -> None:
+        """``slots``: the connections allowed at once (in total and per client address); None:
+        no limit."""
         self._handler_factory = handler_factory
         self.name = name
         self.host = host
         self.port = port
         self._announcer = announcer
+        self._slots = slots
         self._server: asyncio.Server | None = None
         self._handlers: dict[asyncio.Task[None], AsyncEventHandler] = {}
 
@@ -97,6 +109,19 @@ class WyomingServer:
 
     async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # asyncio sets TCP_NODELAY on its TCP transports: each event leaves as soon as it is written.
+        peer = writer.get_extra_info("peername")
+        client = str(peer[0]) if isinstance(peer, tuple) and peer else None
+        with contextlib.ExitStack() as slot:
+            if self._slots is not None:
+                try:
+                    slot.enter_context(self._slots.held(client))
+                except CoordinatorError as exc:
+                    logger.info("wyoming %s: connection from %s refused: %s", self.name, client, exc.code)
+                    await _refuse(reader, writer, exc)
+                    return
+            await self._serve(reader, writer)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         handler = self._handler_factory(reader, writer)
         task = asyncio.current_task()
         assert task is not None
@@ -128,6 +153,36 @@ class WyomingServer:
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
+
+
+async def _refuse(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, error: CoordinatorError
+) -> None:
+    """Tell a connection that is not served why (one error event), then close it."""
+    try:
+        await async_write_event(Error(text=error.message, code=error.code).event(), writer)
+        writer.write_eof()
+        await asyncio.wait_for(_until_hung_up(reader), timeout=REFUSAL_LINGER_S)
+    except (ConnectionError, asyncio.TimeoutError):
+        pass
+    finally:
+        writer.close()
+
+
+async def _until_hung_up(reader: asyncio.StreamReader) -> None:
+    """Read (and drop) what the client sends until it hangs up."""
+    while await reader.read(REFUSAL_READ_BYTES):
+        pass
+
+
+def wyoming_slots(settings: Settings, name: str) -> ClientSlots:
+    return ClientSlots(
+        f"Wyoming {name} connections",
+        total=settings.wyoming_max_connections,
+        per_client=settings.wyoming_max_connections_per_client,
+        total_setting="WYOMING_MAX_CONNECTIONS",
+        client_setting="WYOMING_MAX_CONNECTIONS_PER_CLIENT",
+    )
 
 
 def wyoming_servers(
@@ -165,6 +220,7 @@ def wyoming_servers(
             host,
             settings.wyoming_port,
             announcer=_announcer(settings, host, ""),
+            slots=wyoming_slots(settings, "speech"),
         )
     if settings.wyoming_stt_port is not None:
         from coordinator.wyoming.asr import (  # the recogniser's imports only when asked for
@@ -185,6 +241,7 @@ def wyoming_servers(
             settings.wyoming_stt_port,
             announcer=_announcer(settings, host, STT_NAME_SUFFIX),
             name="transcription",
+            slots=wyoming_slots(settings, "transcription"),
         )
     return speech, stt
 

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from coordinator.audio.format import SAMPLES_PER_FRAME
 from coordinator.cli import main
 from coordinator.config import Settings
-from coordinator.errors import ConfigError
+from coordinator.errors import ConfigError, TooManySessionsError
 from coordinator.server.app import create_app
-from coordinator.server.security import check_bind, is_loopback, key_digest, key_matches
+from coordinator.server.security import ClientSlots, check_bind, is_loopback, key_digest, key_matches
 from tests.server.conftest import serving
 
 KEY, SECOND_KEY = "first-key_1", "second.key~2"
@@ -415,6 +415,78 @@ def test_websocket_sessions_over_the_cap_are_closed_1013_and_the_slot_comes_back
         third.send_text("Hi.")
         error, closing = _refusal(third)
     assert "unknown voice" in error["error"]["message"] and closing["code"] == 1008
+
+
+def test_client_slots_hold_a_share_per_address_within_the_total_and_come_back():
+    slots = ClientSlots("sessions", total=2, per_client=1, total_setting="TOTAL", client_setting="EACH")
+    with slots.held("10.0.0.1"):
+        with pytest.raises(TooManySessionsError, match=r"per address at once \(EACH\), and 10.0.0.1 holds"):
+            slots.held("10.0.0.1").__enter__()
+        with slots.held(None):  # no address known: counted together, under one name
+            assert slots.of("unknown") == 1 and slots.open == 2
+            with pytest.raises(TooManySessionsError, match=r"allows 2 at once \(TOTAL\)"):
+                slots.held("10.0.0.3").__enter__()
+    assert slots.open == 0
+    with slots.held("10.0.0.1"):
+        assert slots.of("10.0.0.1") == 1
+
+
+# Other loopback addresses stand for other machines: Linux answers on all of 127.0.0.0/8.
+HOG, NEIGHBOUR, LATECOMER = "127.0.0.1", "127.0.0.2", "127.0.0.3"
+
+
+async def _speech_served(ws) -> str:
+    await ws.send("Hi.")
+    async for message in ws:
+        if isinstance(message, str):
+            return json.loads(message)["type"]
+    raise AssertionError("closed without an answer")
+
+
+async def _voice_served(ws) -> str:
+    return json.loads(await ws.recv())["type"]
+
+
+# Every long-lived WebSocket door, and what a served session answers first.
+WS_DOORS = {
+    "speech": (WS_URL, _speech_served, "speech.end"),
+    "voice": ("/v1/voice/ws", _voice_served, "session.created"),
+}
+
+
+@pytest.mark.parametrize("door", WS_DOORS)
+def test_one_client_address_holds_its_share_of_websocket_sessions_and_others_are_served(
+    model_env, runtime, door
+):
+    """One client keeping all 32 sessions alive locked everyone else out: an address holds at most
+    MAX_WS_SESSIONS_PER_CLIENT, refused like the total (an error event, close 1013)."""
+    path, served, answer = WS_DOORS[door]
+    app = _app(model_env, runtime, max_ws_sessions=3, max_ws_sessions_per_client=2)
+
+    async def refused(url, source):
+        async with websockets.connect(url, local_addr=(source, 0)) as ws:
+            error = json.loads(await ws.recv())
+            await asyncio.wait_for(ws.wait_closed(), timeout=10)
+        return error["error"], ws.close_code, ws.close_reason
+
+    async def scenario(url):
+        async with contextlib.AsyncExitStack() as held:
+            for _ in range(2):  # once connected, counted: the slot is taken before the handshake ends
+                await held.enter_async_context(websockets.connect(url, local_addr=(HOG, 0)))
+            over_share = await refused(url, HOG)
+            neighbour = await held.enter_async_context(websockets.connect(url, local_addr=(NEIGHBOUR, 0)))
+            over_total = await refused(url, LATECOMER)
+            return over_share, over_total, await served(neighbour)
+
+    with serving(app) as url:
+        over_share, over_total, first = asyncio.run(scenario(url.replace("http://", "ws://") + path))
+    error, code, reason = over_share
+    assert error["code"] == "too_many_sessions" and "(MAX_WS_SESSIONS_PER_CLIENT)" in error["message"]
+    assert f"{HOG} holds them all" in error["message"] and code == 1013
+    assert reason == "too many WebSocket sessions from one client address"
+    error, code, _ = over_total
+    assert error["code"] == "too_many_sessions" and "(MAX_WS_SESSIONS)" in error["message"] and code == 1013
+    assert first == answer
 
 
 PREFLIGHT = {
