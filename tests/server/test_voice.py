@@ -114,6 +114,25 @@ def test_the_speech_websocket_reports_errors_and_closes_1008(client):
         assert closing["type"] == "websocket.close" and closing["code"] == 1008
 
 
+def test_a_binary_or_huge_first_message_is_an_error_event_then_close_1008_and_the_next_session_speaks(client):
+    """A binary frame raised a KeyError (internal_error, 1011); 200,000 brackets (deep JSON for the
+    voice WebSocket) are text over MAX_INPUT_CHARS here: both are the client's to fix."""
+    refusals = []
+    for send in (lambda ws: ws.send_bytes(b"\x00\x01"), lambda ws: ws.send_text("[" * 200_000)):
+        with client.websocket_connect("/v1/audio/speech/stream/ws") as ws:
+            send(ws)
+            refusals.append((ws.receive_json()["error"], ws.receive()))
+    (binary, closing), (huge, closing_huge) = refusals
+    assert "binary" in binary["message"] and "as a text message" in binary["message"]
+    assert "200000 characters, over the limit" in huge["message"]
+    assert closing["code"] == closing_huge["code"] == 1008
+    with client.websocket_connect("/v1/audio/speech/stream/ws") as ws:
+        ws.send_text("Hello there.")
+        while (message := ws.receive()).get("bytes") is not None:
+            pass
+        assert json.loads(message["text"])["type"] == "speech.end"
+
+
 def test_an_unexpected_failure_in_a_speech_websocket_is_an_internal_error_event_then_close_1011(
     client, runtime, monkeypatch
 ):

@@ -161,6 +161,30 @@ def test_bad_settings_and_bad_messages_get_error_events(live_url):
     assert odd["type"] == "error" and "odd number of bytes" in odd["error"]["message"]
 
 
+def test_a_bad_message_is_an_error_event_and_the_conversation_goes_on(live_url, sentence):
+    """200,000 brackets raised a RecursionError: internal_error and close 1011. Now JSON too deep,
+    text that is not JSON and half a sample are each named, and the session hears the next turn."""
+
+    async def scenario():
+        seen = []
+        async with websockets.connect(_ws_url(live_url)) as ws:
+            await ws.recv()
+            errors = []
+            for bad in ("[" * 200_000, "{oops", b"\x00"):
+                await ws.send(bad)
+                errors.append(json.loads(await ws.recv()))
+            await _send_audio(ws, sentence)
+            await ws.send(json.dumps({"type": "input_audio.commit"}))
+            final = await _until(ws, "transcript.final", seen)
+        return errors, final
+
+    (deep, broken, odd), final = asyncio.run(scenario())
+    assert deep["type"] == "error" and "nested too deeply" in deep["error"]["message"]
+    assert "is not JSON" in broken["error"]["message"] and "odd number of bytes" in odd["error"]["message"]
+    assert all(e["error"]["code"] != "internal_error" for e in (deep, broken, odd))
+    assert final["text"]
+
+
 def _engines_idle(runtime) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

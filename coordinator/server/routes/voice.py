@@ -296,7 +296,7 @@ async def _first_message(websocket: WebSocket) -> str:
     ends when the server starts draining (the client retries elsewhere), and after a timeout (an
     idle session would hold one of MAX_WS_SESSIONS for nothing)."""
     lifecycle: Lifecycle = websocket.app.state.lifecycle
-    message = asyncio.ensure_future(websocket.receive_text())
+    message = asyncio.ensure_future(websocket.receive())
     drain = asyncio.ensure_future(lifecycle.until_draining())
     try:
         done, _ = await asyncio.wait(
@@ -307,7 +307,15 @@ async def _first_message(websocket: WebSocket) -> str:
         if not message.done():
             message.cancel()
     if message in done:
-        return message.result()
+        received = message.result()
+        if received["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(received.get("code", 1000))
+        text = received.get("text")
+        if text is None:
+            raise InvalidInputError(
+                "the first message is binary: send the text to speak as a text message", param="text"
+            )
+        return str(text)
     if drain in done:
         raise ShuttingDownError(SHUTTING_DOWN_MESSAGE)
     raise InvalidInputError(

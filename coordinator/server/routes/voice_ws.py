@@ -11,7 +11,8 @@ Events sent (JSON text messages): ``session.created``; ``speech.started`` / ``sp
 speaks, when a transcription slot is free) and ``transcript.final``; ``reply.delta`` (text as
 Gemma writes it); ``audio.start``, binary chunks, ``audio.end``; ``reply.done``;
 ``response.cancelled`` (barge-in or the client's ``response.cancel``); ``error`` (OpenAI's error
-shape; the session stays open unless the error says the server is going away).
+shape; after a bad message, or a failed turn, the session stays open; it closes when the server is
+going away, or the session was idle).
 Query parameters: ``voice``, ``language`` (of the user; default detected), ``sample_rate`` (of
 the PCM sent, 8000-96000), ``seed`` (reproducible replies).
 Messages accepted besides audio: ``{"type": "input_audio.commit"}`` ends the turn now
@@ -66,8 +67,9 @@ VOICE_IDLE_TIMEOUT_S = 120.0
 PARTIAL_INTERVAL_S = 1.0
 REPLY_MAX_TOKENS = 256  # a spoken reply of a few sentences, as /chat's default
 REPLY_TEMPERATURE = 0.7
-MIN_INPUT_RATE, MAX_INPUT_RATE = 8_000, 96_000
+MIN_INPUT_RATE, MAX_INPUT_RATE = PcmResampler.MIN_RATE, PcmResampler.MAX_RATE
 PCM_FORMAT = "pcm_s16le"
+_MESSAGES = 'send binary PCM audio, or JSON {"type": "input_audio.commit"} or {"type": "response.cancel"}'
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -124,11 +126,7 @@ class VoiceSession:
             self._maybe_partial()
 
     async def on_message(self, text: str) -> None:
-        try:
-            message = json.loads(text)
-            kind = message.get("type") if isinstance(message, dict) else None
-        except json.JSONDecodeError:
-            kind = None
+        kind = _message_type(text)
         if kind == "input_audio.commit":
             ended = self._detector.end_turn()
             if ended is not None and ended.audio is not None:
@@ -136,12 +134,7 @@ class VoiceSession:
         elif kind == "response.cancel":
             await self._cancel_response("client")
         else:
-            error = InvalidInputError(
-                'unknown message: send binary PCM audio, or JSON {"type": "input_audio.commit"} '
-                'or {"type": "response.cancel"}',
-                param="type",
-            )
-            await self.send(error_event(error))
+            raise InvalidInputError(f"unknown message: {_MESSAGES}", param="type")
 
     # --- turns -------------------------------------------------------------------------------
 
@@ -254,6 +247,20 @@ class VoiceSession:
                     await task
 
 
+def _message_type(text: str) -> str | None:
+    """The ``type`` of a JSON text message (None when it has none); what is not JSON is refused."""
+    try:
+        message = json.loads(text)
+    except ValueError:
+        raise InvalidInputError(f"this text message is not JSON: {_MESSAGES}", param="type") from None
+    except RecursionError:  # "[[[[…": deeper than Python's parser goes
+        raise InvalidInputError(
+            f"this text message is JSON nested too deeply to read: {_MESSAGES}", param="type"
+        ) from None
+    kind = message.get("type") if isinstance(message, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
 def _seed_of(query: dict[str, str]) -> int | None:
     raw = query.get("seed")
     if raw is None or raw == "":
@@ -340,9 +347,12 @@ async def _serve(websocket: WebSocket, session: VoiceSession) -> None:
             message = receive.result()
             if message["type"] == "websocket.disconnect":
                 raise WebSocketDisconnect(message.get("code", 1000))
-            if message.get("bytes") is not None:
-                await session.on_audio(message["bytes"])
-            elif message.get("text") is not None:
-                await session.on_message(message["text"])
+            try:
+                if message.get("bytes") is not None:
+                    await session.on_audio(message["bytes"])
+                elif message.get("text") is not None:
+                    await session.on_message(message["text"])
+            except InvalidInputError as exc:  # one bad message: said, and the conversation goes on
+                await session.send(error_event(exc))
     finally:
         drain.cancel()
