@@ -184,10 +184,12 @@ def test_a_recording_over_max_audio_seconds_is_refused_as_it_arrives(runtime):
     async def scenario():
         async with transcription_port(runtime, max_audio_seconds=0.05) as port:
             too_long = np.zeros(SAMPLE_RATE // 10, "<i2").tobytes()  # 0.1 s
-            return await error_after(client(port), *audio_events(too_long, SAMPLE_RATE))
+            error = await error_after(client(port), *audio_events(too_long, SAMPLE_RATE))
+            return error, await transcribe(port, too_long[: len(too_long) // 4], SAMPLE_RATE)
 
-    error = asyncio.run(scenario())
+    error, after = asyncio.run(scenario())
     assert "MAX_AUDIO_SECONDS" in error.text and "0.05 s" in error.text
+    assert Transcript.is_type(after.type)  # the port still serves
 
 
 def test_a_connections_budget_comes_back_once_its_recording_is_transcribed(runtime):
