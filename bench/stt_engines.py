@@ -2,8 +2,9 @@
 openai/whisper-tiny's shape (39 M parameters; real weights cannot be downloaded here), by compute
 type (int8, the CPU default, vs float32) and beam size (1, the default, vs 5).
 
-Each setting transcribes the same 30 s of espeak-ng speech: no temperature fallback, no
-timestamps, at most MAX_TOKENS tokens per window, the same thread count, alternating, repeated.
+Each setting transcribes the same 30 s of espeak-ng speech (recorded in tests/rig/speech/): no
+temperature fallback, no timestamps, at most MAX_TOKENS tokens per window, the same thread count,
+alternating, repeated.
 Random weights write random tokens, and settings may stop at different lengths: the tokens each
 wrote are reported with the time. Cost depends on the architecture and the token count, not on
 what the weights mean. Prints a table and writes bench/results/stt_engines.json.

@@ -3,7 +3,6 @@
 import base64
 import ctypes
 import hashlib
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,10 +10,15 @@ import zipfile
 import pytest
 
 from bench.slim_wheel import WheelError, libraries_to_keep, main, slim_wheel
+from tests.rig.tools import program
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("cc") and shutil.which("readelf")), reason="needs a C compiler and binutils"
-)
+
+@pytest.fixture(autouse=True)
+def _compiler_and_binutils() -> None:
+    # A machine with a C compiler has binutils (the linker is in it), and so readelf.
+    for name in ("cc", "readelf"):
+        program(name, installed_by="apt-get install gcc binutils")
+
 
 DIST_INFO = "llama_cpp_python-0.3.36.dist-info"
 WHEEL_NAME = "llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl"

