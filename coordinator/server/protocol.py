@@ -80,6 +80,10 @@ class SpeechRequest(_OrpheusSampling):
         return value
 
 
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
 class TranscriptionFields(BaseModel):
     """The form fields of POST /v1/audio/transcriptions and /translations besides ``file``."""
 
@@ -97,7 +101,8 @@ class TranscriptionFields(BaseModel):
         description="true: answer text/event-stream, transcript.text.delta events as segments are "
         "decoded, then transcript.text.done (json or text only)",
     )
-    timestamp_granularities: list[Granularity] = Field(
+    # One granularity alone may come as a string ("word"), as a form field always does.
+    timestamp_granularities: Annotated[list[Granularity], BeforeValidator(_as_list)] = Field(
         default_factory=list,
         max_length=2,
         description="word and/or segment: the timings verbose_json carries (default: segment)",

@@ -304,6 +304,17 @@ def test_the_json_body_takes_the_other_fields_a_data_url_and_translations(client
     assert translated.status_code == 200 and set(translated.json()) == {"text"}
 
 
+def test_the_json_body_takes_granularities_as_a_list_or_one_string(client, wav):
+    for granularities in (["word", "segment"], "word"):
+        body = {
+            **_open_webui_json(wav),
+            "response_format": "verbose_json",
+            "timestamp_granularities": granularities,
+        }
+        verbose = client.post("/v1/audio/transcriptions", json=body).json()
+        assert "words" in verbose and ("segments" in verbose) == (granularities != "word")
+
+
 def test_bad_base64_a_missing_input_audio_and_other_content_types_are_400s_naming_the_fix(client, wav):
     body = _open_webui_json(wav)
     body["input_audio"]["data"] = "not base64!"
@@ -324,6 +335,24 @@ def test_bad_base64_a_missing_input_audio_and_other_content_types_are_400s_namin
         ).status_code
         == 400
     )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[]",
+        b'"input_audio"',
+        b'{"input_audio": ' + b"[" * 200_000,
+        b"[" * 200_000,
+        b'{"input_audio": {"data": 5}}',
+    ],
+)
+def test_hostile_or_malformed_json_bodies_are_400s(client, body):
+    response = client.post(
+        "/v1/audio/transcriptions", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "invalid_request_error"
 
 
 def test_a_json_body_over_max_upload_bytes_is_a_413_before_any_decoding(settings, runtime):

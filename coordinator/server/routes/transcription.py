@@ -230,6 +230,8 @@ async def _json_body(request: Request) -> tuple[bytes, TranscriptionFields]:
         first = exc.errors()[0]
         if first["type"] == "missing" and tuple(first["loc"]) == (AUDIO_FIELD,):
             raise InvalidInputError(f"{AUDIO_FIELD} is missing: {_BOTH_FORMS}", param=AUDIO_FIELD) from None
+        if first["type"] == "model_type":  # valid JSON, but not an object
+            raise InvalidInputError(f"the JSON body is not an object: {_BOTH_FORMS}") from None
         raise RequestValidationError(exc.errors()) from None
     return _audio_of(parsed.input_audio), parsed
 
