@@ -79,12 +79,14 @@ _CHAT_EVENT = _json_events(list(CHAT_EVENT_TYPES))
 _SPEECH_TYPES = {media_type_of(fmt): _BINARY for fmt in get_args(AudioFormat)} | {
     SSE_MEDIA_TYPE: _SPEECH_EVENT
 }
-# A transcript: JSON (json, verbose_json) or text (text, srt, vtt).
+# A transcript: JSON (json, verbose_json) or text (text, srt, vtt); with stream=true, OpenAI's
+# transcript.text.delta / transcript.text.done events, or an error.
 _TRANSCRIPT_TYPES: dict[str, dict[str, Any]] = {
     "application/json": {"type": "object"},
     "text/plain": _TEXT,
     "application/x-subrip": _TEXT,
     "text/vtt": _TEXT,
+    SSE_MEDIA_TYPE: _json_events(["transcript.text.delta", "transcript.text.done", "error"]),
 }
 # What a 200 carries where it is not (only) JSON.
 _SUCCESS_CONTENT: dict[str, dict[str, dict[str, Any]]] = {

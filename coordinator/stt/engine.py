@@ -14,7 +14,7 @@ import concurrent.futures
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -30,7 +30,7 @@ from coordinator.errors import (
     QueueTimeoutError,
 )
 from coordinator.stt.formats import Task
-from coordinator.stt.transcript import SAMPLE_RATE, Segment, Transcript
+from coordinator.stt.transcript import SAMPLE_RATE, Segment, Transcript, Word
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 # The language of a model that knows only English.
 ENGLISH = "en"
 _OUT_OF_MEMORY_MARKERS = ("out of memory", "CUBLAS_STATUS_ALLOC_FAILED")
+# Called on the worker thread with each segment as soon as it is decoded (streamed transcripts).
+OnSegment = Callable[[Segment], None]
 
 
 @dataclass(frozen=True)
@@ -120,9 +122,13 @@ class Transcriber:
         temperature: float = 0.0,
         task: Task = "transcribe",
         cancelled: threading.Event | None = None,
+        word_timestamps: bool = False,
+        on_segment: OnSegment | None = None,
     ) -> Transcript:
         """Transcribe 16 kHz mono float32 ``samples``. ``language``: Whisper's code, or None to
-        detect it. ``cancelled``: checked between segments; when set, raises CancelledError."""
+        detect it. ``cancelled``: checked between segments; when set, raises CancelledError.
+        ``word_timestamps``: align each word (costs a little per segment). ``on_segment``: called
+        with each segment as it is decoded, before the next window starts."""
         self.check(language=language, task=task)
         if not self.multilingual:
             language = ENGLISH
@@ -137,8 +143,9 @@ class Transcriber:
                 beam_size=self.config.beam_size,
                 # Each 30 s window on its own: a hallucination in one window is not fed to the next.
                 condition_on_previous_text=False,
+                word_timestamps=word_timestamps,
             )
-            segments = self._collect(pieces, cancelled)
+            segments = self._collect(pieces, cancelled, on_segment)
         except CancelledError:
             raise
         except RuntimeError as exc:
@@ -158,10 +165,26 @@ class Transcriber:
             info.language,
             len(segments),
         )
-        return Transcript(text=text, language=info.language, duration=duration, segments=tuple(segments))
+        return Transcript(
+            text=text,
+            language=info.language,
+            duration=duration,
+            segments=tuple(segments),
+            prompt_tokens=self._prompt_tokens(prompt),
+        )
+
+    def _prompt_tokens(self, prompt: str | None) -> int:
+        """The prompt's tokens as faster-whisper gives them to the model: the text after a
+        space, of which Whisper reads at most the last half of its context."""
+        if not prompt:
+            return 0
+        tokens = self._model.hf_tokenizer.encode(" " + prompt.strip(), add_special_tokens=False)
+        return min(len(tokens.ids), self._model.max_length // 2 - 1)
 
     @staticmethod
-    def _collect(pieces: Iterable, cancelled: threading.Event | None) -> list[Segment]:
+    def _collect(
+        pieces: Iterable, cancelled: threading.Event | None, on_segment: OnSegment | None = None
+    ) -> list[Segment]:
         # faster-whisper decodes lazily, one 30 s window per step of this loop: the place where a
         # cancelled transcription stops and frees its slot.
         segments: list[Segment] = []
@@ -179,8 +202,14 @@ class Transcriber:
                     avg_logprob=float(piece.avg_logprob),
                     compression_ratio=float(piece.compression_ratio),
                     no_speech_prob=float(piece.no_speech_prob),
+                    words=tuple(
+                        Word(float(w.start), float(w.end), w.word, float(w.probability))
+                        for w in piece.words or ()
+                    ),
                 )
             )
+            if on_segment is not None:
+                on_segment(segments[-1])
         return segments
 
 
@@ -269,9 +298,12 @@ class SpeechToText:
         prompt: str | None = None,
         temperature: float = 0.0,
         task: Task = "transcribe",
+        word_timestamps: bool = False,
+        on_segment: OnSegment | None = None,
     ) -> Transcript:
         """Transcribe on a slot. Cancelling the awaiting task stops the transcription at its next
-        segment; the slot is free again only once its thread has really stopped."""
+        segment; the slot is free again only once its thread has really stopped. ``on_segment``
+        runs on the worker thread (see Transcriber.transcribe)."""
         self.transcriber.check(language=language, task=task)
         await self._acquire()
         cancelled = threading.Event()
@@ -283,6 +315,8 @@ class SpeechToText:
             temperature=temperature,
             task=task,
             cancelled=cancelled,
+            word_timestamps=word_timestamps,
+            on_segment=on_segment,
         )
         with self._lock:
             self._running.add(cancelled)

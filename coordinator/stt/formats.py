@@ -1,16 +1,27 @@
-"""A transcript in OpenAI's response formats: json, text, verbose_json, srt, vtt. Pure functions."""
+"""A transcript in OpenAI's response formats (json, text, verbose_json, srt, vtt) and in its
+transcription stream events. Pure functions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from coordinator.errors import InvalidInputError
-from coordinator.stt.transcript import Segment, Transcript
+from coordinator.stt.transcript import Segment, Transcript, Word
 
 ResponseFormat = Literal["json", "text", "verbose_json", "srt", "vtt"]
 RESPONSE_FORMATS: tuple[str, ...] = ("json", "text", "verbose_json", "srt", "vtt")
 Task = Literal["transcribe", "translate"]
+# OpenAI's timestamp_granularities: which timings verbose_json carries (segments by default).
+Granularity = Literal["word", "segment"]
+DEFAULT_GRANULARITIES: tuple[Granularity, ...] = ("segment",)
+# Formats whose answer can stream as transcript.text events: the events carry text only.
+STREAMABLE_FORMATS: tuple[str, ...] = ("json", "text")
+# Whisper's encoder reads the audio as one position per 20 ms (1500 per 30 s window): the audio
+# tokens of a transcription's usage.
+AUDIO_TOKENS_PER_SECOND = 50
 
 # Whisper's languages: code, then the English name OpenAI's verbose_json reports.
 _LANGUAGE_TABLE = (
@@ -65,19 +76,21 @@ def _clamped(segments: tuple[Segment, ...], duration: float) -> list[Segment]:
         start = min(max(seg.start, previous_end, 0.0), duration)
         end = min(max(seg.end, start), duration)
         previous_end = end
-        out.append(
-            Segment(
-                id=seg.id,
-                start=start,
-                end=end,
-                text=seg.text,
-                tokens=seg.tokens,
-                temperature=seg.temperature,
-                avg_logprob=seg.avg_logprob,
-                compression_ratio=seg.compression_ratio,
-                no_speech_prob=seg.no_speech_prob,
-            )
-        )
+        out.append(replace(seg, start=start, end=end))
+    return out
+
+
+def _clamped_words(words: Iterable[Word], duration: float) -> list[Word]:
+    """The words with text, their times inside the audio and in order, as for segments."""
+    out: list[Word] = []
+    previous_end = 0.0
+    for word in words:
+        if not word.word.strip():
+            continue
+        start = min(max(word.start, previous_end, 0.0), duration)
+        end = min(max(word.end, start), duration)
+        previous_end = end
+        out.append(replace(word, start=start, end=end))
     return out
 
 
@@ -112,13 +125,26 @@ def to_vtt(transcript: Transcript) -> str:
     return "WEBVTT\n\n" + "\n".join(cues)
 
 
-def to_verbose_json(transcript: Transcript, *, task: Task) -> dict:
-    return {
+def to_verbose_json(
+    transcript: Transcript, *, task: Task, granularities: Iterable[Granularity] = DEFAULT_GRANULARITIES
+) -> dict:
+    """OpenAI's verbose_json: ``segments`` with segment timings, ``words`` (``{word, start, end}``)
+    with word timings, as ``granularities`` ask."""
+    wanted = set(granularities)
+    body: dict = {
         "task": task,
         "language": LANGUAGE_NAMES.get(transcript.language, transcript.language),
         "duration": round(transcript.duration, 3),
         "text": transcript.text,
-        "segments": [
+    }
+    if "word" in wanted:
+        body["words"] = [
+            # OpenAI's words carry no surrounding space (the model writes " word").
+            {"word": word.word.strip(), "start": round(word.start, 3), "end": round(word.end, 3)}
+            for word in _clamped_words(transcript.words, transcript.duration)
+        ]
+    if "segment" in wanted:
+        body["segments"] = [
             {
                 "id": seg.id,
                 "seek": 0,
@@ -132,17 +158,60 @@ def to_verbose_json(transcript: Transcript, *, task: Task) -> dict:
                 "no_speech_prob": seg.no_speech_prob,
             }
             for seg in _clamped(transcript.segments, transcript.duration)
-        ],
-    }
+        ]
+    return body
 
 
-def render(transcript: Transcript, response_format: ResponseFormat, *, task: Task = "transcribe") -> Rendered:
+def render(
+    transcript: Transcript,
+    response_format: ResponseFormat,
+    *,
+    task: Task = "transcribe",
+    granularities: Iterable[Granularity] = DEFAULT_GRANULARITIES,
+) -> Rendered:
+    """``granularities``: verbose_json's timings (the other formats have their own or none)."""
     if response_format == "json":
         return Rendered({"text": transcript.text}, "application/json")
     if response_format == "verbose_json":
-        return Rendered(to_verbose_json(transcript, task=task), "application/json")
+        return Rendered(
+            to_verbose_json(transcript, task=task, granularities=granularities), "application/json"
+        )
     if response_format == "text":
         return Rendered(transcript.text + "\n", "text/plain; charset=utf-8")
     if response_format == "srt":
         return Rendered(to_srt(transcript), "application/x-subrip; charset=utf-8")
     return Rendered(to_vtt(transcript), "text/vtt; charset=utf-8")
+
+
+class TextDeltas:
+    """A transcript's text as it grows segment by segment, cut into the deltas of OpenAI's
+    ``transcript.text.delta`` events: joined, the deltas sent so far are always the transcript's
+    text so far (``"".join(segment texts).strip()``), so a client that joins them gets exactly the
+    ``text`` of ``transcript.text.done``. Whitespace at the end waits until text follows it."""
+
+    def __init__(self) -> None:
+        self._heard = ""
+        self._sent = 0
+
+    def push(self, piece: str) -> str:
+        """The delta for one more segment's ``piece`` of text ("" when nothing shows yet)."""
+        self._heard += piece
+        visible = self._heard.strip()
+        delta = visible[self._sent :]
+        self._sent = len(visible)
+        return delta
+
+
+def stream_usage(transcript: Transcript) -> dict:
+    """The ``usage`` of ``transcript.text.done`` (OpenAI's token usage): the audio as the encoder
+    read it, the prompt's text tokens, and the tokens the model wrote."""
+    audio = math.ceil(transcript.duration * AUDIO_TOKENS_PER_SECOND)
+    text = transcript.prompt_tokens
+    output = transcript.output_tokens
+    return {
+        "type": "tokens",
+        "input_tokens": audio + text,
+        "output_tokens": output,
+        "total_tokens": audio + text + output,
+        "input_token_details": {"audio_tokens": audio, "text_tokens": text},
+    }

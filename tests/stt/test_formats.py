@@ -5,8 +5,17 @@ from __future__ import annotations
 import pytest
 
 from coordinator.errors import InvalidInputError
-from coordinator.stt.formats import language_code, render, timestamp, to_srt, to_verbose_json, to_vtt
-from coordinator.stt.transcript import Segment, Transcript
+from coordinator.stt.formats import (
+    TextDeltas,
+    language_code,
+    render,
+    stream_usage,
+    timestamp,
+    to_srt,
+    to_verbose_json,
+    to_vtt,
+)
+from coordinator.stt.transcript import Segment, Transcript, Word
 
 TRANSCRIPT = Transcript(
     text="Hello there. General Kenobi!",
@@ -43,6 +52,68 @@ def test_verbose_json_names_the_language_and_the_task():
     body = to_verbose_json(TRANSCRIPT, task="translate")
     assert body["language"] == "english" and body["task"] == "translate" and body["duration"] == 3725.5
     assert [s["end"] for s in body["segments"]] == [1.25, 3725.5]
+
+
+def test_verbose_json_has_segments_by_default_and_what_the_granularities_ask_for():
+    assert "words" not in to_verbose_json(TRANSCRIPT, task="transcribe")
+    words_only = to_verbose_json(TRANSCRIPT, task="transcribe", granularities=["word"])
+    assert words_only["words"] == [] and "segments" not in words_only
+    both = to_verbose_json(TRANSCRIPT, task="transcribe", granularities=["word", "segment"])
+    assert {"words", "segments"} <= set(both)
+
+
+def test_words_come_out_trimmed_in_order_and_inside_the_audio():
+    said = Transcript(
+        text="Hi, you there.",
+        language="en",
+        duration=2.0,
+        segments=(
+            Segment(0, 0.0, 1.0, " Hi, you", words=(Word(0.0, 0.4, " Hi,"), Word(0.3, 0.9, " you"))),
+            # A blank word, and times past the end of the audio.
+            Segment(1, 1.0, 2.5, " there.", words=(Word(1.0, 1.0, " "), Word(1.1, 2.6, " there."))),
+        ),
+    )
+    body = render(said, "verbose_json", granularities=["word"]).body
+    assert isinstance(body, dict)
+    assert body["words"] == [
+        {"word": "Hi,", "start": 0.0, "end": 0.4},
+        {"word": "you", "start": 0.4, "end": 0.9},
+        {"word": "there.", "start": 1.1, "end": 2.0},
+    ]
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        [" Hello there.", " General", " Kenobi!"],
+        ["  ", " Hi", "  ", "", " you ", " "],
+        ["", " ", "\n"],
+        ["Two  spaces ", "   kept inside."],
+    ],
+)
+def test_text_deltas_joined_are_always_the_transcript_text_so_far(pieces):
+    deltas = TextDeltas()
+    sent = ""
+    for count, piece in enumerate(pieces, start=1):
+        sent += deltas.push(piece)
+        assert sent == "".join(pieces[:count]).strip()
+
+
+def test_stream_usage_counts_audio_prompt_and_written_tokens():
+    heard = Transcript(
+        text="Hi.",
+        language="en",
+        duration=1.01,
+        segments=(Segment(0, 0.0, 1.0, " Hi.", tokens=(50364, 17155, 13, 50414)),),
+        prompt_tokens=3,
+    )
+    assert stream_usage(heard) == {
+        "type": "tokens",
+        "input_tokens": 51 + 3,  # one audio token per 20 ms, started ones counted
+        "output_tokens": 4,
+        "total_tokens": 58,
+        "input_token_details": {"audio_tokens": 51, "text_tokens": 3},
+    }
 
 
 def test_json_and_text_formats():
