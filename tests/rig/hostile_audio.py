@@ -26,6 +26,8 @@ FLAC_SUBFRAME_CONSTANT = 0b000000
 FLAC_BITS = 16
 FLAC_MAX_BLOCK = 65_535
 HANG_STEP_S = 0.1
+# How long a test waits for the decoder process to show up or to be gone; never waited out when all is well.
+NOTICED_WITHIN_S = 10.0
 GREEDY_BYTES = 64 * 1024**3
 
 
@@ -172,3 +174,21 @@ def peak_memory_decoder(data: bytes, *, max_seconds: float, param: str) -> np.nd
         refused = 1
     growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     return np.array([refused, growth], dtype=np.float32)
+
+
+def process_gone(pid: int) -> bool:
+    """No such process any more (a zombie not yet reaped by the fork server counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1].startswith("Z")
+    except FileNotFoundError:
+        return True
+
+
+def pid_written_to(path: Path) -> int:
+    """The process id a hanging_decoder wrote, once it has."""
+    deadline = time.monotonic() + NOTICED_WITHIN_S
+    while not (path.exists() and path.read_text()):
+        assert time.monotonic() < deadline, "the decoder process did not start"
+        time.sleep(0.01)
+    return int(path.read_text())

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -18,38 +17,22 @@ from coordinator.stt.isolated import decode_isolated, memory_budget_bytes
 from tests.rig.audio_samples import encode
 from tests.rig.hostile_audio import (
     GREEDY_BYTES,
+    NOTICED_WITHIN_S,
     crashing_decoder,
     failing_decoder,
     greedy_decoder,
     hanging_decoder,
     pid_decoder,
+    pid_written_to,
+    process_gone,
 )
 
 RATE = 16_000
 GOOD = encode(np.zeros(RATE, np.float32), RATE, "wav")
-# Bounds on how long the parent takes to notice; never waited out when all is well.
-NOTICED_WITHIN_S = 10.0
 
 
 def _good_decode_still_works() -> None:
     assert decode_isolated(GOOD, max_seconds=10).size == RATE
-
-
-def _gone(pid: int) -> bool:
-    """No such process any more (a zombie not yet reaped by the fork server counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ", 1)[1].startswith("Z")
-    except FileNotFoundError:
-        return True
-
-
-def _pid_written_to(path) -> int:
-    deadline = time.monotonic() + NOTICED_WITHIN_S
-    while not (path.exists() and path.read_text()):
-        assert time.monotonic() < deadline, "the decoder process did not start"
-        time.sleep(0.01)
-    return int(path.read_text())
 
 
 def test_a_decoder_crash_is_a_400_naming_the_file_and_the_server_lives(caplog):
@@ -93,12 +76,12 @@ def test_a_stop_kills_the_decoder_process(tmp_path):
 
     thread = threading.Thread(target=decode)
     thread.start()
-    pid = _pid_written_to(pid_file)
-    assert not _gone(pid)
+    pid = pid_written_to(pid_file)
+    assert not process_gone(pid)
     stop.set()
     thread.join(timeout=NOTICED_WITHIN_S)
     assert not thread.is_alive() and isinstance(outcome[0], CancelledError)
-    assert _gone(pid)
+    assert process_gone(pid)
     _good_decode_still_works()
 
 
@@ -109,7 +92,7 @@ def test_a_decode_past_its_wall_clock_limit_is_killed_and_a_400(tmp_path, monkey
         decode_isolated(str(pid_file).encode(), max_seconds=1, decoder=hanging_decoder)
     assert "took longer to decode" in error.value.message
     if pid_file.exists() and pid_file.read_text():  # it may not have started before being killed
-        assert _gone(int(pid_file.read_text()))
+        assert process_gone(int(pid_file.read_text()))
     _good_decode_still_works()
 
 
@@ -125,4 +108,4 @@ def test_each_upload_is_decoded_in_a_child_that_is_gone_after():
     first = int(decode_isolated(b"x", max_seconds=1, decoder=pid_decoder)[0])
     second = int(decode_isolated(b"x", max_seconds=1, decoder=pid_decoder)[0])
     assert os.getpid() not in (first, second) and first != second
-    assert _gone(first) and _gone(second)
+    assert process_gone(first) and process_gone(second)

@@ -4,8 +4,8 @@ one path every route that hears speech shares: audio bytes â†’ 16 kHz samples â†
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -20,9 +20,9 @@ from coordinator.server.deps import get_limits, get_runtime, stt_of
 from coordinator.server.disconnect import unless_disconnected
 from coordinator.server.limits import RequestLimits
 from coordinator.server.protocol import TranscriptionFields
-from coordinator.stt.audio import decode_audio
 from coordinator.stt.engine import SpeechToText
 from coordinator.stt.formats import RESPONSE_FORMATS, Task, language_code, render
+from coordinator.stt.isolated import decode_isolated
 from coordinator.stt.transcript import Transcript
 
 logger = logging.getLogger(__name__)
@@ -80,12 +80,14 @@ async def transcribe_bytes(
     task: Task = "transcribe",
     param: str = FILE_FIELD,
 ) -> Transcript:
-    """The shared path: decode (off the event loop), then transcribe on a slot. With ``request``,
-    a client that leaves meanwhile cancels the work and frees the slot."""
+    """The shared path: a slot, then on it the decode (in a child process: stt/isolated.py) and
+    the transcription. Admitted before decoding, so a request in the queue holds only its upload.
+    With ``request``, a client that leaves meanwhile cancels the work (the decoder is killed) and
+    frees the slot."""
     code = language_code(language)
-    stt.transcriber.check(language=code, task=task)  # refuse before decoding a large file
-    samples = await asyncio.to_thread(decode_audio, data, max_seconds=max_seconds, param=param)
-    work = stt.transcribe(samples, language=code, prompt=prompt, temperature=temperature, task=task)
+    stt.transcriber.check(language=code, task=task, prompt=prompt)  # refuse before queueing
+    audio = partial(decode_isolated, data, max_seconds=max_seconds, param=param)
+    work = stt.transcribe(audio, language=code, prompt=prompt, temperature=temperature, task=task)
     if request is None:
         return await work
     return await unless_disconnected(request, work)
