@@ -19,6 +19,11 @@ grows it, never by what its header claims:
   walking FFmpeg's ``extended_data`` until a NULL pointer, and with 8 channels the pointer array has
   no NULL after the 8th (PyAV 18), so ``to_ndarray()`` read past it (a 110-byte FLAC, SIGSEGV).
 
+Why normalise rather than only refuse: with packed frames any channel count up to the cap decodes
+(8-microphone arrays and 7.1 files exist), at no cost (one buffer either way). Why average in numpy
+rather than let FFmpeg downmix: its matrix adds channels at -3 dB each, which takes loud stereo past
+full scale, and it needs a known channel layout, which a hostile header need not give.
+
 The decode itself runs in a child process (``isolated.py``): these checks answer what is known; the
 child is what keeps an unknown FFmpeg or PyAV crash on hostile input from killing the server.
 """
