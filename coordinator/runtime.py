@@ -40,6 +40,7 @@ from coordinator.orpheus.layout import FRAME_TOKENS
 from coordinator.orpheus.vocab import OrpheusVocab
 from coordinator.speech_models import ResolvedVoice, SpeechModel, SpeechModels, speech_model
 from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig, resolve_stt_device
+from coordinator.stt.isolated import warm as warm_decoder
 from coordinator.stt.transcript import SAMPLE_RATE as STT_SAMPLE_RATE
 from coordinator.textgen import ChatMessage, TextModel
 from coordinator.tts import ORPHEUS_DEFAULT_SAMPLING, OrpheusTTS
@@ -219,6 +220,9 @@ def load_stt(settings: Settings, catalog: ModelCatalog) -> SpeechToText:
         ),
         model_id=stt_model_id(catalog, settings),
     )
+    # Uploads are decoded in children of a fork server (stt/isolated.py): started here, not by
+    # the first upload.
+    warm_decoder()
     return SpeechToText(
         transcriber,
         slots=settings.stt_slots,

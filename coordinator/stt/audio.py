@@ -2,26 +2,64 @@
 
 Any container and codec FFmpeg reads: wav, mp3, ogg/opus, webm (browsers' MediaRecorder), m4a/aac,
 flac. The content type a client sends is not trusted (Open WebUI sends none): FFmpeg probes the
-bytes. Decoding stops as soon as the audio passes the duration cap, so an hour-long file costs
-no more than the cap.
+bytes.
+
+What an upload may cost is bounded by what it *is*, checked on each decoded frame before anything
+grows it, never by what its header claims:
+
+- **Time and samples.** Each frame's duration (its samples over its own rate) is added up before the
+  frame is resampled; past ``max_seconds`` (MAX_AUDIO_SECONDS) the decode stops with a 400. So does
+  a total of input samples (all channels) past ``max_seconds × MAX_INPUT_SAMPLES_PER_SECOND``: a
+  192 kHz 8-channel file costs more to resample than its duration says. Resampling grows a frame by
+  16 kHz over its rate, so a rate below ``MIN_SAMPLE_RATE`` is refused outright (a 1 Hz FLAC frame
+  of 8192 samples was 4 GB once resampled), and one above ``MAX_SAMPLE_RATE`` too.
+- **Channels.** At most ``MAX_CHANNELS``. Frames are converted to *packed* float32 (one buffer,
+  channels interleaved) and averaged in numpy; PyAV never builds a planar frame's plane list here.
+  That list is where 8 or more channels crashed the server: ``AudioFrame.planes`` counts planes by
+  walking FFmpeg's ``extended_data`` until a NULL pointer, and with 8 channels the pointer array has
+  no NULL after the 8th (PyAV 18), so ``to_ndarray()`` read past it (a 110-byte FLAC, SIGSEGV).
+
+Why normalise rather than only refuse: with packed frames any channel count up to the cap decodes
+(8-microphone arrays and 7.1 files exist), at no cost (one buffer either way). Why average in numpy
+rather than let FFmpeg downmix: its matrix adds channels at -3 dB each, which takes loud stereo past
+full scale, and it needs a known channel layout, which a hostile header need not give.
+
+The decode itself runs in a child process (``isolated.py``): these checks answer what is known; the
+child is what keeps an unknown FFmpeg or PyAV crash on hostile input from killing the server.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from coordinator.errors import InvalidInputError
+from coordinator.errors import CancelledError, InvalidInputError
 from coordinator.stt.transcript import SAMPLE_RATE
+
+if TYPE_CHECKING:
+    import av
 
 logger = logging.getLogger(__name__)
 
 PCM16_SCALE = 32768.0
-_RESAMPLED_FORMAT = "flt"  # packed float32
-_PLANAR_FORMAT = "fltp"  # one float32 plane per channel
+_RESAMPLED_FORMAT = "flt"  # packed float32: one buffer, channels interleaved
 _LAYOUT = "mono"
+# Half the telephone rate (8 kHz, the lowest any speech codec records at): below it nothing a
+# recogniser can use survives, and resampling to 16 kHz grows a frame at most 4×.
+MIN_SAMPLE_RATE = 4_000
+# The highest rate audio interfaces record at; above it a "rate" is a header's lie.
+MAX_SAMPLE_RATE = 384_000
+# 7.1 surround, or an 8-microphone array: more channels are not a recording of speech.
+MAX_CHANNELS = 8
+# Input samples (over all channels) one second of allowed audio may hold: 8 channels at 48 kHz,
+# or stereo at 192 kHz. Bounds the resampling work of the richest honest recordings.
+MAX_INPUT_SAMPLES_PER_SECOND = MAX_CHANNELS * 48_000
+FORMATS_HINT = "send wav, mp3, ogg/opus, webm, m4a or flac"
 
 
 class InvalidAudioError(InvalidInputError):
@@ -38,15 +76,62 @@ def _too_long(max_seconds: float, param: str) -> InvalidInputError:
     )
 
 
-def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> np.ndarray:
-    """The first audio stream of ``data``, downmixed and resampled to 16 kHz float32 in [-1, 1]."""
+@dataclass
+class _Budget:
+    """What the frames decoded so far hold, checked before each one is resampled."""
+
+    max_seconds: float
+    param: str
+    seconds: float = 0.0
+    samples: int = 0
+
+    def take(self, samples: int, rate: int, channels: int) -> None:
+        check_rate(rate, self.param)
+        check_channels(channels, self.param)
+        self.seconds += samples / rate
+        self.samples += samples * channels
+        if self.seconds > self.max_seconds:
+            raise _too_long(self.max_seconds, self.param)
+        if self.samples > self.max_seconds * MAX_INPUT_SAMPLES_PER_SECOND:
+            raise InvalidInputError(
+                f"{self.param} holds more samples than {self.max_seconds:g} s of audio may "
+                f"({MAX_INPUT_SAMPLES_PER_SECOND} a second over all channels): send it as mono, "
+                "or at 48 kHz or less",
+                param=self.param,
+            )
+
+
+def check_rate(rate: int, param: str) -> None:
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise InvalidAudioError(
+            f"{param} has a sample rate of {rate} Hz, outside the {MIN_SAMPLE_RATE}–{MAX_SAMPLE_RATE} Hz "
+            "this server decodes: record speech at 8, 16, 44.1 or 48 kHz",
+            param=param,
+        )
+
+
+def check_channels(channels: int, param: str) -> None:
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise InvalidAudioError(
+            f"{param} has {channels} audio channels, more than the {MAX_CHANNELS} this server decodes: "
+            "send mono or stereo",
+            param=param,
+        )
+
+
+def decode_audio(
+    data: bytes, *, max_seconds: float, param: str = "file", stop: threading.Event | None = None
+) -> np.ndarray:
+    """The first audio stream of ``data``, downmixed and resampled to 16 kHz float32 in [-1, 1].
+    ``stop``: checked between frames; once set, raises CancelledError."""
     import av
 
     if not data:
         raise InvalidAudioError(
             f"{param} is empty: send an audio file (wav, mp3, ogg, webm, m4a, flac)", param=param
         )
-    max_samples = int(max_seconds * SAMPLE_RATE)
+    budget = _Budget(max_seconds, param)
+    max_samples = max_seconds * SAMPLE_RATE
     pieces: list[np.ndarray] = []
     total = 0
     try:
@@ -57,25 +142,31 @@ def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> np.
                     param=param,
                 )
             stream = container.streams.audio[0]
+            # What the header says is refused early; each frame is checked again (it may differ).
+            if stream.codec_context.sample_rate:
+                check_rate(stream.codec_context.sample_rate, param)
+            if stream.codec_context.channels:
+                check_channels(stream.codec_context.channels, param)
             # Channels kept, then averaged here: FFmpeg's own downmix adds them at -3 dB each,
             # which takes loud stereo past full scale.
-            resampler = av.AudioResampler(format=_PLANAR_FORMAT, rate=SAMPLE_RATE)
+            resampler = av.AudioResampler(format=_RESAMPLED_FORMAT, rate=SAMPLE_RATE)
             for frame in container.decode(stream):
+                if stop is not None and stop.is_set():
+                    raise CancelledError("the decode was cancelled")
+                budget.take(frame.samples, frame.sample_rate, frame.layout.nb_channels)
                 for out in resampler.resample(frame):
-                    samples = out.to_ndarray().mean(axis=0)
+                    samples = _mono(out)
                     total += samples.size
                     if total > max_samples:
                         raise _too_long(max_seconds, param)
                     pieces.append(samples)
-            for out in resampler.resample(None):
-                pieces.append(out.to_ndarray().mean(axis=0))
-    except InvalidInputError:
+            pieces.extend(_mono(out) for out in resampler.resample(None))
+    except (InvalidInputError, CancelledError):
         raise
     except (av.FFmpegError, ValueError, UnicodeDecodeError, IndexError) as exc:
         logger.info("upload not decodable: %s", exc)
         raise InvalidAudioError(
-            f"{param} is not audio this server can read ({type(exc).__name__}): send wav, mp3, ogg/opus, "
-            "webm, m4a or flac",
+            f"{param} is not audio this server can read ({type(exc).__name__}): {FORMATS_HINT}",
             param=param,
         ) from None
     samples = np.concatenate(pieces).astype(np.float32, copy=False) if pieces else np.zeros(0, np.float32)
@@ -86,6 +177,14 @@ def decode_audio(data: bytes, *, max_seconds: float, param: str = "file") -> np.
             f"{param} holds no audio samples: send a recording that is not empty", param=param
         )
     return samples
+
+
+def _mono(frame: av.AudioFrame) -> np.ndarray:
+    """A packed float32 frame, its channels averaged. Packed: one plane, whatever the channels
+    (see the module's docstring for what a planar frame's planes do)."""
+    channels = frame.layout.nb_channels
+    interleaved = frame.to_ndarray().reshape(-1, channels)
+    return interleaved[:, 0] if channels == 1 else interleaved.mean(axis=1, dtype=np.float32)
 
 
 def pcm16_to_float(data: bytes) -> np.ndarray:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -42,6 +43,19 @@ ENGLISH = "en"
 _OUT_OF_MEMORY_MARKERS = ("out of memory", "CUBLAS_STATUS_ALLOC_FAILED")
 # Called on the worker thread with each segment as soon as it is decoded (streamed transcripts).
 OnSegment = Callable[[Segment], None]
+# Whisper reads at most the last 223 tokens of a prompt (half its 448-token context; OpenAI
+# documents 224), about 900 characters of English. A longer prompt is text nobody reads, carried
+# through the queue and tokenized whole on the slot: refused at twice that, which leaves any honest
+# prompt whole. (What a prompt can still cost is the decoder's: at most the context's tokens per
+# 30 s window, at each fallback temperature, as for any audio.)
+MAX_PROMPT_CHARS = 2000
+
+
+class AudioSource(Protocol):
+    """Encoded audio, decoded on the slot that transcribes it; ``stop`` is set when the request
+    is cancelled."""
+
+    def __call__(self, *, stop: threading.Event) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -91,8 +105,16 @@ class Transcriber:
             "multilingual" if self.multilingual else "English only",
         )
 
-    def check(self, *, language: str | None, task: Task) -> None:
-        """Refuse what this model cannot do, before any work is queued."""
+    def check(self, *, language: str | None, task: Task, prompt: str | None = None) -> None:
+        """Refuse what this model cannot do, or a request it would not read whole, before any
+        work is queued."""
+        if prompt is not None and len(prompt) > MAX_PROMPT_CHARS:
+            raise InvalidInputError(
+                f"prompt is {len(prompt)} characters, over the {MAX_PROMPT_CHARS} this server takes: "
+                "Whisper reads only its last 224 tokens (about 900 characters of English), so send "
+                "those",
+                param="prompt",
+            )
         if self.multilingual:
             return
         if task == "translate":
@@ -292,7 +314,7 @@ class SpeechToText:
 
     async def transcribe(
         self,
-        samples: np.ndarray,
+        audio: np.ndarray | AudioSource,
         *,
         language: str | None = None,
         prompt: str | None = None,
@@ -301,15 +323,17 @@ class SpeechToText:
         word_timestamps: bool = False,
         on_segment: OnSegment | None = None,
     ) -> Transcript:
-        """Transcribe on a slot. Cancelling the awaiting task stops the transcription at its next
-        segment; the slot is free again only once its thread has really stopped. ``on_segment``
-        runs on the worker thread (see Transcriber.transcribe)."""
-        self.transcriber.check(language=language, task=task)
+        """Transcribe on a slot: 16 kHz samples, or an ``AudioSource`` decoded on the slot first, so
+        that a request waiting in the queue holds only its encoded bytes (30 minutes of audio is
+        115 MB decoded, 0.5 MB as Opus). Cancelling the awaiting task stops the decode, or the
+        transcription at its next segment; the slot is free again only once its thread has really
+        stopped. ``on_segment`` runs on the worker thread (see Transcriber.transcribe)."""
+        self.transcriber.check(language=language, task=task, prompt=prompt)
         await self._acquire()
         cancelled = threading.Event()
         work = partial(
-            self.transcriber.transcribe,
-            samples,
+            self._decode_and_transcribe,
+            audio,
             language=language,
             prompt=prompt,
             temperature=temperature,
@@ -331,6 +355,12 @@ class SpeechToText:
         except asyncio.CancelledError:
             cancelled.set()
             raise
+
+    def _decode_and_transcribe(
+        self, audio: np.ndarray | AudioSource, *, cancelled: threading.Event, **options: Any
+    ) -> Transcript:
+        samples = audio if isinstance(audio, np.ndarray) else audio(stop=cancelled)
+        return self.transcriber.transcribe(samples, cancelled=cancelled, **options)
 
     def _finished(self, cancelled: threading.Event) -> None:
         with self._lock:

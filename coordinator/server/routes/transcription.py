@@ -30,7 +30,6 @@ from coordinator.server.errors import error_event, stream_failure
 from coordinator.server.limits import RequestLimits
 from coordinator.server.protocol import InputAudio, TranscriptionFields, TranscriptionJSONRequest
 from coordinator.server.streaming import STREAM_HEADERS, primed, sse_event
-from coordinator.stt.audio import decode_audio
 from coordinator.stt.engine import OnSegment, SpeechToText
 from coordinator.stt.formats import (
     DEFAULT_GRANULARITIES,
@@ -42,6 +41,7 @@ from coordinator.stt.formats import (
     render,
     stream_usage,
 )
+from coordinator.stt.isolated import decode_isolated
 from coordinator.stt.model_names import ACCEPTED_NAMES, names_the_recogniser
 from coordinator.stt.transcript import Segment, Transcript
 
@@ -151,14 +151,15 @@ async def transcribe_bytes(
     word_timestamps: bool = False,
     on_segment: OnSegment | None = None,
 ) -> Transcript:
-    """The shared path: decode (off the event loop), then transcribe on a slot. With ``request``,
-    a client that leaves meanwhile cancels the work and frees the slot. ``on_segment``: see
-    SpeechToText.transcribe."""
+    """The shared path: a slot, then on it the decode (in a child process: stt/isolated.py) and
+    the transcription. Admitted before decoding, so a request in the queue holds only its upload.
+    With ``request``, a client that leaves meanwhile cancels the work (the decoder is killed) and
+    frees the slot."""
     code = language_code(language)
-    stt.transcriber.check(language=code, task=task)  # refuse before decoding a large file
-    samples = await asyncio.to_thread(decode_audio, data, max_seconds=max_seconds, param=param)
+    stt.transcriber.check(language=code, task=task, prompt=prompt)  # refuse before queueing
+    audio = partial(decode_isolated, data, max_seconds=max_seconds, param=param)
     work = stt.transcribe(
-        samples,
+        audio,
         language=code,
         prompt=prompt,
         temperature=temperature,
