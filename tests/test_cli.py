@@ -254,7 +254,10 @@ def test_a_real_sigint_mid_synthesis_exits_130_and_leaves_nothing(cli_env):
             "980",
         ],
         cwd=cli_env,
-        env={**_env(), "PYTHONPATH": str(REPO)},
+        # The per-utterance length cap would end "Hello there." within a second or so, and on an idle
+        # machine before the signal lands (exit 0, nothing interrupted): without it the random model
+        # runs to all 980 tokens, seconds longer than the interrupt takes.
+        env={**_env(), "PYTHONPATH": str(REPO), "TTS_LENGTH_CAP": "0"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

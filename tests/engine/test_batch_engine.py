@@ -61,8 +61,17 @@ def test_several_sequences_are_decoded_together_in_one_batch_per_step(engine, ch
     import threading
 
     gate = threading.Event()
-    engine.call_in_worker(gate.wait)
+    holding = threading.Event()
+
+    def hold() -> None:
+        holding.set()
+        gate.wait()
+
+    engine.call_in_worker(hold)
+    # Submit only once the worker is inside the job: before that, it may still be at its admission
+    # and take the first requests a step ahead of the rest (21 steps, seen on an idle machine).
     try:
+        assert holding.wait(timeout=60)
         streams = [engine.submit(_request(chat_model, max_tokens=20, seed=s)) for s in range(4)]
         steps_before = engine.stats.steps
     finally:
