@@ -14,12 +14,16 @@ a CPU without AMX never gets). Where the CPU's flags cannot be read (not Linux) 
 the repack off too: a crash costs more than the speed. Everywhere else (the Docker images, built
 with GGML_NATIVE=OFF and so without AMX; AMD and older Intel CPUs; ARM) the repack stays on.
 
-What that costs where the AMX path works: AMX against llama.cpp's AVX-512 kernels. Upstream
-measurements put it near zero for decoding, the part a speech server spends its time in (ollama
-measured decode 10 % *faster* without AMX on Sapphire Rapids, 7 % slower on Emerald Rapids, and
-ships without AMX: ollama/ollama#9203; AMX's gain is in prompt processing, ggml-org/llama.cpp#8998).
-On Q4_K_M models the generic Q4_K repack goes too, as the one switch cannot keep it apart from
-AMX: bench/weight_repack.py measures that part on a CPU without AMX.
+What that costs where the AMX path works: AMX against llama.cpp's AVX-512 kernels, which no
+machine of this project could measure (none had a working AMX path). Upstream measurements put it
+near zero for decoding, what a speech server spends its time on: ollama measured decode 11 %
+*faster* without AMX on Sapphire Rapids and 7 % slower on Emerald Rapids, and ships without AMX
+(ollama/ollama#9203); AMX's gain is in prompt processing (ggml-org/llama.cpp#8998). On Q4_K_M
+models the generic Q4_K repack goes too, as the one switch cannot keep it apart from AMX; measured
+on a 2-core AVX-512 VM without AMX at Orpheus 3B's shapes (bench/weight_repack.py, on and off
+alternating in one run: bench/results/weight_repack_3b.json), it bought nothing: decode with it
+off ran 1.18x (1 stream) and 1.04x (4 streams) as fast as with it on, against 1.06x and 1.00x
+between two identical Q8_0 configurations (x86 has no Q8_0 repack besides AMX).
 
 Alternatives weighed:
 - Keeping the generic repack and skipping only AMX, by pointing weights at the CPU_REPACK buffer
