@@ -44,8 +44,6 @@ if [ "$DRY_RUN" = 1 ]; then
     PY=python
     SHAPES=(--tiny)
     export SNAC_DEVICE=cpu N_GPU_LAYERS=0
-    # llama.cpp's AMX repack crashes quantized decodes on some VMs (this project's CI machines among them).
-    export CPU_WEIGHT_REPACK="${CPU_WEIGHT_REPACK:-0}"
     # The budget is a cap, not the run's length (a shared CPU can take minutes just to start).
     BENCH_ARGS=(--max-streams 2 --max-tokens 28 --max-seconds "${PROOF_BENCH_SECONDS:-300}")
 else

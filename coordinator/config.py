@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from coordinator.engine.sampling import MAX_SEED, MIN_SEED
+from coordinator.engine.weight_repack import WeightRepack
 from coordinator.errors import ConfigError, ModelNotFoundError
 from coordinator.orpheus.voices import check_aliases
 from coordinator.text.sentences import DEFAULT_MAX_UTTERANCES, MAX_UTTERANCE_CHARS
@@ -230,6 +231,11 @@ def load_catalog(path: Path) -> ModelCatalog:
         raise ConfigError(f"{path}: {where}: {first['msg']} (fix models.yaml)") from None
 
 
+# The words pydantic reads as booleans (CPU_WEIGHT_REPACK also takes "auto").
+_TRUE_WORDS = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE_WORDS = frozenset({"0", "off", "f", "false", "n", "no"})
+
+
 def _empty_as_none(value: object) -> object:
     # `FOO=` in a .env file means "not set", not "the current directory".
     return None if value == "" else value
@@ -280,11 +286,11 @@ class Settings(BaseSettings):
         "model) must fit it. Default: the GPU's free memory when llama.cpp offloads to a GPU, else "
         "the host's available memory (MEMORY_BUDGET_GB).",
     )
-    cpu_weight_repack: bool = Field(
-        True,
+    cpu_weight_repack: WeightRepack = Field(
+        "auto",
         description="Let llama.cpp re-lay quantized weights kept on the CPU for its fastest kernels "
-        "(AMX, AVX repack); set 0 where that crashes, as llama.cpp's AMX path does in some VMs "
-        "(CPU_WEIGHT_REPACK).",
+        "(AMX, AVX repack): auto (off where llama.cpp's AMX path would run, as it crashes on some "
+        "CPUs; on elsewhere), 1 or 0 (CPU_WEIGHT_REPACK).",
     )
     snac_device: str = Field(
         "auto", description="Device for SNAC: auto (cuda when available, else cpu), cpu, cuda, cuda:N."
@@ -499,6 +505,18 @@ class Settings(BaseSettings):
     @classmethod
     def _level_in_any_case(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("cpu_weight_repack", mode="before")
+    @classmethod
+    def _auto_or_boolean(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        word = value.strip().lower()
+        if word == "auto":
+            return word
+        if word in _TRUE_WORDS | _FALSE_WORDS:
+            return word in _TRUE_WORDS
+        raise ValueError("must be auto, 1 or 0")
 
     @field_validator("log_format", mode="before")
     @classmethod

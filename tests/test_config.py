@@ -168,3 +168,19 @@ def test_an_openai_voice_mapped_to_no_voice_of_the_model_is_a_config_error(tmp_p
         ConfigError, match="openai_voices: alloy maps to 'nobody', which is not one of the voices"
     ):
         load_catalog(path)
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [(None, "auto"), ("AUTO", "auto"), ("1", True), ("0", False), ("true", True), ("off", False)],
+)
+def test_cpu_weight_repack_is_auto_by_default_and_takes_booleans_as_before(monkeypatch, value, parsed):
+    if value is not None:
+        monkeypatch.setenv("CPU_WEIGHT_REPACK", value)
+    assert load_settings(_env_file=None).cpu_weight_repack == parsed
+
+
+def test_a_cpu_weight_repack_neither_auto_nor_boolean_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv("CPU_WEIGHT_REPACK", "maybe")
+    with pytest.raises(ConfigError, match="CPU_WEIGHT_REPACK='maybe'.*must be auto, 1 or 0"):
+        load_settings(_env_file=None)

@@ -298,6 +298,13 @@ def machine() -> dict:
     return info
 
 
+def _weight_repack_on(settings: Settings) -> bool:
+    """What CPU_WEIGHT_REPACK (auto by default) came to on this host: it changes CPU speed."""
+    from coordinator.engine.llama_model import weight_repack_enabled
+
+    return weight_repack_enabled(settings.cpu_weight_repack)
+
+
 def sweep(settings: Settings, config: SweepConfig, *, models: dict) -> dict:
     """Run the whole measurement against an in-process server; return the report (JSON-ready)."""
     started = time.monotonic()
@@ -367,6 +374,8 @@ def sweep(settings: Settings, config: SweepConfig, *, models: dict) -> dict:
             "n_ctx_during_bench": server_settings.n_ctx,
             "n_ctx_configured": settings.n_ctx,
             "n_gpu_layers": settings.n_gpu_layers,
+            "cpu_weight_repack": settings.cpu_weight_repack,
+            "cpu_weight_repack_on": _weight_repack_on(settings),
             "snac_device": settings.snac_device,
             "snac_compile": settings.snac_compile,
             "snac_batch_frames": settings.snac_batch_frames,

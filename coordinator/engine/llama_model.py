@@ -7,6 +7,7 @@ contexts are not, and live in the engine's worker thread.
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import threading
 from pathlib import Path
@@ -14,6 +15,12 @@ from pathlib import Path
 import llama_cpp
 
 from coordinator.config import DOWNLOAD_SCRIPT
+from coordinator.engine.weight_repack import (
+    WeightRepack,
+    build_features,
+    decide_weight_repack,
+    read_cpu_flags,
+)
 from coordinator.errors import ModelLoadError
 
 logger = logging.getLogger(__name__)
@@ -58,6 +65,20 @@ def init_backend() -> None:
             _backend_ready = True
 
 
+@functools.cache
+def weight_repack_enabled(setting: WeightRepack) -> bool:
+    """CPU_WEIGHT_REPACK resolved on this host and this llama.cpp build, logged once per process.
+    Resolved when a model loads, never at import: it reads the hardware."""
+    init_backend()
+    decision = decide_weight_repack(
+        setting,
+        flags=read_cpu_flags(),
+        features=build_features(llama_cpp.llama_print_system_info().decode(errors="replace")),
+    )
+    logger.log(logging.DEBUG if isinstance(setting, bool) else logging.INFO, "%s", decision.reason)
+    return decision.enabled
+
+
 def _is_cuda_build() -> bool:
     """Whether this llama-cpp-python ships llama.cpp's CUDA backend library."""
     return any((Path(llama_cpp.__file__).parent / "lib").glob("libggml-cuda*"))
@@ -89,7 +110,7 @@ class LlamaModel:
         *,
         n_gpu_layers: int = -1,
         download_hint: str = DOWNLOAD_SCRIPT,
-        cpu_weight_repack: bool = True,
+        cpu_weight_repack: WeightRepack = "auto",
     ) -> LlamaModel:
         init_backend()
         try:
@@ -106,9 +127,8 @@ class LlamaModel:
         # -1 means "all layers": llama.cpp clamps the count to the model's layer count.
         params.n_gpu_layers = 2**31 - 1 if n_gpu_layers < 0 else n_gpu_layers
         # llama.cpp re-lays quantized weights kept on the CPU for its fastest kernels (AMX, AVX
-        # repack). On some hosts that crashes (measured: every Q8_0/Q4_K_M decode segfaults in the
-        # AMX path on a sandboxed Sapphire Rapids VM), so it can be turned off.
-        params.use_extra_bufts = cpu_weight_repack
+        # repack). Its AMX path crashes on some hosts: see coordinator/engine/weight_repack.py.
+        params.use_extra_bufts = weight_repack_enabled(cpu_weight_repack)
         handle = llama_cpp.llama_model_load_from_file(str(path).encode(), params)
         if not handle:
             raise ModelLoadError(

@@ -1,8 +1,18 @@
-"""`python -m coordinator bench`: bad flags end as one line before anything slow starts."""
+"""`python -m coordinator bench`: bad flags end as one line before anything slow starts; the
+synthetic bench runs to the end with the default settings."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from coordinator.cli import EXIT_ERROR, main
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH_TIMEOUT_S = 300
 
 
 @pytest.mark.parametrize(
@@ -29,3 +39,29 @@ def test_an_unknown_quantization_is_refused_by_the_parser(cli_env, capsys):
         main(["bench", "--synthetic", "--quant", "Q2_K"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'Q2_K'" in capsys.readouterr().err
+
+
+def test_the_synthetic_tiny_bench_runs_to_the_end_with_the_default_settings(tmp_path):
+    """Its Q8_0 models through the real server, CPU_WEIGHT_REPACK at its default, as a user runs it.
+    On a CPU where llama.cpp's AMX repack crashes, the old default (1) died here with a
+    segmentation fault (exit 139) at the first request (ggml-org/llama.cpp#20824)."""
+    env = {k: v for k, v in os.environ.items() if k != "CPU_WEIGHT_REPACK"}
+    report = tmp_path / "report.json"
+    # One stream of four frames of audio, and /chat's three first audios: every model decodes, briefly.
+    args = ["--synthetic", "--tiny", "--max-streams", "1", "--max-tokens", "28", "--out", str(report)]
+    result = subprocess.run(
+        [sys.executable, "-m", "coordinator", "-v", "bench", *args, "--models-dir", str(tmp_path / "models")],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=BENCH_TIMEOUT_S,
+    )
+    why = " (SIGSEGV: llama.cpp crashed)" if result.returncode in (-11, 139) else ""
+    assert result.returncode == 0, f"exit code {result.returncode}{why}:\n{result.stderr[-4000:]}"
+    measured = json.loads(report.read_text())
+    assert {measured["models"][role]["quant"] for role in ("orpheus", "llm")} == {"Q8_0"}
+    assert measured["settings"]["cpu_weight_repack"] == "auto"
+    assert measured["single_stream"]["audio_tokens_per_s"] > 0
+    assert len(measured["chat_first_audio_s"]["runs"]) > 0
+    assert "llama.cpp weight repack" in result.stderr
