@@ -139,7 +139,12 @@ def crashing_decoder(data: bytes, *, max_seconds: float, param: str) -> np.ndarr
 def hanging_decoder(data: bytes, *, max_seconds: float, param: str) -> np.ndarray:
     """Writes its process id to the file named by ``data`` (so a test knows it runs), then never
     returns, as a demuxer stuck in a loop."""
-    Path(data.decode()).write_text(str(os.getpid()))
+    # Written whole, then renamed: a reader polling the name never sees half a number (and would
+    # watch some other process for good).
+    target = Path(data.decode())
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(str(os.getpid()))
+    os.replace(partial, target)
     while True:
         time.sleep(HANG_STEP_S)
 

@@ -17,6 +17,7 @@ from coordinator.server.app import create_app
 from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig
 from tests.rig.audio_samples import encode, noise_bursts, spoken
 from tests.server.conftest import serving
+from tests.server.stt_doubles import FailsAfterFirstSegment
 
 FRAMES = 10
 EXTRA = {"max_tokens": 7 * FRAMES, "seed": 2}
@@ -188,28 +189,10 @@ def test_a_bad_file_with_stream_true_is_a_400_before_any_event(client):
     assert info.value.code == "invalid_audio"
 
 
-class _FailsAfterFirstSegment:
-    """The real transcriber, failing as CTranslate2 does on a device error after one segment."""
-
-    def __init__(self, real) -> None:
-        self.real, self.model_id, self.config = real, real.model_id, real.config
-
-    def check(self, **kwargs) -> None:
-        self.real.check(**kwargs)
-
-    def transcribe(self, samples, *, on_segment=None, **kwargs):
-        def fail_after(segment) -> None:
-            if on_segment is not None:
-                on_segment(segment)
-            raise RuntimeError("CUDA failed with error unspecified launch failure")
-
-        return self.real.transcribe(samples, on_segment=fail_after, **kwargs)
-
-
 def test_a_failure_after_the_stream_started_raises_in_the_client_after_the_deltas(
     settings, runtime, stt, windows
 ):
-    failing = SpeechToText(_FailsAfterFirstSegment(stt.transcriber), slots=1, max_queue=1, queue_timeout_s=5)  # type: ignore[arg-type]
+    failing = SpeechToText(FailsAfterFirstSegment(stt.transcriber), slots=1, max_queue=1, queue_timeout_s=5)  # type: ignore[arg-type]
     received = []
     try:
         with _served_with(settings, runtime, failing) as url:

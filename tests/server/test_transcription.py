@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
-import copy
 import json
 import re
-import threading
 import time
 
 import numpy as np
@@ -22,6 +19,7 @@ from fastapi.testclient import TestClient
 from coordinator.server.app import create_app
 from coordinator.stt.engine import SpeechToText
 from tests.rig.audio_samples import CONTAINERS, encode, noise_bursts, silence, spoken
+from tests.server.stt_doubles import FailsAfterFirstSegment, busy_recogniser, with_stt
 
 SRT_TIME = r"\d\d:\d\d:\d\d,\d\d\d"
 VTT_TIME = r"\d\d:\d\d:\d\d\.\d\d\d"
@@ -216,9 +214,9 @@ def test_a_bad_file_in_a_stream_is_still_an_http_400(client):
 
 
 def test_a_failure_after_the_stream_started_is_an_error_event(settings, stt, runtime, wav):
-    failing = SpeechToText(_FailsAfterFirstSegment(stt.transcriber), slots=1, max_queue=1, queue_timeout_s=5)
+    failing = SpeechToText(FailsAfterFirstSegment(stt.transcriber), slots=1, max_queue=1, queue_timeout_s=5)
     try:
-        with TestClient(create_app(settings, runtime=_with_stt(runtime, failing))) as client:
+        with TestClient(create_app(settings, runtime=with_stt(runtime, failing))) as client:
             events = _events(
                 _post(client, encode(noise_bursts(16_000, bursts=60), 16_000, "wav"), stream="true")
             )
@@ -390,7 +388,7 @@ def test_an_upload_over_max_upload_bytes_is_a_413_and_other_routes_keep_max_body
 def test_without_a_whisper_model_the_server_runs_and_transcription_is_a_503_naming_the_download(
     settings, runtime
 ):
-    speechless = _with_stt(runtime, None)
+    speechless = with_stt(runtime, None)
     speechless.stt_missing = "stt model not found at /x: download it with `--only stt`"
     with TestClient(create_app(settings, runtime=speechless)) as client:
         assert client.get("/health").status_code == 200
@@ -408,66 +406,9 @@ def test_a_served_model_id_selects_the_recogniser(client, stt, wav):
     assert _post(client, wav, model=stt.model_id).status_code == 200
 
 
-def _with_stt(runtime, stt):
-    """The test runtime with another recogniser (a shallow copy: its engines are shared)."""
-    other = copy.copy(runtime)
-    other.stt = stt
-    return other
-
-
-class _Held:
-    """The real transcriber, held before it starts until ``release`` (a slot kept busy)."""
-
-    def __init__(self, real) -> None:
-        self.real, self.model_id, self.config = real, real.model_id, real.config
-        self.released = threading.Event()
-
-    def check(self, **kwargs) -> None:
-        self.real.check(**kwargs)
-
-    def transcribe(self, samples, **kwargs):
-        self.released.wait(timeout=30)
-        return self.real.transcribe(samples, **kwargs)
-
-
-class _FailsAfterFirstSegment:
-    """The real transcriber, failing as CTranslate2 would on a device error once its first segment is out."""
-
-    def __init__(self, real) -> None:
-        self.real, self.model_id, self.config = real, real.model_id, real.config
-
-    def check(self, **kwargs) -> None:
-        self.real.check(**kwargs)
-
-    def transcribe(self, samples, *, on_segment=None, **kwargs):
-        def fail_after(segment) -> None:
-            if on_segment is not None:
-                on_segment(segment)
-            raise RuntimeError("CUDA failed with error unspecified launch failure at /src/kernel.cu")
-
-        return self.real.transcribe(samples, on_segment=fail_after, **kwargs)
-
-
-@contextlib.contextmanager
-def _busy_recogniser(stt, **queue):
-    held = _Held(stt.transcriber)
-    busy = SpeechToText(held, slots=1, **queue)  # type: ignore[arg-type]
-    occupant = threading.Thread(target=lambda: asyncio.run(busy.transcribe(silence(0.2, 16_000))))
-    occupant.start()
-    deadline = time.monotonic() + 10
-    while busy.busy == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        yield busy
-    finally:
-        held.released.set()
-        occupant.join(timeout=30)
-        busy.close()
-
-
 def test_a_full_queue_is_a_429_with_retry_after(settings, stt, runtime, wav):
-    with _busy_recogniser(stt, max_queue=0, queue_timeout_s=5) as busy:
-        app = create_app(settings, runtime=_with_stt(runtime, busy))
+    with busy_recogniser(stt, max_queue=0, queue_timeout_s=5) as busy:
+        app = create_app(settings, runtime=with_stt(runtime, busy))
         with TestClient(app) as client:
             response = _post(client, wav)
     assert response.status_code == 429 and response.headers["retry-after"]
@@ -475,8 +416,8 @@ def test_a_full_queue_is_a_429_with_retry_after(settings, stt, runtime, wav):
 
 
 def test_a_wait_past_queue_timeout_is_a_503(settings, stt, runtime, wav):
-    with _busy_recogniser(stt, max_queue=4, queue_timeout_s=0.3) as busy:
-        app = create_app(settings, runtime=_with_stt(runtime, busy))
+    with busy_recogniser(stt, max_queue=4, queue_timeout_s=0.3) as busy:
+        app = create_app(settings, runtime=with_stt(runtime, busy))
         with TestClient(app) as client:
             response = _post(client, wav)
         assert busy.waiting == 0

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
-import copy
 import logging
 import threading
 import time
@@ -35,6 +33,7 @@ from tests.rig.hostile_audio import (
 )
 from tests.server.checks import socket_request
 from tests.server.conftest import serving
+from tests.server.stt_doubles import Held, busy_recogniser, with_stt
 
 RATE = 16_000
 CRASHED_THE_SERVER = flac(channels=8, rate=RATE, block=1024, frames=2)  # 110 bytes
@@ -81,8 +80,8 @@ def test_rate_and_channel_bombs_are_400s_naming_the_file(client, good_wav, name)
 
 
 def test_a_prompt_longer_than_whisper_reads_is_a_400_before_any_queueing(settings, stt, runtime, good_wav):
-    with _busy_recogniser(stt, max_queue=0, queue_timeout_s=5) as busy:
-        app = create_app(settings, runtime=_with_stt(runtime, busy))
+    with busy_recogniser(stt, max_queue=0, queue_timeout_s=5) as busy:
+        app = create_app(settings, runtime=with_stt(runtime, busy))
         with TestClient(app) as client:
             response = _post(client, good_wav, prompt="x" * (MAX_PROMPT_CHARS + 1))
     assert response.status_code == 400  # not the 429 of the full queue: refused before it
@@ -97,44 +96,6 @@ def test_a_prompt_at_the_cap_is_transcribed(client, good_wav):
 
 
 # Admission before decoding.
-
-
-def _with_stt(runtime, stt):
-    other = copy.copy(runtime)
-    other.stt = stt
-    return other
-
-
-class _Held:
-    """The real transcriber, held before it starts until ``release`` (a slot kept busy)."""
-
-    def __init__(self, real) -> None:
-        self.real, self.model_id, self.config = real, real.model_id, real.config
-        self.released = threading.Event()
-
-    def check(self, **kwargs) -> None:
-        self.real.check(**kwargs)
-
-    def transcribe(self, samples, **kwargs):
-        self.released.wait(timeout=30)
-        return self.real.transcribe(samples, **kwargs)
-
-
-@contextlib.contextmanager
-def _busy_recogniser(stt, **queue):
-    held = _Held(stt.transcriber)
-    busy = SpeechToText(held, slots=1, **queue)  # type: ignore[arg-type]
-    occupant = threading.Thread(target=lambda: asyncio.run(busy.transcribe(silence(0.2, RATE))))
-    occupant.start()
-    deadline = time.monotonic() + NOTICED_WITHIN_S
-    while busy.busy == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        yield busy
-    finally:
-        held.released.set()
-        occupant.join(timeout=30)
-        busy.close()
 
 
 def _wait_until_free(stt) -> None:
@@ -158,7 +119,7 @@ class _CountingSource:
 
 
 def test_requests_waiting_for_the_slot_are_not_decoded_and_past_the_queue_are_refused(stt):
-    held = _Held(stt.transcriber)
+    held = Held(stt.transcriber)
     one_slot = SpeechToText(held, slots=1, max_queue=2, queue_timeout_s=30)  # type: ignore[arg-type]
     _CountingSource.decoded = 0
 
@@ -198,8 +159,8 @@ def test_an_upload_refused_by_the_queue_was_never_decoded(
         "decode_isolated",
         lambda *args, **kwargs: decodes.append(1) or decode_isolated(*args, **kwargs),
     )
-    with _busy_recogniser(stt, **queue) as busy:
-        app = create_app(settings, runtime=_with_stt(runtime, busy))
+    with busy_recogniser(stt, **queue) as busy:
+        app = create_app(settings, runtime=with_stt(runtime, busy))
         with TestClient(app) as client:
             long_upload = encode(silence(120, RATE), RATE, "ogg")  # 2 minutes: 8 MB once decoded
             with caplog.at_level(logging.INFO, logger="coordinator.server.errors"):

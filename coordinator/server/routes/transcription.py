@@ -283,12 +283,10 @@ async def _respond(request: Request, runtime: Runtime, limits: RequestLimits, ta
     stt = stt_of(runtime)
     data, fields = await _read_request(request)
     check_model(fields.model, stt)
-    if fields.stream:
-        return await _streamed(request, stt, data, fields, limits, task)
-    transcript = await transcribe_bytes(
-        request,
-        stt,
-        data,
+    transcribing = partial(
+        transcribe_bytes,
+        stt=stt,
+        data=data,
         max_seconds=limits.max_audio_seconds,
         language=fields.language if task == "transcribe" else None,
         prompt=fields.prompt,
@@ -296,6 +294,9 @@ async def _respond(request: Request, runtime: Runtime, limits: RequestLimits, ta
         task=task,
         word_timestamps="word" in fields.timestamp_granularities,
     )
+    if fields.stream:
+        return await _streamed(request, transcribing)
+    transcript = await transcribing(request)
     granularities = fields.timestamp_granularities or DEFAULT_GRANULARITIES
     rendered = render(transcript, fields.response_format, task=task, granularities=granularities)
     if isinstance(rendered.body, dict):
@@ -303,29 +304,12 @@ async def _respond(request: Request, runtime: Runtime, limits: RequestLimits, ta
     return PlainTextResponse(rendered.body, media_type=rendered.media_type)
 
 
-async def _streamed(
-    request: Request,
-    stt: SpeechToText,
-    data: bytes,
-    fields: TranscriptionFields,
-    limits: RequestLimits,
-    task: Task,
-) -> Response:
+async def _streamed(request: Request, transcribing: Callable[..., Awaitable[Transcript]]) -> Response:
     """OpenAI's transcription stream. What fails before the first segment (bad audio, a full
     queue) is still an HTTP error; a failure after it is an error event. A client that leaves
     stops the transcription at its next segment: Starlette cancels the stream, which cancels it."""
-    transcribing = partial(
-        transcribe_bytes,
-        None,  # primed() watches the client until the first segment, the stream after it
-        stt,
-        data,
-        max_seconds=limits.max_audio_seconds,
-        language=fields.language if task == "transcribe" else None,
-        prompt=fields.prompt,
-        temperature=fields.temperature,
-        task=task,
-    )
-    heard = await primed(_as_decoded(transcribing), request)
+    # primed() watches the client until the first segment, the stream after it: no request below.
+    heard = await primed(_as_decoded(partial(transcribing, None)), request)
     return EventSourceResponse(_transcript_events(heard), headers=STREAM_HEADERS)
 
 
