@@ -234,6 +234,12 @@ def test_ctrl_c_mid_synthesis_leaves_no_file(cli_env, capsys, monkeypatch):
     assert _files(cli_env) == []
 
 
+def _with_default_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_a_real_sigint_mid_synthesis_exits_130_and_leaves_nothing(cli_env):
     import signal
     import time
@@ -261,6 +267,10 @@ def test_a_real_sigint_mid_synthesis_exits_130_and_leaves_nothing(cli_env):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as a terminal delivers it: a suite started in the background (`pytest &`, a CI
+        # runner) runs with SIGINT ignored, the child inherits that, and Python then installs no
+        # KeyboardInterrupt handler at all (the synth ran to the end and exited 0: seen here).
+        preexec_fn=_with_default_sigint,
     )
     deadline = time.monotonic() + 60
     # Wait until it is writing (the temp file exists), then interrupt as a terminal's Ctrl-C would.
@@ -270,6 +280,6 @@ def test_a_real_sigint_mid_synthesis_exits_130_and_leaves_nothing(cli_env):
         time.sleep(0.02)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
-    assert process.returncode == EXIT_INTERRUPTED, err
+    assert process.returncode == EXIT_INTERRUPTED, (out, err)
     assert err == "interrupted: nothing was written\n" and out == ""
     assert _files(cli_env) == []

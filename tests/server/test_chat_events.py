@@ -7,7 +7,10 @@ import json
 import httpx
 import soundfile as sf
 
+from coordinator.audio.format import SAMPLES_PER_FRAME
 from tests.server.checks import wait_until_free
+
+PCM16_BYTES = 2
 
 BODY = {"message": "Tell me something.", "voice": "zoe", "max_tokens": 60, "seed": 0}
 
@@ -32,9 +35,12 @@ def test_the_events_carry_the_replys_text_and_as_many_samples_as_the_wav(client)
     assert text == client.post("/chat", json={**BODY, "stream_text": True}).text  # same seed, same reply
     pcm = b"".join(base64.b64decode(e["audio"]) for e in events if e["type"] == "response.audio.delta")
     samples, _ = sf.read(io.BytesIO(wav.content), dtype="int16")
-    # Speech is not seeded by /chat, so the samples differ; every utterance of this random model
-    # runs to TTS_MAX_TOKENS, so their count must not.
-    assert len(pcm) == samples.size * 2
+    # Speech is not seeded by /chat, so the samples differ, and so may their count: at every frame
+    # boundary the random model may draw end-of-speech (a few frames in a hundred runs; seen once
+    # on a fresh clone). What holds whatever is drawn: whole frames, as the WAV holds. (The exact sample
+    # count of a seeded stream is tested on /v1/audio/speech.)
+    assert pcm and len(pcm) % (SAMPLES_PER_FRAME * PCM16_BYTES) == 0
+    assert samples.size and samples.size % SAMPLES_PER_FRAME == 0
 
 
 def test_a_sentences_text_comes_before_its_speech(client):
