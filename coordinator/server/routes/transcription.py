@@ -155,12 +155,12 @@ async def transcribe_bytes(
     the transcription. Admitted before decoding, so a request in the queue holds only its upload.
     With ``request``, a client that leaves meanwhile cancels the work (the decoder is killed) and
     frees the slot."""
-    code = language_code(language)
-    stt.transcriber.check(language=code, task=task, prompt=prompt)  # refuse before queueing
+    # stt.transcribe refuses what the model cannot do (language, task, prompt) before it queues,
+    # and so before anything is decoded.
     audio = partial(decode_isolated, data, max_seconds=max_seconds, param=param)
     work = stt.transcribe(
         audio,
-        language=code,
+        language=language_code(language),
         prompt=prompt,
         temperature=temperature,
         task=task,
