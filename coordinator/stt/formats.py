@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, TypeVar
 
 from coordinator.errors import InvalidInputError
 from coordinator.stt.transcript import Segment, Transcript, Word
@@ -68,30 +68,24 @@ class Rendered:
     media_type: str
 
 
-def _clamped(segments: tuple[Segment, ...], duration: float) -> list[Segment]:
+_Timed = TypeVar("_Timed", Segment, Word)
+
+
+def _clamped(items: Iterable[_Timed], duration: float) -> list[_Timed]:
     """Times inside the audio and never going backwards (a model's last timestamp may overshoot)."""
-    out: list[Segment] = []
+    out: list[_Timed] = []
     previous_end = 0.0
-    for seg in segments:
-        start = min(max(seg.start, previous_end, 0.0), duration)
-        end = min(max(seg.end, start), duration)
+    for item in items:
+        start = min(max(item.start, previous_end, 0.0), duration)
+        end = min(max(item.end, start), duration)
         previous_end = end
-        out.append(replace(seg, start=start, end=end))
+        out.append(replace(item, start=start, end=end))
     return out
 
 
 def _clamped_words(words: Iterable[Word], duration: float) -> list[Word]:
-    """The words with text, their times inside the audio and in order, as for segments."""
-    out: list[Word] = []
-    previous_end = 0.0
-    for word in words:
-        if not word.word.strip():
-            continue
-        start = min(max(word.start, previous_end, 0.0), duration)
-        end = min(max(word.end, start), duration)
-        previous_end = end
-        out.append(replace(word, start=start, end=end))
-    return out
+    """The words with text, their times clamped as segments' are."""
+    return _clamped((word for word in words if word.word.strip()), duration)
 
 
 def timestamp(seconds: float, *, separator: str) -> str:
