@@ -89,18 +89,22 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
         worker = asyncio.create_task(self._work(), name="wyoming worker")
         try:
             while self._is_running:
+                # Whatever reading or handling an event meets is answered: a client that left ends
+                # the connection quietly, and a failure the code did not foresee is logged and
+                # answered with an ``internal_error`` event, as on the HTTP API, rather than a
+                # silent hang-up. (A refusal of the event itself is handle_event's.)
                 try:
                     event = await self._next_event()
+                    if event is None or not await self.handle_event(event):
+                        break
                 except CoordinatorError as exc:  # a malformed or oversized event
                     logger.info("wyoming: unreadable event: %s", exc.message)
                     self._refusal = exc
                     break
                 except ConnectionError:  # the client reset the connection
                     break
-                except Exception as exc:  # unforeseen: answered all the same (see _handled)
+                except Exception as exc:
                     self._refusal = stream_failure(exc)
-                    break
-                if event is None or not await self._handled(event):
                     break
         finally:
             # The client left (or we end the connection): whatever it asked for stops now, and
@@ -130,18 +134,6 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
                     return None
         finally:
             read.cancel()
-
-    async def _handled(self, event: Event) -> bool:
-        """``handle_event``, where whatever a client's event meets is answered: a client that left
-        ends the connection quietly, and a failure the code did not foresee is logged and answered
-        with an ``internal_error`` event, as on the HTTP API, rather than a silent hang-up."""
-        try:
-            return await self.handle_event(event)
-        except ConnectionError:
-            return False
-        except Exception as exc:
-            self._refusal = stream_failure(exc)
-            return False
 
     async def handle_event(self, event: Event) -> bool:
         if Describe.is_type(event.type):
