@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PCM16_SCALE = 32768.0
+PCM16_BYTES = 2
 _RESAMPLED_FORMAT = "flt"  # packed float32: one buffer, channels interleaved
 _LAYOUT = "mono"
 # Half the telephone rate (8 kHz, the lowest any speech codec records at): below it nothing a
@@ -188,12 +189,29 @@ def _mono(frame: av.AudioFrame) -> np.ndarray:
 
 
 def pcm16_to_float(data: bytes) -> np.ndarray:
-    """16-bit little-endian PCM → float32 in [-1, 1]."""
+    """16-bit little-endian mono PCM → float32 in [-1, 1]."""
     if len(data) % 2:
         raise InvalidInputError(
             "audio message has an odd number of bytes: send 16-bit little-endian PCM", param="audio"
         )
-    return np.frombuffer(data, dtype="<i2").astype(np.float32) / PCM16_SCALE
+    return pcm_to_mono(data, PCM16_BYTES, 1)
+
+
+def pcm_to_mono(audio: bytes, width: int, channels: int) -> np.ndarray:
+    """Interleaved signed little-endian PCM of ``width`` bytes per sample → mono float32 in
+    [-1, 1], the channels averaged (a sum would take loud stereo past full scale)."""
+    if width == 3:  # no 24-bit integer type: each sample as the top three bytes of an int32
+        padded = np.zeros((len(audio) // 3, 4), np.uint8)
+        padded[:, 1:] = np.frombuffer(audio, np.uint8).reshape(-1, 3)
+        ints = padded.view("<i4").reshape(-1)
+        scale = float(2**31)
+    else:
+        ints = np.frombuffer(audio, f"<i{width}")
+        scale = float(2 ** (8 * width - 1))
+    samples = ints.astype(np.float32) / np.float32(scale)
+    if channels > 1:
+        samples = samples.reshape(-1, channels).mean(axis=1, dtype=np.float32)
+    return samples
 
 
 class PcmResampler:

@@ -33,7 +33,7 @@ from coordinator.config import ModelCatalog, Settings, stt_variant
 from coordinator.errors import InvalidInputError
 from coordinator.runtime import Runtime, stt_model_id
 from coordinator.server.deps import stt_of
-from coordinator.stt.audio import PCM16_SCALE, PcmResampler
+from coordinator.stt.audio import PCM16_SCALE, PcmResampler, pcm_to_mono
 from coordinator.stt.engine import ENGLISH
 from coordinator.stt.formats import LANGUAGE_NAMES, language_code
 from coordinator.wyoming.connection import ServerContext, WyomingConnection
@@ -142,23 +142,6 @@ class AudioBudget:
 
     def give_back(self, seconds: float) -> None:
         self.held = max(0.0, self.held - seconds)
-
-
-def pcm_to_mono(audio: bytes, width: int, channels: int) -> np.ndarray:
-    """Interleaved signed little-endian PCM of ``width`` bytes per sample → mono float32 in
-    [-1, 1], the channels averaged (a sum would take loud stereo past full scale)."""
-    if width == 3:  # no 24-bit integer type: each sample as the top three bytes of an int32
-        padded = np.zeros((len(audio) // 3, 4), np.uint8)
-        padded[:, 1:] = np.frombuffer(audio, np.uint8).reshape(-1, 3)
-        ints = padded.view("<i4").reshape(-1)
-        scale = float(2**31)
-    else:
-        ints = np.frombuffer(audio, f"<i{width}")
-        scale = float(2 ** (8 * width - 1))
-    samples = ints.astype(np.float32) / np.float32(scale)
-    if channels > 1:
-        samples = samples.reshape(-1, channels).mean(axis=1, dtype=np.float32)
-    return samples
 
 
 @dataclass
