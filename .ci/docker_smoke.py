@@ -2,7 +2,7 @@
 
 Run by .ci/docker_smoke.sh (which starts the engine and builds the image); every request goes to
 127.0.0.1 only. Fails (exit 1) on the first check that does not hold, saying which; prints the
-figures as JSON at the end (README quotes them).
+figures as JSON at the end (docs/measurements.md quotes them).
 
     python .ci/docker_smoke.py IMAGE --figures OUT.json
     python .ci/docker_smoke.py IMAGE --gpu-image   # the GPU image, run WITHOUT --gpus (.ci/gpu_image_check.sh)

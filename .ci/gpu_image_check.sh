@@ -8,7 +8,7 @@
 #      test models (.ci/docker_smoke.py --gpu-image): it must start, say that no GPU is visible, and
 #      serve on the CPU.
 # .ci/run runs it after the CPU smoke. Compiling llama.cpp's CUDA kernels for one architecture took
-# 28 min on an idle 2-core machine (README); Docker's layer cache in ORPHEUS_CI_CACHE makes a rerun
+# 28 min on an idle 2-core machine (docs/measurements.md); Docker's layer cache in ORPHEUS_CI_CACHE makes a rerun
 # without a Dockerfile change about a minute. That cache's key includes docker/wheels/ (the pip steps
 # mount it): .ci/run's CPU smoke leaves the CPU torch wheel there first, so a checkout without it
 # compiles once more.

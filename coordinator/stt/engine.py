@@ -3,7 +3,7 @@ slot-limited ``SpeechToText`` in front of it.
 
 Why faster-whisper: it is what Open WebUI, speaches and wyoming-faster-whisper run, it runs int8
 on a CPU and float16 on a GPU from one model directory, and its wheels need no compiler (the
-measured comparison with whisper.cpp is in README, "Speech in").
+measured comparison with whisper.cpp is in docs/speech-in.md).
 """
 
 from __future__ import annotations
