@@ -36,7 +36,7 @@ from coordinator.engine.sampling import SamplingParams  # noqa: E402
 from coordinator.orpheus.constraint import AudioTokenConstraint  # noqa: E402
 from coordinator.orpheus.prompt import build_prompt, prompt_text  # noqa: E402
 from coordinator.orpheus.vocab import OrpheusVocab  # noqa: E402
-from coordinator.runtime import available_cpus  # noqa: E402
+from coordinator.runtime.loading import available_cpus  # noqa: E402
 from tests.rig.tiny_gguf import SMALL, TINY, build_orpheus_gguf  # noqa: E402
 
 PROMPT = "Streaming speech should start before the sentence is finished."

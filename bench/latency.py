@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.tiny_server import tiny_server  # noqa: E402
 from coordinator.engine.sampling import SamplingParams  # noqa: E402
+from coordinator.llm.chat import ChatMessage  # noqa: E402
 from coordinator.text.sentences import SentenceBuffer  # noqa: E402
-from coordinator.textgen import ChatMessage  # noqa: E402
 
 WAV_HEADER_BYTES = 44
 SPEECH = {

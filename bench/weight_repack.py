@@ -38,7 +38,7 @@ from coordinator.engine.batch_engine import BatchEngine  # noqa: E402
 from coordinator.engine.llama_model import LlamaModel, weight_repack_enabled  # noqa: E402
 from coordinator.engine.weight_repack import read_cpu_flags  # noqa: E402
 from coordinator.orpheus.vocab import OrpheusVocab  # noqa: E402
-from coordinator.runtime import available_cpus  # noqa: E402
+from coordinator.runtime.loading import available_cpus  # noqa: E402
 
 SHAPES = {"small": SMALL, "3b": ORPHEUS_3B}
 QUANTS = ("Q8_0", "Q4_K_M")

@@ -137,8 +137,8 @@ def _check_suffix(path: Path, suffix: str, flag: str) -> None:
 def _synth(args: argparse.Namespace) -> str:
     from coordinator.audio.files import open_wav, save_codes
     from coordinator.config import load_catalog, load_settings
-    from coordinator.runtime import load_tts
-    from coordinator.tts import ORPHEUS_DEFAULT_SAMPLING, sampling_with
+    from coordinator.runtime.loading import load_tts
+    from coordinator.tts.synthesis import ORPHEUS_DEFAULT_SAMPLING, sampling_with
 
     _check_suffix(args.out, ".wav", "--out")
     if args.codes_out is not None:
@@ -154,7 +154,7 @@ def _synth(args: argparse.Namespace) -> str:
         repetition_penalty=args.repetition_penalty,
     )
     from coordinator.config import select_orpheus
-    from coordinator.runtime import choice_for_voice
+    from coordinator.runtime.loading import choice_for_voice
 
     # Only the Orpheus model (of ORPHEUS_MODELS) that speaks the voice is loaded.
     choice, spelled = choice_for_voice(select_orpheus(catalog, settings), args.voice)
@@ -190,7 +190,7 @@ def _decode(args: argparse.Namespace) -> str:
     from coordinator.audio.format import frames_to_seconds
     from coordinator.audio.streaming import StreamingDecoder
     from coordinator.config import load_catalog, load_settings
-    from coordinator.runtime import load_codec
+    from coordinator.runtime.loading import load_codec
 
     _check_suffix(args.out, ".wav", "--out")
     frames = load_codes(args.codes)  # validate before loading SNAC
@@ -209,7 +209,7 @@ def _download(args: argparse.Namespace) -> str:
     import os
 
     from coordinator.config import load_catalog, load_settings
-    from coordinator.download import describe, fetch, plan_downloads
+    from coordinator.runtime.download import describe, fetch, plan_downloads
 
     settings = load_settings(**({"orpheus_models": args.models} if args.models is not None else {}))
     items = plan_downloads(load_catalog(settings.catalog_path()), settings, only=args.only, quant=args.quant)

@@ -112,7 +112,7 @@ def settings(model_env) -> Settings:
 def tts(settings):
     """The real speech pipeline on the tiny models. SNAC's noise is silenced so that decodes can be
     compared exactly; everything else is as in production."""
-    from coordinator.runtime import load_tts
+    from coordinator.runtime.loading import load_tts
 
     speech = load_tts(settings)
     silence_noise_blocks(speech.codec.model)
@@ -124,7 +124,7 @@ def tts(settings):
 def stt(settings):
     """The real faster-whisper pipeline on the tiny random Whisper (its text is meaningless)."""
     from coordinator.config import load_catalog
-    from coordinator.runtime import load_stt
+    from coordinator.runtime.loading import load_stt
 
     recogniser = load_stt(settings, load_catalog(settings.catalog_path()))
     yield recogniser

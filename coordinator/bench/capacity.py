@@ -247,7 +247,7 @@ async def _chat_first_audio(url: str, runs: int, deadline: float) -> list[float]
 
 def memory_for(models: dict, *, streams: int, n_ctx: int, snac_bytes: int) -> MemoryNeed:
     """What ``streams`` slots of ``n_ctx`` tokens take with these models, planned as `serve` plans it."""
-    from coordinator.memory_plan import engine_plan
+    from coordinator.runtime.memory_plan import engine_plan
 
     plans = [
         engine_plan(role, Path(models[role]["path"]), n_ctx_per_seq=n_ctx, sequences=max(streams, 1))

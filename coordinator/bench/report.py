@@ -30,7 +30,7 @@ def within_margin(level: dict, margin: float) -> bool:
 @dataclass(frozen=True)
 class MemoryNeed:
     """Bytes a server with ``streams`` slots of ``n_ctx`` tokens needs: both models' weights, KV
-    caches and compute buffers (coordinator/memory_plan.py's plan, the one `serve` checks at
+    caches and compute buffers (coordinator/runtime/memory_plan.py's plan, the one `serve` checks at
     start), and SNAC's measured peak (GPU only; 0 when not measured)."""
 
     streams: int

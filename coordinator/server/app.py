@@ -14,7 +14,7 @@ from coordinator import __version__
 from coordinator.config import Settings, load_catalog, load_settings
 from coordinator.errors import CoordinatorError, ModelLoadError
 from coordinator.logs import configure_logging
-from coordinator.runtime import Runtime, load_runtime, preflight
+from coordinator.runtime.loading import Runtime, load_runtime, preflight
 from coordinator.server.deps import DOWNLOADING_MESSAGE
 from coordinator.server.errors import install_error_handlers
 from coordinator.server.lifecycle import DrainGate, GracefulServer, Lifecycle
@@ -139,7 +139,7 @@ def _wyoming(
 def _download_missing(settings: Settings) -> None:
     import os
 
-    from coordinator.download import fetch, plan_downloads
+    from coordinator.runtime.download import fetch, plan_downloads
 
     missing = [
         item for item in plan_downloads(load_catalog(settings.catalog_path()), settings) if not item.present

@@ -26,7 +26,7 @@ import numpy as np
 from coordinator.audio.encoders import PcmEncoder
 from coordinator.server.errors import error_event, stream_failure
 from coordinator.server.streaming import sse_event
-from coordinator.voice_chat import SpokenReply
+from coordinator.service.conversation import SpokenReply
 
 TEXT_DELTA = "response.text.delta"
 AUDIO_DELTA = "response.audio.delta"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import Depends, Request
 
 from coordinator.errors import ModelNotFoundError, NotReadyError
-from coordinator.runtime import Runtime
+from coordinator.runtime.loading import Runtime
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.stt.engine import SpeechToText
-from coordinator.tts import OrpheusTTS
+from coordinator.tts.synthesis import OrpheusTTS
 
 LOADING_MESSAGE = "the models are still loading: retry in a few seconds"
 DOWNLOADING_MESSAGE = "downloading the models (see the server log for progress): retry later"

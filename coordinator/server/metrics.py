@@ -15,8 +15,8 @@ import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from coordinator.runtime import Runtime
-from coordinator.tts import SpeechStream, SynthesisStats
+from coordinator.runtime.loading import Runtime
+from coordinator.tts.synthesis import SpeechStream, SynthesisStats
 
 SpeechEndpoint = Literal["speech", "tts", "chat", "ws", "wyoming"]
 

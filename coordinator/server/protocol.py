@@ -16,7 +16,7 @@ from coordinator.engine.sampling import (
 from coordinator.orpheus.voices import voice_id
 from coordinator.stt.formats import Granularity
 from coordinator.stt.formats import ResponseFormat as TranscriptFormat
-from coordinator.tts import sampling_with
+from coordinator.tts.synthesis import sampling_with
 
 MAX_SPEECH_INPUT_CHARS = 4096  # OpenAI's limit for /v1/audio/speech
 MIN_SPEED, MAX_SPEED = 0.25, 4.0

@@ -23,7 +23,7 @@ from wyoming.ping import Ping, Pong
 from wyoming.server import AsyncEventHandler
 
 from coordinator.errors import CoordinatorError, NotReadyError, QueueFullError, ShuttingDownError
-from coordinator.runtime import Runtime
+from coordinator.runtime.loading import Runtime
 from coordinator.server.deps import LOADING_MESSAGE
 from coordinator.server.errors import stream_failure
 from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE, Lifecycle

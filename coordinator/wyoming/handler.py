@@ -21,12 +21,12 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 from coordinator.audio.encoders import PcmEncoder
 from coordinator.engine.sampling import SamplingParams
 from coordinator.errors import InvalidInputError
-from coordinator.runtime import Runtime
+from coordinator.runtime.loading import Runtime
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.server.routes.audio import speech_max_tokens
 from coordinator.text.sentences import DEFAULT_LANGUAGE, SentenceBuffer
-from coordinator.tts import Utterances
+from coordinator.tts.synthesis import Utterances
 from coordinator.wyoming.connection import ServerContext, WyomingConnection
 from coordinator.wyoming.info import VoiceEntry
 
@@ -175,7 +175,7 @@ class SpeechHandler(WyomingConnection[Job]):
         params = self._params(runtime)
         if isinstance(job, OneShot):
             started = time.perf_counter()
-            # The voice picks the Orpheus model (speech_models.py), as on the HTTP API.
+            # The voice picks the Orpheus model (tts/registry.py), as on the HTTP API.
             resolved = runtime.resolve_voice(job.voice)
             speech = resolved.tts.speak(job.text, resolved.voice, params, loop=asyncio.get_running_loop())
             await self._play(runtime, speech, started)

@@ -20,7 +20,7 @@ from wyoming.server import AsyncEventHandler
 
 from coordinator.config import ModelCatalog, Settings
 from coordinator.errors import ConfigError, CoordinatorError
-from coordinator.runtime import Runtime
+from coordinator.runtime.loading import Runtime
 from coordinator.server.lifecycle import Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics

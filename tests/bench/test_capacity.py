@@ -64,7 +64,7 @@ def test_the_memory_a_recommendation_needs_is_serves_own_plan_at_the_configured_
     orpheus_gguf, chat_gguf
 ):
     from coordinator.bench.capacity import memory_for
-    from coordinator.memory_plan import engine_plan
+    from coordinator.runtime.memory_plan import engine_plan
 
     models = {"orpheus": {"path": str(orpheus_gguf)}, "llm": {"path": str(chat_gguf)}}
     need = memory_for(models, streams=32, n_ctx=4096, snac_bytes=1000)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import soundfile as sf
 
 from coordinator.audio.format import SAMPLE_RATE, SAMPLES_PER_FRAME
-from coordinator.runtime import Runtime
+from coordinator.runtime.loading import Runtime
 
 PCM_SAMPLE_BYTES = 2  # 16-bit
 FRAME_PCM_BYTES = SAMPLES_PER_FRAME * PCM_SAMPLE_BYTES

@@ -8,7 +8,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from coordinator.config import load_catalog
-from coordinator.runtime import Runtime, load_llm
+from coordinator.runtime.loading import Runtime, load_llm
 from coordinator.server.app import create_app
 
 

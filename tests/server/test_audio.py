@@ -336,7 +336,7 @@ def test_an_utterance_that_does_not_end_is_cut_at_what_its_text_can_need(client,
     body = {**SPEECH, "input": "Hi.", "response_format": "pcm", "stream_format": "sse"}
     del body["max_tokens"]
     before = _capped_count(client)
-    with caplog.at_level("WARNING", logger="coordinator.tts"):
+    with caplog.at_level("WARNING", logger="coordinator.tts.synthesis"):
         events = _sse_events(client.post("/v1/audio/speech", json=body))
     pcm = b"".join(base64.b64decode(e["audio"]) for e in events[:-1])
     assert len(pcm) == need // 7 * SAMPLES_PER_FRAME * 2  # the tiny model never stops by itself

@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 
 from coordinator.audio.format import SAMPLE_RATE
 from coordinator.config import Settings
-from coordinator.runtime import load_runtime
+from coordinator.runtime.loading import load_runtime
 from coordinator.server.app import create_app
-from coordinator.tts import sampling_with
+from coordinator.tts.synthesis import sampling_with
 from tests.rig.language_models import LANGUAGE_VOICES, write_language_rig
 from tests.rig.snac_checkpoint import silence_noise_blocks
 from tests.server.conftest import serving
@@ -369,7 +369,7 @@ def test_the_cli_speaks_a_voice_of_any_selected_model_loading_only_that_one(
     import soundfile
 
     from coordinator.cli import main
-    from coordinator.runtime import choice_for_voice
+    from coordinator.runtime.loading import choice_for_voice
 
     for key, value in languages_env.items():
         monkeypatch.setenv(key, value)

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from coordinator.audio.windows import window_shapes
 from coordinator.config import Settings
-from coordinator.runtime import Runtime
+from coordinator.runtime.loading import Runtime
 from coordinator.server.app import create_app
 from coordinator.server.lifecycle import Lifecycle
 from tests.server.conftest import serving

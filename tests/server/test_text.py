@@ -114,7 +114,7 @@ def test_bad_text_requests_get_openai_errors(client, path, overrides, status, pa
 
 def test_a_failure_after_the_stream_began_is_an_error_event_then_done(client, monkeypatch):
     from coordinator.errors import GenerationError
-    from coordinator.textgen import TextStream
+    from coordinator.llm.chat import TextStream
 
     real = TextStream.deltas
 

@@ -16,7 +16,7 @@ from sse_starlette import EventSourceResponse
 from coordinator.audio.encoders import StreamEncoder, make_encoder
 from coordinator.audio.tempo import TempoFilter
 from coordinator.orpheus.voices import Voice
-from coordinator.runtime import Runtime
+from coordinator.runtime.loading import Runtime
 from coordinator.server.deps import get_limits, get_metrics, get_runtime
 from coordinator.server.errors import error_event, stream_failure
 from coordinator.server.limits import RequestLimits
@@ -31,8 +31,8 @@ from coordinator.server.protocol import (
     VoiceOptions,
 )
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
-from coordinator.speech_models import GENERIC_SPEECH_MODELS
-from coordinator.tts import Utterances
+from coordinator.tts.registry import GENERIC_SPEECH_MODELS
+from coordinator.tts.synthesis import Utterances
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -113,7 +113,7 @@ async def _speech_response(
     live: bool,
 ) -> Response:
     started = time.perf_counter()
-    # The voice picks the model (and the model, if named, where to look): speech_models.py.
+    # The voice picks the model (and the model, if named, where to look): tts/registry.py.
     resolved = runtime.resolve_voice(body.voice, body.model)
     encoder = make_encoder(body.response_format, live=live)
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from coordinator import __version__
-from coordinator.runtime import Runtime
+from coordinator.runtime.loading import Runtime
 from coordinator.server.deps import DOWNLOADING_MESSAGE, LOADING_MESSAGE, get_limits
 from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE
 from coordinator.server.protocol import (

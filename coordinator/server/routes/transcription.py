@@ -23,7 +23,7 @@ from sse_starlette import EventSourceResponse
 from starlette.datastructures import UploadFile
 
 from coordinator.errors import InvalidInputError, UnknownModelError
-from coordinator.runtime import Runtime
+from coordinator.runtime.loading import Runtime
 from coordinator.server.deps import get_limits, get_runtime, stt_of
 from coordinator.server.disconnect import unless_disconnected
 from coordinator.server.errors import error_event, stream_failure

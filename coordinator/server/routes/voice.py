@@ -26,7 +26,8 @@ from coordinator.errors import (
     NotReadyError,
     ShuttingDownError,
 )
-from coordinator.runtime import Runtime
+from coordinator.llm.chat import ChatMessage
+from coordinator.runtime.loading import Runtime
 from coordinator.server.chat_events import chat_events
 from coordinator.server.deps import LOADING_MESSAGE, get_limits, get_metrics, get_runtime, stt_of
 from coordinator.server.disconnect import unless_websocket_closed
@@ -38,9 +39,8 @@ from coordinator.server.protocol import SeedTTSRequest, VoiceChatRequest
 from coordinator.server.routes.audio import speech_max_tokens
 from coordinator.server.routes.transcription import transcribe_bytes
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
-from coordinator.textgen import ChatMessage
-from coordinator.tts import Utterances
-from coordinator.voice_chat import SpokenReply
+from coordinator.service.conversation import SpokenReply
+from coordinator.tts.synthesis import Utterances
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -101,7 +101,7 @@ async def voice_chat(
     (or, with ``stream_format: "sse"``, the text and the speech as events: chat_events.py).
     A spoken turn (``audio``) is transcribed first; its transcript is in the X-Transcript header."""
     started = time.perf_counter()
-    # The voice picks the Orpheus model that speaks the reply (speech_models.py).
+    # The voice picks the Orpheus model that speaks the reply (tts/registry.py).
     resolved = runtime.resolve_voice(body.voice)
     tts, llm, voice = resolved.tts, runtime.llm, resolved.voice
     limits.check_conversation([m.content for m in body.history], param="history")

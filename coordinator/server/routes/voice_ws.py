@@ -41,20 +41,20 @@ from coordinator.errors import (
     NotReadyError,
     ShuttingDownError,
 )
-from coordinator.runtime import Runtime
+from coordinator.llm.chat import ChatMessage
+from coordinator.runtime.loading import Runtime
 from coordinator.server.deps import LOADING_MESSAGE, stt_of
 from coordinator.server.errors import error_event, stream_failure, ws_close_code, ws_close_reason
 from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE, Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.protocol import CHAT_TOP_P
 from coordinator.server.routes.audio import speech_max_tokens
+from coordinator.service.conversation import SpokenReply
 from coordinator.stt.audio import PcmResampler, pcm16_to_float
 from coordinator.stt.engine import SpeechToText
 from coordinator.stt.formats import language_code
 from coordinator.stt.transcript import SAMPLE_RATE as STT_RATE
 from coordinator.stt.vad import SileroVad, TurnDetector
-from coordinator.textgen import ChatMessage
-from coordinator.voice_chat import SpokenReply
 
 logger = logging.getLogger(__name__)
 router = APIRouter()

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from coordinator.config import Settings, default_orpheus, load_catalog, load_settings, select_orpheus
-from coordinator.download import plan_downloads
 from coordinator.errors import ConfigError
+from coordinator.runtime.download import plan_downloads
 
-REPO_CATALOG = Path(__file__).resolve().parent.parent / "models.yaml"
+REPO_CATALOG = Path(__file__).resolve().parents[2] / "models.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import base64
 import pytest
 
 from tests.rig.audio_samples import encode, spoken
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, PAGE_TIMEOUT_MS, PageLog, screenshot
+from tests.server.web.conftest import CHROMIUM, CHROMIUM_ARGS, PAGE_TIMEOUT_MS, PageLog, screenshot
 
 pytestmark = pytest.mark.browser
 HOLD_MS = 2500

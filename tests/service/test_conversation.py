@@ -7,7 +7,7 @@ import numpy as np
 from coordinator.audio.decode_scheduler import CPU_BATCH_FRAMES, DecodeScheduler
 from coordinator.audio.format import SAMPLES_PER_FRAME
 from coordinator.engine.sampling import SamplingParams
-from coordinator.voice_chat import SpokenReply
+from coordinator.service.conversation import SpokenReply
 
 PARAMS = SamplingParams(max_tokens=35, temperature=1.0, top_p=1.0, repetition_penalty=1.1, seed=0)
 TIMEOUT_S = 60

@@ -7,7 +7,7 @@ from coordinator.config import Settings
 from coordinator.engine.gguf_header import read_shape
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.errors import ModelLoadError
-from coordinator.memory_plan import (
+from coordinator.runtime.memory_plan import (
     GB,
     KV_BYTES_PER_VALUE,
     EnginePlan,

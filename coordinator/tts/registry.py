@@ -25,9 +25,9 @@ from dataclasses import dataclass, replace
 
 from coordinator.config import DEFAULT_ORPHEUS_MODEL, OrpheusSpec, model_id
 from coordinator.errors import InvalidInputError, UnknownModelError
+from coordinator.llm.chat import TextModel
 from coordinator.orpheus.voices import Voice, voice_listing
-from coordinator.textgen import TextModel
-from coordinator.tts import OrpheusTTS
+from coordinator.tts.synthesis import OrpheusTTS
 
 # OpenAI's TTS model names, and "orpheus": a request naming one lets its voice pick the model.
 GENERIC_SPEECH_MODELS = ("orpheus", "tts-1", "tts-1-hd", "gpt-4o-mini-tts")

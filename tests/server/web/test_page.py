@@ -8,7 +8,7 @@ import pytest
 
 from coordinator.audio.format import SAMPLES_PER_FRAME
 from tests.server.checks import wait_until_free
-from tests.web.conftest import screenshot, wait_until
+from tests.server.web.conftest import screenshot, wait_until
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,7 @@ from coordinator.engine.sampling import SamplingParams
 from coordinator.errors import ContextLengthExceededError, InvalidInputError
 from coordinator.orpheus.layout import EMOTION_TAGS, FRAME_TOKENS, MAX_CODE
 from coordinator.orpheus.prompt import prompt_text
-from coordinator.tts import ORPHEUS_DEFAULT_SAMPLING
+from coordinator.tts.synthesis import ORPHEUS_DEFAULT_SAMPLING
 from tests.rig.tiny_gguf import ORPHEUS_CUSTOM_TOKEN_OFFSET
 
 

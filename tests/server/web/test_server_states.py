@@ -5,7 +5,7 @@ import pytest
 from coordinator.config import Settings
 from coordinator.server.app import create_app
 from tests.server.conftest import serving
-from tests.web.conftest import free_port, wait_until
+from tests.server.web.conftest import free_port, wait_until
 
 pytestmark = pytest.mark.browser
 

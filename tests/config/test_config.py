@@ -6,7 +6,7 @@ import yaml
 from coordinator.config import Settings, load_catalog, load_settings, resolve_model_path
 from coordinator.errors import ConfigError, ModelNotFoundError
 
-REPO_CATALOG = Path(__file__).resolve().parent.parent / "models.yaml"
+REPO_CATALOG = Path(__file__).resolve().parents[2] / "models.yaml"
 
 
 @pytest.fixture

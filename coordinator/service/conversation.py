@@ -12,7 +12,7 @@ import numpy as np
 from coordinator.audio.decode_scheduler import DecodeScheduler
 from coordinator.engine.sampling import SamplingParams
 from coordinator.text.sentences import SentenceBuffer, utterances
-from coordinator.tts import OrpheusTTS, SpeechStream
+from coordinator.tts.synthesis import OrpheusTTS, SpeechStream
 
 logger = logging.getLogger(__name__)
 

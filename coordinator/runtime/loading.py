@@ -34,16 +34,16 @@ from coordinator.engine.batch_engine import BatchEngine, GenerationRequest
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.engine.sampling import SamplingParams
 from coordinator.errors import ConfigError, ModelNotFoundError
-from coordinator.memory import release_free_heap
-from coordinator.memory_plan import check_memory_plan
+from coordinator.llm.chat import ChatMessage, TextModel
 from coordinator.orpheus.layout import FRAME_TOKENS
 from coordinator.orpheus.vocab import OrpheusVocab
-from coordinator.speech_models import ResolvedVoice, SpeechModel, SpeechModels, speech_model
+from coordinator.runtime.memory import release_free_heap
+from coordinator.runtime.memory_plan import check_memory_plan
 from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig, resolve_stt_device
 from coordinator.stt.isolated import warm as warm_decoder
 from coordinator.stt.transcript import SAMPLE_RATE as STT_SAMPLE_RATE
-from coordinator.textgen import ChatMessage, TextModel
-from coordinator.tts import ORPHEUS_DEFAULT_SAMPLING, OrpheusTTS
+from coordinator.tts.registry import ResolvedVoice, SpeechModel, SpeechModels, speech_model
+from coordinator.tts.synthesis import ORPHEUS_DEFAULT_SAMPLING, OrpheusTTS
 
 logger = logging.getLogger(__name__)
 
@@ -288,7 +288,7 @@ class Runtime:
     def resolve_voice(
         self, voice: str | None, model: str | None = None, *, param: str = "voice"
     ) -> ResolvedVoice:
-        """The model and exact voice a request's ``voice`` (and ``model``) mean: see speech_models.py."""
+        """The model and exact voice a request's ``voice`` (and ``model``) mean: see tts/registry.py."""
         return self.speech.resolve(voice, model, param=param)
 
     def warm_up(self) -> None:

@@ -1,0 +1,1 @@
+"""The chat model (Gemma, GGUF through llama-cpp-python): prompts, streamed replies."""
