@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT))
 
 from coordinator.bench.server import running_server  # noqa: E402
 from coordinator.bench.synthetic import build_chat_gguf, build_orpheus_gguf, write_random_snac  # noqa: E402
-from coordinator.config import Settings  # noqa: E402
+from coordinator.config.settings import Settings  # noqa: E402
 
 STARTUP_TIMEOUT_S = 120
 

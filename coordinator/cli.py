@@ -136,7 +136,8 @@ def _check_suffix(path: Path, suffix: str, flag: str) -> None:
 
 def _synth(args: argparse.Namespace) -> str:
     from coordinator.audio.files import open_wav, save_codes
-    from coordinator.config import load_catalog, load_settings
+    from coordinator.config.catalog import load_catalog
+    from coordinator.config.settings import load_settings
     from coordinator.runtime.loading import load_tts
     from coordinator.tts.synthesis import ORPHEUS_DEFAULT_SAMPLING, sampling_with
 
@@ -153,7 +154,7 @@ def _synth(args: argparse.Namespace) -> str:
         top_p=args.top_p,
         repetition_penalty=args.repetition_penalty,
     )
-    from coordinator.config import select_orpheus
+    from coordinator.config.selection import select_orpheus
     from coordinator.runtime.loading import choice_for_voice
 
     # Only the Orpheus model (of ORPHEUS_MODELS) that speaks the voice is loaded.
@@ -189,7 +190,8 @@ def _decode(args: argparse.Namespace) -> str:
     from coordinator.audio.files import load_codes, open_wav
     from coordinator.audio.format import frames_to_seconds
     from coordinator.audio.streaming import StreamingDecoder
-    from coordinator.config import load_catalog, load_settings
+    from coordinator.config.catalog import load_catalog
+    from coordinator.config.settings import load_settings
     from coordinator.runtime.loading import load_codec
 
     _check_suffix(args.out, ".wav", "--out")
@@ -208,7 +210,8 @@ def _decode(args: argparse.Namespace) -> str:
 def _download(args: argparse.Namespace) -> str:
     import os
 
-    from coordinator.config import load_catalog, load_settings
+    from coordinator.config.catalog import load_catalog
+    from coordinator.config.settings import load_settings
     from coordinator.runtime.download import describe, fetch, plan_downloads
 
     settings = load_settings(**({"orpheus_models": args.models} if args.models is not None else {}))
@@ -268,7 +271,7 @@ def _bench(args: argparse.Namespace) -> str:
     from coordinator.bench.capacity import SweepConfig, sweep, write_report
     from coordinator.bench.models import configured_models, synthetic_models
     from coordinator.bench.report import summary
-    from coordinator.config import load_settings
+    from coordinator.config.settings import load_settings
 
     started = time.monotonic()
     deadline = started + args.max_seconds

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import TextIO
 
-from coordinator.config import LogFormat
+from coordinator.config.settings import LogFormat
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 REQUEST_ID_FIELD = "request_id"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from coordinator.config import Settings
+from coordinator.config.settings import Settings
 from tests.rig.snac_checkpoint import silence_noise_blocks, write_random_snac
 from tests.rig.tiny_gguf import build_chat_gguf, build_orpheus_gguf
 from tests.rig.tiny_whisper import build_tiny_whisper
@@ -123,7 +123,7 @@ def tts(settings):
 @pytest.fixture(scope="session")
 def stt(settings):
     """The real faster-whisper pipeline on the tiny random Whisper (its text is meaningless)."""
-    from coordinator.config import load_catalog
+    from coordinator.config.catalog import load_catalog
     from coordinator.runtime.loading import load_stt
 
     recogniser = load_stt(settings, load_catalog(settings.catalog_path()))

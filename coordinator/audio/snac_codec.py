@@ -20,7 +20,7 @@ from coordinator.audio.format import (
     SNAC_HOP_LENGTH,
     SNAC_HOPS_PER_FRAME,
 )
-from coordinator.config import DOWNLOAD_SCRIPT
+from coordinator.config.catalog import DOWNLOAD_SCRIPT
 from coordinator.errors import ConfigError, DeviceOutOfMemoryError, ModelLoadError
 from coordinator.orpheus.codes import frames_to_codebooks
 

@@ -43,7 +43,7 @@ from coordinator.bench.report import (
     recommend,
 )
 from coordinator.bench.server import running_server
-from coordinator.config import Settings
+from coordinator.config.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class SweepConfig:
 def bench_settings(settings: Settings, *, max_streams: int, max_tokens: int) -> Settings:
     """The server's settings for the sweep: slots for the largest level, utterances of exactly
     ``max_tokens`` tokens, a context just large enough for them, no API key (loopback, in-process)."""
-    from coordinator.config import PROMPT_OVERHEAD_TOKENS
+    from coordinator.config.settings import PROMPT_OVERHEAD_TOKENS
     from coordinator.text.sentences import MAX_UTTERANCE_CHARS
 
     context_granule = 256

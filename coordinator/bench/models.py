@@ -9,7 +9,9 @@ from pathlib import Path
 
 from coordinator.bench.shapes import GEMMA2_2B, ORPHEUS_3B, TINY_GEMMA2, TINY_QUANTIZABLE, ModelShape
 from coordinator.bench.synthetic import build_chat_gguf, build_orpheus_gguf, quantize, write_random_snac
-from coordinator.config import Settings, load_catalog, resolve_model_path
+from coordinator.config.catalog import load_catalog
+from coordinator.config.selection import resolve_model_path
+from coordinator.config.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from coordinator.config import Settings
+from coordinator.config.settings import Settings
 from coordinator.errors import ModelLoadError
 from coordinator.server.app import create_app
 

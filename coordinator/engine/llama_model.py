@@ -14,7 +14,7 @@ from pathlib import Path
 
 import llama_cpp
 
-from coordinator.config import DOWNLOAD_SCRIPT
+from coordinator.config.catalog import DOWNLOAD_SCRIPT
 from coordinator.engine.weight_repack import (
     WeightRepack,
     build_features,

@@ -17,15 +17,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from coordinator.config import (
-    ModelCatalog,
-    ModelRole,
-    Settings,
-    select_orpheus,
-    snac_dir,
-    stt_dir,
-    stt_variant,
-)
+from coordinator.config.catalog import ModelCatalog, ModelRole
+from coordinator.config.selection import select_orpheus, snac_dir, stt_dir, stt_variant
+from coordinator.config.settings import Settings
 from coordinator.errors import CoordinatorError
 
 logger = logging.getLogger(__name__)

@@ -18,18 +18,15 @@ import torch
 from coordinator.audio.decode_scheduler import CPU_BATCH_FRAMES, GPU_BATCH_FRAMES, DecodeScheduler
 from coordinator.audio.snac_codec import SnacCodec, load_snac, resolve_device
 from coordinator.audio.windows import window_shapes
-from coordinator.config import (
-    DEFAULT_ORPHEUS_MODEL,
-    ModelCatalog,
+from coordinator.config.catalog import DEFAULT_ORPHEUS_MODEL, ModelCatalog, load_catalog, model_id
+from coordinator.config.selection import (
     OrpheusChoice,
-    Settings,
     default_orpheus,
-    load_catalog,
-    model_id,
     resolve_model_path,
     select_orpheus,
     stt_variant,
 )
+from coordinator.config.settings import Settings
 from coordinator.engine.batch_engine import BatchEngine, GenerationRequest
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.engine.sampling import SamplingParams

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from coordinator.config import Settings
+from coordinator.config.settings import Settings
 from coordinator.engine.batch_engine import DEFAULT_N_BATCH
 from coordinator.engine.gguf_header import ModelShape, read_shape
 from coordinator.errors import CoordinatorError

@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from coordinator import __version__
-from coordinator.config import Settings, load_catalog, load_settings
+from coordinator.config.catalog import load_catalog
+from coordinator.config.settings import Settings, load_settings
 from coordinator.errors import CoordinatorError, ModelLoadError
 from coordinator.logs import configure_logging
 from coordinator.runtime.loading import Runtime, load_runtime, preflight

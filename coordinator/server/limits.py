@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from coordinator.config import Settings
+from coordinator.config.settings import Settings
 from coordinator.errors import InvalidInputError
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from coordinator.config import DEFAULT_ORPHEUS_MODEL, OrpheusSpec, model_id
+from coordinator.config.catalog import DEFAULT_ORPHEUS_MODEL, OrpheusSpec, model_id
 from coordinator.errors import InvalidInputError, UnknownModelError
 from coordinator.llm.chat import TextModel
 from coordinator.orpheus.voices import Voice, voice_listing

@@ -29,7 +29,9 @@ from wyoming.event import Event
 from wyoming.info import AsrModel, AsrProgram, Attribution, Info
 
 from coordinator import __version__
-from coordinator.config import ModelCatalog, Settings, stt_variant
+from coordinator.config.catalog import ModelCatalog
+from coordinator.config.selection import stt_variant
+from coordinator.config.settings import Settings
 from coordinator.errors import InvalidInputError
 from coordinator.runtime.loading import Runtime, stt_model_id
 from coordinator.server.deps import stt_of

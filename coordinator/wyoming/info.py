@@ -11,14 +11,9 @@ from dataclasses import dataclass
 from wyoming.info import Attribution, Info, TtsProgram, TtsVoice
 
 from coordinator import __version__
-from coordinator.config import (
-    DEFAULT_ORPHEUS_MODEL,
-    ModelCatalog,
-    OrpheusSpec,
-    Settings,
-    default_orpheus,
-    select_orpheus,
-)
+from coordinator.config.catalog import DEFAULT_ORPHEUS_MODEL, ModelCatalog, OrpheusSpec
+from coordinator.config.selection import default_orpheus, select_orpheus
+from coordinator.config.settings import Settings
 
 PROGRAM_NAME = "orpheus-coordinator"
 PROGRAM_DESCRIPTION = "Orpheus TTS with streaming SNAC decoding"

@@ -18,7 +18,8 @@ from wyoming.error import Error
 from wyoming.event import async_write_event
 from wyoming.server import AsyncEventHandler
 
-from coordinator.config import ModelCatalog, Settings
+from coordinator.config.catalog import ModelCatalog
+from coordinator.config.settings import Settings
 from coordinator.errors import ConfigError, CoordinatorError
 from coordinator.runtime.loading import Runtime
 from coordinator.server.lifecycle import Lifecycle

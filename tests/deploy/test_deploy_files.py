@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from coordinator.config import Settings
+from coordinator.config.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent.parent
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())

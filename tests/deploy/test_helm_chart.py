@@ -17,7 +17,7 @@ import yaml
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from coordinator.config import load_catalog
+from coordinator.config.catalog import load_catalog
 from coordinator.runtime.loading import Runtime, load_llm
 from coordinator.server.app import create_app
 from tests.rig.tools import program

@@ -68,7 +68,7 @@ def test_the_listing_puts_the_models_voices_first_and_marks_the_aliases():
 def test_the_shipped_catalog_maps_every_openai_voice():
     from pathlib import Path
 
-    from coordinator.config import load_catalog
+    from coordinator.config.catalog import load_catalog
 
     catalog = load_catalog(Path(__file__).resolve().parents[2] / "models.yaml")
     assert set(catalog.orpheus.openai_voices) == set(OPENAI_VOICES) and len(OPENAI_VOICES) == 13

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from coordinator.config import DEFAULT_ORPHEUS_MODEL, load_catalog
+from coordinator.config.catalog import DEFAULT_ORPHEUS_MODEL, load_catalog
 from tests.rig.tiny_gguf import build_orpheus_gguf
 
 REPO = Path(__file__).resolve().parent.parent.parent

@@ -3,7 +3,7 @@ selection over the budget refused with the numbers and the fix."""
 
 import pytest
 
-from coordinator.config import Settings
+from coordinator.config.settings import Settings
 from coordinator.engine.gguf_header import read_shape
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.errors import ModelLoadError

@@ -7,7 +7,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from coordinator.config import load_catalog
+from coordinator.config.catalog import load_catalog
 from coordinator.runtime.loading import Runtime, load_llm
 from coordinator.server.app import create_app
 

@@ -4,7 +4,7 @@ import time
 
 from fastapi.testclient import TestClient
 
-from coordinator.config import Settings
+from coordinator.config.settings import Settings
 from coordinator.server.app import create_app
 
 

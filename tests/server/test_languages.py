@@ -14,7 +14,7 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 
 from coordinator.audio.format import SAMPLE_RATE
-from coordinator.config import Settings
+from coordinator.config.settings import Settings
 from coordinator.runtime.loading import load_runtime
 from coordinator.server.app import create_app
 from coordinator.tts.synthesis import sampling_with
@@ -381,7 +381,8 @@ def test_the_cli_speaks_a_voice_of_any_selected_model_loading_only_that_one(
     assert info.samplerate == SAMPLE_RATE and info.frames > 0
     assert "wrote" in capsys.readouterr().out
     settings = _settings(languages_env)
-    from coordinator.config import load_catalog, select_orpheus
+    from coordinator.config.catalog import load_catalog
+    from coordinator.config.selection import select_orpheus
 
     choices = select_orpheus(load_catalog(settings.catalog_path()), settings)
     assert [

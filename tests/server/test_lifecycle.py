@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from coordinator.audio.windows import window_shapes
-from coordinator.config import Settings
+from coordinator.config.settings import Settings
 from coordinator.runtime.loading import Runtime
 from coordinator.server.app import create_app
 from coordinator.server.lifecycle import Lifecycle

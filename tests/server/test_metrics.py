@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from coordinator.audio.format import SAMPLE_RATE, SAMPLES_PER_FRAME
-from coordinator.config import Settings
+from coordinator.config.settings import Settings
 from coordinator.server.app import create_app
 from coordinator.server.metrics import GpuMemoryCollector
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from coordinator.audio.format import SAMPLES_PER_FRAME
 from coordinator.cli import main
-from coordinator.config import Settings
+from coordinator.config.settings import Settings
 from coordinator.errors import ConfigError, TooManySessionsError
 from coordinator.server.app import create_app
 from coordinator.server.security import ClientSlots, check_bind, is_loopback, key_digest, key_matches

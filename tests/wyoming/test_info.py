@@ -2,7 +2,7 @@
 
 import pytest
 
-from coordinator.config import load_catalog
+from coordinator.config.catalog import load_catalog
 from coordinator.errors import InvalidInputError
 from coordinator.server.lifecycle import Lifecycle
 from coordinator.server.limits import RequestLimits

@@ -15,7 +15,8 @@ from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize
 
 from coordinator.cli import main
-from coordinator.config import Settings, load_catalog
+from coordinator.config.catalog import load_catalog
+from coordinator.config.settings import Settings
 from coordinator.errors import ConfigError
 from coordinator.server.app import create_app
 from coordinator.server.lifecycle import Lifecycle

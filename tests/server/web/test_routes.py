@@ -5,7 +5,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from coordinator.config import Settings
+from coordinator.config.settings import Settings
 from coordinator.server.app import create_app
 from coordinator.server.web.router import STATIC_DIR
 

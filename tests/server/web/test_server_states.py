@@ -2,7 +2,7 @@
 
 import pytest
 
-from coordinator.config import Settings
+from coordinator.config.settings import Settings
 from coordinator.server.app import create_app
 from tests.server.conftest import serving
 from tests.server.web.conftest import free_port, wait_until

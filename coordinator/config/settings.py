@@ -1,235 +1,35 @@
-"""Configuration: the model catalog (models.yaml) and runtime settings (environment).
+"""Runtime settings: which of the catalog runs here and how, read from the environment (and .env).
 
-models.yaml says *what* can be run (repos, files, quantizations, voices, licenses); the environment
-says *which* of it runs here and *how* (quantization choice, local paths, GPU layers, threads).
-Both are parsed once into typed objects; everything downstream receives those objects.
+Every setting is one field of `Settings`, and its description is the one text that says what it
+does: docs/configuration.md's table, .env.example and the CLI's flags are rendered from it by
+coordinator.config.reference, and tests fail when they drift.
+
+Over 400 lines on purpose: the Settings class is one field per environment variable (about 60),
+each with its bounds and the description the documentation is generated from; splitting it would
+split the one place a setting is declared.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from coordinator.config.catalog import DEFAULT_MODELS_CONFIG, DEFAULT_ORPHEUS_MODEL, SOURCE_TREE_MODELS_CONFIG
 from coordinator.engine.sampling import MAX_SEED, MIN_SEED
 from coordinator.engine.weight_repack import WeightRepack
-from coordinator.errors import ConfigError, ModelNotFoundError
-from coordinator.orpheus.voices import check_aliases
+from coordinator.errors import ConfigError
 from coordinator.text.sentences import DEFAULT_MAX_UTTERANCES, MAX_UTTERANCE_CHARS
 
-logger = logging.getLogger(__name__)
-
-DEFAULT_MODELS_CONFIG = Path("models.yaml")
-# Where models.yaml lives in a source checkout, used when the working directory has none.
-_SOURCE_TREE_MODELS_CONFIG = Path(__file__).resolve().parent.parent / "models.yaml"
-DOWNLOAD_SCRIPT = "python scripts/download_models.py"
 # Orpheus' control tokens and "voice: " around the text of an utterance.
 PROMPT_OVERHEAD_TOKENS = 16
 
-# Key of the catalog's `orpheus:` model (English): what ORPHEUS_MODELS loads by default.
-DEFAULT_ORPHEUS_MODEL = "en"
-
-ModelRole = Literal["orpheus", "llm", "snac", "stt"]
 SnacCompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LogFormat = Literal["text", "json"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class QuantFile(_Strict):
-    repo: str
-    file: str
-    size_gb: float = Field(gt=0)
-
-
-class _License(_Strict):
-    name: str
-    provider: str
-    license: str
-    license_url: str
-
-
-class GGUFModelSpec(_License):
-    default_quant: str
-    quants: dict[str, QuantFile] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _default_is_offered(self) -> GGUFModelSpec:
-        if self.default_quant not in self.quants:
-            raise ValueError(
-                f"default_quant {self.default_quant!r} is not one of the quants: {', '.join(self.quants)}"
-            )
-        return self
-
-    def quant(self, name: str, *, role: ModelRole) -> QuantFile:
-        """The file of quantization ``name``; the error lists the valid names."""
-        try:
-            return self.quants[name]
-        except KeyError:
-            env = "ORPHEUS_QUANT" if role == "orpheus" else "LLM_QUANT"
-            raise ConfigError(
-                f"unknown {role} quantization {name!r}: choose one of {', '.join(self.quants)} "
-                f"(set {env} or default_quant in models.yaml)",
-                param=env.lower(),
-            ) from None
-
-
-class OrpheusSpec(GGUFModelSpec):
-    voices: list[str] = Field(min_length=1)
-    default_voice: str
-    languages: list[str] = Field(
-        default_factory=lambda: [DEFAULT_ORPHEUS_MODEL],
-        min_length=1,
-        description="ISO 639-1 codes of what the model speaks (`language: xx` for one)",
-    )
-    voice_languages: dict[str, str] = Field(
-        default_factory=dict, description="voice: language, for a model of several languages"
-    )
-    openai_voices: dict[str, str] = Field(
-        default_factory=dict, description="OpenAI voice name: the voice of this model that speaks it."
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _one_language(cls, data: object) -> object:
-        # `language: fr` is the short form of `languages: [fr]`.
-        if isinstance(data, dict) and "language" in data:
-            if "languages" in data:
-                raise ValueError("give language or languages, not both")
-            data = {**data, "languages": [data["language"]]}
-            del data["language"]
-        return data
-
-    @property
-    def language(self) -> str:
-        """The model's (first) language: what a voice speaks unless voice_languages says."""
-        return self.languages[0]
-
-    @model_validator(mode="after")
-    def _default_voice_is_listed(self) -> OrpheusSpec:
-        if self.default_voice not in self.voices:
-            raise ValueError(f"default_voice {self.default_voice!r} is not in voices")
-        check_aliases(self.openai_voices, self.voices)
-        if len(set(self.voices)) != len(self.voices):
-            raise ValueError("voices lists a voice twice")
-        for voice, language in self.voice_languages.items():
-            if voice not in self.voices:
-                raise ValueError(f"voice_languages names {voice!r}, which is not in voices")
-            if language not in self.languages:
-                raise ValueError(f"voice_languages gives {voice!r} language {language!r}, not in languages")
-        if len(self.languages) > 1 and set(self.voice_languages) != set(self.voices):
-            raise ValueError("a model of several languages gives every voice its language in voice_languages")
-        return self
-
-    def language_of(self, voice: str) -> str:
-        """The language ``voice`` speaks (the model's first, unless voice_languages says)."""
-        return self.voice_languages.get(voice, self.languages[0])
-
-
-class SnacSpec(_License):
-    repo: str
-    files: dict[str, float] = Field(min_length=1, description="file name: size in GB")
-
-
-class SttVariant(_Strict):
-    repo: str
-    files: dict[str, float] = Field(min_length=1, description="file name: size in GB")
-    multilingual: bool = True
-
-
-class SttSpec(_License):
-    """The speech recogniser: Whisper converted to CTranslate2 (faster-whisper's format). Its
-    quantization is chosen when it loads (compute_type), not by file."""
-
-    default_variant: str
-    variants: dict[str, SttVariant] = Field(min_length=1)
-    compute_type: dict[str, str] = Field(
-        default_factory=lambda: {"cpu": "int8", "cuda": "float16"}, description="device type: compute type"
-    )
-
-    @model_validator(mode="after")
-    def _default_is_offered(self) -> SttSpec:
-        if self.default_variant not in self.variants:
-            raise ValueError(
-                f"default_variant {self.default_variant!r} is not one of the variants: {', '.join(self.variants)}"
-            )
-        return self
-
-    def variant(self, name: str) -> SttVariant:
-        try:
-            return self.variants[name]
-        except KeyError:
-            raise ConfigError(
-                f"unknown stt model {name!r}: choose one of {', '.join(self.variants)} "
-                "(set STT_MODEL or default_variant in models.yaml)",
-                param="stt_model",
-            ) from None
-
-
-class ModelCatalog(_Strict):
-    orpheus: OrpheusSpec  # the default model (English), key DEFAULT_ORPHEUS_MODEL
-    # More Orpheus models (language fine-tunes), by key; ORPHEUS_MODELS selects which load.
-    orpheus_finetunes: dict[str, OrpheusSpec] = Field(default_factory=dict)
-    llm: GGUFModelSpec
-    snac: SnacSpec
-    # Optional: a catalog without it serves speech out only.
-    stt: SttSpec | None = None
-
-    @model_validator(mode="after")
-    def _keys_are_distinct(self) -> ModelCatalog:
-        if DEFAULT_ORPHEUS_MODEL in self.orpheus_finetunes:
-            raise ValueError(
-                f"orpheus_finetunes may not use the key {DEFAULT_ORPHEUS_MODEL!r}: it is the orpheus model's"
-            )
-        names = [model_id(spec.name) for spec in self.orpheus_models().values()]
-        if len(set(names)) != len(names):
-            raise ValueError("two Orpheus models have the same name (their API ids would clash)")
-        return self
-
-    def orpheus_models(self) -> dict[str, OrpheusSpec]:
-        """Every Orpheus model of the catalog by key, the default one first."""
-        return {DEFAULT_ORPHEUS_MODEL: self.orpheus, **self.orpheus_finetunes}
-
-
-def model_id(name: str) -> str:
-    """API id of a catalog model: 'Gemma 2 2B Instruct' → 'gemma-2-2b-instruct'."""
-    return "-".join(name.lower().split())
-
-
-def load_catalog(path: Path) -> ModelCatalog:
-    """Parse models.yaml; any problem becomes one ConfigError naming the file and the field."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            f"model catalog {path} not found: run from the project directory or set MODELS_CONFIG"
-        ) from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read model catalog {path}: {exc}".splitlines()[0]) from None
-    try:
-        return ModelCatalog.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ConfigError(f"{path}: {where}: {first['msg']} (fix models.yaml)") from None
-
 
 # The words pydantic reads as booleans (CPU_WEIGHT_REPACK also takes "auto").
 _TRUE_WORDS = frozenset({"1", "on", "t", "true", "y", "yes"})
@@ -582,9 +382,9 @@ class Settings(BaseSettings):
     def catalog_path(self) -> Path:
         if self.models_config is not None:
             return self.models_config
-        if DEFAULT_MODELS_CONFIG.exists() or not _SOURCE_TREE_MODELS_CONFIG.exists():
+        if DEFAULT_MODELS_CONFIG.exists() or not SOURCE_TREE_MODELS_CONFIG.exists():
             return DEFAULT_MODELS_CONFIG
-        return _SOURCE_TREE_MODELS_CONFIG
+        return SOURCE_TREE_MODELS_CONFIG
 
 
 # Never echoed in an error message (it would end up in logs and terminals).
@@ -603,168 +403,3 @@ def load_settings(**overrides: object) -> Settings:
         shown = "<hidden>" if name in _SECRET_SETTINGS else repr(first.get("input"))
         message = str(first["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"invalid {name}={shown}: {message}") from None
-
-
-def _gguf_path(role: Literal["orpheus", "llm"], spec: GGUFModelSpec, settings: Settings) -> tuple[Path, str]:
-    override = settings.orpheus_model_path if role == "orpheus" else settings.llm_model_path
-    chosen = (settings.orpheus_quant if role == "orpheus" else settings.llm_quant) or spec.default_quant
-    quant_file = spec.quant(chosen, role=role)  # validates the name even when a path overrides it
-    if override is not None:
-        return override, chosen if override.name == quant_file.file else "custom"
-    return settings.models_dir / quant_file.file, chosen
-
-
-def snac_dir(catalog: ModelCatalog, settings: Settings) -> Path:
-    if settings.snac_model_path is not None:
-        return settings.snac_model_path
-    return settings.models_dir / catalog.snac.repo.rsplit("/", 1)[-1]
-
-
-@dataclass(frozen=True)
-class OrpheusChoice:
-    """One Orpheus model ORPHEUS_MODELS selects: its catalog entry, quantization and file."""
-
-    key: str
-    spec: OrpheusSpec
-    quant: str  # "custom" for a local file of another name
-    path: Path
-    env: str  # the setting that points at a local copy
-    local: bool = False  # the path comes from that setting, not from MODELS_DIR and the catalog
-
-    @property
-    def model_id(self) -> str:
-        return model_id(self.spec.name)
-
-    def require_file(self) -> Path:
-        if not self.path.is_file():
-            download = f"{DOWNLOAD_SCRIPT} --only orpheus" + (
-                "" if self.quant == "custom" else f" --quant {self.quant}"
-            )
-            hint = f"ORPHEUS_MODELS={self.key} " if self.key != DEFAULT_ORPHEUS_MODEL else ""
-            raise ModelNotFoundError(
-                f"orpheus model {self.key} ({self.spec.name}) not found at {self.path}: download it "
-                f"with `{hint}{download}` or set {self.env} to a local copy",
-                param=self.env.lower(),
-            )
-        return self.path
-
-
-def _catalog_key(name: str, models: dict[str, OrpheusSpec]) -> str:
-    if name in models:
-        return name
-    for key, spec in models.items():
-        if name in spec.languages:
-            return key
-    choices = ", ".join(f"{key} ({'/'.join(spec.languages)})" for key, spec in models.items())
-    raise ConfigError(
-        f"unknown Orpheus model {name!r} in ORPHEUS_MODELS: choose keys or languages of models.yaml: {choices}",
-        param="orpheus_models",
-    )
-
-
-def select_orpheus(
-    catalog: ModelCatalog, settings: Settings, *, quant: str | None = None
-) -> list[OrpheusChoice]:
-    """The Orpheus models ORPHEUS_MODELS selects, in its order, each once.
-
-    Quantization: ``key:QUANT`` in ORPHEUS_MODELS for that model; else ``quant`` (download
-    --quant) or ORPHEUS_QUANT for every model that offers it (the language fine-tunes come in
-    Q8_0 only: they keep their default, and the log says so); else the model's default_quant.
-    """
-    models = catalog.orpheus_models()
-    for key in settings.orpheus_model_paths:
-        if key == DEFAULT_ORPHEUS_MODEL or key not in models:
-            raise ConfigError(
-                f"ORPHEUS_MODEL_PATHS names {key!r}, which is not a language fine-tune of models.yaml "
-                f"({', '.join(catalog.orpheus_finetunes) or 'none'}); the default model's file is ORPHEUS_MODEL_PATH",
-                param="orpheus_model_paths",
-            )
-    wanted: dict[str, str | None] = {}
-    for entry in settings.orpheus_models:
-        name, _, given = entry.partition(":")
-        key = _catalog_key(name.strip(), models)
-        wanted[key] = given.strip() or wanted.get(key)
-    overall = quant or settings.orpheus_quant
-    if overall is not None and not any(overall in models[key].quants for key in wanted):
-        models[next(iter(wanted))].quant(overall, role="orpheus")  # raises, listing the valid names
-    choices = []
-    for key, asked in wanted.items():
-        spec = models[key]
-        if asked is not None:
-            spec.quant(asked, role="orpheus")  # an unknown name is refused, listing the valid ones
-            chosen = asked
-        elif overall is not None and overall in spec.quants:
-            chosen = overall
-        else:
-            if overall is not None:
-                logger.info("%s: no %s file in models.yaml, using %s", spec.name, overall, spec.default_quant)
-            chosen = spec.default_quant
-        quant_file = spec.quants[chosen]
-        if key == DEFAULT_ORPHEUS_MODEL:
-            override, env = settings.orpheus_model_path, "ORPHEUS_MODEL_PATH"
-        else:
-            override, env = settings.orpheus_model_paths.get(key), "ORPHEUS_MODEL_PATHS"
-        if override is not None:
-            label = chosen if override.name == quant_file.file else "custom"
-            choices.append(OrpheusChoice(key, spec, label, override, env, local=True))
-        else:
-            choices.append(OrpheusChoice(key, spec, chosen, settings.models_dir / quant_file.file, env))
-    return choices
-
-
-def default_orpheus(choices: list[OrpheusChoice]) -> OrpheusChoice:
-    """The default model among the selected: English if selected, else the first."""
-    return next((c for c in choices if c.key == DEFAULT_ORPHEUS_MODEL), choices[0])
-
-
-def stt_variant(catalog: ModelCatalog, settings: Settings) -> tuple[str, SttVariant] | None:
-    """The Whisper variant configured, or None when the catalog has no stt entry."""
-    if catalog.stt is None:
-        return None
-    name = settings.stt_model or catalog.stt.default_variant
-    return name, catalog.stt.variant(name)
-
-
-def stt_dir(catalog: ModelCatalog, settings: Settings) -> Path:
-    if settings.stt_model_path is not None:
-        return settings.stt_model_path
-    chosen = stt_variant(catalog, settings)
-    if chosen is None:
-        raise ModelNotFoundError(
-            "models.yaml has no stt entry: add one (see the project's models.yaml) or set STT_MODEL_PATH",
-            param="stt_model_path",
-        )
-    return settings.models_dir / chosen[1].repo.rsplit("/", 1)[-1]
-
-
-def resolve_model_path(role: ModelRole, catalog: ModelCatalog, settings: Settings) -> tuple[Path, str]:
-    """Path (and quantization label) of one model, raising ModelNotFoundError with the fix."""
-    if role == "stt":
-        path, env = stt_dir(catalog, settings), "STT_MODEL_PATH"
-        chosen = stt_variant(catalog, settings)
-        label = "custom" if settings.stt_model_path is not None or chosen is None else chosen[0]
-        if not (path / "model.bin").is_file():
-            raise ModelNotFoundError(
-                f"stt model not found at {path} (no model.bin): download it with "
-                f"`{DOWNLOAD_SCRIPT} --only stt` or set {env} to a local faster-whisper model directory",
-                param=env.lower(),
-            )
-        return path, label
-    if role == "snac":
-        path, quant, env = snac_dir(catalog, settings), "fp32", "SNAC_MODEL_PATH"
-        exists = path.is_dir()
-        download = f"{DOWNLOAD_SCRIPT} --only snac"
-    elif role == "orpheus":
-        choice = default_orpheus(select_orpheus(catalog, settings))
-        return choice.require_file(), choice.quant
-    else:
-        path, quant = _gguf_path(role, catalog.llm, settings)
-        env = "LLM_MODEL_PATH"
-        exists = path.is_file()
-        download = f"{DOWNLOAD_SCRIPT} --only {role}" + ("" if quant == "custom" else f" --quant {quant}")
-    if not exists:
-        raise ModelNotFoundError(
-            f"{role} model not found at {path}: download it with `{download}` or set {env} to a local copy",
-            param=env.lower(),
-        )
-    return path, quant

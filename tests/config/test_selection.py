@@ -1,11 +1,14 @@
-"""ORPHEUS_MODELS: which Orpheus models of models.yaml load, in which quantization, from where."""
+"""Which files the settings pick from the catalog (ORPHEUS_MODELS, the quantizations, local paths),
+and a missing one refused with the download command."""
 
 from pathlib import Path
 
 import pytest
 
-from coordinator.config import Settings, default_orpheus, load_catalog, load_settings, select_orpheus
-from coordinator.errors import ConfigError
+from coordinator.config.catalog import load_catalog
+from coordinator.config.selection import default_orpheus, resolve_model_path, select_orpheus
+from coordinator.config.settings import Settings, load_settings
+from coordinator.errors import ConfigError, ModelNotFoundError
 from coordinator.runtime.download import plan_downloads
 
 REPO_CATALOG = Path(__file__).resolve().parents[2] / "models.yaml"
@@ -20,28 +23,43 @@ def _settings(tmp_path, **overrides):
     return Settings(_env_file=None, models_dir=tmp_path, **overrides)
 
 
-def test_the_catalog_lists_every_published_fine_tune_with_its_languages_and_voices(catalog):
-    models = catalog.orpheus_models()
-    assert list(models) == ["en", "fr", "de", "ko", "hi", "zh", "es-it"]
-    assert {key: spec.languages for key, spec in models.items()} == {
-        "en": ["en"],
-        "fr": ["fr"],
-        "de": ["de"],
-        "ko": ["ko"],
-        "hi": ["hi"],
-        "zh": ["zh"],
-        "es-it": ["es", "it"],
-    }
-    assert models["ko"].voices == ["유나", "준서"] and models["hi"].voices == ["ऋतिका"]
-    assert models["zh"].voices == ["长乐", "白芷"]
-    es_it = models["es-it"]
-    assert [v for v in es_it.voices if es_it.language_of(v) == "es"] == ["javi", "sergio", "maria"]
-    assert [v for v in es_it.voices if es_it.language_of(v) == "it"] == ["pietro", "giulia", "carlo"]
-    for key, spec in catalog.orpheus_finetunes.items():
-        # lex-au publishes the fine-tunes in Q8_0 only, one repo per file named after it.
-        assert list(spec.quants) == ["Q8_0"], key
-        quant = spec.quants["Q8_0"]
-        assert quant.repo == f"lex-au/{quant.file}" and quant.file.endswith("-FT-Q8_0.gguf")
+def test_the_default_quantization_resolves_inside_models_dir(tmp_path, catalog):
+    target = tmp_path / "Orpheus-3b-FT-Q8_0.gguf"
+    target.write_bytes(b"GGUF")
+    assert resolve_model_path("orpheus", catalog, _settings(tmp_path)) == (target, "Q8_0")
+
+
+def test_orpheus_quant_from_the_environment_selects_another_file(tmp_path, catalog, monkeypatch):
+    monkeypatch.setenv("ORPHEUS_QUANT", "Q4_K_M")
+    monkeypatch.setenv("MODELS_DIR", str(tmp_path))
+    (tmp_path / "Orpheus-3b-FT-Q4_K_M.gguf").write_bytes(b"GGUF")
+    path, quant = resolve_model_path("orpheus", catalog, load_settings(_env_file=None))
+    assert (path.name, quant) == ("Orpheus-3b-FT-Q4_K_M.gguf", "Q4_K_M")
+
+
+def test_an_unknown_quantization_lists_the_valid_ones(tmp_path, catalog):
+    with pytest.raises(ConfigError, match="unknown llm quantization 'Q3'.*Q8_0, Q4_K_M.*LLM_QUANT"):
+        resolve_model_path("llm", catalog, _settings(tmp_path, llm_quant="Q3"))
+
+
+def test_a_missing_model_names_the_path_and_the_download_command(tmp_path, catalog):
+    with pytest.raises(ModelNotFoundError) as info:
+        resolve_model_path("orpheus", catalog, _settings(tmp_path, orpheus_quant="Q2_K"))
+    message = str(info.value)
+    assert str(tmp_path / "Orpheus-3b-FT-Q2_K.gguf") in message
+    assert "python scripts/download_models.py --only orpheus --quant Q2_K" in message
+
+
+def test_a_missing_snac_directory_names_the_download_command(tmp_path, catalog):
+    with pytest.raises(ModelNotFoundError, match=r"snac_24khz.*--only snac.*SNAC_MODEL_PATH"):
+        resolve_model_path("snac", catalog, _settings(tmp_path))
+
+
+def test_local_path_overrides_win_over_the_catalog(tmp_path, catalog):
+    local = tmp_path / "my-finetune.gguf"
+    local.write_bytes(b"GGUF")
+    path, quant = resolve_model_path("orpheus", catalog, _settings(tmp_path, orpheus_model_path=local))
+    assert (path, quant) == (local, "custom")
 
 
 def test_english_alone_is_the_default_selection(tmp_path, catalog):
@@ -104,29 +122,3 @@ def test_the_download_plan_covers_every_selected_model(tmp_path, catalog):
         ("lex-au/Orpheus-3b-Chinese-FT-Q8_0.gguf", "Orpheus-3b-Chinese-FT-Q8_0.gguf"),
         ("lex-au/Orpheus-3b-Italian_Spanish-FT-Q8_0.gguf", "Orpheus-3b-Italian_Spanish-FT-Q8_0.gguf"),
     ]
-
-
-@pytest.mark.parametrize(
-    ("mutate", "message"),
-    [
-        (
-            lambda raw: raw["orpheus_finetunes"].update(en=raw["orpheus_finetunes"]["fr"]),
-            "may not use the key 'en'",
-        ),
-        (lambda raw: raw["orpheus_finetunes"]["es-it"]["voice_languages"].pop("javi"), "gives every voice"),
-        (
-            lambda raw: raw["orpheus_finetunes"]["fr"].update(voice_languages={"pierre": "de"}),
-            "not in languages",
-        ),
-        (lambda raw: raw["orpheus_finetunes"]["de"].update(name="Orpheus-3b-French-FT"), "same name"),
-    ],
-)
-def test_a_broken_language_entry_names_the_problem(tmp_path, mutate, message):
-    import yaml
-
-    raw = yaml.safe_load(REPO_CATALOG.read_text(encoding="utf-8"))
-    mutate(raw)
-    path = tmp_path / "models.yaml"
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(ConfigError, match=message):
-        load_catalog(path)
