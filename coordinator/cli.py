@@ -14,6 +14,7 @@ from pathlib import Path
 
 from coordinator.bench.report import DEFAULT_MARGIN
 from coordinator.bench.shapes import QUANTS
+from coordinator.config.reference import flag_help
 from coordinator.errors import CoordinatorError, InvalidInputError
 from coordinator.orpheus.layout import FRAME_TOKENS
 
@@ -43,7 +44,14 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     synth.add_argument("--out", required=True, type=Path, help="output .wav file")
     synth.add_argument("--seed", type=int, default=None, help="sampling seed, for reproducible output")
-    synth.add_argument("--max-tokens", type=int, default=None, help="audio token limit (default 2000)")
+    synth.add_argument(
+        "--max-tokens",
+        dest="tts_max_tokens",
+        metavar="N",
+        type=int,
+        default=None,
+        help=flag_help("tts_max_tokens", use="This run's TTS_MAX_TOKENS."),
+    )
     synth.add_argument("--temperature", type=float, default=None)
     synth.add_argument("--top-p", type=float, default=None)
     synth.add_argument("--repetition-penalty", type=float, default=None)
@@ -63,8 +71,10 @@ def _build_parser() -> argparse.ArgumentParser:
     download.add_argument("--quant", default=None, help="quantization for the GGUF models (e.g. Q4_K_M)")
     download.add_argument(
         "--models",
+        dest="orpheus_models",
+        metavar="MODELS",
         default=None,
-        help="Orpheus models to fetch, as ORPHEUS_MODELS (e.g. en,fr,de); default: ORPHEUS_MODELS",
+        help=flag_help("orpheus_models", use="The Orpheus models to fetch: this run's ORPHEUS_MODELS."),
     )
     download.add_argument(
         "--list", action="store_true", help="show files, sizes, licenses and status; fetch nothing"
@@ -72,8 +82,8 @@ def _build_parser() -> argparse.ArgumentParser:
     download.add_argument("--dry-run", action="store_true", help="show what would be fetched; fetch nothing")
 
     serve = commands.add_parser("serve", help="run the HTTP server")
-    serve.add_argument("--host", default=None, help="bind address (default: HOST, else 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=None, help="port (default: PORT, else 8080)")
+    serve.add_argument("--host", default=None, help=flag_help("host"))
+    serve.add_argument("--port", type=int, default=None, help=flag_help("port"))
 
     bench = commands.add_parser(
         "bench",
@@ -90,9 +100,17 @@ def _build_parser() -> argparse.ArgumentParser:
         "--tiny", action="store_true", help="with --synthetic: tiny shapes (seconds, for trying)"
     )
     bench.add_argument("--quant", choices=QUANTS, default="Q8_0", help="synthetic Orpheus quantization")
-    bench.add_argument("--llm-quant", choices=QUANTS, default="Q8_0", help="synthetic Gemma quantization")
+    # Not LLM_QUANT, nor MODELS_DIR below: these choose the synthetic models, so their dests differ.
+    bench.add_argument(
+        "--llm-quant",
+        dest="synthetic_llm_quant",
+        choices=QUANTS,
+        default="Q8_0",
+        help="synthetic Gemma quantization",
+    )
     bench.add_argument(
         "--models-dir",
+        dest="synthetic_dir",
         type=Path,
         default=None,
         help="synthetic models, written once and reused (MODELS_DIR/synthetic)",
@@ -149,7 +167,7 @@ def _synth(args: argparse.Namespace) -> str:
     params = sampling_with(
         ORPHEUS_DEFAULT_SAMPLING,
         seed=args.seed,
-        max_tokens=settings.tts_max_tokens if args.max_tokens is None else args.max_tokens,
+        max_tokens=settings.tts_max_tokens if args.tts_max_tokens is None else args.tts_max_tokens,
         temperature=args.temperature,
         top_p=args.top_p,
         repetition_penalty=args.repetition_penalty,
@@ -214,7 +232,8 @@ def _download(args: argparse.Namespace) -> str:
     from coordinator.config.settings import load_settings
     from coordinator.runtime.download import describe, fetch, plan_downloads
 
-    settings = load_settings(**({"orpheus_models": args.models} if args.models is not None else {}))
+    given = {"orpheus_models": args.orpheus_models} if args.orpheus_models is not None else {}
+    settings = load_settings(**given)
     items = plan_downloads(load_catalog(settings.catalog_path()), settings, only=args.only, quant=args.quant)
     missing = [item for item in items if not item.present]
     if args.list:
@@ -280,9 +299,9 @@ def _bench(args: argparse.Namespace) -> str:
     settings = load_settings()
     max_streams = _bench_arguments(args, settings)
     if args.synthetic:
-        directory = args.models_dir or settings.models_dir / "synthetic"
+        directory = args.synthetic_dir or settings.models_dir / "synthetic"
         overrides, models = synthetic_models(
-            directory, quant=args.quant, llm_quant=args.llm_quant, tiny=args.tiny, deadline=deadline
+            directory, quant=args.quant, llm_quant=args.synthetic_llm_quant, tiny=args.tiny, deadline=deadline
         )
         if args.build_only:
             return "\n".join(f"{role}: {info['path']}" for role, info in models.items())

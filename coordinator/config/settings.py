@@ -1,7 +1,7 @@
 """Runtime settings: which of the catalog runs here and how, read from the environment (and .env).
 
 Every setting is one field of `Settings`, and its description is the one text that says what it
-does: docs/configuration.md's table, .env.example and the CLI's flags are rendered from it by
+does: docs/configuration.md's tables, .env.example and the CLI's flags are rendered from it by
 coordinator.config.reference, and tests fail when they drift.
 
 Over 400 lines on purpose: the Settings class is one field per environment variable (about 60),
@@ -56,224 +56,332 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
-    models_config: Path | None = Field(None, description="Path of models.yaml (MODELS_CONFIG).")
-    models_dir: Path = Field(Path("models"), description="Where downloaded models live (MODELS_DIR).")
-    orpheus_quant: str | None = Field(None, description="Orpheus quantization; default from models.yaml.")
-    llm_quant: str | None = Field(None, description="Gemma quantization; default from models.yaml.")
+    models_config: Path | None = Field(
+        None,
+        description="The model catalog, models.yaml. Unset: ./models.yaml when the working directory "
+        "has one, else the copy in the source tree (or the image).",
+    )
+    models_dir: Path = Field(
+        Path("models"),
+        description="Where downloads go and models are looked up (the compose file mounts the `models` "
+        "volume at /models and points this there).",
+    )
+    orpheus_quant: str | None = Field(
+        None,
+        description="Orpheus quantization: Q8_0 (≈ 4.0 GB), Q4_K_M (≈ 2.4 GB) or Q2_K (≈ 1.6 GB, glitches "
+        "more). Applies to every model of ORPHEUS_MODELS that offers it (the language fine-tunes come in "
+        "Q8_0 only and keep it). Unset: default_quant of models.yaml (Q8_0). An unknown one is refused, "
+        "listing the valid ones.",
+    )
+    llm_quant: str | None = Field(
+        None,
+        description="Gemma 2 2B Instruct quantization: Q8_0 (≈ 2.8 GB) or Q4_K_M (≈ 1.7 GB). Unset: "
+        "default_quant of models.yaml (Q8_0). An unknown one is refused, listing the valid ones.",
+    )
     orpheus_models: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [DEFAULT_ORPHEUS_MODEL],
-        description="Orpheus models to load, comma-separated keys of models.yaml or language codes, "
-        "each optionally with its quantization: en,fr,de:Q8_0 (ORPHEUS_MODELS). The first English "
-        "one (else the first) is the default model.",
+        description="Orpheus models to load, each on its own engine: comma-separated keys or languages "
+        "of models.yaml (en, fr, de, ko, hi, zh, es-it: es or it), each optionally with its "
+        "quantization, e.g. en,fr,de:Q8_0. A voice picks its model. The first English one (else the "
+        "first) is the default model. Each takes ≈ 3.5 GB of weights plus its KV cache "
+        "(N_CTX × MAX_CONCURRENT_STREAMS); see MEMORY_BUDGET_GB.",
     )
     orpheus_model_path: Path | None = Field(
-        None, description="A local .gguf file for the default Orpheus model (ORPHEUS_MODEL_PATH)."
+        None, description="A local .gguf file for the default Orpheus model, instead of the catalog's."
     )
     orpheus_model_paths: Annotated[dict[str, Path], NoDecode] = Field(
         default_factory=dict,
-        description="Local .gguf files for other Orpheus models: fr=/m/fr.gguf,de=/m/de.gguf "
-        "(ORPHEUS_MODEL_PATHS).",
+        description="Local .gguf files for the language fine-tunes, instead of the catalog's: "
+        "fr=/models/french.gguf,de=/models/german.gguf.",
     )
-    llm_model_path: Path | None = Field(None, description="A local chat-model .gguf file to use.")
+    llm_model_path: Path | None = Field(
+        None, description="A local chat-model .gguf file, instead of the catalog's."
+    )
     snac_model_path: Path | None = Field(
-        None, description="A local SNAC directory with config.json and pytorch_model.bin."
+        None,
+        description="A local SNAC directory with config.json and pytorch_model.bin; unset: "
+        "MODELS_DIR/snac_24khz (the catalog's).",
     )
-    n_gpu_layers: int = Field(-1, description="Layers offloaded to the GPU; -1 offloads all.")
+    n_gpu_layers: int = Field(
+        -1,
+        description="Layers offloaded to the GPU: -1 all (needs a CUDA build of llama-cpp-python), "
+        "0 CPU only.",
+    )
     memory_budget_gb: float | None = Field(
         None,
         gt=0,
         description="Memory the models may take, in GB: the load plan (weights + KV cache of every "
-        "model) must fit it. Default: the GPU's free memory when llama.cpp offloads to a GPU, else "
-        "the host's available memory (MEMORY_BUDGET_GB).",
+        "model) must fit it, or the start is refused. Unset: the GPU's free memory when llama.cpp "
+        "offloads to a GPU, else the host's available memory.",
     )
     cpu_weight_repack: WeightRepack = Field(
         "auto",
         description="Let llama.cpp re-lay quantized weights kept on the CPU for its fastest kernels "
-        "(AMX, AVX repack): auto (off where llama.cpp's AMX path would run, as it crashes on some "
-        "CPUs; on elsewhere), 1 or 0 (CPU_WEIGHT_REPACK).",
+        "(AMX, AVX repack): auto is off where llama.cpp is built with AMX and the CPU has it (its AMX "
+        "path segfaulted every Q8_0/Q4_K_M decode on this project's VMs) and on elsewhere; 1 on, 0 off.",
     )
     snac_device: str = Field(
-        "auto", description="Device for SNAC: auto (cuda when available, else cpu), cpu, cuda, cuda:N."
+        "auto",
+        description="Device for SNAC: auto (cuda when torch sees a GPU, else cpu), cpu, cuda, cuda:N.",
     )
-    n_ctx: int = Field(4096, ge=256, description="Context length per sequence, in tokens (N_CTX).")
+    n_ctx: int = Field(
+        4096,
+        ge=256,
+        description="Context per sequence, in tokens (prompt + max_tokens must fit). KV cache reserved: "
+        "N_CTX × MAX_CONCURRENT_STREAMS tokens per model.",
+    )
     n_threads: int | None = Field(
-        None, ge=1, description="CPU threads for llama.cpp; default: the CPUs this process may use."
+        None,
+        ge=1,
+        description="CPU threads for llama.cpp; unset: the CPUs this process may use (llama.cpp's own "
+        "default, a fixed 4, oversubscribes small hosts).",
     )
     max_concurrent_streams: int = Field(
-        8, ge=1, le=256, description="Sequences one model decodes together in a batch."
+        8,
+        ge=1,
+        le=256,
+        description="Sequences one model decodes together per step (`synth` uses 1).",
     )
-    max_queue: int = Field(32, ge=0, description="Requests that may wait for a slot per model (MAX_QUEUE).")
+    max_queue: int = Field(
+        32,
+        ge=0,
+        description="Requests that may wait for a free slot per model; beyond that a request gets 429 "
+        "with Retry-After at once.",
+    )
     queue_timeout_s: float = Field(
-        30.0, gt=0, description="Longest wait for a slot before a 503 (QUEUE_TIMEOUT_S)."
+        30.0,
+        gt=0,
+        description="Longest wait for a slot, in seconds; a request that waited longer gets 503 with "
+        "Retry-After.",
     )
     snac_lookahead_frames: int = Field(
-        3, ge=0, le=8, description="Frames of lookahead per SNAC window; 3 is exact, less is faster."
+        3,
+        ge=0,
+        le=8,
+        description="Frames of lookahead per SNAC window: 3 is exact; each frame less lowers "
+        "first-audio latency by 85 ms.",
     )
     snac_batch_frames: int | None = Field(
         None,
         ge=1,
-        description="Most frames one batched SNAC call decodes across streams; default: 8 on a CPU "
-        "(measured: larger batches are slower there), 512 on a GPU (SNAC_BATCH_FRAMES).",
+        description="Most frames one batched SNAC call decodes across streams; unset: 8 on a CPU "
+        "(measured: larger batches are slower there), 512 on a GPU.",
     )
     snac_compile: SnacCompileMode = Field(
         "off",
         description="torch.compile SNAC's decoder: off, default, reduce-overhead (CUDA graphs on a GPU) "
-        "or max-autotune. Each window shape compiles once, on first use (SNAC_COMPILE).",
+        "or max-autotune. Each window shape compiles once, on first use (tens of seconds each on a "
+        "CPU): meant for GPU hosts.",
     )
-    max_input_chars: int = Field(4096, ge=1, description="Longest text accepted for one request.")
+    max_input_chars: int = Field(
+        4096,
+        ge=1,
+        description="Longest text: speech input (never over 4096, OpenAI's limit), /tts prompt, "
+        "WebSocket text, /chat message and each of its history, each chat-completion message, a "
+        "completion prompt; more: 400.",
+    )
     max_utterances: int = Field(
         DEFAULT_MAX_UTTERANCES,
         ge=1,
-        description="Utterances one request's text may be spoken in: longer speech input is refused, a "
-        "longer /chat reply is spoken only up to there (MAX_UTTERANCES).",
+        description=f"Utterances (of at most {MAX_UTTERANCE_CHARS} characters) one request's text may be "
+        "spoken in: longer speech input is a 400, a /chat reply is spoken that far, then cut short.",
     )
     tts_max_tokens: int = Field(
-        2000, ge=7, description="Default audio token limit per utterance (2000 ≈ 24 s) (TTS_MAX_TOKENS)."
+        2000,
+        ge=7,
+        description=f"Default audio token limit per utterance (2000 ≈ 24 s); with a {MAX_UTTERANCE_CHARS}-character "
+        "utterance it must fit N_CTX (checked at start).",
     )
     tts_length_cap: bool = Field(
         True,
-        description="Stop each utterance at what its text can plausibly need (a generous speaking-rate "
-        "bound), so that a model that does not end cannot ramble on to TTS_MAX_TOKENS (TTS_LENGTH_CAP).",
+        description="Stop each utterance at what its text can plausibly need (2.5× an ordinary reading "
+        "pace, plus 2 s), never above TTS_MAX_TOKENS, so that a model that does not end cannot ramble "
+        "on to TTS_MAX_TOKENS; 0: only the token limits.",
     )
     auto_download: bool = Field(
-        False, description="serve: download missing models in the background before loading (AUTO_DOWNLOAD)."
+        False,
+        description="serve: download missing models in the background before loading (1), or refuse to "
+        "start without them (0). docker compose turns it on unless this is set.",
     )
-    host: str = Field("127.0.0.1", description="Address the server binds to (HOST).")
-    port: int = Field(8080, ge=1, le=65535, description="Port the server listens on (PORT).")
-    log_level: LogLevel = Field("INFO", description="serve: lowest level logged (LOG_LEVEL).")
+    host: str = Field(
+        "127.0.0.1",
+        description="Address the server binds to (the images use 0.0.0.0, which needs API_KEY or "
+        "ALLOW_NO_AUTH=1).",
+    )
+    port: int = Field(8080, ge=1, le=65535, description="Port the server listens on.")
+    log_level: LogLevel = Field(
+        "INFO",
+        description="Lowest level serve logs: DEBUG, INFO, WARNING, ERROR, CRITICAL, in any case; INFO "
+        "gives one access line per request.",
+    )
     log_format: LogFormat = Field(
-        "text", description="serve: log lines as text or as one JSON object each (LOG_FORMAT)."
+        "text",
+        description="serve's log lines: text, or json: one JSON object per line with the request id and "
+        "the structured fields.",
     )
     api_key: SecretStr | None = Field(
         None,
-        description="Keys clients must send as `Authorization: Bearer <key>`, comma-separated (API_KEY); "
-        "unset: no authentication, and serve only listens on loopback.",
+        description="Keys clients must send as `Authorization: Bearer <key>` on every endpoint but "
+        "/health, comma-separated (one per client lets you revoke one); letters, digits and - _ . ~ "
+        'only; make one with: python -c "import secrets; print(secrets.token_urlsafe(32))". Unset: no '
+        "authentication, and serve listens on loopback only. The images listen on 0.0.0.0, so with "
+        "Docker set API_KEY, or ALLOW_NO_AUTH=1; otherwise the server refuses to start and says so in "
+        "`docker compose logs`.",
     )
     allow_no_auth: bool = Field(
-        False, description="serve: listen beyond loopback without API_KEY anyway (ALLOW_NO_AUTH)."
+        False,
+        description="1: let serve listen beyond loopback without API_KEY, serving anyone who reaches the "
+        "port (e.g. behind a proxy that authenticates).",
     )
     max_body_bytes: int = Field(
-        1024 * 1024, ge=1024, description="Largest request body, and WebSocket message (MAX_BODY_BYTES)."
+        1024 * 1024,
+        ge=1024,
+        description="Largest request body, counted as it arrives (chunked uploads too), and largest "
+        "WebSocket message, in bytes; more: 413. 1 MiB holds any valid request of the default limits "
+        "many times over.",
     )
     max_completion_tokens: int = Field(
         2048,
         ge=1,
-        description="Largest max_tokens a request may ask for, per speech utterance too (MAX_COMPLETION_TOKENS).",
+        description="Largest max_tokens (or max_completion_tokens) a chat, completion or /chat request "
+        "may ask for, and a speech request (/v1/audio/speech, /tts) per utterance; more: 400 naming the "
+        "cap (requests without one get their default, lowered to the cap). With TTS_LENGTH_CAP on, "
+        "speech still stops at TTS_MAX_TOKENS and at its text's length cap.",
     )
     max_history_messages: int = Field(
-        50, ge=0, description="Earlier messages a chat request may carry (MAX_HISTORY_MESSAGES)."
+        50,
+        ge=0,
+        description="Earlier messages one chat request may carry (/chat history, chat-completion "
+        "messages before the last); more: 400.",
     )
     shutdown_grace_s: float = Field(
         25.0,
         ge=0,
-        description="On SIGTERM, how long streams in flight may run on before they are cut "
-        "(SHUTDOWN_GRACE_S); new requests are refused at once. Keep it below the orchestrator's "
-        "stop timeout (docker compose's stop_grace_period).",
+        description="On SIGTERM, seconds the requests in flight may run on before they are cut; new ones "
+        "get 503 shutting_down at once. Keep it below the orchestrator's stop timeout (compose: "
+        "stop_grace_period: 40s; docker stop -t 40; the Helm chart derives it from "
+        "shutdownGraceSeconds).",
     )
     max_ws_sessions: int = Field(
-        32, ge=1, description="Speech WebSocket sessions open at once; more are closed with 1013."
+        32,
+        ge=1,
+        description="Speech WebSocket sessions open at once; more are closed at once with 1013 (try "
+        "again later).",
     )
     max_ws_sessions_per_client: int = Field(
         8,
         ge=1,
-        description="Of those, how many one client address may hold at once; more are closed with 1013 "
-        "(MAX_WS_SESSIONS_PER_CLIENT). Behind a proxy every client has the proxy's address: raise it to "
-        "MAX_WS_SESSIONS, or let uvicorn take the client from X-Forwarded-For (FORWARDED_ALLOW_IPS).",
+        description="Of those, how many one client address may hold, so one client cannot lock everyone "
+        "out (the default, a quarter of MAX_WS_SESSIONS, always lets at least four clients in); more: "
+        "1013. Behind a proxy every client has the proxy's address: uvicorn takes the client from "
+        "X-Forwarded-For when the proxy's address is in FORWARDED_ALLOW_IPS (default 127.0.0.1,::1); otherwise raise this to "
+        "MAX_WS_SESSIONS.",
     )
     stt_model: str | None = Field(
-        None, description="Whisper variant from models.yaml's stt entry (STT_MODEL)."
+        None,
+        description="Whisper variant from models.yaml's stt entry: small, small.en, base, large-v3 "
+        "(≈ 3.1 GB); unset: its default_variant (small, ≈ 0.48 GB).",
     )
     stt_model_path: Path | None = Field(
-        None, description="A local faster-whisper (CTranslate2) model directory to use (STT_MODEL_PATH)."
+        None, description="A local faster-whisper (CTranslate2) model directory, instead of the catalog's."
     )
     stt_device: str = Field(
-        "auto", description="Device for Whisper: auto (cuda when available, else cpu), cpu, cuda, cuda:N."
+        "auto",
+        description="Device for Whisper: auto (cuda when CTranslate2 sees a GPU, else cpu), cpu, cuda, "
+        "cuda:N.",
     )
     stt_compute_type: str | None = Field(
         None,
-        description="CTranslate2 compute type (int8, int8_float16, float16, float32); default from "
-        "models.yaml per device: int8 on a CPU, float16 on a GPU (STT_COMPUTE_TYPE).",
+        description="CTranslate2 compute type (int8, int8_float16, float16, float32); unset: from "
+        "models.yaml per device: int8 on a CPU, float16 on a GPU.",
     )
     stt_slots: int = Field(
-        1, ge=1, le=16, description="Transcriptions that run at once; more wait in the queue (STT_SLOTS)."
+        1,
+        ge=1,
+        le=16,
+        description="Transcriptions that run at once; more wait in the queue (MAX_QUEUE, for at most "
+        "QUEUE_TIMEOUT_S).",
     )
-    stt_beam_size: int = Field(
-        1, ge=1, le=10, description="Whisper beam size; 1 is greedy, fastest (STT_BEAM_SIZE)."
-    )
+    stt_beam_size: int = Field(1, ge=1, le=10, description="Whisper beam size; 1 is greedy, fastest.")
     stt_temperature_fallback: bool = Field(
         True,
-        description="On temperature 0, retry a window that decodes badly at higher temperatures, as Whisper "
-        "does; off: one pass, faster on a CPU (STT_TEMPERATURE_FALLBACK).",
+        description="At temperature 0, re-decode a 30 s window that decodes badly at higher "
+        "temperatures, as Whisper does; 0: one pass, faster on a CPU.",
     )
     max_upload_bytes: int = Field(
         25 * 1024 * 1024,
         ge=1024,
         description="Largest request body of the routes that take audio: /v1/audio/transcriptions, "
-        "/v1/audio/translations, /chat (MAX_UPLOAD_BYTES; OpenAI's limit is 25 MB).",
+        "/v1/audio/translations, /chat (OpenAI's limit is 25 MB).",
     )
     max_audio_seconds: float = Field(
-        1800.0, gt=0, description="Longest audio one transcription may hold, in seconds (MAX_AUDIO_SECONDS)."
+        1800.0, gt=0, description="Longest audio one transcription may hold, in seconds."
     )
     web_ui: bool = Field(
         True,
-        description="Serve the browser page (speech playground, voice chat, status) at / (WEB_UI); 0 turns it off.",
+        description="Serve the browser page (speech playground, voice chat, status) at /; 0: no page "
+        "(/ is a 404).",
     )
     wyoming_port: int | None = Field(
         None,
         ge=1,
         le=65535,
         description="serve: also speak the Wyoming protocol (Home Assistant) on this TCP port, 10200 by "
-        "convention (WYOMING_PORT); unset: off.",
+        "convention; unset: off. With Docker, add docker-compose.wyoming.yml, which sets it and "
+        "publishes the port.",
     )
     wyoming_stt_port: int | None = Field(
         None,
         ge=1,
         le=65535,
         description="serve: also transcribe over Wyoming (Home Assistant's speech-to-text) on this TCP "
-        "port, 10300 by convention (WYOMING_STT_PORT); unset: off.",
+        "port, 10300 by convention; unset: off. Needs the speech recogniser (STT_*).",
     )
     wyoming_host: str | None = Field(
         None,
-        description="Address the Wyoming port binds to; default: HOST. Wyoming has no authentication, so "
-        "beyond loopback it needs ALLOW_NO_AUTH=1 (WYOMING_HOST).",
+        description="Address the Wyoming ports bind to; unset: HOST. Wyoming has no authentication "
+        "(API_KEY does not cover it), so beyond loopback it needs ALLOW_NO_AUTH=1: serve it on a "
+        "network you trust.",
     )
     wyoming_seed: int | None = Field(
         None,
         ge=MIN_SEED,
         le=MAX_SEED,
-        description="Sampling seed for Wyoming speech: the same text is spoken the same way each time "
-        "(WYOMING_SEED); unset: a fresh draw each time, as on the HTTP API.",
+        description="Sampling seed for Wyoming speech: the same text is spoken the same way each time; "
+        "unset: a fresh draw each time, as on the HTTP API.",
     )
     wyoming_idle_timeout_s: float = Field(
         60.0,
         gt=0,
-        description="A Wyoming connection that sends nothing this long while nothing is being spoken "
-        "is closed (WYOMING_IDLE_TIMEOUT_S).",
+        description="A Wyoming connection that sends nothing this long (seconds) while nothing is being "
+        "spoken is closed.",
     )
     wyoming_max_connections: int = Field(
         16,
         ge=1,
         description="Connections one Wyoming port holds at once; more are answered with an error event "
-        "and closed (WYOMING_MAX_CONNECTIONS).",
+        "and closed.",
     )
     wyoming_max_connections_per_client: int = Field(
         8,
         ge=1,
-        description="Of those, how many one client address may hold at once (WYOMING_MAX_CONNECTIONS_PER_CLIENT); "
-        "Home Assistant is one address for all its satellites.",
+        description="Of those, how many one client address may hold at once (Home Assistant is one "
+        "address for all its satellites).",
     )
     wyoming_zeroconf: bool = Field(
         False,
         description="Announce the Wyoming port over mDNS (_wyoming._tcp) so Home Assistant discovers it "
-        "(WYOMING_ZEROCONF).",
+        "and offers to add it. Multicast does not leave Docker's default bridge network: with Docker "
+        "this needs `network_mode: host`.",
     )
     wyoming_zeroconf_name: str | None = Field(
-        None,
-        description="Service name of the announcement; default: orpheus-<host name> (WYOMING_ZEROCONF_NAME).",
+        None, description="Service name of the announcement; unset: orpheus-<host name>."
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Browser origins allowed to call the API, comma-separated (CORS_ORIGINS); empty: CORS off.",
+        description="Browser origins allowed to call the API (CORS), comma-separated, e.g. "
+        "https://app.example.com; unset: CORS off (pages on other origins cannot read responses; curl "
+        "and SDKs are unaffected).",
     )
 
     @field_validator(
