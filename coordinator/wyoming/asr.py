@@ -4,12 +4,12 @@ one ``transcript``.
 
 The audio is the microphone's PCM at its own rate, width and channels: its channels are averaged
 to mono here, the server's resampler (the live voice WebSocket's) makes it 16 kHz, and it is
-transcribed the server's one way, on a slot of the shared ``SpeechToText`` with its queue and
-limits, like /v1/audio/transcriptions.
+transcribed by the service every door shares (service/transcription.py), on a slot of the shared
+``SpeechToText`` with its queue and limits, like /v1/audio/transcriptions.
 
 Whatever a client claims, one connection costs bounded memory and time: its format is checked at
-``audio-start`` and at every chunk (a rate in PcmResampler's range, so one input sample becomes at
-most two at 16 kHz), the audio it holds is counted in the client's own samples before any
+``audio-start`` and at every chunk (a rate in stt/rates.py's STREAM_RATES, so one input sample becomes
+at most two at 16 kHz), the audio it holds is counted in the client's own samples before any
 conversion (MAX_AUDIO_SECONDS per connection, recordings waiting for their transcript included),
 one chunk is at most one event (MAX_BODY_BYTES), and a large chunk is converted off the event loop.
 """
@@ -33,9 +33,11 @@ from coordinator.config import ModelCatalog, Settings, stt_variant
 from coordinator.errors import InvalidInputError
 from coordinator.runtime.loading import Runtime, stt_model_id
 from coordinator.server.deps import stt_of
+from coordinator.service import transcription
 from coordinator.stt.audio import PCM16_SCALE, PcmResampler, pcm_to_mono
 from coordinator.stt.engine import ENGLISH
 from coordinator.stt.formats import LANGUAGE_NAMES, language_code
+from coordinator.stt.rates import STREAM_RATES
 from coordinator.wyoming.connection import ServerContext, WyomingConnection
 from coordinator.wyoming.info import PROGRAM_NAME
 
@@ -231,23 +233,20 @@ class TranscriptionHandler(WyomingConnection[Recording]):
 
     async def _transcribe(self, runtime: Runtime, job: Recording) -> None:
         stt = stt_of(runtime)
-        stt.transcriber.check(language=job.language, task="transcribe")
+        transcription.check_language(stt, job.language)
         samples = await asyncio.to_thread(job.take_samples)  # up to MAX_AUDIO_SECONDS: off the loop
         self._busy = True
         try:
-            if samples.size == 0:  # nothing was said: nothing to hear, no slot taken
-                await self.write_event(Transcript(text="").event())
-                return
-            transcript = await stt.transcribe(samples, language=job.language)
-            await self.write_event(Transcript(text=transcript.text, language=transcript.language).event())
+            heard = await transcription.transcribe_samples(stt, samples, language=job.language)
+            # Nothing said has no language: the event then carries none.
+            await self.write_event(Transcript(text=heard.text, language=heard.language or None).event())
         finally:
             self._busy = False
 
 
 def _checked(event: Event, parsed: AudioStart | AudioChunk) -> None:
-    low, high = PcmResampler.MIN_RATE, PcmResampler.MAX_RATE
     for name, value, allowed, fix in (
-        ("rate", parsed.rate, range(low, high + 1), f"send audio at {low} to {high} Hz"),
+        ("rate", parsed.rate, STREAM_RATES, f"send audio at {STREAM_RATES.describe()}"),
         ("width", parsed.width, WIDTHS, "send 1, 2, 3 or 4 bytes per sample (16-bit: 2)"),
         ("channels", parsed.channels, range(1, MAX_CHANNELS + 1), f"send 1 to {MAX_CHANNELS} channels"),
     ):
