@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from coordinator.errors import CancelledError, InvalidInputError
+from coordinator.stt.rates import STREAM_RATES, UPLOAD_RATES
 from coordinator.stt.transcript import SAMPLE_RATE
 
 if TYPE_CHECKING:
@@ -50,11 +51,8 @@ PCM16_SCALE = 32768.0
 PCM16_BYTES = 2
 _RESAMPLED_FORMAT = "flt"  # packed float32: one buffer, channels interleaved
 _LAYOUT = "mono"
-# Half the telephone rate (8 kHz, the lowest any speech codec records at): below it nothing a
-# recogniser can use survives, and resampling to 16 kHz grows a frame at most 4×.
-MIN_SAMPLE_RATE = 4_000
-# The highest rate audio interfaces record at; above it a "rate" is a header's lie.
-MAX_SAMPLE_RATE = 384_000
+# An upload's rates (rates.py says why they differ from a raw stream's).
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = UPLOAD_RATES.low, UPLOAD_RATES.high
 # 7.1 surround, or an 8-microphone array: more channels are not a recording of speech.
 MAX_CHANNELS = 8
 # Input samples (over all channels) one second of allowed audio may hold: 8 channels at 48 kHz,
@@ -103,9 +101,9 @@ class _Budget:
 
 
 def check_rate(rate: int, param: str) -> None:
-    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+    if rate not in UPLOAD_RATES:
         raise InvalidAudioError(
-            f"{param} has a sample rate of {rate} Hz, outside the {MIN_SAMPLE_RATE}–{MAX_SAMPLE_RATE} Hz "
+            f"{param} has a sample rate of {rate} Hz, outside the {UPLOAD_RATES.describe(separator='–')} "
             "this server decodes: record speech at 8, 16, 44.1 or 48 kHz",
             param=param,
         )
@@ -211,14 +209,11 @@ def pcm_to_mono(audio: bytes, width: int, channels: int) -> np.ndarray:
 class PcmResampler:
     """Streamed mono float32 at ``rate`` → 16 kHz float32, chunk by chunk (a microphone's 48 kHz)."""
 
-    # The rates a streamed microphone may come at, from telephony's 8 kHz to an audio interface's
-    # 96 kHz. Below, speech loses what Whisper hears, and the resampler becomes an amplifier: at
-    # 1 Hz each sample received would be 16,000 samples to hold. From 8 kHz up, one becomes at most two.
-    MIN_RATE = 8_000
-    MAX_RATE = 96_000
+    # A raw stream's rates (rates.py says why they differ from an upload's).
+    MIN_RATE, MAX_RATE = STREAM_RATES.low, STREAM_RATES.high
 
     def __init__(self, rate: int) -> None:
-        if not self.MIN_RATE <= rate <= self.MAX_RATE:
+        if rate not in STREAM_RATES:
             raise ValueError(f"rate {rate} Hz is outside {self.MIN_RATE}..{self.MAX_RATE}: check it before")
         self.rate = rate
         self._resampler = None

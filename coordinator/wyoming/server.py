@@ -224,12 +224,9 @@ def wyoming_servers(
             slots=wyoming_slots(settings, "speech"),
         )
     if settings.wyoming_stt_port is not None:
-        from coordinator.wyoming.asr import (  # the recogniser's imports only when asked for
-            TranscriptionHandler,
-            TranscriptionService,
-            catalog_transcription_info,
-            describe_transcription,
-        )
+        # The recogniser's imports only when asked for.
+        from coordinator.wyoming.asr import TranscriptionHandler, TranscriptionService
+        from coordinator.wyoming.asr_info import catalog_transcription_info, describe_transcription
 
         transcription = TranscriptionService(
             context=context,

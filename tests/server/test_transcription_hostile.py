@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from coordinator.errors import QueueFullError
 from coordinator.server.app import create_app
-from coordinator.server.routes import transcription
+from coordinator.service import transcription
 from coordinator.stt.engine import MAX_PROMPT_CHARS, SpeechToText
 from coordinator.stt.isolated import decode_isolated
 from tests.rig.audio_samples import encode, noise_bursts, silence

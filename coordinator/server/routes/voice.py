@@ -37,8 +37,8 @@ from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.server.protocol import SeedTTSRequest, VoiceChatRequest
 from coordinator.server.routes.audio import speech_max_tokens
-from coordinator.server.routes.transcription import transcribe_bytes
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
+from coordinator.server.transcription_request import transcribe_bytes
 from coordinator.service.conversation import SpokenReply
 from coordinator.tts.synthesis import Utterances
 
