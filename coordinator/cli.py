@@ -137,8 +137,9 @@ def _check_suffix(path: Path, suffix: str, flag: str) -> None:
 def _synth(args: argparse.Namespace) -> str:
     from coordinator.audio.files import open_wav, save_codes
     from coordinator.config import load_catalog, load_settings
+    from coordinator.engine.sampling import sampling_with
     from coordinator.runtime.loading import load_tts
-    from coordinator.tts.synthesis import ORPHEUS_DEFAULT_SAMPLING, sampling_with
+    from coordinator.tts.synthesis import ORPHEUS_DEFAULT_SAMPLING
 
     _check_suffix(args.out, ".wav", "--out")
     if args.codes_out is not None:

@@ -28,7 +28,7 @@ from coordinator.server.deps import get_limits, get_runtime, stt_of
 from coordinator.server.disconnect import unless_disconnected
 from coordinator.server.errors import error_event, stream_failure
 from coordinator.server.limits import RequestLimits
-from coordinator.server.protocol import InputAudio, TranscriptionFields, TranscriptionJSONRequest
+from coordinator.server.schemas.transcription import InputAudio, TranscriptionFields, TranscriptionJSONRequest
 from coordinator.server.streaming import STREAM_HEADERS, primed, sse_event
 from coordinator.stt.engine import OnSegment, SpeechToText
 from coordinator.stt.formats import (
