@@ -3,7 +3,7 @@
 from coordinator.audio.decode_scheduler import BatchTally
 from coordinator.bench.capacity import bench_settings
 from coordinator.bench.profile import engine_profile, snac_profile
-from coordinator.engine.batch_engine import StepTally
+from coordinator.engine.stats import StepTally
 
 
 def test_the_bench_server_has_a_slot_per_stream_a_context_just_large_enough_and_no_key(settings):
