@@ -156,8 +156,9 @@ def _synth(args: argparse.Namespace) -> str:
     from coordinator.audio.files import open_wav, save_codes
     from coordinator.config.catalog import load_catalog
     from coordinator.config.settings import load_settings
+    from coordinator.engine.sampling import sampling_with
     from coordinator.runtime.loading import load_tts
-    from coordinator.tts.synthesis import ORPHEUS_DEFAULT_SAMPLING, sampling_with
+    from coordinator.tts.synthesis import ORPHEUS_DEFAULT_SAMPLING
 
     _check_suffix(args.out, ".wav", "--out")
     if args.codes_out is not None:

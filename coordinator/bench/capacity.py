@@ -6,7 +6,8 @@ then a bisection or two between the last N that held and the first that did not.
 speaks exactly ``max_tokens`` audio tokens (a random-weight model never says end of speech; a real
 one is capped the same way), so levels are comparable. Each level also records where the time
 went: the Orpheus engine's step time by batch size (llama_decode, logits read + sampling, Python)
-and SNAC's calls by batch size.
+and SNAC's calls by batch size (``profile``); the report names the host and the memory the
+recommendation needs (``host``).
 
 Everything is bounded by a deadline: a level that would not fit in what is left is not started,
 one that overruns is cut and reported as such.
@@ -16,16 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import platform
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from coordinator.bench.host import device_memory, machine, memory_for, weight_repack_on
 from coordinator.bench.load import (
     SAMPLE_RATE,
     SAMPLES_PER_FRAME,
@@ -35,9 +36,9 @@ from coordinator.bench.load import (
     run,
     summarize,
 )
+from coordinator.bench.profile import engine_profile, snac_profile, snapshot
 from coordinator.bench.report import (
     DEFAULT_MARGIN,
-    MemoryNeed,
     holds_real_time,
     next_level,
     recommend,
@@ -97,66 +98,8 @@ def _audio_s(max_tokens: int) -> float:
     return max_tokens // TOKENS_PER_FRAME * SAMPLES_PER_FRAME / SAMPLE_RATE
 
 
-def _engine_profile(before: dict, after: dict) -> list[dict]:
-    """Per batch size (sequences sampled in a step): ms per step and its parts, over one level."""
-    rows = []
-    for size in sorted(after):
-        a, b = after[size], before.get(size)
-        steps = a.steps - (b.steps if b else 0)
-        if steps <= 0:
-            continue
-
-        def per_step(name: str, a: Any = a, b: Any = b, steps: int = steps) -> float:
-            return (getattr(a, name) - (getattr(b, name) if b else 0.0)) / steps * 1000
-
-        step, decode, sample = per_step("step_s"), per_step("decode_s"), per_step("sample_s")
-        rows.append(
-            {
-                "batch": size,
-                "steps": steps,
-                "step_ms": step,
-                "llama_decode_ms": decode,
-                "logits_and_sampling_ms": sample,
-                "python_ms": step - decode - sample,
-            }
-        )
-    return rows
-
-
-def _snac_profile(before: dict, after: dict) -> list[dict]:
-    """Per batch size (windows per call): calls, ms per call, decode seconds per audio second."""
-    rows = []
-    for size in sorted(after):
-        a, b = after[size], before.get(size)
-        calls = a.calls - (b.calls if b else 0)
-        if calls <= 0:
-            continue
-        seconds = a.seconds - (b.seconds if b else 0.0)
-        frames = a.frames - (b.frames if b else 0)
-        audio_s = frames * SAMPLES_PER_FRAME / SAMPLE_RATE
-        rows.append(
-            {
-                "windows_per_call": size,
-                "calls": calls,
-                "ms_per_call": seconds / calls * 1000,
-                "decode_s_per_audio_s": seconds / audio_s if audio_s else None,
-            }
-        )
-    return rows
-
-
-def _snapshot(runtime: Any) -> tuple[dict, dict, float]:
-    engine = {k: _copy(v) for k, v in dict(runtime.tts.engine.stats.by_batch).items()}
-    snac = {k: _copy(v) for k, v in dict(runtime.snac.stats.by_batch).items()}
-    return engine, snac, runtime.snac.stats.busy_s
-
-
-def _copy(tally: Any) -> Any:
-    return type(tally)(**asdict(tally))
-
-
 async def _level(url: str, n: int, config: SweepConfig, runtime: Any) -> dict:
-    engine_before, snac_before, busy_before = _snapshot(runtime)
+    engine_before, snac_before, busy_before = snapshot(runtime)
     remaining = config.deadline - time.monotonic()
     cut, failure = False, None
     started = time.monotonic()
@@ -168,7 +111,7 @@ async def _level(url: str, n: int, config: SweepConfig, runtime: Any) -> dict:
         cut, results, wall_s = True, [], max(remaining, 0.0)
     except httpx.HTTPError as exc:  # a refused or broken stream: the server's limit, not the bench's
         failure, results, wall_s = _http_failure(exc), [], time.monotonic() - started
-    engine_after, snac_after, busy_after = _snapshot(runtime)
+    engine_after, snac_after, busy_after = snapshot(runtime)
     if results:
         level = summarize(results, wall_s)
     else:
@@ -187,8 +130,8 @@ async def _level(url: str, n: int, config: SweepConfig, runtime: Any) -> dict:
     level["failed"] = failure
     level["real_time_multiple_aggregate"] = level["audio_s_total"] / wall_s if wall_s else 0.0
     level["snac_busy_share"] = (busy_after - busy_before) / wall_s if wall_s else 0.0
-    level["engine_steps"] = _engine_profile(engine_before, engine_after)
-    level["snac_calls"] = _snac_profile(snac_before, snac_after)
+    level["engine_steps"] = engine_profile(engine_before, engine_after)
+    level["snac_calls"] = snac_profile(snac_before, snac_after)
     return level
 
 
@@ -245,66 +188,6 @@ async def _chat_first_audio(url: str, runs: int, deadline: float) -> list[float]
     return times
 
 
-def memory_for(models: dict, *, streams: int, n_ctx: int, snac_bytes: int) -> MemoryNeed:
-    """What ``streams`` slots of ``n_ctx`` tokens take with these models, planned as `serve` plans it."""
-    from coordinator.runtime.memory_plan import engine_plan
-
-    plans = [
-        engine_plan(role, Path(models[role]["path"]), n_ctx_per_seq=n_ctx, sequences=max(streams, 1))
-        for role in ("orpheus", "llm")
-    ]
-    return MemoryNeed(
-        streams=streams,
-        n_ctx=n_ctx,
-        weights=sum(plan.weights for plan in plans),
-        kv_cache=sum(plan.kv_cache for plan in plans) if streams else 0,
-        compute=sum(plan.compute for plan in plans),
-        snac=snac_bytes,
-    )
-
-
-def _device_memory() -> dict:
-    """What this process holds on the GPU: torch's peak (SNAC) and the device's use (llama.cpp too)."""
-    import torch
-
-    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
-        import resource
-
-        return {"device": "cpu", "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
-    free, total = torch.cuda.mem_get_info()
-    return {
-        "device": torch.cuda.get_device_name(),
-        "device_total_bytes": total,
-        "device_in_use_bytes": total - free,
-        "snac_peak_bytes": torch.cuda.max_memory_allocated(),
-    }
-
-
-def machine() -> dict:
-    import llama_cpp
-    import torch
-
-    info = {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "llama_cpp_python": llama_cpp.__version__,
-        "llama_cpp_gpu_offload": bool(llama_cpp.llama_supports_gpu_offload()),
-        "cpus": len(__import__("os").sched_getaffinity(0)),
-    }
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name()
-        info["cuda"] = torch.version.cuda
-    return info
-
-
-def _weight_repack_on(settings: Settings) -> bool:
-    """What CPU_WEIGHT_REPACK (auto by default) came to on this host: it changes CPU speed."""
-    from coordinator.engine.llama_model import weight_repack_enabled
-
-    return weight_repack_enabled(settings.cpu_weight_repack)
-
-
 def sweep(settings: Settings, config: SweepConfig, *, models: dict) -> dict:
     """Run the whole measurement against an in-process server; return the report (JSON-ready)."""
     started = time.monotonic()
@@ -356,7 +239,7 @@ def sweep(settings: Settings, config: SweepConfig, *, models: dict) -> dict:
         if config.chat and time.monotonic() < config.deadline:
             logger.info("measuring /chat first audio (%d runs, one at a time)...", CHAT_RUNS)
             chat_times = asyncio.run(_chat_first_audio(url, CHAT_RUNS, config.deadline))
-        memory = _device_memory()
+        memory = device_memory()
 
     recommended = recommend(levels, config.margin)
     need = memory_for(
@@ -375,7 +258,7 @@ def sweep(settings: Settings, config: SweepConfig, *, models: dict) -> dict:
             "n_ctx_configured": settings.n_ctx,
             "n_gpu_layers": settings.n_gpu_layers,
             "cpu_weight_repack": settings.cpu_weight_repack,
-            "cpu_weight_repack_on": _weight_repack_on(settings),
+            "cpu_weight_repack_on": weight_repack_on(settings),
             "snac_device": settings.snac_device,
             "snac_compile": settings.snac_compile,
             "snac_batch_frames": settings.snac_batch_frames,

@@ -5,6 +5,13 @@ Each step it puts the last token of every decoding sequence and a budget of prom
 sequences still prefilling into one ``llama_batch``, decodes once, and samples every sequence
 that has logits. Requests join at the next step and leave (freeing their KV cells) the step they
 finish or are cancelled, so concurrent requests share the hardware instead of queueing.
+
+Why one module of about 450 lines: it is one class that owns one context and the only thread
+allowed to touch it. Its public side (submit, validate, abort, jobs for the worker) and its worker
+side (admit, step, sample, finish) share the slots, the queue and the lock, and reading them
+together is how the one-thread rule is checked. What does not share that state lives apart: the
+llama_batch's ctypes (``llama_batch``), the counters (``stats``), the sampler (``sampling``) and the
+streams (``stream``).
 """
 
 from __future__ import annotations
@@ -24,8 +31,10 @@ from typing import Any, Protocol, TypeVar
 import llama_cpp
 import numpy as np
 
+from coordinator.engine.llama_batch import TokenBatch
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.engine.sampling import SamplingParams, TokenSampler, sample_batch
+from coordinator.engine.stats import EngineStats, StepTally
 from coordinator.engine.stream import FinishReason, GenerationStream, StreamEvent
 from coordinator.errors import (
     CancelledError,
@@ -82,29 +91,6 @@ class _Sequence:
         return self.prefilled == len(self.request.prompt)
 
 
-@dataclass
-class StepTally:
-    """Decode steps that sampled one number of sequences: where a step's time goes, for `coordinator
-    bench`. ``step_s`` is the whole step; what ``decode_s`` (llama_decode) and ``sample_s`` (logits
-    read and sampling) leave of it is Python building the batch."""
-
-    steps: int = 0
-    step_s: float = 0.0
-    decode_s: float = 0.0
-    sample_s: float = 0.0
-
-
-@dataclass
-class EngineStats:
-    steps: int = 0
-    tokens_sampled: int = 0
-    prompt_tokens: int = 0
-    active_sequences: int = 0
-    waiting_sequences: int = 0
-    finish_reasons: dict[str, int] = field(default_factory=dict)
-    by_batch: dict[int, StepTally] = field(default_factory=dict)
-
-
 class BatchEngine:
     """Owns one llama.cpp context and the worker thread that drives it."""
 
@@ -146,12 +132,7 @@ class BatchEngine:
             )
         self.n_ctx_per_seq = int(llama_cpp.llama_n_ctx_seq(self._ctx))
         self._memory = llama_cpp.llama_get_memory(self._ctx)
-        self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
-        self._tokens = np.ctypeslib.as_array(self._batch.token, shape=(n_batch,))
-        self._positions = np.ctypeslib.as_array(self._batch.pos, shape=(n_batch,))
-        self._n_seq_ids = np.ctypeslib.as_array(self._batch.n_seq_id, shape=(n_batch,))
-        self._wants_logits = np.ctypeslib.as_array(self._batch.logits, shape=(n_batch,))
-        self._n_seq_ids[:] = 1
+        self._batch = TokenBatch(n_batch)
 
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -280,7 +261,7 @@ class BatchEngine:
         self._wake.set()
         self._thread.join()
         if self._ctx:
-            llama_cpp.llama_batch_free(self._batch)
+            self._batch.free()
             llama_cpp.llama_free(self._ctx)
             self._ctx = None
 
@@ -371,12 +352,6 @@ class BatchEngine:
         self.stats.finish_reasons[reason] = self.stats.finish_reasons.get(reason, 0) + 1
         sequence.stream._push(StreamEvent(finish_reason=reason, error=error))
 
-    def _put(self, index: int, token: int, position: int, slot: int, logits: bool) -> None:
-        self._tokens[index] = token
-        self._positions[index] = position
-        self._batch.seq_id[index][0] = slot
-        self._wants_logits[index] = logits
-
     def _step(self) -> None:
         started = time.perf_counter()
         # The sequences that get logits this step, in batch order (llama.cpp's order of logit rows).
@@ -384,7 +359,7 @@ class BatchEngine:
         n = 0
         for sequence in self._active:
             if sequence.decoding:
-                self._put(n, sequence.last_token, sequence.n_past, sequence.slot, True)
+                self._batch.put(n, sequence.last_token, sequence.n_past, sequence.slot, logits=True)
                 sequence.n_past += 1
                 outputs.append(sequence)
                 n += 1
@@ -397,17 +372,16 @@ class BatchEngine:
             prompt = sequence.request.prompt
             chunk = prompt[sequence.prefilled : sequence.prefilled + budget]
             for token in chunk:
-                self._put(n, token, sequence.n_past, sequence.slot, False)
+                self._batch.put(n, token, sequence.n_past, sequence.slot, logits=False)
                 sequence.n_past += 1
                 n += 1
             sequence.prefilled += len(chunk)
             self.stats.prompt_tokens += len(chunk)
             if sequence.decoding:
-                self._wants_logits[n - 1] = True
+                self._batch.want_logits(n - 1)
                 outputs.append(sequence)
-        self._batch.n_tokens = n
         decode_started = time.perf_counter()
-        status = llama_cpp.llama_decode(self._ctx, self._batch)
+        status = self._batch.decode(self._ctx, n)
         if status != 0:
             raise GenerationError(f"{self.name}: llama_decode returned {status}")
         sample_started = time.perf_counter()

@@ -14,7 +14,8 @@ random generator, so a sequence draws the same tokens whether it is sampled alon
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -65,6 +66,12 @@ class SamplingParams:
                 raise InvalidInputError(
                     f"{name}={getattr(self, name)!r} is out of range: use a value {expected}", param=name
                 )
+
+
+def sampling_with(base: SamplingParams, **overrides: Any) -> SamplingParams:
+    """``base`` with the overrides that are not None (a request's or the CLI's unset fields keep
+    the defaults)."""
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
 class TokenSampler:

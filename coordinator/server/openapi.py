@@ -14,7 +14,8 @@ from fastapi.openapi.utils import get_openapi
 
 from coordinator.audio.encoders import media_type_of
 from coordinator.server.chat_events import EVENT_TYPES as CHAT_EVENT_TYPES
-from coordinator.server.protocol import AudioFormat, ErrorResponse
+from coordinator.server.schemas.common import ErrorResponse
+from coordinator.server.schemas.speech import AudioFormat
 
 ERROR_SCHEMA_NAME = "ErrorResponse"
 _ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"}

@@ -16,7 +16,7 @@ from starlette.requests import Request
 
 from coordinator.errors import InvalidInputError
 from coordinator.server.disconnect import unless_disconnected
-from coordinator.server.protocol import InputAudio, TranscriptionFields, TranscriptionJSONRequest
+from coordinator.server.schemas.transcription import InputAudio, TranscriptionFields, TranscriptionJSONRequest
 from coordinator.service import transcription
 from coordinator.service.transcription import FILE_PARAM, GRANULARITIES_PARAM, TranscriptionOptions
 from coordinator.stt.engine import SpeechToText

@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
@@ -388,8 +387,3 @@ class Utterances:
         finally:
             for stream in self.streams:
                 stream.cancel()  # no-op for the finished ones
-
-
-def sampling_with(base: SamplingParams, **overrides: Any) -> SamplingParams:
-    """``base`` with the overrides that are not None (CLI flags left unset keep the defaults)."""
-    return replace(base, **{k: v for k, v in overrides.items() if v is not None})

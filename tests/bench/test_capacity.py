@@ -1,8 +1,9 @@
 """The sweep's server settings and the per-level profiles it derives from the runtime's counters."""
 
 from coordinator.audio.decode_scheduler import BatchTally
-from coordinator.bench.capacity import _engine_profile, _snac_profile, bench_settings
-from coordinator.engine.batch_engine import StepTally
+from coordinator.bench.capacity import bench_settings
+from coordinator.bench.profile import engine_profile, snac_profile
+from coordinator.engine.stats import StepTally
 
 
 def test_the_bench_server_has_a_slot_per_stream_a_context_just_large_enough_and_no_key(settings):
@@ -21,7 +22,7 @@ def test_the_engine_profile_is_per_batch_size_over_the_level_only():
         1: StepTally(steps=20, step_s=2.0, decode_s=1.6, sample_s=0.2),
         4: StepTally(steps=5, step_s=0.5, decode_s=0.4, sample_s=0.05),
     }
-    rows = {row["batch"]: row for row in _engine_profile(before, after)}
+    rows = {row["batch"]: row for row in engine_profile(before, after)}
     assert rows[1]["steps"] == 10 and abs(rows[1]["step_ms"] - 100.0) < 1e-9
     assert abs(rows[1]["llama_decode_ms"] - 80.0) < 1e-9
     assert abs(rows[1]["python_ms"] - 10.0) < 1e-9
@@ -30,7 +31,7 @@ def test_the_engine_profile_is_per_batch_size_over_the_level_only():
 
 def test_snac_cost_is_decode_seconds_per_second_of_audio_decoded():
     # 24 frames of 2048 samples at 24 kHz = 2.048 s of audio in 1.024 s of decoding.
-    rows = _snac_profile({}, {8: BatchTally(calls=3, frames=24, seconds=1.024)})
+    rows = snac_profile({}, {8: BatchTally(calls=3, frames=24, seconds=1.024)})
     assert rows == [{"windows_per_call": 8, "calls": 3, "ms_per_call": 1024 / 3, "decode_s_per_audio_s": 0.5}]
 
 
@@ -63,7 +64,7 @@ def test_a_level_whose_streams_are_refused_is_recorded_as_failed_not_raised(monk
 def test_the_memory_a_recommendation_needs_is_serves_own_plan_at_the_configured_context(
     orpheus_gguf, chat_gguf
 ):
-    from coordinator.bench.capacity import memory_for
+    from coordinator.bench.host import memory_for
     from coordinator.runtime.memory_plan import engine_plan
 
     models = {"orpheus": {"path": str(orpheus_gguf)}, "llm": {"path": str(chat_gguf)}}

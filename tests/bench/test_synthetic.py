@@ -15,15 +15,9 @@ from coordinator.bench.shapes import (
     TINY_GEMMA2,
     TINY_QUANTIZABLE,
 )
-from coordinator.bench.synthetic import (
-    BudgetExceededError,
-    _tensor_plan,
-    build_chat_gguf,
-    build_orpheus_gguf,
-    gemma_vocab,
-    llama3_rope_factors,
-    orpheus_vocab,
-)
+from coordinator.bench.synthetic import BudgetExceededError, build_chat_gguf, build_orpheus_gguf
+from coordinator.bench.vocab import gemma_vocab, orpheus_vocab
+from coordinator.bench.weights import _tensor_plan, llama3_rope_factors
 from coordinator.engine.batch_engine import BatchEngine, GenerationRequest
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.engine.sampling import SamplingParams

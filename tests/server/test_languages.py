@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 
 from coordinator.audio.format import SAMPLE_RATE
 from coordinator.config.settings import Settings
+from coordinator.engine.sampling import sampling_with
 from coordinator.runtime.loading import load_runtime
 from coordinator.server.app import create_app
-from coordinator.tts.synthesis import sampling_with
 from tests.rig.language_models import LANGUAGE_VOICES, write_language_rig
 from tests.rig.snac_checkpoint import silence_noise_blocks
 from tests.server.conftest import serving

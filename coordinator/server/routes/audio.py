@@ -21,15 +21,15 @@ from coordinator.server.deps import get_limits, get_metrics, get_runtime
 from coordinator.server.errors import error_event, stream_failure
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
-from coordinator.server.protocol import (
+from coordinator.server.schemas.listings import (
     SpeechModelCard,
     SpeechModelList,
-    SpeechRequest,
     VoiceCard,
     VoiceList,
     VoiceOption,
     VoiceOptions,
 )
+from coordinator.server.schemas.speech import SpeechRequest
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
 from coordinator.tts.registry import GENERIC_SPEECH_MODELS
 from coordinator.tts.synthesis import Utterances

@@ -11,7 +11,7 @@ from coordinator.runtime.loading import Runtime
 from coordinator.server.deps import LOADING_MESSAGE, get_runtime
 from coordinator.server.errors import error_response
 from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE
-from coordinator.server.protocol import ModelCard, ModelList
+from coordinator.server.schemas.listings import ModelCard, ModelList
 
 router = APIRouter()
 

@@ -14,7 +14,7 @@ from coordinator import __version__
 from coordinator.runtime.loading import Runtime
 from coordinator.server.deps import DOWNLOADING_MESSAGE, LOADING_MESSAGE, get_limits
 from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE
-from coordinator.server.protocol import (
+from coordinator.server.schemas.status import (
     LoadedModel,
     ServerState,
     ServerStatus,

@@ -19,7 +19,7 @@ from coordinator.server.deps import get_limits, get_runtime
 from coordinator.server.disconnect import unless_disconnected
 from coordinator.server.errors import error_body, status_of, stream_failure
 from coordinator.server.limits import RequestLimits
-from coordinator.server.protocol import ChatCompletionRequest, CompletionRequest
+from coordinator.server.schemas.text import ChatCompletionRequest, CompletionRequest
 from coordinator.server.streaming import SSE_DONE, STREAM_HEADERS, primed, sse_event
 
 logger = logging.getLogger(__name__)

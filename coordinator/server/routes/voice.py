@@ -35,8 +35,9 @@ from coordinator.server.errors import error_event, stream_failure, ws_close_code
 from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE, Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
-from coordinator.server.protocol import SeedTTSRequest, VoiceChatRequest
 from coordinator.server.routes.audio import speech_max_tokens
+from coordinator.server.schemas.chat import VoiceChatRequest
+from coordinator.server.schemas.speech import SeedTTSRequest
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
 from coordinator.server.transcription_request import transcribe_bytes
 from coordinator.service.conversation import SpokenReply

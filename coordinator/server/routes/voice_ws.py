@@ -47,8 +47,8 @@ from coordinator.server.deps import LOADING_MESSAGE, stt_of
 from coordinator.server.errors import error_event, stream_failure, ws_close_code, ws_close_reason
 from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE, Lifecycle
 from coordinator.server.limits import RequestLimits
-from coordinator.server.protocol import CHAT_TOP_P
 from coordinator.server.routes.audio import speech_max_tokens
+from coordinator.server.schemas.chat import CHAT_TOP_P
 from coordinator.service.conversation import SpokenReply
 from coordinator.stt.audio import PcmResampler, pcm16_to_float
 from coordinator.stt.engine import SpeechToText

@@ -1,0 +1,61 @@
+"""POST /chat: the voice assistant (a text or spoken turn in, a spoken reply out)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from coordinator.engine.sampling import MAX_SEED, MAX_TEMPERATURE, MIN_SEED, SamplingParams
+
+CHAT_TOP_P = 0.95
+
+
+class HistoryMessage(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class VoiceChatRequest(BaseModel):
+    """POST /chat (the voice assistant of the seed guide)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    message: str | None = Field(None, description="The user's turn as text (or send audio)")
+    audio: str | None = Field(
+        None,
+        description="The user's turn as speech: a base64 audio file (wav, mp3, ogg, webm, m4a, flac), "
+        "transcribed first; the transcript comes back in the X-Transcript header",
+    )
+    language: str | None = Field(None, description="Language of audio (ISO-639-1); default: detected")
+    voice: str | None = None
+    history: list[HistoryMessage] = Field(default_factory=list)
+    stream_text: bool = False
+    stream_format: Literal["audio", "sse"] = Field(
+        "audio",
+        description="audio: one streaming WAV; sse: events carrying the reply's text as it is "
+        "written and its speech as base64 16-bit 24 kHz PCM (what the browser page uses)",
+    )
+    max_tokens: int | None = Field(None, ge=1, description="Limit of the chat reply, in tokens (256)")
+    temperature: float = Field(0.7, ge=0.0, le=MAX_TEMPERATURE)
+    seed: int | None = Field(None, ge=MIN_SEED, le=MAX_SEED)
+
+    @field_validator("message")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be empty: say something")
+        return value
+
+    @model_validator(mode="after")
+    def _one_turn(self) -> VoiceChatRequest:
+        if (self.message is None) == (self.audio is None):
+            raise ValueError(
+                "send the user's turn as either message (text) or audio (base64), not both or neither"
+            )
+        return self
+
+    def to_sampling_params(self, max_tokens: int) -> SamplingParams:
+        return SamplingParams(
+            max_tokens=max_tokens, temperature=self.temperature, top_p=CHAT_TOP_P, seed=self.seed
+        )
