@@ -125,6 +125,7 @@ def long_text_utterances(door_server) -> int:
         json={"model": "tts-1", "input": LONG_TEXT, "voice": DEFAULT_VOICE, "stream_format": "sse"},
         timeout=HTTP_TIMEOUT_S,
     )
+    assert response.status_code == 200, response.text[:300]
     done = [e for e in sse_payloads(iter(response.text.splitlines())) if e["type"] == "speech.audio.done"]
     return int(done[0]["usage"]["utterances"])
 
