@@ -1,0 +1,93 @@
+"""The door table: every door a client can speak through (the rows), every rule each must keep
+(the columns), the pairs that cannot apply (each with its reason), and the known drift (each
+marked here, and only here).
+
+A new door is one more row in DOORS: every rule runs on it at once. A new rule is one more name in
+RULES and one function in test_rules.py registered with ``rule``: it runs on every door at once.
+test_table.py fails where a pair is neither run nor excused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.doors.doors import ChatSse, ChatWav, Door, SeedTts, Speech, SpeechSse, SpeechStream
+from tests.doors.sockets import SpeechWs, VoiceWs, WyomingOneShot, WyomingStreamed
+
+DOORS: tuple[Door, ...] = (
+    Speech("speech", metrics_label="speech"),
+    SpeechStream("speech-stream", metrics_label="speech"),
+    SpeechSse("speech-sse", metrics_label="speech"),
+    SeedTts("tts-get", metrics_label="tts", method="GET"),
+    SeedTts("tts-post", metrics_label="tts", method="POST"),
+    ChatWav("chat-wav", metrics_label="chat", speaks_the_text=False),
+    ChatSse("chat-sse", metrics_label="chat", speaks_the_text=False),
+    SpeechWs("speech-ws", metrics_label="ws"),
+    # No label exists for it yet (it records no speech): "voice" is the one its fix is to use.
+    VoiceWs("voice-ws", metrics_label="voice", speaks_the_text=False),
+    WyomingOneShot("wyoming", metrics_label="wyoming"),
+    WyomingStreamed("wyoming-stream", metrics_label="wyoming"),
+)
+
+RULES: dict[str, str] = {
+    "any-voice": "a voice of any loaded model (not only the default one's) speaks, by its own model",
+    "token-cap": "each utterance's audio tokens stay within MAX_COMPLETION_TOKENS and TTS_MAX_TOKENS",
+    "input-cap": "a text over MAX_INPUT_CHARS is refused with an error naming MAX_INPUT_CHARS",
+    "metrics": "speech shows in /metrics (first audio, utterances) under the door's own label",
+    "cancel": "a client leaving mid-speech stops the generation; every engine goes back to idle",
+    "errors": "an unknown voice is refused in the door's error shape, and the door goes on serving",
+}
+
+NOT_APPLICABLE: dict[tuple[str, str], str] = {
+    ("voice-ws", "input-cap"): (
+        "its only text is what Whisper heard of the user's turn: no client can send a text, and the "
+        "rig's recorded turns transcribe to about 20 characters, far below any MAX_INPUT_CHARS the "
+        "other doors' texts fit under (a turn's length is bounded by MAX_AUDIO_SECONDS instead)"
+    ),
+}
+
+# Drift between the doors that issue 22 names, on today's main; its service layer removes it.
+ISSUE_22_DRIFT = "drift fixed by the issue 22 service layer"
+# Drift the table found that issue 22 does not name: reported, and marked so that the suite
+# passes meanwhile. Each reason says what differs.
+KNOWN_DRIFT: dict[tuple[str, str], str] = {
+    ("voice-ws", "any-voice"): ISSUE_22_DRIFT,
+    ("voice-ws", "metrics"): ISSUE_22_DRIFT,
+    ("speech-ws", "token-cap"): ISSUE_22_DRIFT,
+    ("speech-ws", "input-cap"): (
+        "found by the door table, not named in issue 22: the speech WebSocket's refusal of an "
+        "over-long text does not name MAX_INPUT_CHARS (the speech model's own check answers, "
+        "not the request limits every other door applies)"
+    ),
+}
+
+
+def door_params(rule_name: str) -> list[Any]:
+    """The doors ``rule_name`` runs on: every door but those excused, known drift marked."""
+    params = []
+    for door in DOORS:
+        pair = (door.name, rule_name)
+        if pair in NOT_APPLICABLE:
+            continue
+        marks = [pytest.mark.xfail(strict=True, reason=KNOWN_DRIFT[pair])] if pair in KNOWN_DRIFT else []
+        params.append(pytest.param(door, id=door.name, marks=marks))
+    return params
+
+
+# Rule name → the test function that checks it (filled by ``rule``).
+RULE_TESTS: dict[str, Any] = {}
+
+
+def rule(name: str) -> Any:
+    """Register a test function as the check of rule ``name``, run on every door it applies to
+    (the ``door`` fixture gets each, bound to the live server)."""
+    assert name in RULES, f"{name!r} is not in RULES: add it there with what it requires"
+
+    def register(function: Any) -> Any:
+        assert name not in RULE_TESTS, f"rule {name!r} is checked twice"
+        RULE_TESTS[name] = function
+        return pytest.mark.parametrize("door", door_params(name), indirect=True)(function)
+
+    return register
