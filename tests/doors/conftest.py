@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from coordinator.config import Settings
+from coordinator.config.settings import Settings
 from coordinator.runtime.loading import load_runtime
 from coordinator.server.app import create_app
 from tests.doors.server import DoorServer

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from coordinator.config import Settings
+from coordinator.config.settings import Settings
 
 # A wait on a condition that holds within milliseconds when the server is right; the bound only
 # turns a server that is wrong into a failure instead of a hang (a loaded 2-core machine is slow).
