@@ -115,12 +115,14 @@ def test_max_completion_tokens_bounds_the_speech_websocket_as_every_door(setting
     capped_frames = 5
     capped = settings.model_copy(update={"max_completion_tokens": capped_frames * 7})
     assert capped_frames < TTS_FRAMES
-    with TestClient(create_app(capped, runtime=runtime)) as client:
-        with client.websocket_connect("/v1/audio/speech/stream/ws?voice=tara") as ws:
-            ws.send_text("Hello there.")
-            while (message := ws.receive()).get("bytes") is not None:
-                pass
-            end = json.loads(message["text"])
+    with (
+        TestClient(create_app(capped, runtime=runtime)) as client,
+        client.websocket_connect("/v1/audio/speech/stream/ws?voice=tara") as ws,
+    ):
+        ws.send_text("Hello there.")
+        while (message := ws.receive()).get("bytes") is not None:
+            pass
+        end = json.loads(message["text"])
     assert end["type"] == "speech.end" and end["samples"] == capped_frames * SAMPLES_PER_FRAME
 
 
