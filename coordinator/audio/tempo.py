@@ -6,6 +6,7 @@ atempo (WSOLA) keeps the pitch while changing the tempo. One atempo stage is kep
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from fractions import Fraction
 
 import numpy as np
@@ -67,3 +68,22 @@ class TempoFilter:
                 break
             out.append(frame.to_ndarray().reshape(-1))
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+
+NORMAL_SPEED = 1.0
+
+
+async def at_speed(chunks: AsyncIterator[np.ndarray], speed: float) -> AsyncIterator[np.ndarray]:
+    """``chunks`` at ``speed`` (OpenAI's ``speed``), the tempo changed and the pitch kept."""
+    if speed == NORMAL_SPEED:
+        async for chunk in chunks:
+            yield chunk
+        return
+    tempo = TempoFilter(speed)
+    async for chunk in chunks:
+        stretched = tempo.process(chunk)
+        if stretched.size:
+            yield stretched
+    tail = tempo.flush()
+    if tail.size:
+        yield tail

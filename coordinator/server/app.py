@@ -23,7 +23,18 @@ from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics, cuda_if_available
 from coordinator.server.middleware import RequestObserver, TrailingSlashes
 from coordinator.server.openapi import install_openapi
-from coordinator.server.routes import audio, metrics, models, status, text, transcription, voice, voice_ws
+from coordinator.server.routes import (
+    audio,
+    chat,
+    metrics,
+    models,
+    seed,
+    speech_ws,
+    status,
+    text,
+    transcription,
+    voice_ws,
+)
 from coordinator.server.security import SecurityMiddleware, check_bind, is_loopback
 from coordinator.server.web import router as web
 from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_servers
@@ -110,7 +121,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(metrics.router)
     app.include_router(audio.router)
     app.include_router(text.router)
-    app.include_router(voice.router)
+    app.include_router(chat.router)
+    app.include_router(seed.router)
+    app.include_router(speech_ws.router)
     app.include_router(transcription.router)
     app.include_router(voice_ws.router)
     app.include_router(status.router)

@@ -21,12 +21,10 @@ import base64
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import numpy as np
-
 from coordinator.audio.encoders import PcmEncoder
 from coordinator.server.errors import error_event, stream_failure
 from coordinator.server.streaming import sse_event
-from coordinator.service.conversation import SpokenReply
+from coordinator.service.speech import Speech
 
 TEXT_DELTA = "response.text.delta"
 AUDIO_DELTA = "response.audio.delta"
@@ -35,14 +33,12 @@ EVENT_TYPES = (TEXT_DELTA, AUDIO_DELTA, DONE, "error")
 
 _TEXT, _AUDIO, _END, _FAILED = "text", "audio", "end", "failed"
 
-AudioWrapper = Callable[[AsyncIterator[np.ndarray]], AsyncIterator[np.ndarray]]
+# Speaks a stream of text (Speaker.speak_stream, with the request's voice and door).
+SpeakText = Callable[[AsyncIterator[str]], Speech]
 
 
-async def chat_events(
-    deltas: AsyncIterator[str], spoken: SpokenReply, record: AudioWrapper
-) -> AsyncIterator[dict[str, str]]:
-    """SSE events (for sse_starlette) of the reply whose text ``deltas`` ``spoken`` speaks;
-    ``record`` wraps the audio on its way out (the metrics)."""
+async def chat_events(deltas: AsyncIterator[str], speak: SpeakText) -> AsyncIterator[dict[str, str]]:
+    """SSE events (for sse_starlette) of the reply whose text ``deltas`` ``speak`` speaks."""
     # Unbounded: text is small, and audio arrives no faster than SNAC decodes it.
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     written: list[str] = []
@@ -54,11 +50,13 @@ async def chat_events(
                 queue.put_nowait((_TEXT, delta))
                 yield delta
         finally:
-            await _close(deltas)  # SpokenReply closes this tap; the tap closes the generation
+            await _close(deltas)  # the speech closes this tap; the tap closes the generation
 
-    async def speak() -> None:
+    speech = speak(tapped())
+
+    async def speaking_task() -> None:
         try:
-            async for chunk in record(spoken.audio(tapped())):
+            async for chunk in speech.chunks():
                 queue.put_nowait((_AUDIO, chunk))
         except Exception as exc:
             queue.put_nowait((_FAILED, exc))
@@ -66,7 +64,7 @@ async def chat_events(
         queue.put_nowait((_END, None))
 
     # Speech runs beside the event loop below, so text is sent while earlier audio is decoded.
-    speaking = asyncio.create_task(speak(), name="chat-events-speech")
+    speaking = asyncio.create_task(speaking_task(), name="chat-events-speech")
     encoder = PcmEncoder()
     try:
         while True:
@@ -80,10 +78,10 @@ async def chat_events(
                 yield sse_event(error_event(stream_failure(item)))
                 return
             else:
-                yield sse_event({"type": DONE, "text": "".join(written), "truncated": spoken.truncated})
+                yield sse_event({"type": DONE, "text": "".join(written), "truncated": speech.truncated})
                 return
     finally:
-        # Only synchronous cleanup (see SpokenReply.audio): a client gone cancels this scope.
+        # Only synchronous cleanup (see Speech.chunks): a client gone cancels this scope.
         # Cancelling the speech task ends its utterances and, through the tap, the generation.
         speaking.cancel()
         encoder.close()

@@ -30,6 +30,7 @@ from coordinator.orpheus.prompt import build_prompt, prompt_text, validate_text
 from coordinator.orpheus.vocab import OrpheusVocab
 from coordinator.orpheus.voices import resolve_voice
 from coordinator.text.sentences import DEFAULT_LANGUAGE, DEFAULT_MAX_UTTERANCES, utterances
+from coordinator.tts.lookahead import Lookahead
 
 logger = logging.getLogger(__name__)
 
@@ -310,7 +311,7 @@ class OrpheusTTS:
         *,
         loop: asyncio.AbstractEventLoop,
         continuation: bool = False,
-    ) -> Utterances:
+    ) -> Lookahead:
         """Speak text of any accepted length: cut at sentence boundaries into utterances Orpheus
         handles well, every one validated before the first is submitted, each limited by its
         text's length too (``utterance_limit``).
@@ -327,63 +328,9 @@ class OrpheusTTS:
                 param="input",
             )
         requests = [self.utterance_request(piece, voice, params) for piece in pieces]
-        return Utterances(self, requests, loop, continuation=continuation)
+        # The first is submitted now, so a full queue is refused before any response starts.
+        return Lookahead(self, loop, requests, texts=pieces, continuation=continuation)
 
     def close(self) -> None:
         self.engine.close()
         self.model.close()
-
-
-class Utterances:
-    """Several utterances played as one stream, in order, each complete (no frame lost at a join).
-
-    The next utterance is submitted when the current one starts streaming, so it is generated
-    while the current one plays and the listener hears no gap between them.
-    """
-
-    def __init__(
-        self,
-        tts: OrpheusTTS,
-        requests: list[GenerationRequest],
-        loop: asyncio.AbstractEventLoop,
-        *,
-        continuation: bool = False,
-    ) -> None:
-        self._tts = tts
-        self._requests = requests
-        self._loop = loop
-        self._continuation = continuation
-        self.streams: list[SpeechStream] = []
-        self._start(0)  # submitted now, so a full queue is refused before any response starts
-
-    @property
-    def prompt_tokens(self) -> int:
-        return sum(stream.prompt_tokens for stream in self.streams)
-
-    @property
-    def completion_tokens(self) -> int:
-        return sum(stream.completion_tokens for stream in self.streams)
-
-    @property
-    def length_capped(self) -> int:
-        """Utterances cut at their length cap so far."""
-        return sum(stream.stats.length_capped for stream in self.streams)
-
-    def _start(self, index: int) -> None:
-        if index < len(self._requests) and index == len(self.streams):
-            self.streams.append(
-                self._tts.start(
-                    self._requests[index], loop=self._loop, continuation=self._continuation or index > 0
-                )
-            )
-
-    async def aiter_chunks(self, snac: DecodeScheduler) -> AsyncIterator[np.ndarray]:
-        try:
-            for index in range(len(self._requests)):
-                self._start(index)
-                self._start(index + 1)
-                async for chunk in self.streams[index].aiter_chunks(snac):
-                    yield chunk
-        finally:
-            for stream in self.streams:
-                stream.cancel()  # no-op for the finished ones

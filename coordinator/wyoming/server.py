@@ -27,8 +27,9 @@ from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.server.security import ClientSlots, is_loopback
 from coordinator.wyoming.connection import ServerContext
-from coordinator.wyoming.handler import SpeechHandler, SpeechService
+from coordinator.wyoming.handler import SpeechHandler
 from coordinator.wyoming.info import speech_info, voice_entries
+from coordinator.wyoming.speaking import SpeechService
 
 if TYPE_CHECKING:
     from coordinator.wyoming.zeroconf import Announcer

@@ -55,7 +55,7 @@ LONG_CHAT = {
 # left; at a real model's pace (a few ms a token on a GPU) its generation outlives the client.
 LLM_STEP_S = 0.005
 VOICE_CHAT = {"message": "Tell me something.", "max_tokens": 60, "seed": 0}
-PRODUCER = "SpokenReply.audio.<locals>.produce"
+PRODUCER = "SentencePipeline.run"
 
 
 @pytest.fixture(scope="module")

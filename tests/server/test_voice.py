@@ -105,6 +105,27 @@ def test_the_speech_websocket_sends_pcm_then_an_end_event_and_closes(client):
         assert ws.receive()["type"] == "websocket.close"
 
 
+def test_max_completion_tokens_bounds_the_speech_websocket_as_every_door(settings, runtime):
+    """The WebSocket passed no sampling parameters, so it spoke up to TTS_MAX_TOKENS whatever
+    MAX_COMPLETION_TOKENS said; it now speaks through the same service, with the same caps."""
+    from fastapi.testclient import TestClient
+
+    from coordinator.server.app import create_app
+
+    capped_frames = 5
+    capped = settings.model_copy(update={"max_completion_tokens": capped_frames * 7})
+    assert capped_frames < TTS_FRAMES
+    with (
+        TestClient(create_app(capped, runtime=runtime)) as client,
+        client.websocket_connect("/v1/audio/speech/stream/ws?voice=tara") as ws,
+    ):
+        ws.send_text("Hello there.")
+        while (message := ws.receive()).get("bytes") is not None:
+            pass
+        end = json.loads(message["text"])
+    assert end["type"] == "speech.end" and end["samples"] == capped_frames * SAMPLES_PER_FRAME
+
+
 def test_the_speech_websocket_reports_errors_and_closes_1008(client):
     with client.websocket_connect("/v1/audio/speech/stream/ws?voice=bob") as ws:
         ws.send_text("Hello")
@@ -124,7 +145,11 @@ def test_a_binary_or_huge_first_message_is_an_error_event_then_close_1008_and_th
             refusals.append((ws.receive_json()["error"], ws.receive()))
     (binary, closing), (huge, closing_huge) = refusals
     assert "binary" in binary["message"] and "as a text message" in binary["message"]
-    assert "200000 characters, over the limit" in huge["message"]
+    # The same check, and the same words, as every other door (service/speech.py).
+    assert (
+        "200000 characters, over this server's limit" in huge["message"]
+        and "MAX_INPUT_CHARS" in huge["message"]
+    )
     assert closing["code"] == closing_huge["code"] == 1008
     with client.websocket_connect("/v1/audio/speech/stream/ws") as ws:
         ws.send_text("Hello there.")
@@ -150,9 +175,9 @@ def test_an_unexpected_failure_in_a_speech_websocket_is_an_internal_error_event_
 
 
 def test_a_speech_websocket_that_sends_nothing_is_told_why_and_closed(client, monkeypatch):
-    from coordinator.server.routes import voice
+    from coordinator.server.routes import speech_ws
 
-    monkeypatch.setattr(voice, "WS_FIRST_MESSAGE_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(speech_ws, "WS_FIRST_MESSAGE_TIMEOUT_S", 0.2)
     with client.websocket_connect("/v1/audio/speech/stream/ws") as ws:
         error = ws.receive_json()
         assert "no text arrived within 0.2 s" in error["error"]["message"]

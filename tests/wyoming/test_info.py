@@ -8,8 +8,8 @@ from coordinator.server.lifecycle import Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.wyoming.connection import ServerContext
-from coordinator.wyoming.handler import SpeechService
 from coordinator.wyoming.info import speech_info, voice_entries
+from coordinator.wyoming.speaking import SpeechService
 
 
 @pytest.fixture(scope="module")

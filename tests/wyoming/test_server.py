@@ -23,9 +23,10 @@ from coordinator.server.lifecycle import Lifecycle
 from coordinator.server.limits import RequestLimits
 from coordinator.server.metrics import Metrics
 from coordinator.wyoming.connection import ServerContext
-from coordinator.wyoming.handler import SpeechHandler, SpeechService
+from coordinator.wyoming.handler import SpeechHandler
 from coordinator.wyoming.info import speech_info, voice_entries
 from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_host
+from coordinator.wyoming.speaking import SpeechService
 from coordinator.wyoming.zeroconf import SERVICE_TYPE, Announcer
 from tests.wyoming.conftest import free_port, serving
 

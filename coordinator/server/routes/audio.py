@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import time
@@ -14,13 +13,11 @@ from fastapi.responses import Response, StreamingResponse
 from sse_starlette import EventSourceResponse
 
 from coordinator.audio.encoders import StreamEncoder, make_encoder
-from coordinator.audio.tempo import TempoFilter
+from coordinator.audio.tempo import at_speed
 from coordinator.orpheus.voices import Voice
 from coordinator.runtime.loading import Runtime
-from coordinator.server.deps import get_limits, get_metrics, get_runtime
+from coordinator.server.deps import get_runtime
 from coordinator.server.errors import error_event, stream_failure
-from coordinator.server.limits import RequestLimits
-from coordinator.server.metrics import Metrics
 from coordinator.server.schemas.listings import (
     SpeechModelCard,
     SpeechModelList,
@@ -30,16 +27,16 @@ from coordinator.server.schemas.listings import (
     VoiceOptions,
 )
 from coordinator.server.schemas.speech import SpeechRequest
+from coordinator.server.speaking import get_speaker, sampling_of
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
+from coordinator.service.speech import Speaker, Speech
 from coordinator.tts.registry import GENERIC_SPEECH_MODELS
-from coordinator.tts.synthesis import Utterances
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
 
 # OpenAI's TTS model names, accepted so existing clients work unchanged: the voice picks the model.
 OPENAI_SPEECH_ALIASES = GENERIC_SPEECH_MODELS
-NORMAL_SPEED = 1.0
 
 
 def voices_of(runtime: Runtime) -> list[Voice]:
@@ -80,56 +77,32 @@ async def list_voices_of_model(model: str, runtime: Runtime = Depends(get_runtim
 
 @router.post("/v1/audio/speech", response_model=None)
 async def create_speech(
-    request: Request,
-    body: SpeechRequest,
-    runtime: Runtime = Depends(get_runtime),
-    metrics: Metrics = Depends(get_metrics),
-    limits: RequestLimits = Depends(get_limits),
+    request: Request, body: SpeechRequest, speaker: Speaker = Depends(get_speaker)
 ) -> Response:
     """OpenAI-compatible speech; the audio streams while it is generated (FLAC: once complete,
     so that its header holds the true length)."""
-    return await _speech_response(request, body, runtime, metrics, limits, live=False)
+    return await _speech_response(request, body, speaker, live=False)
 
 
 @router.post("/v1/audio/speech/stream", response_model=None)
 async def create_speech_stream(
-    request: Request,
-    body: SpeechRequest,
-    runtime: Runtime = Depends(get_runtime),
-    metrics: Metrics = Depends(get_metrics),
-    limits: RequestLimits = Depends(get_limits),
+    request: Request, body: SpeechRequest, speaker: Speaker = Depends(get_speaker)
 ) -> Response:
     """The same request, always streamed, FLAC too (its header then says "length unknown")."""
-    return await _speech_response(request, body, runtime, metrics, limits, live=True)
+    return await _speech_response(request, body, speaker, live=True)
 
 
 async def _speech_response(
-    request: Request,
-    body: SpeechRequest,
-    runtime: Runtime,
-    metrics: Metrics,
-    limits: RequestLimits,
-    *,
-    live: bool,
+    request: Request, body: SpeechRequest, speaker: Speaker, *, live: bool
 ) -> Response:
     started = time.perf_counter()
-    # The voice picks the model (and the model, if named, where to look): tts/registry.py.
-    resolved = runtime.resolve_voice(body.voice, body.model)
     encoder = make_encoder(body.response_format, live=live)
     try:
-        limits.check_text(body.input, param="input")
-        max_tokens = speech_max_tokens(body.max_tokens, runtime, limits)
-        # Validation (voice, length, context) happens here, before any byte is sent: errors are 4xx.
-        speech = resolved.tts.speak(
-            body.input,
-            resolved.voice,
-            body.to_sampling_params(resolved.tts.default_params, max_tokens),
-            loop=asyncio.get_running_loop(),
+        # Validation (voice, length, caps, context) happens here, before any byte is sent: 4xx.
+        speech = speaker.speak(
+            body.input, body.voice, body.model, door="speech", sampling=sampling_of(body), started=started
         )
-        audio = metrics.speech_audio(
-            "speech", speech.aiter_chunks(runtime.snac), speech.streams, started=started
-        )
-        chunks = await primed(_at_speed(audio, body.speed), request)
+        chunks = await primed(at_speed(speech.chunks(), body.speed), request)
     except BaseException:
         encoder.close()  # no response will own it
         raise
@@ -140,31 +113,8 @@ async def _speech_response(
     )
 
 
-def speech_max_tokens(requested: int | None, runtime: Runtime, limits: RequestLimits) -> int:
-    """Audio tokens per utterance: as asked, within the server's cap, else TTS_MAX_TOKENS."""
-    return limits.completion_tokens(
-        requested, default=runtime.tts.default_params.max_tokens, param="max_tokens"
-    )
-
-
-async def _at_speed(chunks: AsyncIterator[np.ndarray], speed: float) -> AsyncIterator[np.ndarray]:
-    """Change the tempo, keeping the pitch (OpenAI's ``speed``)."""
-    if speed == NORMAL_SPEED:
-        async for chunk in chunks:
-            yield chunk
-        return
-    tempo = TempoFilter(speed)
-    async for chunk in chunks:
-        stretched = tempo.process(chunk)
-        if stretched.size:
-            yield stretched
-    tail = tempo.flush()
-    if tail.size:
-        yield tail
-
-
 async def _sse_events(
-    speech: Utterances, chunks: AsyncIterator[np.ndarray], encoder: StreamEncoder
+    speech: Speech, chunks: AsyncIterator[np.ndarray], encoder: StreamEncoder
 ) -> AsyncIterator[dict[str, str]]:
     """OpenAI's speech SSE: ``speech.audio.delta`` events, then ``speech.audio.done``."""
     try:
@@ -175,16 +125,15 @@ async def _sse_events(
         tail = encoder.finish()
         if tail:
             yield sse_event({"type": "speech.audio.delta", "audio": base64.b64encode(tail).decode()})
-        prompt = speech.prompt_tokens
-        output = speech.completion_tokens
+        spent = speech.usage
         usage = {
-            "input_tokens": prompt,
-            "output_tokens": output,
-            "total_tokens": prompt + output,
+            "input_tokens": spent.prompt_tokens,
+            "output_tokens": spent.completion_tokens,
+            "total_tokens": spent.prompt_tokens + spent.completion_tokens,
             # Utterances the text was spoken in, and how many of them were cut at the length
             # their text can plausibly need because the model did not end them (TTS_LENGTH_CAP).
-            "utterances": len(speech.streams),
-            "length_capped": speech.length_capped,
+            "utterances": spent.utterances,
+            "length_capped": spent.length_capped,
         }
         yield sse_event({"type": "speech.audio.done", "usage": usage})
     except Exception as exc:

@@ -26,7 +26,6 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -47,9 +46,8 @@ from coordinator.server.deps import LOADING_MESSAGE, stt_of
 from coordinator.server.errors import error_event, stream_failure, ws_close_code, ws_close_reason
 from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE, Lifecycle
 from coordinator.server.limits import RequestLimits
-from coordinator.server.routes.audio import speech_max_tokens
 from coordinator.server.schemas.chat import CHAT_TOP_P
-from coordinator.service.conversation import SpokenReply
+from coordinator.service.speech import Speaker
 from coordinator.stt.audio import PcmResampler, pcm16_to_float
 from coordinator.stt.engine import SpeechToText
 from coordinator.stt.formats import language_code
@@ -196,17 +194,17 @@ class VoiceSession:
         loop = asyncio.get_running_loop()
         messages = [*self._history, ChatMessage("user", text)]
         max_tokens = limits.completion_tokens(None, default=REPLY_MAX_TOKENS, param="max_tokens")
+        written: list[str] = []
         params = SamplingParams(
             max_tokens=max_tokens, temperature=REPLY_TEMPERATURE, top_p=CHAT_TOP_P, seed=self._seed
         )
         reply = llm.start(llm.chat_request(messages, params), loop=loop)
-        speech_params = replace(tts.default_params, max_tokens=speech_max_tokens(None, runtime, limits))
-        spoken = SpokenReply(tts, self._voice, speech_params, loop=loop, snac=runtime.snac)
-        written: list[str] = []
+        speaker = Speaker(runtime, limits, self._ws.app.state.metrics)
+        spoken = speaker.speak_stream(self._forwarded(reply.deltas(), written), self._voice, door="voice")
         encoder = PcmEncoder()
         samples = 0
         try:
-            async for chunk in spoken.audio(self._forwarded(reply.deltas(), written)):
+            async for chunk in spoken.chunks():
                 if samples == 0:
                     await self.send(
                         {"type": "audio.start", "sample_rate": tts.sample_rate, "format": PCM_FORMAT}

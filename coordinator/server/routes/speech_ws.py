@@ -1,0 +1,111 @@
+"""WS /v1/audio/speech/stream/ws (the seed guide's speech stream): the client sends the text;
+binary 16-bit 24 kHz PCM chunks come back, then a JSON end event and a clean close."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from coordinator.audio.encoders import PcmEncoder
+from coordinator.errors import (
+    ClientDisconnectedError,
+    CoordinatorError,
+    InvalidInputError,
+    NotReadyError,
+    ShuttingDownError,
+)
+from coordinator.runtime.loading import Runtime
+from coordinator.server.deps import LOADING_MESSAGE
+from coordinator.server.disconnect import unless_websocket_closed
+from coordinator.server.errors import error_event, stream_failure, ws_close_code, ws_close_reason
+from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE, Lifecycle
+from coordinator.server.speaking import speaker_of
+from coordinator.service.speech import Speech
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+# A speech WebSocket that sends nothing this long after connecting is closed.
+WS_FIRST_MESSAGE_TIMEOUT_S = 30.0
+
+
+@router.websocket("/v1/audio/speech/stream/ws")
+async def speech_websocket(websocket: WebSocket, voice: str | None = None, model: str | None = None) -> None:
+    """The client sends text; binary 16-bit 24 kHz PCM chunks come back, then a JSON end event and
+    a clean close. Errors are a JSON error event, then close 1013 (busy or loading: retry), 1011
+    (server fault) or 1008 (bad request). Speech has every door's caps (service/speech.py)."""
+    await websocket.accept()
+    runtime: Runtime | None = websocket.app.state.runtime
+    try:
+        if runtime is None:
+            raise NotReadyError(websocket.app.state.not_ready_reason or LOADING_MESSAGE)
+        speaker = speaker_of(websocket.app.state, runtime)
+        speaker.resolve(voice, model)  # a bad voice is refused before the text
+        text = await _first_message(websocket)
+        speech = speaker.speak(text, voice, model, door="ws", param="text", started=time.perf_counter())
+        samples = await unless_websocket_closed(websocket, _send_speech(websocket, speech))
+        await websocket.send_json(
+            {
+                "type": "speech.end",
+                "samples": samples,
+                "sample_rate": speech.sample_rate,
+                "format": "pcm_s16le",
+            }
+        )
+        await websocket.close()
+    except (WebSocketDisconnect, ClientDisconnectedError):
+        logger.info("speech websocket: client left")
+    except Exception as exc:
+        # Domain errors go out as they are; anything else is logged and reported as an internal
+        # error, never as its text. The client may be gone already: then there is nobody to tell.
+        error = stream_failure(exc) if not isinstance(exc, CoordinatorError) else exc
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await websocket.send_json(error_event(error))
+            await websocket.close(code=ws_close_code(error), reason=ws_close_reason(error))
+
+
+async def _first_message(websocket: WebSocket) -> str:
+    """The text to speak. A session still waiting for it holds nothing worth waiting for, so it
+    ends when the server starts draining (the client retries elsewhere), and after a timeout (an
+    idle session would hold one of MAX_WS_SESSIONS for nothing)."""
+    lifecycle: Lifecycle = websocket.app.state.lifecycle
+    message = asyncio.ensure_future(websocket.receive())
+    drain = asyncio.ensure_future(lifecycle.until_draining())
+    try:
+        done, _ = await asyncio.wait(
+            {message, drain}, timeout=WS_FIRST_MESSAGE_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        drain.cancel()
+        if not message.done():
+            message.cancel()
+    if message in done:
+        received = message.result()
+        if received["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(received.get("code", 1000))
+        text = received.get("text")
+        if text is None:
+            raise InvalidInputError(
+                "the first message is binary: send the text to speak as a text message", param="text"
+            )
+        return str(text)
+    if drain in done:
+        raise ShuttingDownError(SHUTTING_DOWN_MESSAGE)
+    raise InvalidInputError(
+        f"no text arrived within {WS_FIRST_MESSAGE_TIMEOUT_S:g} s of connecting: send the text "
+        "to speak as the first message"
+    )
+
+
+async def _send_speech(websocket: WebSocket, speech: Speech) -> int:
+    """Send the speech as binary PCM chunks; returns the samples sent."""
+    encoder = PcmEncoder()
+    samples = 0
+    async for chunk in speech.chunks():
+        samples += len(chunk)
+        await websocket.send_bytes(encoder.encode(chunk))
+    return samples

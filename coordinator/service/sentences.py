@@ -1,0 +1,110 @@
+"""The sentence pipeline: text arriving in pieces (a chat reply as it is written, a client's
+streamed text) → complete sentences → utterances, each added to the look-ahead (and so generated)
+as soon as its sentence is complete, while earlier ones play."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from coordinator.engine.sampling import SamplingParams
+from coordinator.errors import InvalidInputError
+from coordinator.text.sentences import SentenceBuffer, utterances
+from coordinator.tts.lookahead import Lookahead
+from coordinator.tts.synthesis import OrpheusTTS
+
+logger = logging.getLogger(__name__)
+
+
+class SentencePipeline:
+    """Reads ``texts`` into ``lookahead``; each sentence's utterances are one group.
+
+    ``max_chars``: the text is the client's, held to that many characters in all (MAX_INPUT_CHARS)
+    and refused past MAX_UTTERANCES; ``None``: a chat model's reply, whose speech is cut after
+    MAX_UTTERANCES utterances (``truncated``), the rest of it no longer read.
+    """
+
+    def __init__(
+        self,
+        texts: AsyncIterator[str],
+        lookahead: Lookahead,
+        tts: OrpheusTTS,
+        voice: str,
+        params: SamplingParams,
+        *,
+        max_chars: int | None = None,
+    ) -> None:
+        self._texts = texts
+        self._lookahead = lookahead
+        self._tts = tts
+        self._voice = voice
+        self._language = tts.language_of(voice)  # sentences end where the voice's language ends them
+        self._params = params
+        self._max_chars = max_chars
+        self._chars = 0
+        self.truncated = False
+
+    async def run(self) -> None:
+        """Read to the end of the text (or of what will be spoken); a failure (the text's, or a
+        refusal of its first utterance) is the listener's to hear, after what came before it."""
+        buffer = SentenceBuffer(self._language)
+        try:
+            async for text in self._texts:
+                self._count(text)
+                for sentence in buffer.feed(text):
+                    self._speak(sentence)
+                if self.truncated:
+                    break
+            else:
+                for sentence in buffer.flush():
+                    self._speak(sentence)
+        except Exception as exc:
+            self._lookahead.fail(exc)
+            return
+        finally:
+            # Stops whatever writes the text (a chat reply's generation) if it is still running:
+            # cancelled, failed here, or truncated (nobody would hear the rest).
+            await _close(self._texts)
+        self._lookahead.end()
+
+    def _count(self, text: str) -> None:
+        if self._max_chars is None:
+            return
+        self._chars += len(text)
+        if self._chars > self._max_chars:
+            raise InvalidInputError(
+                f"the streamed text is over this server's limit of {self._max_chars} characters "
+                "(MAX_INPUT_CHARS): send a longer text as several streams",
+                param="text",
+            )
+
+    def _speak(self, sentence: str) -> None:
+        pieces = utterances(sentence, language=self._language)
+        limit = self._tts.max_utterances
+        for index, piece in enumerate(pieces):
+            if self._lookahead.known >= limit:
+                if self._max_chars is not None:
+                    # Bounds one stream's work as a whole text's is bounded (OrpheusTTS.speak).
+                    raise InvalidInputError(
+                        f"the streamed text is spoken in more than {limit} utterances, over this "
+                        "server's limit (MAX_UTTERANCES): send it as several streams",
+                        param="text",
+                    )
+                if not self.truncated:
+                    logger.warning(
+                        "the reply needs more than %d utterances (MAX_UTTERANCES): the rest is not spoken",
+                        limit,
+                    )
+                self.truncated = True
+                return
+            self._lookahead.add(
+                self._tts.utterance_request(piece, self._voice, self._params),
+                text=piece,
+                ends_group=index == len(pieces) - 1,
+            )
+
+
+async def _close(items: AsyncIterator[str]) -> None:
+    aclose = getattr(items, "aclose", None)
+    if aclose is not None:
+        await aclose()
