@@ -15,16 +15,18 @@ from coordinator.config import Settings, load_catalog, load_settings
 from coordinator.errors import CoordinatorError, ModelLoadError
 from coordinator.logs import configure_logging
 from coordinator.runtime.loading import Runtime, load_runtime, preflight
-from coordinator.server.deps import DOWNLOADING_MESSAGE
 from coordinator.server.errors import install_error_handlers
-from coordinator.server.lifecycle import DrainGate, GracefulServer, Lifecycle
-from coordinator.server.limits import RequestLimits
-from coordinator.server.metrics import Metrics, cuda_if_available
+from coordinator.server.lifecycle import DrainGate, GracefulServer
 from coordinator.server.middleware import RequestObserver, TrailingSlashes
 from coordinator.server.openapi import install_openapi
 from coordinator.server.routes import audio, metrics, models, status, text, transcription, voice, voice_ws
-from coordinator.server.security import SecurityMiddleware, check_bind, is_loopback
+from coordinator.server.security import SecurityMiddleware, check_bind
 from coordinator.server.web import router as web
+from coordinator.service.connections import is_loopback
+from coordinator.service.lifecycle import Lifecycle
+from coordinator.service.limits import RequestLimits
+from coordinator.service.metrics import Metrics, cuda_if_available
+from coordinator.service.readiness import DOWNLOADING_MESSAGE
 from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_servers
 
 logger = logging.getLogger(__name__)

@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 
 from coordinator.audio.encoders import PcmEncoder
-from coordinator.server.errors import error_event, stream_failure
+from coordinator.server.errors import error_event
 from coordinator.server.streaming import sse_event
 from coordinator.service.conversation import SpokenReply
+from coordinator.service.failures import stream_failure
 
 TEXT_DELTA = "response.text.delta"
 AUDIO_DELTA = "response.audio.delta"

@@ -32,7 +32,7 @@ from coordinator import __version__
 from coordinator.config import ModelCatalog, Settings, stt_variant
 from coordinator.errors import InvalidInputError
 from coordinator.runtime.loading import Runtime, stt_model_id
-from coordinator.server.deps import stt_of
+from coordinator.service.readiness import stt_of
 from coordinator.stt.audio import PCM16_SCALE, PcmResampler, pcm_to_mono
 from coordinator.stt.engine import ENGLISH
 from coordinator.stt.formats import LANGUAGE_NAMES, language_code

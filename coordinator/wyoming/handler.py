@@ -22,9 +22,8 @@ from coordinator.audio.encoders import PcmEncoder
 from coordinator.engine.sampling import SamplingParams
 from coordinator.errors import InvalidInputError
 from coordinator.runtime.loading import Runtime
-from coordinator.server.limits import RequestLimits
-from coordinator.server.metrics import Metrics
-from coordinator.server.routes.audio import speech_max_tokens
+from coordinator.service.limits import RequestLimits, speech_max_tokens
+from coordinator.service.metrics import Metrics
 from coordinator.text.sentences import DEFAULT_LANGUAGE, SentenceBuffer
 from coordinator.tts.synthesis import Utterances
 from coordinator.wyoming.connection import ServerContext, WyomingConnection

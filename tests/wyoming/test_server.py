@@ -18,9 +18,9 @@ from coordinator.cli import main
 from coordinator.config import Settings, load_catalog
 from coordinator.errors import ConfigError
 from coordinator.server.app import create_app
-from coordinator.server.lifecycle import Lifecycle
-from coordinator.server.limits import RequestLimits
-from coordinator.server.metrics import Metrics
+from coordinator.service.lifecycle import Lifecycle
+from coordinator.service.limits import RequestLimits
+from coordinator.service.metrics import Metrics
 from coordinator.wyoming.connection import ServerContext
 from coordinator.wyoming.handler import SpeechHandler, SpeechService
 from coordinator.wyoming.info import speech_info, voice_entries

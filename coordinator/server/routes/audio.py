@@ -18,9 +18,7 @@ from coordinator.audio.tempo import TempoFilter
 from coordinator.orpheus.voices import Voice
 from coordinator.runtime.loading import Runtime
 from coordinator.server.deps import get_limits, get_metrics, get_runtime
-from coordinator.server.errors import error_event, stream_failure
-from coordinator.server.limits import RequestLimits
-from coordinator.server.metrics import Metrics
+from coordinator.server.errors import error_event
 from coordinator.server.protocol import (
     SpeechModelCard,
     SpeechModelList,
@@ -31,6 +29,9 @@ from coordinator.server.protocol import (
     VoiceOptions,
 )
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
+from coordinator.service.failures import stream_failure
+from coordinator.service.limits import RequestLimits, speech_max_tokens
+from coordinator.service.metrics import Metrics
 from coordinator.tts.registry import GENERIC_SPEECH_MODELS
 from coordinator.tts.synthesis import Utterances
 
@@ -137,13 +138,6 @@ async def _speech_response(
         return EventSourceResponse(_sse_events(speech, chunks, encoder), headers=STREAM_HEADERS)
     return StreamingResponse(
         encoded_audio(chunks, encoder), media_type=encoder.media_type, headers=STREAM_HEADERS
-    )
-
-
-def speech_max_tokens(requested: int | None, runtime: Runtime, limits: RequestLimits) -> int:
-    """Audio tokens per utterance: as asked, within the server's cap, else TTS_MAX_TOKENS."""
-    return limits.completion_tokens(
-        requested, default=runtime.tts.default_params.max_tokens, param="max_tokens"
     )
 
 

@@ -24,12 +24,14 @@ from starlette.datastructures import UploadFile
 
 from coordinator.errors import InvalidInputError, UnknownModelError
 from coordinator.runtime.loading import Runtime
-from coordinator.server.deps import get_limits, get_runtime, stt_of
+from coordinator.server.deps import get_limits, get_runtime
 from coordinator.server.disconnect import unless_disconnected
-from coordinator.server.errors import error_event, stream_failure
-from coordinator.server.limits import RequestLimits
+from coordinator.server.errors import error_event
 from coordinator.server.protocol import InputAudio, TranscriptionFields, TranscriptionJSONRequest
 from coordinator.server.streaming import STREAM_HEADERS, primed, sse_event
+from coordinator.service.failures import stream_failure
+from coordinator.service.limits import RequestLimits
+from coordinator.service.readiness import stt_of
 from coordinator.stt.engine import OnSegment, SpeechToText
 from coordinator.stt.formats import (
     DEFAULT_GRANULARITIES,

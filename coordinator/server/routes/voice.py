@@ -29,17 +29,18 @@ from coordinator.errors import (
 from coordinator.llm.chat import ChatMessage
 from coordinator.runtime.loading import Runtime
 from coordinator.server.chat_events import chat_events
-from coordinator.server.deps import LOADING_MESSAGE, get_limits, get_metrics, get_runtime, stt_of
+from coordinator.server.deps import get_limits, get_metrics, get_runtime
 from coordinator.server.disconnect import unless_websocket_closed
-from coordinator.server.errors import error_event, stream_failure, ws_close_code, ws_close_reason
-from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE, Lifecycle
-from coordinator.server.limits import RequestLimits
-from coordinator.server.metrics import Metrics
+from coordinator.server.errors import error_event, ws_close_code, ws_close_reason
 from coordinator.server.protocol import SeedTTSRequest, VoiceChatRequest
-from coordinator.server.routes.audio import speech_max_tokens
 from coordinator.server.routes.transcription import transcribe_bytes
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
 from coordinator.service.conversation import SpokenReply
+from coordinator.service.failures import stream_failure
+from coordinator.service.lifecycle import Lifecycle
+from coordinator.service.limits import RequestLimits, speech_max_tokens
+from coordinator.service.metrics import Metrics
+from coordinator.service.readiness import LOADING_MESSAGE, SHUTTING_DOWN_MESSAGE, stt_of
 from coordinator.tts.synthesis import Utterances
 
 logger = logging.getLogger(__name__)

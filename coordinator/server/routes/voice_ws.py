@@ -43,13 +43,13 @@ from coordinator.errors import (
 )
 from coordinator.llm.chat import ChatMessage
 from coordinator.runtime.loading import Runtime
-from coordinator.server.deps import LOADING_MESSAGE, stt_of
-from coordinator.server.errors import error_event, stream_failure, ws_close_code, ws_close_reason
-from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE, Lifecycle
-from coordinator.server.limits import RequestLimits
+from coordinator.server.errors import error_event, ws_close_code, ws_close_reason
 from coordinator.server.protocol import CHAT_TOP_P
-from coordinator.server.routes.audio import speech_max_tokens
 from coordinator.service.conversation import SpokenReply
+from coordinator.service.failures import stream_failure
+from coordinator.service.lifecycle import Lifecycle
+from coordinator.service.limits import RequestLimits, speech_max_tokens
+from coordinator.service.readiness import LOADING_MESSAGE, SHUTTING_DOWN_MESSAGE, stt_of
 from coordinator.stt.audio import PcmResampler, pcm16_to_float
 from coordinator.stt.engine import SpeechToText
 from coordinator.stt.formats import language_code
