@@ -17,7 +17,7 @@ from wyoming.tts import Synthesize
 from coordinator.cli import main
 from coordinator.config import Settings, load_catalog
 from coordinator.errors import ConfigError
-from coordinator.server.app import create_app
+from coordinator.launch.app import create_app
 from coordinator.service.lifecycle import Lifecycle
 from coordinator.service.limits import RequestLimits
 from coordinator.service.metrics import Metrics
