@@ -29,6 +29,7 @@ from coordinator.service.lifecycle import Lifecycle
 from coordinator.service.limits import RequestLimits
 from coordinator.service.metrics import Metrics, cuda_if_available
 from coordinator.service.readiness import DOWNLOADING_MESSAGE
+from coordinator.service.voice_session import VOICE_IDLE_TIMEOUT_S
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ def create_app(
     app.state.settings = config
     app.state.limits = RequestLimits.from_settings(config)
     app.state.lifecycle = Lifecycle(on_abort=lambda: _abort(app))
+    # How long a live voice session may stay silent before it is closed (tests shorten it).
+    app.state.voice_idle_timeout_s = VOICE_IDLE_TIMEOUT_S
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(

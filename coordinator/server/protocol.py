@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from coordinator.engine.sampling import (
+    CHAT_TOP_P,
     MAX_REPETITION_PENALTY,
     MAX_SEED,
     MAX_TEMPERATURE,
@@ -265,9 +266,6 @@ class ChatCompletionRequest(_SamplingFields):
 
 class CompletionRequest(_SamplingFields):
     prompt: str
-
-
-CHAT_TOP_P = 0.95
 
 
 class HistoryMessage(BaseModel):
