@@ -4,9 +4,13 @@ the HTTP routes, the WebSockets and Wyoming."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from coordinator.errors import ModelNotFoundError
-from coordinator.runtime.loading import Runtime
-from coordinator.stt.engine import SpeechToText
+
+if TYPE_CHECKING:  # the messages need no model loaded
+    from coordinator.runtime.loading import Runtime
+    from coordinator.stt.engine import SpeechToText
 
 LOADING_MESSAGE = "the models are still loading: retry in a few seconds"
 DOWNLOADING_MESSAGE = "downloading the models (see the server log for progress): retry later"
