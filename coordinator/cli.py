@@ -250,7 +250,7 @@ def _download(args: argparse.Namespace) -> str:
 
 
 def _serve(args: argparse.Namespace) -> str:
-    from coordinator.server.app import serve
+    from coordinator.launch.serve import serve
 
     serve(host=args.host, port=args.port)
     return "server stopped"

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from coordinator.config.settings import Settings
 from coordinator.errors import ModelLoadError
-from coordinator.server.app import create_app
+from coordinator.launch.app import create_app
 
 LOOPBACK = "127.0.0.1"
 READY_POLL_S = 0.1

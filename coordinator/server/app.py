@@ -1,11 +1,15 @@
-"""The FastAPI app factory and `serve`. Nothing happens at import; models load in the lifespan."""
+"""The FastAPI app factory. Nothing happens at import; models load in the lifespan.
+
+What else runs in the same lifespan (the Wyoming ports) is composed above this door, in
+``coordinator/launch``, and passed in as ``companions``: the HTTP door knows no other door.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
@@ -13,14 +17,10 @@ from starlette.middleware.cors import CORSMiddleware
 from coordinator import __version__
 from coordinator.config.catalog import load_catalog
 from coordinator.config.settings import Settings, load_settings
-from coordinator.errors import CoordinatorError, ModelLoadError
-from coordinator.logs import configure_logging
-from coordinator.runtime.loading import Runtime, load_runtime, preflight
-from coordinator.server.deps import DOWNLOADING_MESSAGE
+from coordinator.errors import CoordinatorError
+from coordinator.runtime.loading import Runtime, load_runtime
 from coordinator.server.errors import install_error_handlers
-from coordinator.server.lifecycle import DrainGate, GracefulServer, Lifecycle
-from coordinator.server.limits import RequestLimits
-from coordinator.server.metrics import Metrics, cuda_if_available
+from coordinator.server.lifecycle import DrainGate
 from coordinator.server.middleware import RequestObserver, TrailingSlashes
 from coordinator.server.openapi import install_openapi
 from coordinator.server.routes import (
@@ -35,11 +35,18 @@ from coordinator.server.routes import (
     transcription,
     voice_ws,
 )
-from coordinator.server.security import SecurityMiddleware, check_bind, is_loopback
+from coordinator.server.security import SecurityMiddleware
 from coordinator.server.web import router as web
-from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_servers
+from coordinator.service.lifecycle import Lifecycle
+from coordinator.service.limits import RequestLimits
+from coordinator.service.metrics import Metrics, cuda_if_available
+from coordinator.service.readiness import DOWNLOADING_MESSAGE
+from coordinator.service.voice_session import VOICE_IDLE_TIMEOUT_S
 
 logger = logging.getLogger(__name__)
+
+# Something that runs beside the HTTP app for its whole lifespan (the Wyoming listeners).
+Companion = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
 
 # What a browser page on an allowed origin may send and read (no cookies: keys travel in a header).
 CORS_METHODS = ["GET", "POST"]
@@ -49,37 +56,39 @@ CORS_EXPOSED_HEADERS = ["Retry-After", "X-Transcript", "X-Transcript-Language"]
 UPLOAD_PATHS = frozenset({transcription.TRANSCRIPTIONS_PATH, transcription.TRANSLATIONS_PATH, "/chat"})
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    runtime: Runtime | None = None,
+    *,
+    companions: Sequence[Companion] = (),
+) -> FastAPI:
     """Build the app. With ``runtime`` (tests), serve it as is; otherwise load the models in the
     background after start-up, so /health can answer 503 while they load. ``settings`` (default:
-    the runtime's, else the environment's) set the API keys, limits and CORS."""
+    the runtime's, else the environment's) set the API keys, limits and CORS. ``companions`` run
+    for the app's lifespan, started before the models load and stopped before they are freed;
+    each is given the app, whose state (runtime, limits, metrics, lifecycle) they share."""
     config: Settings = settings or (runtime.settings if runtime is not None else load_settings())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime
         app.state.not_ready_reason = None
-        app.state.wyoming, app.state.wyoming_stt = _wyoming(app, config, runtime)
-        wyoming = [server for server in (app.state.wyoming, app.state.wyoming_stt) if server is not None]
-        try:
-            for server in wyoming:
-                await server.start()  # a port in use fails the start-up here, before any load
-        except BaseException:
-            for server in wyoming:
-                await server.stop()
-            raise
-        loading = None
-        if runtime is None:
-            loading = asyncio.create_task(_load(app, config))
-        try:
-            yield
-        finally:
-            for server in wyoming:
-                await server.stop()  # its connections stop before the models go
-            if loading is not None:
-                await loading  # a load in progress runs in a thread: let it finish, then free it
-                if app.state.runtime is not None:
-                    await asyncio.to_thread(app.state.runtime.close)
+        async with contextlib.AsyncExitStack() as running:
+            for companion in companions:
+                # A companion that cannot start (a port in use) fails the start-up here, before
+                # any load; those already started are stopped.
+                await running.enter_async_context(companion(app))
+            loading = None
+            if runtime is None:
+                loading = asyncio.create_task(_load(app, config))
+            try:
+                yield
+            finally:
+                await running.aclose()  # the companions' connections stop before the models go
+                if loading is not None:
+                    await loading  # a load in progress runs in a thread: let it finish, then free it
+                    if app.state.runtime is not None:
+                        await asyncio.to_thread(app.state.runtime.close)
 
     app = FastAPI(title="Orpheus Coordinator", version=__version__, lifespan=lifespan)
     app.state.runtime = None  # until the lifespan sets it; /metrics may be scraped before
@@ -87,6 +96,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.settings = config
     app.state.limits = RequestLimits.from_settings(config)
     app.state.lifecycle = Lifecycle(on_abort=lambda: _abort(app))
+    # How long a live voice session may stay silent before it is closed (tests shorten it).
+    app.state.voice_idle_timeout_s = VOICE_IDLE_TIMEOUT_S
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(
@@ -130,24 +141,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if config.web_ui:
         web.install_web_ui(app)
     return app
-
-
-def _wyoming(
-    app: FastAPI, settings: Settings, runtime: Runtime | None
-) -> tuple[WyomingServer | None, WyomingServer | None]:
-    """Home Assistant's protocol on its own ports (speech, transcription), served by this app's
-    models, limits and drain."""
-    if settings.wyoming_port is None and settings.wyoming_stt_port is None:
-        return None, None
-    return wyoming_servers(
-        settings,
-        runtime.catalog if runtime is not None else load_catalog(settings.catalog_path()),
-        runtime=lambda: app.state.runtime,
-        not_ready_reason=lambda: app.state.not_ready_reason,
-        lifecycle=app.state.lifecycle,
-        limits=app.state.limits,
-        metrics=app.state.metrics,
-    )
 
 
 def _download_missing(settings: Settings) -> None:
@@ -194,45 +187,3 @@ def _abort(app: FastAPI) -> None:
     runtime: Runtime | None = app.state.runtime
     if runtime is not None:
         runtime.abort()
-
-
-def serve(host: str | None = None, port: int | None = None) -> None:
-    import uvicorn
-
-    settings = load_settings()
-    host, port = host or settings.host, port or settings.port
-    # The command line's host is HOST for everything that follows (WYOMING_HOST defaults to it).
-    settings = settings.model_copy(update={"host": host, "port": port})
-    check_bind(host, has_api_key=bool(settings.api_keys()), allow_no_auth=settings.allow_no_auth)
-    check_wyoming_bind(settings)
-    configure_logging(settings.log_level, settings.log_format)
-    catalog = load_catalog(settings.catalog_path())
-    if not settings.auto_download:
-        # Refuse at once, with the download command, rather than start a server that can never be
-        # ready: a missing file, or a selection of models the memory cannot hold.
-        preflight(settings, catalog)
-    keys = len(settings.api_keys())
-    if keys:
-        logger.info("API key authentication on (%d key(s)); /health stays open", keys)
-    elif is_loopback(host):
-        logger.info("no API_KEY: authentication off, listening on loopback only")
-    else:
-        logger.warning("ALLOW_NO_AUTH: anyone who reaches %s:%s is served without authentication", host, port)
-    app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        # Logging is configured above (uvicorn's records go through the same handler), and the
-        # app writes its own access log, which carries the request id.
-        log_config=None,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        ws_max_size=settings.max_body_bytes,  # a WebSocket message is a request body too
-    )
-    # SIGTERM drains (new requests 503, streams in flight finish within SHUTDOWN_GRACE_S), then exits 0.
-    GracefulServer(config, lifecycle=app.state.lifecycle, grace_s=settings.shutdown_grace_s).run()
-    if app.state.lifecycle.failure is not None:
-        # Exit non-zero (the CLI prints this one line): staying up unready would leave Docker at
-        # "starting" for the whole health-check start period, and nothing would ever retry.
-        raise ModelLoadError(app.state.lifecycle.failure)

@@ -22,8 +22,9 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from coordinator.audio.encoders import PcmEncoder
-from coordinator.server.errors import error_event, stream_failure
+from coordinator.server.errors import error_event
 from coordinator.server.streaming import sse_event
+from coordinator.service.failures import stream_failure
 from coordinator.service.speech import Speech
 
 TEXT_DELTA = "response.text.delta"

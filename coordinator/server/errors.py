@@ -31,6 +31,7 @@ from coordinator.errors import (
     TooManySessionsError,
     UnknownModelError,
 )
+from coordinator.service.failures import INTERNAL_ERROR_MESSAGE, log_level_of
 
 logger = logging.getLogger(__name__)
 
@@ -57,19 +58,6 @@ _STATUS: tuple[tuple[type[CoordinatorError], int], ...] = (
     (CancelledError, 503),
 )
 _DEFAULT_STATUS = 400
-# How loud each refusal is in the log. Load and lifecycle answers (a full queue, a wait that timed
-# out, device memory busy, still loading, draining) are what a busy server says, not faults: an
-# operator scales on them (metrics, WARNING), but an alert on ERROR must not fire for them. Below
-# these, a 5xx is a fault (ERROR) and a 4xx the client's (INFO).
-_LOG_LEVEL: tuple[tuple[type[CoordinatorError], int], ...] = (
-    (QueueFullError, logging.WARNING),
-    (TooManySessionsError, logging.WARNING),
-    (QueueTimeoutError, logging.WARNING),
-    (DeviceOutOfMemoryError, logging.WARNING),
-    (NotReadyError, logging.INFO),
-    (ShuttingDownError, logging.INFO),
-    (CancelledError, logging.INFO),
-)
 REQUEST_ID_HEADER = "X-Request-ID"
 RETRY_AFTER_S = 5
 
@@ -87,13 +75,6 @@ def status_of(error: CoordinatorError) -> int:
         if isinstance(error, cls):
             return status
     return _DEFAULT_STATUS
-
-
-def log_level_of(error: CoordinatorError) -> int:
-    for cls, level in _LOG_LEVEL:
-        if isinstance(error, cls):
-            return level
-    return logging.ERROR if status_of(error) >= 500 else logging.INFO
 
 
 def error_body(message: str, status: int, *, param: str | None = None, code: str | None = None) -> dict:
@@ -136,25 +117,6 @@ def error_event(error: CoordinatorError) -> dict:
     """The error as one typed event of a stream (SSE or WebSocket), in OpenAI's error shape."""
     body = error_body(error.message, status_of(error), param=error.param, code=error.code)
     return {"type": "error", **body}
-
-
-INTERNAL_ERROR_MESSAGE = "internal error: the server logged the details"
-
-
-def stream_failure(exc: Exception) -> CoordinatorError:
-    """A failure after a response started streaming, logged here, as the domain error to report
-    in the stream (an SSE error event) or to end it on (audio). Unexpected exceptions become an
-    InternalError, so no exception text or traceback reaches the client."""
-    if isinstance(exc, CoordinatorError):
-        logger.log(
-            max(log_level_of(exc), logging.WARNING),
-            "stream failed after it started: %s: %s",
-            type(exc).__name__,
-            exc.message,
-        )
-        return exc
-    logger.error("stream failed after it started", exc_info=exc)
-    return InternalError(INTERNAL_ERROR_MESSAGE)
 
 
 def ws_close_code(error: CoordinatorError) -> int:

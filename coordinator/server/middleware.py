@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from coordinator.logs import REQUEST_ID
 from coordinator.server.errors import CLIENT_CLOSED_REQUEST
-from coordinator.server.metrics import Metrics
+from coordinator.service.metrics import Metrics
 
 access_log = logging.getLogger("coordinator.access")
 

@@ -2,18 +2,17 @@
 request body limit, the WebSocket session limits (in total and per client address), and serve's
 refusal to listen beyond loopback without a key. One pure ASGI middleware, installed by
 ``create_app`` from the settings; what it refuses is answered through ``server/errors.py`` like
-every other error. The session counting (``ClientSlots``) is shared with the Wyoming ports."""
+every other error. The session counting (``ClientSlots``, in ``service/connections.py``) is
+shared with the Wyoming ports."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import hmac
-import ipaddress
 import logging
 import re
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -23,9 +22,9 @@ from coordinator.errors import (
     ConfigError,
     CoordinatorError,
     PayloadTooLargeError,
-    TooManySessionsError,
 )
 from coordinator.server.errors import domain_error_response, error_event, ws_close_code, ws_close_reason
+from coordinator.service.connections import ClientSlots, is_loopback
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +35,6 @@ OPEN_PATHS = frozenset({"/health", "/livez", "/readyz"})
 # from the browser without one. They reveal only names. Reading only: nothing else on these paths.
 OPEN_LISTINGS = re.compile(r"/v1/audio/(voices|models|voices/[^/]+)")
 OPEN_LISTING_METHODS = frozenset({"GET", "HEAD"})
-LOOPBACK_NAMES = frozenset({"localhost"})
 BEARER_SCHEME = "bearer"
 # Browsers cannot set headers on a WebSocket, so they send the key as a subprotocol, as OpenAI's
 # Realtime API has them do: `new WebSocket(url, ["openai-insecure-api-key." + key])`. A header or a
@@ -45,17 +43,6 @@ WS_KEY_PROTOCOL_PREFIX = "openai-insecure-api-key."
 
 _HOW = "send one of the keys set by the server's API_KEY as 'Authorization: Bearer YOUR_KEY'"
 _HOW_WS = f"{_HOW}, or from a browser as the WebSocket subprotocol '{WS_KEY_PROTOCOL_PREFIX}YOUR_KEY'"
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` only accepts connections from this machine (127.0.0.0/8, ::1, localhost)."""
-    name = host.strip().strip("[]").lower()
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False  # another host name: it may resolve to anything
 
 
 def check_bind(host: str, *, has_api_key: bool, allow_no_auth: bool) -> None:
@@ -82,55 +69,6 @@ def key_matches(given: str, accepted: Sequence[bytes]) -> bool:
     for expected in accepted:
         matched |= hmac.compare_digest(candidate, expected)
     return matched
-
-
-# The address a connection without one is counted under (a test transport, a Unix socket).
-UNKNOWN_CLIENT = "unknown"
-
-
-class ClientSlots:
-    """Long-lived sessions open at once, in total and per client address, so that one client
-    cannot hold them all and lock everyone else out. A refusal names the setting to raise.
-
-    Only touched on the event loop: no lock needed."""
-
-    def __init__(self, what: str, *, total: int, per_client: int, total_setting: str, client_setting: str):
-        self._what = what  # "speech WebSocket sessions": what the messages call them
-        self._total, self._per_client = total, per_client
-        self._total_setting, self._client_setting = total_setting, client_setting
-        self._open: Counter[str] = Counter()
-
-    @property
-    def open(self) -> int:
-        return self._open.total()
-
-    def of(self, client: str) -> int:
-        return self._open[client]
-
-    @contextlib.contextmanager
-    def held(self, client: str | None) -> Iterator[None]:
-        """One slot for ``client`` while the block runs; TooManySessionsError when none is free."""
-        client = client or UNKNOWN_CLIENT
-        if self.open >= self._total:
-            raise TooManySessionsError(
-                f"too many {self._what}: this server allows {self._total} at once ({self._total_setting}); "
-                "retry in a few seconds"
-            )
-        if self._open[client] >= self._per_client:
-            # No colon before the fix: a WebSocket close reason is the text before the first one,
-            # and an IPv6 address is full of them.
-            raise TooManySessionsError(
-                f"too many {self._what} from one client address: this server allows {self._per_client} "
-                f"per address at once ({self._client_setting}), and {client} holds them all; close one "
-                "of them, or retry in a few seconds"
-            )
-        self._open[client] += 1
-        try:
-            yield
-        finally:
-            self._open[client] -= 1
-            if not self._open[client]:
-                del self._open[client]
 
 
 def is_open(scope: Scope) -> bool:

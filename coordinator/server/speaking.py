@@ -10,8 +10,8 @@ from starlette.datastructures import State
 
 from coordinator.runtime.loading import Runtime
 from coordinator.server.deps import get_limits, get_metrics, get_runtime
-from coordinator.server.limits import RequestLimits
-from coordinator.server.metrics import Metrics
+from coordinator.service.limits import RequestLimits
+from coordinator.service.metrics import Metrics
 from coordinator.service.speech import Sampling, Speaker
 
 

@@ -11,7 +11,7 @@ from starlette.requests import Request
 
 from coordinator.audio.encoders import StreamEncoder
 from coordinator.server.disconnect import unless_disconnected
-from coordinator.server.errors import stream_failure
+from coordinator.service.failures import stream_failure
 
 _T = TypeVar("_T")
 

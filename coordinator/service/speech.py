@@ -44,8 +44,8 @@ import numpy as np
 
 from coordinator.engine.sampling import SamplingParams, sampling_with
 from coordinator.runtime.loading import Runtime
-from coordinator.server.limits import RequestLimits
-from coordinator.server.metrics import Metrics, SpeechEndpoint
+from coordinator.service.limits import RequestLimits
+from coordinator.service.metrics import Metrics, SpeechEndpoint
 from coordinator.service.sentences import SentencePipeline
 from coordinator.tts.lookahead import GROUP_END, GroupEnd, Lookahead
 from coordinator.tts.registry import ResolvedVoice

@@ -28,8 +28,8 @@ from wyoming.event import Event
 
 from coordinator.errors import InvalidInputError
 from coordinator.runtime.loading import Runtime
-from coordinator.server.deps import stt_of
 from coordinator.service import transcription
+from coordinator.service.readiness import stt_of
 from coordinator.stt.audio import PCM16_SCALE, PcmResampler, pcm_to_mono
 from coordinator.stt.formats import language_code
 from coordinator.wyoming.audio_events import audio_chunk, audio_start

@@ -24,9 +24,9 @@ from wyoming.server import AsyncEventHandler
 
 from coordinator.errors import CoordinatorError, NotReadyError, QueueFullError, ShuttingDownError
 from coordinator.runtime.loading import Runtime
-from coordinator.server.deps import LOADING_MESSAGE
-from coordinator.server.errors import stream_failure
-from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE, Lifecycle
+from coordinator.service.failures import stream_failure
+from coordinator.service.lifecycle import Lifecycle
+from coordinator.service.readiness import LOADING_MESSAGE, SHUTTING_DOWN_MESSAGE
 from coordinator.wyoming.framing import read_event
 
 logger = logging.getLogger(__name__)

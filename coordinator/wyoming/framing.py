@@ -11,14 +11,15 @@ the client gets an ``error`` event. Writing stays the package's (``async_write_e
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from wyoming.event import Event
 
 from coordinator.errors import InvalidInputError, PayloadTooLargeError
+from coordinator.service.json_input import parse_json
 
-_NOT_AN_EVENT = "not a Wyoming event: each event starts with one line of JSON holding its type"
+_EVENT_SHAPE = "each event starts with one line of JSON holding its type"
+_NOT_AN_EVENT = f"not a Wyoming event: {_EVENT_SHAPE}"
 
 
 async def read_event(reader: asyncio.StreamReader, *, max_bytes: int) -> Event | None:
@@ -29,7 +30,7 @@ async def read_event(reader: asyncio.StreamReader, *, max_bytes: int) -> Event |
         raise InvalidInputError(f"{_NOT_AN_EVENT} (this header line is too long)") from None
     if not line:
         return None
-    header = _json(line)
+    header = _json(line, "header line")
     kind = header.get("type")
     data = header.get("data") or {}
     if not isinstance(kind, str) or not isinstance(data, dict):
@@ -42,7 +43,7 @@ async def read_event(reader: asyncio.StreamReader, *, max_bytes: int) -> Event |
         )
     try:
         if data_length:
-            more = _json(await reader.readexactly(data_length))
+            more = _json(await reader.readexactly(data_length), "data part")
             data.update(more)
         payload = await reader.readexactly(payload_length) if payload_length else None
     except asyncio.IncompleteReadError:
@@ -50,13 +51,8 @@ async def read_event(reader: asyncio.StreamReader, *, max_bytes: int) -> Event |
     return Event(type=kind, data=data, payload=payload)
 
 
-def _json(raw: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise InvalidInputError(_NOT_AN_EVENT) from None
-    except RecursionError:  # "[[[[…": deeper than Python's parser goes
-        raise InvalidInputError(f"{_NOT_AN_EVENT} (this JSON is nested too deeply)") from None
+def _json(raw: bytes, part: str) -> dict[str, Any]:
+    value = parse_json(raw, what=f"not a Wyoming event: this event's {part}", fix=_EVENT_SHAPE)
     if not isinstance(value, dict):
         raise InvalidInputError(_NOT_AN_EVENT)
     return value

@@ -22,10 +22,10 @@ from coordinator.config.catalog import ModelCatalog
 from coordinator.config.settings import Settings
 from coordinator.errors import ConfigError, CoordinatorError
 from coordinator.runtime.loading import Runtime
-from coordinator.server.lifecycle import Lifecycle
-from coordinator.server.limits import RequestLimits
-from coordinator.server.metrics import Metrics
-from coordinator.server.security import ClientSlots, is_loopback
+from coordinator.service.connections import ClientSlots, is_loopback
+from coordinator.service.lifecycle import Lifecycle
+from coordinator.service.limits import RequestLimits
+from coordinator.service.metrics import Metrics
 from coordinator.wyoming.connection import ServerContext
 from coordinator.wyoming.handler import SpeechHandler
 from coordinator.wyoming.info import speech_info, voice_entries

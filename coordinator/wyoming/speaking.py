@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from wyoming.event import Event
 
 from coordinator.errors import InvalidInputError
-from coordinator.server.limits import RequestLimits
-from coordinator.server.metrics import Metrics
+from coordinator.service.limits import RequestLimits
+from coordinator.service.metrics import Metrics
 from coordinator.wyoming.connection import ServerContext
 from coordinator.wyoming.info import VoiceEntry
 

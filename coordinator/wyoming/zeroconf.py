@@ -15,7 +15,7 @@ import socket
 from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
-from coordinator.server.security import is_loopback
+from coordinator.service.connections import is_loopback
 
 logger = logging.getLogger(__name__)
 

@@ -89,7 +89,7 @@ def test_the_proof_carries_every_package_the_server_the_bench_and_the_gpu_tests_
 
     modules = [
         "coordinator.cli",
-        "coordinator.server.app",
+        "coordinator.launch.serve",  # the HTTP app and the Wyoming door
         "coordinator.bench.capacity",
         "coordinator.bench.synthetic",
         "tests.conftest",

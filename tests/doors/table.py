@@ -25,8 +25,8 @@ DOORS: tuple[Door, ...] = (
     ChatWav("chat-wav", metrics_label="chat", speaks_the_text=False),
     ChatSse("chat-sse", metrics_label="chat", speaks_the_text=False),
     SpeechWs("speech-ws", metrics_label="ws"),
-    # No label exists for it yet (it records no speech): "voice" is the one its fix is to use.
-    VoiceWs("voice-ws", metrics_label="voice", speaks_the_text=False),
+    # No label exists for it yet (it records no speech): "voice_ws" is the one its fix uses.
+    VoiceWs("voice-ws", metrics_label="voice_ws", speaks_the_text=False),
     WyomingOneShot("wyoming", metrics_label="wyoming"),
     WyomingStreamed("wyoming-stream", metrics_label="wyoming"),
 )

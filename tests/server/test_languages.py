@@ -5,6 +5,7 @@ ORPHEUS_MODELS, MODELS_DIR, the memory plan), each on its own engine, sharing on
 from __future__ import annotations
 
 import io
+import json
 import threading
 
 import httpx
@@ -16,8 +17,10 @@ from fastapi.testclient import TestClient
 from coordinator.audio.format import SAMPLE_RATE
 from coordinator.config.settings import Settings
 from coordinator.engine.sampling import sampling_with
+from coordinator.launch.app import create_app  # the whole server: HTTP and Wyoming
 from coordinator.runtime.loading import load_runtime
-from coordinator.server.app import create_app
+from coordinator.stt.audio import decode_audio
+from tests.rig.audio_samples import encode, pcm16, spoken
 from tests.rig.language_models import LANGUAGE_VOICES, write_language_rig
 from tests.rig.snac_checkpoint import silence_noise_blocks
 from tests.server.conftest import serving
@@ -297,6 +300,25 @@ def test_the_voice_assistant_and_the_websocket_speak_with_the_voices_model(multi
     assert chinese.stats.tokens_sampled > before
 
 
+def test_the_live_voice_session_speaks_with_the_voices_model(multi_client, multi_runtime):
+    """/v1/voice/ws took only the default model's voices; now any loaded model's, with ``model``
+    to say where to look, as the speech WebSocket does."""
+    samples, rate = spoken("Hello there. Tell me a story about a cat.")
+    sentence = decode_audio(encode(samples, rate, "wav"), max_seconds=60)
+    french = multi_runtime.speech.find("fr")
+    before = french.tts.engine.stats.tokens_sampled
+    with multi_client.websocket_connect("/v1/voice/ws?voice=amelie&model=fr&language=en&seed=1") as ws:
+        created = ws.receive_json()
+        ws.send_bytes(pcm16(sentence))
+        ws.send_text(json.dumps({"type": "input_audio.commit"}))
+        audio = 0
+        while (message := ws.receive()).get("text") is None or '"reply.done"' not in message["text"]:
+            audio += len(message.get("bytes") or b"")
+            assert '"error"' not in (message.get("text") or ""), message
+    assert created["voice"] == "amelie" and created["model"] == french.model_id
+    assert audio > 0 and french.tts.engine.stats.tokens_sampled > before
+
+
 def test_a_selection_that_does_not_fit_the_memory_budget_is_refused_at_start(
     languages_env, monkeypatch, capsys
 ):
@@ -381,8 +403,7 @@ def test_the_cli_speaks_a_voice_of_any_selected_model_loading_only_that_one(
     assert info.samplerate == SAMPLE_RATE and info.frames > 0
     assert "wrote" in capsys.readouterr().out
     settings = _settings(languages_env)
-    from coordinator.config.catalog import load_catalog
-    from coordinator.config.selection import select_orpheus
+    from coordinator.config import load_catalog, select_orpheus
 
     choices = select_orpheus(load_catalog(settings.catalog_path()), settings)
     assert [

@@ -13,7 +13,7 @@ from coordinator.audio.windows import window_shapes
 from coordinator.config.settings import Settings
 from coordinator.runtime.loading import Runtime
 from coordinator.server.app import create_app
-from coordinator.server.lifecycle import Lifecycle
+from coordinator.service.lifecycle import Lifecycle
 from tests.server.conftest import serving
 
 LOAD_TIMEOUT_S = 60

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from coordinator.audio.format import SAMPLE_RATE, SAMPLES_PER_FRAME
 from coordinator.config.settings import Settings
 from coordinator.server.app import create_app
-from coordinator.server.metrics import GpuMemoryCollector
+from coordinator.service.metrics import GpuMemoryCollector
 
 FRAMES = 10
 SPEECH = {"model": "tts-1", "input": "Hello there.", "voice": "tara", "max_tokens": 7 * FRAMES, "seed": 1}

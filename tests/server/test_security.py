@@ -16,7 +16,8 @@ from coordinator.cli import main
 from coordinator.config.settings import Settings
 from coordinator.errors import ConfigError, TooManySessionsError
 from coordinator.server.app import create_app
-from coordinator.server.security import ClientSlots, check_bind, is_loopback, key_digest, key_matches
+from coordinator.server.security import check_bind, key_digest, key_matches
+from coordinator.service.connections import ClientSlots, is_loopback
 from tests.server.conftest import serving
 
 KEY, SECOND_KEY = "first-key_1", "second.key~2"

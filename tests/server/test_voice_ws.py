@@ -11,12 +11,19 @@ import numpy as np
 import pytest
 import websockets
 
+from coordinator.server.app import create_app
 from coordinator.stt.audio import decode_audio
 from tests.rig.audio_samples import encode, noise_bursts, pcm16, silence, spoken
+from tests.server.conftest import serving
 
 RATE = 16_000
 CHUNK_S = 0.1
 EVENT_TIMEOUT_S = 60
+# MAX_COMPLETION_TOKENS of the capped server: under the chat reply's default (256) and the rig's
+# TTS_MAX_TOKENS, and long enough for an utterance to be heard.
+TOKEN_CAP = 64
+# A short idle timeout, so that the test waits for nothing.
+SHORT_IDLE_S = 0.05
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +190,92 @@ def test_a_bad_message_is_an_error_event_and_the_conversation_goes_on(live_url, 
     assert "is not JSON" in broken["error"]["message"] and "odd number of bytes" in odd["error"]["message"]
     assert all(e["error"]["code"] != "internal_error" for e in (deep, broken, odd))
     assert final["text"]
+
+
+@pytest.fixture(scope="module")
+def capped(settings, runtime):
+    """A second server over the same runtime, with MAX_COMPLETION_TOKENS=TOKEN_CAP: yields
+    (app, base URL)."""
+    app = create_app(settings.model_copy(update={"max_completion_tokens": TOKEN_CAP}), runtime=runtime)
+    with serving(app) as url:
+        yield app, url
+
+
+async def _one_turn(url: str, sentence: np.ndarray, seen: list, binary: list, **query) -> dict:
+    """Connect, speak ``sentence`` (committed at once), and return ``reply.done``."""
+    async with websockets.connect(_ws_url(url, **query)) as ws:
+        seen.append(json.loads(await ws.recv())["type"])
+        await _send_audio(ws, sentence)
+        await ws.send(json.dumps({"type": "input_audio.commit"}))
+        return await _until(ws, "reply.done", seen, binary)
+
+
+def test_the_answer_is_capped_as_every_door_caps_and_counted_under_its_own_label(
+    capped, sentence, runtime, monkeypatch
+):
+    """MAX_COMPLETION_TOKENS bounds the chat reply and each spoken utterance, as on /chat; the
+    speech is in the metrics under endpoint="voice_ws" (first audio, utterances, seconds)."""
+    app, url = capped
+    chat_caps, speech_caps = [], []
+    chat_request, utterance_request = runtime.llm.chat_request, runtime.tts.utterance_request
+
+    def recording_chat(messages, params):
+        chat_caps.append(params.max_tokens)
+        return chat_request(messages, params)
+
+    def recording_utterance(text, voice, params):
+        speech_caps.append(params.max_tokens)
+        return utterance_request(text, voice, params)
+
+    monkeypatch.setattr(runtime.llm, "chat_request", recording_chat)
+    monkeypatch.setattr(runtime.tts, "utterance_request", recording_utterance)
+    registry = app.state.metrics.registry
+    voice_ws = {"endpoint": "voice_ws"}
+
+    def sample(name: str, **labels) -> float:
+        return registry.get_sample_value(name, {**voice_ws, **labels}) or 0.0
+
+    first_before = sample("orpheus_speech_time_to_first_audio_seconds_count")
+    seen, binary = [], []
+    done = asyncio.run(_one_turn(url, sentence, seen, binary))
+    assert done["text"] and binary, seen  # seed 1: the reply has words, and they were spoken
+    assert chat_caps == [TOKEN_CAP] and speech_caps and set(speech_caps) == {TOKEN_CAP}
+    assert sample("orpheus_speech_time_to_first_audio_seconds_count") == first_before + 1
+    spoken_utterances = sum(
+        sample("orpheus_speech_utterances_total", finish_reason=reason) for reason in ("stop", "length")
+    )
+    assert spoken_utterances >= 1 and sample("orpheus_speech_audio_seconds_total") > 0
+    _engines_idle(runtime)
+
+
+def test_a_silent_session_is_closed_after_the_idle_timeout_naming_it(capped, monkeypatch):
+    app, url = capped
+    monkeypatch.setattr(app.state, "voice_idle_timeout_s", SHORT_IDLE_S)
+
+    async def scenario():
+        async with websockets.connect(_ws_url(url)) as ws:
+            created = json.loads(await ws.recv())
+            closed = json.loads(await asyncio.wait_for(ws.recv(), timeout=EVENT_TIMEOUT_S))
+            await asyncio.wait_for(ws.wait_closed(), timeout=EVENT_TIMEOUT_S)
+            return created, closed, ws.close_code
+
+    created, closed, code = asyncio.run(scenario())
+    assert created["type"] == "session.created" and closed["type"] == "error" and code == 1008
+    assert f"nothing arrived for {SHORT_IDLE_S:g} s" in closed["error"]["message"]
+
+
+def test_a_voice_or_model_this_server_does_not_have_is_refused_naming_it(live_url):
+    async def refused(**query):
+        async with websockets.connect(_ws_url(live_url, **query)) as ws:
+            error = json.loads(await ws.recv())
+            await asyncio.wait_for(ws.wait_closed(), timeout=10)
+            return error, ws.close_code
+
+    voice, voice_code = asyncio.run(refused(voice="nobody"))
+    model, _ = asyncio.run(refused(voice="tara", model="no-such-model"))
+    assert voice["type"] == "error" and voice["error"]["param"] == "voice" and voice_code == 1008
+    assert "nobody" in voice["error"]["message"]
+    assert model["type"] == "error" and model["error"]["code"] == "model_not_found"
 
 
 def _engines_idle(runtime) -> None:

@@ -9,8 +9,8 @@ import pytest
 from coordinator.audio.format import SAMPLES_PER_FRAME
 from coordinator.errors import InvalidInputError, QueueFullError
 from coordinator.orpheus.layout import FRAME_TOKENS
-from coordinator.server.limits import RequestLimits
-from coordinator.server.metrics import Metrics
+from coordinator.service.limits import RequestLimits
+from coordinator.service.metrics import Metrics
 from coordinator.service.speech import GROUP_END, Sampling, Speaker
 from tests.server.checks import wait_until_free
 

@@ -6,7 +6,7 @@ from wyoming.client import AsyncTcpClient
 from wyoming.error import Error
 from wyoming.event import Event
 
-from coordinator.server.app import create_app
+from coordinator.launch.app import create_app
 from tests.server.conftest import runtime, serving  # noqa: F401  (the server tests' live rig)
 
 WYOMING_SEED = 7

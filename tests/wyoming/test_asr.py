@@ -19,7 +19,7 @@ from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize
 
 from coordinator.errors import InvalidInputError
-from coordinator.server.lifecycle import Lifecycle
+from coordinator.service.lifecycle import Lifecycle
 from coordinator.stt.audio import PcmResampler
 from coordinator.stt.transcript import SAMPLE_RATE
 from coordinator.wyoming import asr

@@ -4,9 +4,9 @@ import pytest
 
 from coordinator.config.catalog import load_catalog
 from coordinator.errors import InvalidInputError
-from coordinator.server.lifecycle import Lifecycle
-from coordinator.server.limits import RequestLimits
-from coordinator.server.metrics import Metrics
+from coordinator.service.lifecycle import Lifecycle
+from coordinator.service.limits import RequestLimits
+from coordinator.service.metrics import Metrics
 from coordinator.wyoming.connection import ServerContext
 from coordinator.wyoming.info import speech_info, voice_entries
 from coordinator.wyoming.speaking import SpeechService

@@ -16,7 +16,7 @@ from wyoming.info import Describe
 from wyoming.ping import Ping, Pong
 from wyoming.tts import Synthesize
 
-from coordinator.server.app import create_app
+from coordinator.launch.app import create_app
 from coordinator.stt.transcript import SAMPLE_RATE
 from coordinator.wyoming import asr, handler
 from tests.wyoming.conftest import error_after, free_port, serving

@@ -18,10 +18,10 @@ from coordinator.cli import main
 from coordinator.config.catalog import load_catalog
 from coordinator.config.settings import Settings
 from coordinator.errors import ConfigError
-from coordinator.server.app import create_app
-from coordinator.server.lifecycle import Lifecycle
-from coordinator.server.limits import RequestLimits
-from coordinator.server.metrics import Metrics
+from coordinator.launch.app import create_app
+from coordinator.service.lifecycle import Lifecycle
+from coordinator.service.limits import RequestLimits
+from coordinator.service.metrics import Metrics
 from coordinator.wyoming.connection import ServerContext
 from coordinator.wyoming.handler import SpeechHandler
 from coordinator.wyoming.info import speech_info, voice_entries

@@ -17,7 +17,7 @@ from coordinator.audio.tempo import at_speed
 from coordinator.orpheus.voices import Voice
 from coordinator.runtime.loading import Runtime
 from coordinator.server.deps import get_runtime
-from coordinator.server.errors import error_event, stream_failure
+from coordinator.server.errors import error_event
 from coordinator.server.schemas.listings import (
     SpeechModelCard,
     SpeechModelList,
@@ -29,6 +29,7 @@ from coordinator.server.schemas.listings import (
 from coordinator.server.schemas.speech import SpeechRequest
 from coordinator.server.speaking import get_speaker, sampling_of
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
+from coordinator.service.failures import stream_failure
 from coordinator.service.speech import Speaker, Speech
 from coordinator.tts.registry import GENERIC_SPEECH_MODELS
 

@@ -20,13 +20,14 @@ from coordinator.errors import InvalidInputError
 from coordinator.llm.chat import ChatMessage
 from coordinator.runtime.loading import Runtime
 from coordinator.server.chat_events import chat_events
-from coordinator.server.deps import get_limits, get_runtime, stt_of
-from coordinator.server.errors import stream_failure
-from coordinator.server.limits import RequestLimits
+from coordinator.server.deps import get_limits, get_runtime
 from coordinator.server.schemas.chat import VoiceChatRequest
 from coordinator.server.speaking import get_speaker
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
 from coordinator.server.transcription_request import transcribe_bytes
+from coordinator.service.failures import stream_failure
+from coordinator.service.limits import RequestLimits
+from coordinator.service.readiness import stt_of
 from coordinator.service.speech import Speaker, Speech
 
 logger = logging.getLogger(__name__)

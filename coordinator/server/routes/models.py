@@ -8,10 +8,10 @@ from fastapi.responses import JSONResponse
 from coordinator import __version__
 from coordinator.errors import ShuttingDownError
 from coordinator.runtime.loading import Runtime
-from coordinator.server.deps import LOADING_MESSAGE, get_runtime
+from coordinator.server.deps import get_runtime
 from coordinator.server.errors import error_response
-from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE
 from coordinator.server.schemas.listings import ModelCard, ModelList
+from coordinator.service.readiness import LOADING_MESSAGE, SHUTTING_DOWN_MESSAGE
 
 router = APIRouter()
 

@@ -19,11 +19,12 @@ from coordinator.errors import (
     ShuttingDownError,
 )
 from coordinator.runtime.loading import Runtime
-from coordinator.server.deps import LOADING_MESSAGE
 from coordinator.server.disconnect import unless_websocket_closed
-from coordinator.server.errors import error_event, stream_failure, ws_close_code, ws_close_reason
-from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE, Lifecycle
+from coordinator.server.errors import error_event, ws_close_code, ws_close_reason
 from coordinator.server.speaking import speaker_of
+from coordinator.service.failures import stream_failure
+from coordinator.service.lifecycle import Lifecycle
+from coordinator.service.readiness import LOADING_MESSAGE, SHUTTING_DOWN_MESSAGE
 from coordinator.service.speech import Speech
 
 logger = logging.getLogger(__name__)

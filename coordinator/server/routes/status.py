@@ -12,8 +12,7 @@ from fastapi import APIRouter, Request
 
 from coordinator import __version__
 from coordinator.runtime.loading import Runtime
-from coordinator.server.deps import DOWNLOADING_MESSAGE, LOADING_MESSAGE, get_limits
-from coordinator.server.lifecycle import SHUTTING_DOWN_MESSAGE
+from coordinator.server.deps import get_limits
 from coordinator.server.schemas.status import (
     LoadedModel,
     ServerState,
@@ -21,6 +20,7 @@ from coordinator.server.schemas.status import (
     SpeechDefaults,
     StatusLimits,
 )
+from coordinator.service.readiness import DOWNLOADING_MESSAGE, LOADING_MESSAGE, SHUTTING_DOWN_MESSAGE
 
 router = APIRouter()
 

@@ -17,10 +17,11 @@ from coordinator.llm.chat import ChatMessage, TextModel, TextStream
 from coordinator.runtime.loading import Runtime
 from coordinator.server.deps import get_limits, get_runtime
 from coordinator.server.disconnect import unless_disconnected
-from coordinator.server.errors import error_body, status_of, stream_failure
-from coordinator.server.limits import RequestLimits
+from coordinator.server.errors import error_body, status_of
 from coordinator.server.schemas.text import ChatCompletionRequest, CompletionRequest
 from coordinator.server.streaming import SSE_DONE, STREAM_HEADERS, primed, sse_event
+from coordinator.service.failures import stream_failure
+from coordinator.service.limits import RequestLimits
 
 logger = logging.getLogger(__name__)
 router = APIRouter()

@@ -13,10 +13,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sse_starlette import EventSourceResponse
 
 from coordinator.runtime.loading import Runtime
-from coordinator.server.deps import get_limits, get_runtime, stt_of
+from coordinator.server.deps import get_limits, get_runtime
 from coordinator.server.disconnect import unless_disconnected
-from coordinator.server.errors import error_event, stream_failure
-from coordinator.server.limits import RequestLimits
+from coordinator.server.errors import error_event
 from coordinator.server.streaming import STREAM_HEADERS, primed, sse_event
 from coordinator.server.transcription_request import (
     AUDIO_FIELD,
@@ -25,6 +24,9 @@ from coordinator.server.transcription_request import (
     read_transcription,
 )
 from coordinator.service import transcription
+from coordinator.service.failures import stream_failure
+from coordinator.service.limits import RequestLimits
+from coordinator.service.readiness import stt_of
 from coordinator.service.transcription import FILE_PARAM, GRANULARITIES_PARAM
 from coordinator.stt.formats import RESPONSE_FORMATS, Task, TextDeltas, stream_usage
 from coordinator.stt.transcript import Segment, Transcript

@@ -6,9 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from coordinator.engine.sampling import MAX_SEED, MAX_TEMPERATURE, MIN_SEED, SamplingParams
-
-CHAT_TOP_P = 0.95
+from coordinator.engine.sampling import CHAT_TOP_P, MAX_SEED, MAX_TEMPERATURE, MIN_SEED, SamplingParams
 
 
 class HistoryMessage(BaseModel):

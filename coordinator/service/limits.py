@@ -1,15 +1,20 @@
 """What one request may ask of the models, as the operator set it: characters of text, completion
 tokens, earlier messages of a conversation. Checked before anything is tokenized or queued; each
-refusal is a 400 naming the limit and the fix. (The body size and the WebSocket sessions are
-limited earlier, in ``security.py``; the context window last, by the engine, in tokens.)"""
+refusal is a 400 (an error event on the sockets) naming the limit and the fix. (The body size and
+the sessions are limited earlier, by each door: ``server/security.py``, the Wyoming server; the
+context window last, by the engine, in tokens.)"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from coordinator.config.settings import Settings
 from coordinator.errors import InvalidInputError
+
+if TYPE_CHECKING:  # the limits themselves need no model loaded
+    from coordinator.runtime.loading import Runtime
 
 
 @dataclass(frozen=True)
@@ -60,3 +65,10 @@ class RequestLimits:
             )
         for index, text in enumerate(earlier):
             self.check_text(text, param=f"{param}.{index}.content")
+
+
+def speech_max_tokens(requested: int | None, runtime: Runtime, limits: RequestLimits) -> int:
+    """Audio tokens per utterance: as asked, within the server's cap, else TTS_MAX_TOKENS."""
+    return limits.completion_tokens(
+        requested, default=runtime.tts.default_params.max_tokens, param="max_tokens"
+    )

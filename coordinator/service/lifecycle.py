@@ -1,0 +1,73 @@
+"""Whether the server is draining before it stops, and how many requests are in flight.
+
+On SIGTERM the server drains: every door refuses new work (the HTTP door with a 503, the
+WebSockets and Wyoming with an error event) while what is in flight runs to its end; once none
+is left, or the grace has passed, what remains is aborted. The doors consult this one state; how
+each door refuses, and the signal handling of the HTTP server, live in the doors
+(``server/lifecycle.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+# How often the drain checks whether the requests in flight are done.
+DRAIN_POLL_S = 0.05
+# After the abort, how long the aborted streams get to send their last event and close.
+ABORT_SETTLE_S = 2.0
+
+
+class Lifecycle:
+    """Whether the server is draining, and how many requests are in flight. Event loop only."""
+
+    def __init__(self, on_abort: Callable[[], None] = lambda: None) -> None:
+        self.draining = False
+        self.in_flight = 0
+        self.on_abort = on_abort
+        # Why the server can never become ready (its models failed to load), once it is known.
+        self.failure: str | None = None
+        self._drain_started = asyncio.Event()
+
+    def fail(self, reason: str) -> None:
+        """Give up: the models cannot load. ``serve`` then exits non-zero rather than stay up
+        unready, so Docker's restart policy or Kubernetes restarts it (with their own backoff:
+        a hub outage is retried, a resumable download goes on where it stopped)."""
+        self.failure = reason
+
+    def start_draining(self) -> None:
+        self.draining = True
+        self._drain_started.set()
+
+    async def until_draining(self) -> None:
+        """Return once the drain has started (for sessions idle by nature, which must not hold it)."""
+        await self._drain_started.wait()
+
+    async def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until no request is in flight (True) or ``timeout_s`` has passed (False)."""
+        deadline = time.monotonic() + timeout_s
+        while self.in_flight and time.monotonic() < deadline:
+            await asyncio.sleep(DRAIN_POLL_S)
+        return not self.in_flight
+
+    async def drain(self, grace_s: float) -> None:
+        """Let what is in flight finish within ``grace_s``, then abort the rest."""
+        self.start_draining()
+        logger.info("draining: refusing new requests, %d in flight", self.in_flight)
+        if await self.wait_idle(grace_s):
+            logger.info("drained: every request in flight finished")
+            return
+        logger.warning(
+            "SHUTDOWN_GRACE_S=%g s passed with %d request(s) in flight: aborting them",
+            grace_s,
+            self.in_flight,
+        )
+        try:
+            self.on_abort()
+        except Exception:
+            logger.exception("aborting the requests in flight failed")
+        await self.wait_idle(ABORT_SETTLE_S)
