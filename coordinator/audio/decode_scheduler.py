@@ -8,7 +8,7 @@ context) then share one call instead of queueing one after another, and a new st
 window goes ahead of streams that still have audio in hand.
 
 How much to put in one call depends on the device. On a GPU a batch of many windows costs little
-more than one. On a CPU only small windows gain (measured by bench/snac_batch_bench.py: several
+more than one. On a CPU only small windows gain (measured by benchmarks/snac_batch_bench.py: several
 1–2 frame windows together cost 0.7–0.85 of decoding them one by one, but 4 windows of 16 frames
 together cost about twice as much, their activations no longer fitting the caches), so the frames
 per call are capped by ``batch_frames``.
