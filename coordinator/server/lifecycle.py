@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from types import FrameType
 
@@ -24,6 +23,7 @@ import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from coordinator.clock import MONOTONIC, Clock, wait_first
 from coordinator.errors import ShuttingDownError
 from coordinator.server.errors import domain_error_response, error_event, ws_close_code, ws_close_reason
 
@@ -31,8 +31,6 @@ logger = logging.getLogger(__name__)
 
 # Answered while draining: liveness (the process is up and serving HTTP) and scrapes.
 OPEN_WHILE_DRAINING = frozenset({"/livez", "/metrics"})
-# How often the drain checks whether the requests in flight are done.
-DRAIN_POLL_S = 0.05
 # After the abort, how long the aborted streams get to send their last event and close.
 ABORT_SETTLE_S = 2.0
 # After that, how long uvicorn waits for connections to close before it cancels their tasks: a
@@ -44,10 +42,13 @@ SHUTTING_DOWN_MESSAGE = "the server is shutting down: retry in a few seconds (an
 class Lifecycle:
     """Whether the server is draining, and how many requests are in flight. Event loop only."""
 
-    def __init__(self, on_abort: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, on_abort: Callable[[], None] = lambda: None, *, clock: Clock = MONOTONIC) -> None:
         self.draining = False
-        self.in_flight = 0
+        self._in_flight = 0
+        # Drains waiting for the count to reach zero (futures of whatever loop each waits on).
+        self._idle_waiters: set[asyncio.Future[None]] = set()
         self.on_abort = on_abort
+        self.clock = clock
         # Why the server can never become ready (its models failed to load), once it is known.
         self.failure: str | None = None
         self._drain_started = asyncio.Event()
@@ -57,6 +58,19 @@ class Lifecycle:
         unready, so Docker's restart policy or Kubernetes restarts it (with their own backoff:
         a hub outage is retried, a resumable download goes on where it stopped)."""
         self.failure = reason
+
+    @property
+    def in_flight(self) -> int:
+        """Requests, streams and Wyoming jobs being served (the doors count them in and out)."""
+        return self._in_flight
+
+    @in_flight.setter
+    def in_flight(self, count: int) -> None:
+        self._in_flight = count
+        if not count:
+            for waiter in self._idle_waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def start_draining(self) -> None:
         self.draining = True
@@ -68,9 +82,17 @@ class Lifecycle:
 
     async def wait_idle(self, timeout_s: float) -> bool:
         """Wait until no request is in flight (True) or ``timeout_s`` has passed (False)."""
-        deadline = time.monotonic() + timeout_s
-        while self.in_flight and time.monotonic() < deadline:
-            await asyncio.sleep(DRAIN_POLL_S)
+        deadline = self.clock.now() + timeout_s
+        # A loop, not one wait: the count may rise again between the moment it reached zero and
+        # the moment this task runs.
+        while self.in_flight and (remaining := deadline - self.clock.now()) > 0:
+            idle: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._idle_waiters.add(idle)
+            try:
+                await wait_first(self.clock, {idle}, remaining)
+            finally:
+                self._idle_waiters.discard(idle)
+                idle.cancel()
         return not self.in_flight
 
     async def drain(self, grace_s: float) -> None:

@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import copy
 import threading
-import time
 
 import numpy as np
 
 from coordinator.stt.engine import SpeechToText
+from tests.rig.waiting import eventually
 
 # What a device error looks like in CTranslate2's message; the route must never echo it.
 DEVICE_ERROR = "CUDA failed with error unspecified launch failure at /src/kernel.cu"
@@ -56,8 +56,6 @@ class FailsAfterFirstSegment:
         return self.real.transcribe(samples, on_segment=fail_after, **kwargs)
 
 
-# How long the occupant may take to be seen holding the slot, on a loaded machine.
-OCCUPIED_WITHIN_S = 10
 OCCUPANT_AUDIO_S = 0.2
 WHISPER_RATE = 16_000
 
@@ -70,9 +68,7 @@ def busy_recogniser(stt, **queue):
     occupant_audio = np.zeros(int(OCCUPANT_AUDIO_S * WHISPER_RATE), np.float32)
     occupant = threading.Thread(target=lambda: asyncio.run(busy.transcribe(occupant_audio)))
     occupant.start()
-    deadline = time.monotonic() + OCCUPIED_WITHIN_S
-    while busy.busy == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    eventually(lambda: busy.busy, "the held request occupies the slot")
     try:
         yield busy
     finally:
