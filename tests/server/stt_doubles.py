@@ -38,6 +38,36 @@ class Held:
         return self.real.transcribe(samples, **kwargs)
 
 
+class HeldAfterFirstWords:
+    """The real transcriber; once it has handed over a segment with text, it waits until the
+    transcription is cancelled (the client leaving should do that) before it goes on."""
+
+    HOLD_S = 30
+
+    def __init__(self, real) -> None:
+        self.real, self.model_id, self.config = real, real.model_id, real.config
+        self.segments = 0
+        self.held = False
+        self.held_at = 0  # segments handed over when it began to hold
+        self.cancelled = threading.Event()
+
+    def check(self, **kwargs) -> None:
+        self.real.check(**kwargs)
+
+    def transcribe(self, samples, *, on_segment=None, cancelled=None, **kwargs):
+        def held(segment) -> None:
+            self.segments += 1
+            if on_segment is not None:
+                on_segment(segment)
+            if segment.text.strip() and not self.held:
+                self.held = True
+                self.held_at = self.segments
+                if cancelled.wait(self.HOLD_S):
+                    self.cancelled.set()
+
+        return self.real.transcribe(samples, on_segment=held, cancelled=cancelled, **kwargs)
+
+
 class FailsAfterFirstSegment:
     """The real transcriber, failing as CTranslate2 does on a device error once its first segment is out."""
 
