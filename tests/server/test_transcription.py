@@ -10,6 +10,7 @@ import asyncio
 import base64
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from fastapi.testclient import TestClient
 from coordinator.server.app import create_app
 from coordinator.stt.engine import SpeechToText
 from tests.rig.audio_samples import CONTAINERS, encode, noise_bursts, silence, spoken
+from tests.rig.clock import FakeClock
 from tests.rig.waiting import HANG_GUARD_S, eventually_async
 from tests.server.stt_doubles import FailsAfterFirstSegment, HeldAfterFirstWords, busy_recogniser, with_stt
 
@@ -416,10 +418,14 @@ def test_a_full_queue_is_a_429_with_retry_after(settings, stt, runtime, wav):
 
 
 def test_a_wait_past_queue_timeout_is_a_503(settings, stt, runtime, wav):
-    with busy_recogniser(stt, max_queue=4, queue_timeout_s=0.3) as busy:
+    clock = FakeClock()
+    with busy_recogniser(stt, max_queue=4, queue_timeout_s=0.3, clock=clock) as busy:
         app = create_app(settings, runtime=with_stt(runtime, busy))
-        with TestClient(app) as client:
-            response = _post(client, wav)
+        with TestClient(app) as client, ThreadPoolExecutor(1) as requests:
+            answer = requests.submit(_post, client, wav)
+            clock.wait_for_sleepers(timed=True)  # the request waits for the held slot
+            clock.advance(0.3)
+            response = answer.result(HANG_GUARD_S)
         assert busy.waiting == 0
     assert response.status_code == 503 and response.json()["error"]["code"] == "queue_timeout"
 

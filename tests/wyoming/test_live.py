@@ -89,6 +89,8 @@ def test_describe_answers_info_within_home_assistants_second(live, runtime):
             return event, time.monotonic() - started
 
     event, elapsed = asyncio.run(describe())
+    # Kept, a wall-clock check: Home Assistant's own 1 s timeout is the subject, and the answer
+    # comes from memory (no model work), far inside it even on a loaded machine.
     assert Info.is_type(event.type) and elapsed < HOME_ASSISTANT_DESCRIBE_TIMEOUT_S
     (program,) = Info.from_event(event).tts
     assert program.installed and program.supports_synthesize_streaming
