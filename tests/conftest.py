@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def pytest_collection_modifyitems(config, items):
-    """`gpu` tests run only where torch sees a CUDA GPU (bench/gpu_proof.sh runs them there)."""
+    """`gpu` tests run only where torch sees a CUDA GPU (benchmarks/gpu_proof.sh runs them there)."""
     gpu_tests = [item for item in items if item.get_closest_marker("gpu")]
     if not gpu_tests:
         return
@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(config, items):
 
     if torch.cuda.is_available():
         return
-    skip = pytest.mark.skip(reason="needs a CUDA GPU (bench/gpu_proof.sh runs these on one)")
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (benchmarks/gpu_proof.sh runs these on one)")
     for item in gpu_tests:
         item.add_marker(skip)
 

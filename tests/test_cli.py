@@ -11,6 +11,7 @@ from coordinator.audio.files import WavWriter
 from coordinator.audio.format import SAMPLES_PER_FRAME
 from coordinator.cli import EXIT_ERROR, EXIT_INTERRUPTED, main
 from tests.conftest import REPO
+from tests.rig.waiting import eventually
 
 
 def _run(capsys, *argv):
@@ -242,7 +243,6 @@ def _with_default_sigint() -> None:
 
 def test_a_real_sigint_mid_synthesis_exits_130_and_leaves_nothing(cli_env):
     import signal
-    import time
 
     process = subprocess.Popen(
         [
@@ -272,12 +272,12 @@ def test_a_real_sigint_mid_synthesis_exits_130_and_leaves_nothing(cli_env):
         # KeyboardInterrupt handler at all (the synth ran to the end and exited 0: seen here).
         preexec_fn=_with_default_sigint,
     )
-    deadline = time.monotonic() + 60
     # Wait until it is writing (the temp file exists), then interrupt as a terminal's Ctrl-C would.
-    while not any(p.name.startswith(".s.wav.") for p in cli_env.iterdir()):
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    eventually(
+        lambda: any(p.name.startswith(".s.wav.") for p in cli_env.iterdir()) or process.poll() is not None,
+        "the synth started writing",
+    )
+    assert process.poll() is None, process.communicate()
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == EXIT_INTERRUPTED, (out, err)

@@ -8,7 +8,7 @@ context) then share one call instead of queueing one after another, and a new st
 window goes ahead of streams that still have audio in hand.
 
 How much to put in one call depends on the device. On a GPU a batch of many windows costs little
-more than one. On a CPU only small windows gain (measured by bench/snac_batch_bench.py: several
+more than one. On a CPU only small windows gain (measured by benchmarks/snac_batch_bench.py: several
 1–2 frame windows together cost 0.7–0.85 of decoding them one by one, but 4 windows of 16 frames
 together cost about twice as much, their activations no longer fitting the caches), so the frames
 per call are capped by ``batch_frames``.
@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from coordinator.audio.snac_codec import OUT_OF_MEMORY_ERRORS, OUT_OF_MEMORY_MESSAGE
+from coordinator.clock import MONOTONIC, Clock
 from coordinator.errors import AudioDecodeError, CoordinatorError, DeviceOutOfMemoryError
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class DecodeJob:
     frames: np.ndarray
     keep_start: int
     keep_end: int
-    # When the listener runs out of audio without this window (time.monotonic() seconds).
+    # When the listener runs out of audio without this window (the scheduler's clock's seconds).
     deadline: float = 0.0
     future: Future[np.ndarray] = field(default_factory=Future)
 
@@ -135,6 +136,7 @@ class DecodeScheduler:
         name: str = "snac",
         on_idle: Callable[[], object] | None = None,
         idle_after_s: float = IDLE_AFTER_S,
+        clock: Clock = MONOTONIC,
     ) -> None:
         if batch_frames < 1:
             raise ValueError("batch_frames must be at least 1")
@@ -142,6 +144,7 @@ class DecodeScheduler:
         self.batch_frames = batch_frames
         self.on_idle = on_idle
         self.idle_after_s = idle_after_s
+        self.clock = clock  # deadlines and the idle wait; not the busy time (real CPU seconds)
         self.idle_runs = 0
         self.stats = DecodeStats()
         self._pending: list[DecodeJob] = []
@@ -155,7 +158,7 @@ class DecodeScheduler:
     ) -> Future[np.ndarray]:
         """Decode ``frames`` (context included) and resolve to the samples of [keep_start, keep_end).
 
-        ``deadline`` (time.monotonic() seconds; default now): when its listener runs out of audio
+        ``deadline`` (seconds of the scheduler's ``clock``; default now): when its listener runs out of audio
         without this window. The most urgent call goes first, so a new stream's first window does
         not wait behind the large windows of streams that have seconds of audio in hand.
         Cancelling the future before its call drops the window; await it with asyncio.wrap_future.
@@ -164,7 +167,7 @@ class DecodeScheduler:
             np.array(frames, dtype=np.int64),
             keep_start,
             keep_end,
-            deadline=time.monotonic() if deadline is None else deadline,
+            deadline=self.clock.now() if deadline is None else deadline,
         )
         with self._wake:
             if self._stopping:
@@ -198,11 +201,11 @@ class DecodeScheduler:
                 went_idle = False
                 while not self._pending and not self._stopping:
                     if idle_hook_due and self.on_idle is not None:
-                        if not self._wake.wait(timeout=self.idle_after_s):
+                        if not self.clock.wait(self._wake, self.idle_after_s):
                             went_idle = not self._pending
                             break
                     else:
-                        self._wake.wait()
+                        self.clock.wait(self._wake, None)
                 if self._stopping:
                     jobs, self._pending = self._pending, []
                     for job in jobs:

@@ -50,7 +50,7 @@ logger = logging.getLogger(__name__)
 
 CHAT_RUNS = 3
 CHAT_ATTEMPTS = 10
-CHAT_REPLY_TOKENS = 40  # as bench/load.py's /chat streams
+CHAT_REPLY_TOKENS = 40  # as benchmarks/load.py's /chat streams
 BENCH_QUEUE_TIMEOUT_S = 3600.0
 # A level whose streams all held real time lasts about one utterance; one that broke it, longer in
 # proportion. Plan with this much slack over the estimate.

@@ -1,6 +1,6 @@
 """Speech streams against a live server, as a listener hears them: first audio, real-time factor, stalls.
 
-The client half of ``bench/load.py`` and of ``coordinator bench``'s capacity sweep: one copy of
+The client half of ``benchmarks/load.py`` and of ``coordinator bench``'s capacity sweep: one copy of
 how a stream is timed. A stream stalls when playback, started at its first audio byte, would have
 caught up with what had arrived.
 """

@@ -25,12 +25,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import llama_cpp
 import numpy as np
 
+from coordinator.clock import MONOTONIC, Clock
 from coordinator.engine.llama_batch import TokenBatch
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.engine.sampling import SamplingParams, TokenSampler, sample_batch
@@ -79,7 +80,7 @@ class _Sequence:
     sampler: TokenSampler
     number: int  # admission order, for fair prefill
     continuation: bool = False
-    submitted_at: float = field(default_factory=time.monotonic)
+    submitted_at: float = 0.0  # on the engine's clock
     slot: int = -1
     n_past: int = 0  # tokens in this sequence's KV cells
     prefilled: int = 0  # prompt tokens already decoded
@@ -105,12 +106,14 @@ class BatchEngine:
         name: str = "engine",
         max_queue: int = DEFAULT_MAX_QUEUE,
         queue_timeout_s: float = DEFAULT_QUEUE_TIMEOUT_S,
+        clock: Clock = MONOTONIC,
     ) -> None:
         self.model = model
         self.name = name
         self.max_sequences = max_sequences
         self.max_queue = max_queue
         self.queue_timeout_s = queue_timeout_s
+        self.clock = clock  # when a waiting request times out; step timings stay real seconds
         self._n_batch = n_batch
         params = llama_cpp.llama_context_default_params()
         params.n_ctx = n_ctx_per_seq * max_sequences
@@ -177,6 +180,7 @@ class BatchEngine:
             sampler=TokenSampler(request.params, self.model.n_vocab, prompt),
             number=next(self._numbers),
             continuation=continuation,
+            submitted_at=self.clock.now(),
         )
         with self._lock:
             if self._stopping:
@@ -318,7 +322,7 @@ class BatchEngine:
                     continue
                 sequence.slot = self._free_slots.pop()
                 self._active.append(sequence)
-            now = time.monotonic()
+            now = self.clock.now()
             expired = [s for s in self._waiting if now - s.submitted_at > self.queue_timeout_s]
             for sequence in expired:
                 self._waiting.remove(sequence)

@@ -20,8 +20,8 @@ near zero for decoding, what a speech server spends its time on: ollama measured
 *faster* without AMX on Sapphire Rapids and 7 % slower on Emerald Rapids, and ships without AMX
 (ollama/ollama#9203); AMX's gain is in prompt processing (ggml-org/llama.cpp#8998). On Q4_K_M
 models the generic Q4_K repack goes too, as the one switch cannot keep it apart from AMX; measured
-on a 2-core AVX-512 VM without AMX at Orpheus 3B's shapes (bench/weight_repack.py, on and off
-alternating in one run: bench/results/weight_repack_3b.json), it bought nothing: decode with it
+on a 2-core AVX-512 VM without AMX at Orpheus 3B's shapes (benchmarks/weight_repack.py, on and off
+alternating in one run: benchmarks/results/weight_repack_3b.json), it bought nothing: decode with it
 off ran 1.18x (1 stream) and 1.04x (4 streams) as fast as with it on, against 1.06x and 1.00x
 between two identical Q8_0 configurations (x86 has no Q8_0 repack besides AMX).
 

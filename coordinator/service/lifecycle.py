@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
+
+from coordinator.clock import MONOTONIC, Clock, wait_first
 
 logger = logging.getLogger(__name__)
 
-# How often the drain checks whether the requests in flight are done.
-DRAIN_POLL_S = 0.05
 # After the abort, how long the aborted streams get to send their last event and close.
 ABORT_SETTLE_S = 2.0
 
@@ -25,10 +24,13 @@ ABORT_SETTLE_S = 2.0
 class Lifecycle:
     """Whether the server is draining, and how many requests are in flight. Event loop only."""
 
-    def __init__(self, on_abort: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, on_abort: Callable[[], None] = lambda: None, *, clock: Clock = MONOTONIC) -> None:
         self.draining = False
-        self.in_flight = 0
+        self._in_flight = 0
+        # Drains waiting for the count to reach zero (futures of whatever loop each waits on).
+        self._idle_waiters: set[asyncio.Future[None]] = set()
         self.on_abort = on_abort
+        self.clock = clock
         # Why the server can never become ready (its models failed to load), once it is known.
         self.failure: str | None = None
         self._drain_started = asyncio.Event()
@@ -38,6 +40,19 @@ class Lifecycle:
         unready, so Docker's restart policy or Kubernetes restarts it (with their own backoff:
         a hub outage is retried, a resumable download goes on where it stopped)."""
         self.failure = reason
+
+    @property
+    def in_flight(self) -> int:
+        """Requests, streams and Wyoming jobs being served (the doors count them in and out)."""
+        return self._in_flight
+
+    @in_flight.setter
+    def in_flight(self, count: int) -> None:
+        self._in_flight = count
+        if not count:
+            for waiter in self._idle_waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def start_draining(self) -> None:
         self.draining = True
@@ -49,9 +64,17 @@ class Lifecycle:
 
     async def wait_idle(self, timeout_s: float) -> bool:
         """Wait until no request is in flight (True) or ``timeout_s`` has passed (False)."""
-        deadline = time.monotonic() + timeout_s
-        while self.in_flight and time.monotonic() < deadline:
-            await asyncio.sleep(DRAIN_POLL_S)
+        deadline = self.clock.now() + timeout_s
+        # A loop, not one wait: the count may rise again between the moment it reached zero and
+        # the moment this task runs.
+        while self.in_flight and (remaining := deadline - self.clock.now()) > 0:
+            idle: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._idle_waiters.add(idle)
+            try:
+                await wait_first(self.clock, {idle}, remaining)
+            finally:
+                self._idle_waiters.discard(idle)
+                idle.cancel()
         return not self.in_flight
 
     async def drain(self, grace_s: float) -> None:

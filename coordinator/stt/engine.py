@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from coordinator.clock import MONOTONIC, Clock, wait_first
 from coordinator.errors import (
     CancelledError,
     DeviceOutOfMemoryError,
@@ -245,9 +246,16 @@ class SpeechToText:
     Wyoming server's, tests')."""
 
     def __init__(
-        self, transcriber: Transcriber, *, slots: int, max_queue: int, queue_timeout_s: float
+        self,
+        transcriber: Transcriber,
+        *,
+        slots: int,
+        max_queue: int,
+        queue_timeout_s: float,
+        clock: Clock = MONOTONIC,
     ) -> None:
         self.transcriber = transcriber
+        self.clock = clock  # what the queue timeout is measured on
         self.slots = slots
         self._max_queue = max_queue
         self._queue_timeout_s = queue_timeout_s
@@ -285,7 +293,9 @@ class SpeechToText:
             granted: asyncio.Future[None] = loop.create_future()
             self._waiters.append((loop, granted))
         try:
-            await asyncio.wait_for(asyncio.shield(granted), timeout=self._queue_timeout_s)
+            # The wait never cancels ``granted``: a slot handed over as it timed out is passed on.
+            if not await wait_first(self.clock, {granted}, self._queue_timeout_s):
+                raise asyncio.TimeoutError
         except BaseException as exc:
             with self._lock:
                 still_waiting = (loop, granted) in self._waiters

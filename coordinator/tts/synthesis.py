@@ -122,17 +122,18 @@ class SpeechStream(OnGeneration):
                 batch = await self._generation.anext_batch()
                 finished = batch.finished
                 self._absorb(batch.tokens)
-                # The server's audio is played as it arrives: let the planner watch the clock.
+                # The server's audio is played as it arrives: let the planner watch the clock
+                # (the scheduler's, which its deadlines are read on).
                 while (
-                    window := self.decoder.next_window(finished=finished, now=time.monotonic())
+                    window := self.decoder.next_window(finished=finished, now=snac.clock.now())
                 ) is not None:
                     self._window_ready()
-                    released = time.monotonic()
+                    released = snac.clock.now()
                     future = snac.submit(
                         *self.decoder.window_input(window), deadline=self.decoder.planner.deadline(window)
                     )
                     samples = await asyncio.wrap_future(future)
-                    self.decoder.planner.observe_decode(window, time.monotonic() - released)
+                    self.decoder.planner.observe_decode(window, snac.clock.now() - released)
                     yield self._emitted(samples)
         except Exception:
             failed = True

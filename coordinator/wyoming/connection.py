@@ -22,6 +22,7 @@ from wyoming.info import Describe
 from wyoming.ping import Ping, Pong
 from wyoming.server import AsyncEventHandler
 
+from coordinator.clock import MONOTONIC, Clock, wait_first
 from coordinator.errors import CoordinatorError, NotReadyError, QueueFullError, ShuttingDownError
 from coordinator.runtime.loading import Runtime
 from coordinator.service.failures import stream_failure
@@ -50,6 +51,7 @@ class ServerContext:
     lifecycle: Lifecycle
     idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES  # MAX_BODY_BYTES: an event is a request body
+    clock: Clock = MONOTONIC  # what the idle timeout is measured on
 
 
 class WyomingConnection(AsyncEventHandler, Generic[JobT]):
@@ -123,7 +125,7 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
         read = asyncio.ensure_future(read_event(self.reader, max_bytes=self._context.max_event_bytes))
         try:
             while True:
-                done, _ = await asyncio.wait({read}, timeout=self._context.idle_timeout_s)
+                done = await wait_first(self._context.clock, {read}, self._context.idle_timeout_s)
                 if done:
                     return read.result()
                 if not self._busy:

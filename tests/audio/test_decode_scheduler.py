@@ -1,7 +1,6 @@
 """The shared SNAC decode thread: batching like windows, exact results, failures kept to their own."""
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ import torch
 from coordinator.audio.decode_scheduler import DecodeJob, DecodeScheduler, plan_batches
 from coordinator.audio.snac_codec import load_snac
 from coordinator.errors import AudioDecodeError, DeviceOutOfMemoryError
+from tests.rig.clock import FakeClock
 from tests.rig.snac_checkpoint import silence_noise_blocks
 
 TIMEOUT_S = 60
@@ -96,7 +96,7 @@ def test_a_new_streams_first_window_is_decoded_before_windows_with_audio_in_hand
     with DecodeScheduler(gated, batch_frames=8) as scheduler:
         scheduler.submit(windows(1)[0], 1, 3)
         assert gated.entered.wait(TIMEOUT_S)
-        now = time.monotonic()
+        now = scheduler.clock.now()
         rng = np.random.default_rng(3)
         later = [
             scheduler.submit(rng.integers(0, 4096, size=(10, 7)), 3, 7, deadline=now + 5) for _ in range(2)
@@ -169,10 +169,9 @@ def test_closing_cancels_what_is_still_pending(codec):
     assert gated.entered.wait(TIMEOUT_S)
     pending = scheduler.submit(windows(1)[0], 1, 3)
     closer = threading.Thread(target=scheduler.close)
-    closer.start()
-    deadline = time.monotonic() + TIMEOUT_S
-    while not scheduler._stopping and time.monotonic() < deadline:  # close() has begun
-        time.sleep(0.001)
+    with scheduler._wake:  # close() sets _stopping and notifies under this lock
+        closer.start()
+        assert scheduler._wake.wait_for(lambda: scheduler._stopping, TIMEOUT_S), "close() never began"
     gated.gate.set()
     closer.join(TIMEOUT_S)
     assert pending.cancelled()
@@ -181,32 +180,45 @@ def test_closing_cancels_what_is_still_pending(codec):
 
 
 def test_the_idle_hook_runs_once_after_a_quiet_spell_not_between_windows(codec):
-    calls = []
-    with DecodeScheduler(
-        codec, batch_frames=8, on_idle=lambda: calls.append(1), idle_after_s=0.2
-    ) as scheduler:
-        time.sleep(0.4)
+    clock, ran, calls = FakeClock(), threading.Event(), []
+
+    def hook() -> None:
+        calls.append(1)
+        ran.set()
+
+    with DecodeScheduler(codec, batch_frames=8, on_idle=hook, idle_after_s=0.2, clock=clock) as scheduler:
+        clock.wait_for_sleepers()  # the decoder waits for work, with no timeout
+        clock.advance(10)
         assert calls == []  # nothing decoded yet: nothing to give back
         for window in windows(3):
             scheduler.submit(window, 1, 3).result(TIMEOUT_S)
-        deadline = time.monotonic() + TIMEOUT_S
-        while not calls:
-            assert time.monotonic() < deadline, "the idle hook never ran"
-            time.sleep(0.02)
-        time.sleep(0.5)
+            clock.advance(0.1)  # between windows, each shorter than the quiet spell
+        clock.wait_for_sleepers(timed=True)  # the quiet spell has begun
+        assert calls == []
+        clock.advance(0.2)
+        assert ran.wait(TIMEOUT_S), "the idle hook never ran"
+        ran.clear()
+        clock.wait_for_sleepers()  # back to waiting for work, no timeout: the hook is not due
+        clock.advance(10)
         assert calls == [1] and scheduler.idle_runs == 1  # once per quiet spell, not every timeout
         scheduler.submit(windows(1)[0], 1, 3).result(TIMEOUT_S)
-        deadline = time.monotonic() + TIMEOUT_S
-        while len(calls) < 2:
-            assert time.monotonic() < deadline, "the idle hook did not run after the next decode"
-            time.sleep(0.02)
+        clock.wait_for_sleepers(timed=True)
+        clock.advance(0.2)
+        assert ran.wait(TIMEOUT_S), "the idle hook did not run after the next decode"
+    assert calls == [1, 1]
 
 
 def test_a_failing_idle_hook_does_not_stop_the_decoder(codec):
+    clock, ran = FakeClock(), threading.Event()
+
     def broken() -> None:
+        ran.set()
         raise RuntimeError("injected")
 
-    with DecodeScheduler(codec, batch_frames=8, on_idle=broken, idle_after_s=0.05) as scheduler:
+    with DecodeScheduler(codec, batch_frames=8, on_idle=broken, idle_after_s=0.05, clock=clock) as scheduler:
         scheduler.submit(windows(1)[0], 1, 3).result(TIMEOUT_S)
-        time.sleep(0.3)
+        clock.wait_for_sleepers(timed=True)
+        clock.advance(0.05)
+        assert ran.wait(TIMEOUT_S)
+        clock.wait_for_sleepers()  # the decoder lived on to wait for the next window
         assert scheduler.submit(windows(1)[0], 1, 3).result(TIMEOUT_S).size > 0

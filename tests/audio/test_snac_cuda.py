@@ -1,7 +1,7 @@
 """On a GPU host: SNAC on CUDA decodes what the offline decode does, on its own CUDA stream, and in
 SNAC_COMPILE's CUDA-graph mode too.
 
-Skipped without CUDA (the `gpu` marker); bench/gpu_proof.sh runs it on the GPU host. Noise is
+Skipped without CUDA (the `gpu` marker); benchmarks/gpu_proof.sh runs it on the GPU host. Noise is
 silenced so decodes can be compared. Tolerances: cuDNN may run float32 convolutions in TF32 on
 Hopper (10-bit mantissa), so CUDA against the CPU is held to 1e-3 of full scale; CUDA against CUDA
 (same kernels for the same shapes) to 1e-4.

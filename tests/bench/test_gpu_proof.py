@@ -1,4 +1,4 @@
-"""bench/gpu_proof.sh cannot rot: its CPU dry run (tiny shapes, same steps) runs here."""
+"""benchmarks/gpu_proof.sh cannot rot: its CPU dry run (tiny shapes, same steps) runs here."""
 
 import json
 import os
@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 from tests.conftest import REPO
 
-SCRIPT = REPO / "bench" / "gpu_proof.sh"
+SCRIPT = REPO / "benchmarks" / "gpu_proof.sh"
 DRY_RUN_TIMEOUT_S = 600  # ~40 s on an idle 2-core machine; minutes when it is shared
 
 
@@ -105,7 +105,7 @@ def test_the_proof_carries_every_package_the_server_the_bench_and_the_gpu_tests_
     assert done.returncode == 0, done.stderr[-2000:]
     distributions = importlib.metadata.packages_distributions()
     imported = {_normal(d) for module in done.stdout.split() for d in distributions.get(module, [])}
-    lines = (REPO / "bench" / "proof_requirements.txt").read_text().splitlines()
+    lines = (REPO / "benchmarks" / "proof_requirements.txt").read_text().splitlines()
     carried = {_normal(line.split("==")[0]) for line in lines if line and not line.startswith("#")}
     missing = {d for d in imported - carried - PROVIDED_BY_THE_IMAGE if not d.startswith("nvidia-")}
-    assert not missing, f"add to bench/proof_requirements.txt: {sorted(missing)}"
+    assert not missing, f"add to benchmarks/proof_requirements.txt: {sorted(missing)}"

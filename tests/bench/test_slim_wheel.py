@@ -1,4 +1,4 @@
-"""bench/slim_wheel.py on a wheel laid out as llama-cpp-python's, with real ELF libraries built here."""
+"""benchmarks/slim_wheel.py on a wheel laid out as llama-cpp-python's, with real ELF libraries built here."""
 
 import base64
 import ctypes
@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from bench.slim_wheel import WheelError, libraries_to_keep, main, slim_wheel
+from benchmarks.slim_wheel import WheelError, libraries_to_keep, main, slim_wheel
 from tests.rig.tools import program
 
 
@@ -131,7 +131,7 @@ def test_bad_input_is_one_line_and_exit_1_with_nothing_written(tmp_path, caplog)
     assert main([str(not_a_wheel), str(target)]) == 1
     assert "is not a readable wheel" in caplog.text
     assert main([str(tmp_path / "missing.whl"), str(target)]) == 1
-    assert "no such wheel (build it with bench/build_cuda_wheel.sh)" in caplog.text
+    assert "no such wheel (build it with benchmarks/build_cuda_wheel.sh)" in caplog.text
     assert not target.exists()
 
     other = tmp_path / "other.whl"

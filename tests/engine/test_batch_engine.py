@@ -1,6 +1,5 @@
 import asyncio
 import logging
-import time
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ from coordinator.engine.batch_engine import BatchEngine, GenerationRequest
 from coordinator.engine.llama_model import LlamaModel
 from coordinator.engine.sampling import SamplingParams
 from coordinator.errors import ContextLengthExceededError, InvalidInputError, ModelLoadError
+from tests.rig.clock import FakeClock
 
 N_CTX = 256
 
@@ -145,7 +145,7 @@ def test_async_consumers_get_tokens_without_blocking_the_loop(engine, chat_model
             nonlocal ticks
             while True:
                 ticks += 1
-                await asyncio.sleep(0)
+                await asyncio.sleep(0)  # kept: a bare yield to the loop (counts its turns), no time
 
         tick_task = asyncio.create_task(ticker())
 
@@ -288,14 +288,21 @@ def test_a_continuation_is_never_refused_and_waits_ahead_of_new_requests(chat_mo
 def test_a_request_that_waits_too_long_for_a_slot_gets_a_timeout(chat_model):
     from coordinator.errors import QueueTimeoutError
 
+    clock = FakeClock()
     engine = BatchEngine(
-        chat_model, n_ctx_per_seq=N_CTX, max_sequences=1, queue_timeout_s=0.2, n_threads=2, name="t"
+        chat_model,
+        n_ctx_per_seq=N_CTX,
+        max_sequences=1,
+        queue_timeout_s=0.2,
+        n_threads=2,
+        name="t",
+        clock=clock,
     )
     try:
 
-        class Slow:  # keeps the only slot busy for seconds while the worker goes on stepping
+        class Slow:  # keeps the only slot busy; each step it takes, the engine's clock moves on
             def allowed(self):
-                time.sleep(0.01)
+                clock.advance(0.05)
                 return np.arange(10, 20)
 
             def accept(self, token_id):

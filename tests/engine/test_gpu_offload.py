@@ -1,6 +1,6 @@
 """On a GPU host: llama.cpp really puts every layer on the GPU (N_GPU_LAYERS=-1) and generates there.
 
-Skipped without CUDA (the `gpu` marker); bench/gpu_proof.sh runs it on the GPU host.
+Skipped without CUDA (the `gpu` marker); benchmarks/gpu_proof.sh runs it on the GPU host.
 """
 
 import logging

@@ -9,11 +9,13 @@ import os
 import resource
 import signal
 import struct
-import time
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from tests.rig.waiting import HANG_GUARD_S, eventually
 
 WAV_PCM = 1
 FLAC_STREAMINFO = 0
@@ -25,9 +27,9 @@ FLAC_SAMPLE_SIZE_16_BIT = 0b100
 FLAC_SUBFRAME_CONSTANT = 0b000000
 FLAC_BITS = 16
 FLAC_MAX_BLOCK = 65_535
-HANG_STEP_S = 0.1
-# How long a test waits for the decoder process to show up or to be gone; never waited out when all is well.
-NOTICED_WITHIN_S = 10.0
+# How long a test waits for the decoder process to show up or to be gone: a hang guard only, never
+# waited out when all is well.
+NOTICED_WITHIN_S = HANG_GUARD_S
 GREEDY_BYTES = 64 * 1024**3
 
 
@@ -145,8 +147,7 @@ def hanging_decoder(data: bytes, *, max_seconds: float, param: str) -> np.ndarra
     partial = target.with_name(target.name + ".partial")
     partial.write_text(str(os.getpid()))
     os.replace(partial, target)
-    while True:
-        time.sleep(HANG_STEP_S)
+    threading.Event().wait()  # never set: blocked for good, until the parent kills this process
 
 
 def greedy_decoder(data: bytes, *, max_seconds: float, param: str) -> np.ndarray:
@@ -192,8 +193,5 @@ def process_gone(pid: int) -> bool:
 
 def pid_written_to(path: Path) -> int:
     """The process id a hanging_decoder wrote, once it has."""
-    deadline = time.monotonic() + NOTICED_WITHIN_S
-    while not (path.exists() and path.read_text()):
-        assert time.monotonic() < deadline, "the decoder process did not start"
-        time.sleep(0.01)
+    eventually(lambda: path.exists() and path.read_text(), "the decoder process started")
     return int(path.read_text())

@@ -32,7 +32,7 @@ VOICE = "en"
 ESPEAK_TIMEOUT_S = 30
 # espeak-ng writes 16-bit PCM: FLAC keeps every bit of it.
 SUBTYPE = "PCM_16"
-# Every sentence a test (or bench/stt_engines.py) passes to spoken().
+# Every sentence a test (or benchmarks/stt_engines.py) passes to spoken().
 SENTENCES = (
     "Hello there. Tell me a story about a cat.",
     "What is the weather like today?",

@@ -1,7 +1,6 @@
 import contextlib
 import socket
 import threading
-import time
 
 import pytest
 import uvicorn
@@ -10,6 +9,7 @@ from fastapi.testclient import TestClient
 from coordinator.config.catalog import load_catalog
 from coordinator.runtime.loading import Runtime, load_llm
 from coordinator.server.app import create_app
+from tests.rig.waiting import eventually
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +40,7 @@ def serving(app, port: int = 0):
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
+    eventually(lambda: server.started, "uvicorn started")
     try:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:

@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import copy
 import threading
-import time
 
 import numpy as np
 
 from coordinator.stt.engine import SpeechToText
+from tests.rig.waiting import eventually
 
 # What a device error looks like in CTranslate2's message; the route must never echo it.
 DEVICE_ERROR = "CUDA failed with error unspecified launch failure at /src/kernel.cu"
@@ -38,6 +38,36 @@ class Held:
         return self.real.transcribe(samples, **kwargs)
 
 
+class HeldAfterFirstWords:
+    """The real transcriber; once it has handed over a segment with text, it waits until the
+    transcription is cancelled (the client leaving should do that) before it goes on."""
+
+    HOLD_S = 30
+
+    def __init__(self, real) -> None:
+        self.real, self.model_id, self.config = real, real.model_id, real.config
+        self.segments = 0
+        self.held = False
+        self.held_at = 0  # segments handed over when it began to hold
+        self.cancelled = threading.Event()
+
+    def check(self, **kwargs) -> None:
+        self.real.check(**kwargs)
+
+    def transcribe(self, samples, *, on_segment=None, cancelled=None, **kwargs):
+        def held(segment) -> None:
+            self.segments += 1
+            if on_segment is not None:
+                on_segment(segment)
+            if segment.text.strip() and not self.held:
+                self.held = True
+                self.held_at = self.segments
+                if cancelled.wait(self.HOLD_S):
+                    self.cancelled.set()
+
+        return self.real.transcribe(samples, on_segment=held, cancelled=cancelled, **kwargs)
+
+
 class FailsAfterFirstSegment:
     """The real transcriber, failing as CTranslate2 does on a device error once its first segment is out."""
 
@@ -56,8 +86,6 @@ class FailsAfterFirstSegment:
         return self.real.transcribe(samples, on_segment=fail_after, **kwargs)
 
 
-# How long the occupant may take to be seen holding the slot, on a loaded machine.
-OCCUPIED_WITHIN_S = 10
 OCCUPANT_AUDIO_S = 0.2
 WHISPER_RATE = 16_000
 
@@ -70,9 +98,7 @@ def busy_recogniser(stt, **queue):
     occupant_audio = np.zeros(int(OCCUPANT_AUDIO_S * WHISPER_RATE), np.float32)
     occupant = threading.Thread(target=lambda: asyncio.run(busy.transcribe(occupant_audio)))
     occupant.start()
-    deadline = time.monotonic() + OCCUPIED_WITHIN_S
-    while busy.busy == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    eventually(lambda: busy.busy, "the held request occupies the slot")
     try:
         yield busy
     finally:

@@ -1,11 +1,10 @@
 """The app factory and lifespan: readiness, model loading in the background, route errors."""
 
-import time
-
 from fastapi.testclient import TestClient
 
 from coordinator.config.settings import Settings
 from coordinator.server.app import create_app
+from tests.rig.waiting import eventually
 
 
 def test_health_reports_the_loaded_model_and_device(client):
@@ -19,17 +18,16 @@ def test_health_reports_the_loaded_model_and_device(client):
 def test_models_load_in_the_background_and_health_turns_ready(model_env):
     settings = Settings(_env_file=None, **{k.lower(): v for k, v in model_env.items()})
     with TestClient(create_app(settings)) as client:
-        deadline = time.monotonic() + 60
-        statuses = []
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
             response = client.get("/health")
-            statuses.append(response.status_code)
             if response.status_code == 200:
-                break
+                return True
             assert response.json()["error"]["code"] == "model_loading"
             assert response.headers["retry-after"] == "5"
-            time.sleep(0.05)
-        assert statuses[-1] == 200
+            return False
+
+        eventually(ready, "the models loaded and /health said ok")
         assert client.get("/v1/models").status_code == 200
 
 
@@ -37,10 +35,7 @@ def test_a_failed_load_answers_503_with_the_reason_and_tells_serve_to_exit(model
     env = {k.lower(): v for k, v in model_env.items()} | {"orpheus_model_path": str(tmp_path / "gone.gguf")}
     app = create_app(Settings(_env_file=None, **env))
     with TestClient(app) as client:
-        deadline = time.monotonic() + 30
-        while "failed" not in (message := client.get("/health").json()["error"]["message"]):
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        message = eventually(lambda: _load_failure(client), "/health reported the failed load")
         assert "gone.gguf" in message and "download_models.py" in message
         response = client.post("/v1/audio/speech", json={"model": "tts-1", "input": "hi", "voice": "tara"})
         assert response.status_code == 503 and "gone.gguf" in response.json()["error"]["message"]
@@ -64,11 +59,15 @@ def test_unknown_routes_and_methods_answer_in_openai_shape(client):
 def test_auto_download_with_every_model_present_fetches_nothing_and_serves(model_env):
     settings = Settings(_env_file=None, **{k.lower(): v for k, v in model_env.items()}, auto_download=True)
     with TestClient(create_app(settings)) as client:
-        deadline = time.monotonic() + 60
-        while (response := client.get("/health")).status_code != 200:
+
+        def ready() -> bool:
+            response = client.get("/health")
+            if response.status_code == 200:
+                return True
             assert "failed" not in response.json()["error"]["message"]
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+            return False
+
+        eventually(ready, "the server served with every model already present")
 
 
 def test_queue_errors_map_to_429_and_503_with_retry_after():
@@ -106,3 +105,9 @@ def test_a_slashed_request_is_counted_under_its_route(client):
     client.get("/v1/models/")
     metrics = client.get("/metrics").text
     assert 'orpheus_http_requests_total{method="GET",route="/v1/models",status="200"}' in metrics
+
+
+def _load_failure(client: TestClient) -> str | None:
+    """/health's message once it says the load failed."""
+    message = client.get("/health").json()["error"]["message"]
+    return message if "failed" in message else None

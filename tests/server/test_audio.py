@@ -3,7 +3,6 @@
 import base64
 import io
 import json
-import time
 from dataclasses import replace
 
 import av
@@ -13,6 +12,8 @@ import soundfile as sf
 
 from coordinator.audio.format import SAMPLES_PER_FRAME
 from coordinator.orpheus.length import audio_token_need
+from tests.rig.clock import FakeClock
+from tests.rig.waiting import eventually
 
 FRAMES = 10
 SPEECH = {
@@ -184,10 +185,7 @@ def test_a_client_that_walks_away_cancels_its_generation(client, tts):
         "POST", "/v1/audio/speech", json={**SPEECH, "response_format": "pcm", "max_tokens": 700}
     ) as r:
         next(r.iter_bytes())
-    deadline = time.monotonic() + 10
-    while tts.engine.kv_cells_in_use():
-        assert time.monotonic() < deadline, "generation still holds its KV cells"
-        time.sleep(0.02)
+    eventually(lambda: not tts.engine.kv_cells_in_use(), "the generation gave back its KV cells")
     assert np.frombuffer(_speech(client, response_format="pcm").content, dtype="<i2").size == FRAMES * 2048
 
 
@@ -240,20 +238,26 @@ def test_a_full_engine_answers_429_with_retry_after(client, tts, monkeypatch):
 def test_a_request_that_waits_past_the_queue_timeout_gets_503_with_retry_after(client, tts, monkeypatch):
     from coordinator.engine.batch_engine import GenerationRequest
 
+    engine = tts.engine
+    # Started at the engine's time, so a request queued meanwhile never looks older than it is
+    # once the real clock is back.
+    clock = FakeClock(start=engine.clock.now())
+    monkeypatch.setattr(engine, "clock", clock)
+
     class Slow:
-        """The held requests' frame constraint, slowed down so they keep every slot for seconds."""
+        """The held requests' frame constraint: each step they take moves the engine's clock on,
+        so they hold every slot while the queue timeout passes, however fast the machine."""
 
         def __init__(self, inner):
             self.inner = inner
 
         def allowed(self):
-            time.sleep(0.01)
+            clock.advance(0.01)
             return self.inner.allowed()
 
         def accept(self, token_id):
             self.inner.accept(token_id)
 
-    engine = tts.engine
     monkeypatch.setattr(engine, "queue_timeout_s", 0.3)
     held = []
     try:

@@ -54,7 +54,7 @@ def test_a_bad_request_is_a_4xx_before_the_stream(client):
     assert response.status_code == 400 and "voice" in response.json()["error"]["message"]
 
 
-def test_a_client_leaving_mid_stream_frees_every_slot_within_a_second(live_url, runtime):
+def test_a_client_leaving_mid_stream_frees_every_slot(live_url, runtime):
     body = {**BODY, "max_tokens": 200, "stream_format": "sse"}
     with httpx.stream("POST", f"{live_url}/chat", json=body, timeout=60) as response:
         for line in response.iter_lines():

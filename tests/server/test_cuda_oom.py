@@ -1,6 +1,6 @@
 """On a GPU host: a real CUDA out-of-memory inside SNAC is answered 503 (retry) and the server recovers.
 
-Skipped without CUDA (the `gpu` marker); bench/gpu_proof.sh runs it on the GPU host. The CPU twin,
+Skipped without CUDA (the `gpu` marker); benchmarks/gpu_proof.sh runs it on the GPU host. The CPU twin,
 with the error raised by a stand-in, is test_faults.py's out-of-memory test. Here nothing is
 raised by hand: the device is filled just before SNAC's first decode, so SNAC's own allocations fail.
 Orpheus and Gemma stay on the CPU (N_GPU_LAYERS=0): llama.cpp must not be the one to run out.

@@ -1,6 +1,7 @@
 """Fault injection on a real uvicorn: clients that go away mid-stream, generation and SNAC
 failures, SNAC out of memory. Each must be answered cleanly (an OpenAI error before the stream
-starts, a clean end after), free its engine slot within a second, and leave the server serving."""
+starts, a clean end after), free its engine slot because the work was stopped (cancelled, not run
+to its end: counted, never timed, so a loaded machine cannot fail it), and leave the server serving."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from coordinator.engine.batch_engine import GenerationRequest
 from coordinator.engine.sampling import SamplingParams
 from coordinator.server.app import create_app
+from tests.rig.waiting import eventually
 from tests.server.checks import (
-    SLOT_FREED_WITHIN_S,
     busy,
     pcm_frames,
     post_and_drop,
@@ -74,9 +75,9 @@ def server(settings, runtime):
 
 @pytest.fixture(autouse=True)
 def starts_and_ends_free(runtime):
-    wait_until_free(runtime, within=TIMEOUT_S)  # nothing left over from an earlier test
+    wait_until_free(runtime)  # nothing left over from an earlier test
     yield
-    wait_until_free(runtime, within=TIMEOUT_S)
+    wait_until_free(runtime)
 
 
 @pytest.fixture
@@ -85,6 +86,8 @@ def slow_llm(runtime, monkeypatch):
     step = engine._step
 
     def paced() -> None:
+        # Kept: a slow model is the scenario (the client leaves mid-reply). A slower machine only
+        # makes the reply longer, so this cannot race the code.
         time.sleep(LLM_STEP_S)
         step()
 
@@ -133,14 +136,11 @@ def background_tasks(url: str) -> list[str]:
 
 
 def wait_until_clear(url: str, runtime) -> None:
-    """Every slot free (within a second of now) and no request's background task left over: a
-    voice chat holds no slot for a moment between its reply's end and its last sentence's speech."""
-    since = time.monotonic()
-    wait_until_free(runtime, since=since)
-    while background_tasks(url):
-        assert time.monotonic() - since < SLOT_FREED_WITHIN_S, "a voice chat's producer task outlived it"
-        time.sleep(0.01)
-    wait_until_free(runtime, since=since)
+    """Every slot free and no request's background task left over: a voice chat holds no slot for
+    a moment between its reply's end and its last sentence's speech."""
+    wait_until_free(runtime)
+    eventually(lambda: not background_tasks(url), "the voice chat's producer task ended with it")
+    wait_until_free(runtime)
 
 
 class FailOnCall:
@@ -171,9 +171,7 @@ DROPS = {
 
 
 @pytest.mark.parametrize("kind", DROPS)
-def test_a_closed_socket_mid_stream_frees_the_slot_within_a_second(
-    server, runtime, slow_llm, kind, monkeypatch
-):
+def test_a_closed_socket_mid_stream_frees_the_slot(server, runtime, slow_llm, kind, monkeypatch):
     path, body = DROPS[kind]
     # A long utterance of a short text: past its length cap, which could end it before the drop.
     monkeypatch.setattr(runtime.tts, "length_cap", False)
@@ -186,9 +184,7 @@ def test_a_closed_socket_mid_stream_frees_the_slot_within_a_second(
 
 
 @pytest.mark.parametrize("kind", ["speech", "chat completions", "voice chat"])
-def test_a_socket_closed_before_the_response_started_frees_the_slot_within_a_second(
-    server, runtime, slow_llm, kind
-):
+def test_a_socket_closed_before_the_response_started_frees_the_slot(server, runtime, slow_llm, kind):
     path, body = DROPS[kind]
     before = cancelled(runtime), ended(runtime)
     post_and_drop(server, path, body, body_bytes=0)
@@ -206,9 +202,7 @@ def test_a_socket_closed_before_the_response_started_frees_the_slot_within_a_sec
         ("voice chat", VOICE_CHAT),
     ],
 )
-def test_a_client_with_a_short_read_timeout_frees_the_slot_within_a_second(
-    server, runtime, slow_llm, kind, body
-):
+def test_a_client_with_a_short_read_timeout_frees_the_slot(server, runtime, slow_llm, kind, body):
     path = DROPS[kind][0]
     before = cancelled(runtime), ended(runtime)
     # Shorter than any first audio or first token here: the client gives up while the server works.
@@ -225,9 +219,7 @@ def test_a_client_with_a_short_read_timeout_frees_the_slot_within_a_second(
 
 
 @pytest.mark.parametrize("kind", DROPS)
-def test_closing_the_response_after_the_first_chunk_frees_the_slot_within_a_second(
-    server, runtime, slow_llm, kind
-):
+def test_closing_the_response_after_the_first_chunk_frees_the_slot(server, runtime, slow_llm, kind):
     path, body = DROPS[kind]
     before = cancelled(runtime)
     with httpx.stream("POST", f"{server}{path}", json=body, timeout=TIMEOUT_S) as response:
@@ -238,7 +230,7 @@ def test_closing_the_response_after_the_first_chunk_frees_the_slot_within_a_seco
     served_completely(server)
 
 
-def test_a_speech_websocket_closed_after_the_first_chunk_frees_the_slot_within_a_second(server, runtime):
+def test_a_speech_websocket_closed_after_the_first_chunk_frees_the_slot(server, runtime):
     async def talk() -> None:
         url = server.replace("http://", "ws://") + "/v1/audio/speech/stream/ws?voice=tara"
         async with websockets.connect(url) as ws:
@@ -253,7 +245,7 @@ def test_a_speech_websocket_closed_after_the_first_chunk_frees_the_slot_within_a
 
 
 @pytest.mark.parametrize("kind", ["speech", "chat completions", "voice chat"])
-def test_a_client_leaving_while_its_request_waits_for_a_slot_leaves_the_queue_within_a_second(
+def test_a_client_leaving_while_its_request_waits_for_a_slot_leaves_the_queue(
     server, runtime, slow_llm, kind
 ):
     path, body = DROPS[kind]
@@ -265,14 +257,8 @@ def test_a_client_leaving_while_its_request_waits_for_a_slot_leaves_the_queue_wi
     held = [engine.submit(hold) for _ in range(engine.max_sequences)]  # every slot taken for seconds
     try:
         with socket_request(server, path, body):
-            deadline = time.monotonic() + TIMEOUT_S
-            while engine.stats.waiting_sequences == 0:
-                assert time.monotonic() < deadline, "the request never queued"
-                time.sleep(0.01)
-        left = time.monotonic()
-        while engine.stats.waiting_sequences:
-            assert time.monotonic() - left < SLOT_FREED_WITHIN_S, "the request stayed queued"
-            time.sleep(0.01)
+            eventually(lambda: engine.stats.waiting_sequences, "the request queued")
+        eventually(lambda: not engine.stats.waiting_sequences, "the request left the queue")
     finally:
         for stream in held:
             stream.cancel()
@@ -310,7 +296,7 @@ def test_generation_failing_before_any_output_is_a_500_in_openai_shape(
     monkeypatch.setattr(engine, "_step", fault)
     response = httpx.post(f"{server}{path}", json=body, timeout=TIMEOUT_S)
     assert_openai_error(response, 500, "generation_failed")
-    wait_until_free(runtime, since=time.monotonic())
+    wait_until_free(runtime)
     served_completely(server)
 
 
@@ -323,7 +309,7 @@ def test_generation_failing_mid_speech_ends_the_audio_early_on_a_whole_frame(ser
     response = httpx.post(f"{server}/v1/audio/speech", json=LONG_SPEECH, timeout=TIMEOUT_S)
     assert response.status_code == 200 and fault.failed.is_set()
     assert 0 < pcm_frames(response.content) < LONG_SPEECH["max_tokens"] // 7
-    wait_until_free(runtime, since=time.monotonic())
+    wait_until_free(runtime)
     served_completely(server)
 
 
@@ -336,7 +322,7 @@ def test_generation_failing_mid_chat_stream_sends_an_error_event_then_done(serve
     *chunks, error = sse_json_until_done(response.text)
     assert chunks and all(chunk["object"] == "chat.completion.chunk" for chunk in chunks)
     assert error["error"]["code"] == "generation_failed" and "Traceback" not in response.text
-    wait_until_free(runtime, since=time.monotonic())
+    wait_until_free(runtime)
     served_completely(server)
 
 
@@ -364,7 +350,7 @@ def test_snac_failing_before_any_audio_is_a_500_in_openai_shape(server, runtime,
     response = httpx.post(f"{server}/v1/audio/speech", json=SHORT_SPEECH, timeout=TIMEOUT_S)
     error = assert_openai_error(response, 500, "decode_failed")
     assert "cuDNN" not in error["message"]  # the log has the details, the client a plain message
-    wait_until_free(runtime, since=time.monotonic())
+    wait_until_free(runtime)
     served_completely(server)
 
 
@@ -382,7 +368,7 @@ def test_snac_failing_mid_stream_ends_the_stream_cleanly(server, runtime, monkey
         assert error["type"] == "error" and error["error"]["code"] == "decode_failed"
     else:
         assert 0 < pcm_frames(response.content) < LONG_SPEECH["max_tokens"] // 7
-    wait_until_free(runtime, since=time.monotonic())
+    wait_until_free(runtime)
     served_completely(server)
 
 
@@ -397,6 +383,6 @@ def test_snac_out_of_memory_is_a_503_to_retry_and_the_server_keeps_serving(
     response = httpx.post(f"{server}{path}", json=body, timeout=TIMEOUT_S)
     assert_openai_error(response, 503, "out_of_memory")
     assert response.headers["retry-after"].isdigit()
-    wait_until_free(runtime, since=time.monotonic())
+    wait_until_free(runtime)
     assert not busy(runtime)
     served_completely(server)

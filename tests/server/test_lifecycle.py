@@ -3,7 +3,6 @@ in test_shutdown.py)."""
 
 import asyncio
 import threading
-import time
 
 import httpx
 import pytest
@@ -14,6 +13,8 @@ from coordinator.config.settings import Settings
 from coordinator.runtime.loading import Runtime
 from coordinator.server.app import create_app
 from coordinator.service.lifecycle import Lifecycle
+from tests.rig.clock import FakeClock
+from tests.rig.waiting import eventually
 from tests.server.conftest import serving
 
 LOAD_TIMEOUT_S = 60
@@ -47,10 +48,10 @@ def test_readiness_waits_for_the_warm_up_while_liveness_answers_throughout(model
             assert response.headers["retry-after"]
         assert client.get("/livez").json() == {"status": "alive"}
         release.set()
-        deadline = time.monotonic() + LOAD_TIMEOUT_S
-        while (response := client.get("/readyz")).status_code != 200:
-            assert time.monotonic() < deadline, "never became ready after the warm-up"
-            time.sleep(0.05)
+        response = eventually(
+            lambda: (ready := client.get("/readyz")).status_code == 200 and ready,
+            "ready after the warm-up",
+        )
         assert response.json() == {"status": "ready"}
         assert client.get("/health").status_code == 200
         assert client.post("/v1/audio/speech", json=SPEECH).status_code == 200
@@ -115,11 +116,8 @@ def test_a_websocket_still_waiting_for_its_text_is_closed_when_the_drain_starts(
     assert app.state.lifecycle.in_flight == 0
 
 
-def _wait_for(condition, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
+def _wait_for(condition) -> None:
+    eventually(condition, "the requests in flight were counted")
 
 
 def test_a_stream_in_flight_finishes_while_new_requests_are_refused(settings, runtime):
@@ -159,6 +157,30 @@ def test_aborting_cuts_a_stream_promptly_and_the_engine_serves_on(settings, runt
 
 @pytest.mark.parametrize("in_flight", [0, 2])
 def test_wait_idle_reports_whether_the_requests_finished(in_flight):
-    lifecycle = Lifecycle()
-    lifecycle.in_flight = in_flight
-    assert asyncio.run(lifecycle.wait_idle(0.1)) is (in_flight == 0)
+    async def scenario() -> bool:
+        clock = FakeClock()
+        lifecycle = Lifecycle(clock=clock)
+        lifecycle.in_flight = in_flight
+        waiting = asyncio.create_task(lifecycle.wait_idle(0.1))
+        if in_flight:
+            await clock.until_sleeping(timed=True)
+            clock.advance(0.1)
+        return await waiting
+
+    assert asyncio.run(scenario()) is (in_flight == 0)
+
+
+def test_wait_idle_returns_as_the_last_request_finishes_not_at_its_timeout():
+    async def scenario() -> bool:
+        clock = FakeClock()
+        lifecycle = Lifecycle(clock=clock)
+        lifecycle.in_flight = 2
+        waiting = asyncio.create_task(lifecycle.wait_idle(60))
+        await clock.until_sleeping(timed=True)
+        lifecycle.in_flight -= 1
+        await clock.until_sleeping(timed=True)  # still waiting (and the loop turned meanwhile)
+        assert not waiting.done()
+        lifecycle.in_flight -= 1
+        return await waiting  # the clock never moved: only the count ended the wait
+
+    assert asyncio.run(scenario()) is True

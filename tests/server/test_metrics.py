@@ -1,6 +1,5 @@
 """GET /metrics: what a Prometheus scrape sees after real requests on the tiny models."""
 
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -12,6 +11,7 @@ from coordinator.audio.format import SAMPLE_RATE, SAMPLES_PER_FRAME
 from coordinator.config.settings import Settings
 from coordinator.server.app import create_app
 from coordinator.service.metrics import GpuMemoryCollector
+from tests.rig.waiting import eventually
 
 FRAMES = 10
 SPEECH = {"model": "tts-1", "input": "Hello there.", "voice": "tara", "max_tokens": 7 * FRAMES, "seed": 1}
@@ -86,12 +86,13 @@ def test_a_client_that_walks_away_leaves_a_cancelled_utterance_and_no_real_time_
     body = {**SPEECH, "response_format": "pcm", "max_tokens": 700}
     with client.stream("POST", "/v1/audio/speech", json=body) as response:
         next(response.iter_bytes())
-    deadline = time.monotonic() + 10
-    while value(after := scrape(client), "orpheus_speech_utterances_total", **cancelled) == value(
-        before, "orpheus_speech_utterances_total", **cancelled
-    ):
-        assert time.monotonic() < deadline, "the abandoned utterance was never recorded"
-        time.sleep(0.02)
+    recorded = value(before, "orpheus_speech_utterances_total", **cancelled)
+
+    def scrape_once_recorded():
+        samples = scrape(client)
+        return samples if value(samples, "orpheus_speech_utterances_total", **cancelled) > recorded else None
+
+    after = eventually(scrape_once_recorded, "the abandoned utterance was recorded")
     rtf = "orpheus_speech_real_time_factor_count"
     assert value(after, rtf, endpoint="speech") == value(before, rtf, endpoint="speech")
     assert value(after, "orpheus_snac_frames_decoded_total") > value(
@@ -148,10 +149,7 @@ def test_engine_gauges_and_readiness_are_exposed_per_model(client, runtime):
 def test_before_the_models_load_metrics_say_not_ready(model_env, tmp_path):
     env = {k.lower(): v for k, v in model_env.items()} | {"orpheus_model_path": str(tmp_path / "gone.gguf")}
     with TestClient(create_app(Settings(_env_file=None, **env))) as client:
-        deadline = time.monotonic() + 30
-        while "failed" not in client.get("/health").json()["error"]["message"]:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        eventually(lambda: "failed" in client.get("/health").json()["error"]["message"], "the load failed")
         samples = scrape(client)
     assert value(samples, "orpheus_ready") == 0
     assert not any(name.startswith("orpheus_active_sequences") for name, _ in samples)

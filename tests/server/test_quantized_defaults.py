@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ import pytest
 
 from coordinator.bench.shapes import TINY_GEMMA2, TINY_QUANTIZABLE
 from tests.rig.tiny_gguf import build_chat_gguf, build_orpheus_gguf
+from tests.rig.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 120
@@ -58,16 +58,15 @@ def test_serve_with_quantized_models_and_default_repack_answers_speech_and_chat(
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
+
+        def ready() -> bool:
             assert process.poll() is None, _death(process, log)
-            assert time.monotonic() < deadline, f"not ready in {READY_TIMEOUT_S} s:\n{log.read_text()}"
             try:
-                if httpx.get(url + "/readyz", timeout=5).status_code == 200:
-                    break
+                return httpx.get(url + "/readyz", timeout=5).status_code == 200
             except httpx.TransportError:
-                pass
-            time.sleep(0.2)
+                return False
+
+        eventually(ready, f"the server became ready (log: {log})", timeout_s=READY_TIMEOUT_S)
         try:
             speech = httpx.post(url + "/v1/audio/speech", json=SPEECH, timeout=REQUEST_TIMEOUT_S)
             completion = httpx.post(url + "/v1/chat/completions", json=CHAT, timeout=REQUEST_TIMEOUT_S)

@@ -1,11 +1,11 @@
 """GET /v1/status: readiness, the loaded models and their engines' load, for the browser page."""
 
-import time
 from dataclasses import replace
 
 from fastapi.testclient import TestClient
 
 from coordinator.server.app import create_app
+from tests.rig.waiting import eventually
 
 
 def test_status_when_ready_lists_the_models_where_they_run_and_the_limits(client, runtime, settings):
@@ -29,13 +29,12 @@ def test_status_counts_the_streams_being_generated_and_waiting(client, tts):
     long = replace(tts.default_params, max_tokens=980)
     held = [engine.submit(tts.request("Hi.", "tara", long)) for _ in range(engine.max_sequences + 1)]
     try:
-        deadline = time.monotonic() + 10
-        while True:
+
+        def counted() -> bool:
             model = next(m for m in client.get("/v1/status").json()["models"] if m["role"] == "tts")
-            if (model["active"], model["queued"]) == (engine.max_sequences, 1):
-                break
-            assert time.monotonic() < deadline, f"never saw every slot busy and one waiting: {model}"
-            time.sleep(0.01)
+            return (model["active"], model["queued"]) == (engine.max_sequences, 1)
+
+        eventually(counted, "/v1/status counted every slot busy and one waiting")
     finally:
         for stream in held:
             stream.cancel()
@@ -43,10 +42,10 @@ def test_status_counts_the_streams_being_generated_and_waiting(client, tts):
 
 
 def wait_until_free_of(client):
-    deadline = time.monotonic() + 5
-    while any(m["active"] or m["queued"] for m in client.get("/v1/status").json()["models"]):
-        assert time.monotonic() < deadline, "the cancelled streams still hold their slots"
-        time.sleep(0.01)
+    eventually(
+        lambda: not any(m["active"] or m["queued"] for m in client.get("/v1/status").json()["models"]),
+        "the cancelled streams gave back their slots",
+    )
 
 
 def test_status_while_the_models_load_says_loading_with_the_reason(settings, runtime):

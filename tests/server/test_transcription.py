@@ -10,7 +10,7 @@ import asyncio
 import base64
 import json
 import re
-import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -19,7 +19,9 @@ from fastapi.testclient import TestClient
 from coordinator.server.app import create_app
 from coordinator.stt.engine import SpeechToText
 from tests.rig.audio_samples import CONTAINERS, encode, noise_bursts, silence, spoken
-from tests.server.stt_doubles import FailsAfterFirstSegment, busy_recogniser, with_stt
+from tests.rig.clock import FakeClock
+from tests.rig.waiting import HANG_GUARD_S, eventually_async
+from tests.server.stt_doubles import FailsAfterFirstSegment, HeldAfterFirstWords, busy_recogniser, with_stt
 
 SRT_TIME = r"\d\d:\d\d:\d\d,\d\d\d"
 VTT_TIME = r"\d\d:\d\d:\d\d\.\d\d\d"
@@ -416,32 +418,39 @@ def test_a_full_queue_is_a_429_with_retry_after(settings, stt, runtime, wav):
 
 
 def test_a_wait_past_queue_timeout_is_a_503(settings, stt, runtime, wav):
-    with busy_recogniser(stt, max_queue=4, queue_timeout_s=0.3) as busy:
+    clock = FakeClock()
+    with busy_recogniser(stt, max_queue=4, queue_timeout_s=0.3, clock=clock) as busy:
         app = create_app(settings, runtime=with_stt(runtime, busy))
-        with TestClient(app) as client:
-            response = _post(client, wav)
+        with TestClient(app) as client, ThreadPoolExecutor(1) as requests:
+            answer = requests.submit(_post, client, wav)
+            clock.wait_for_sleepers(timed=True)  # the request waits for the held slot
+            clock.advance(0.3)
+            response = answer.result(HANG_GUARD_S)
         assert busy.waiting == 0
     assert response.status_code == 503 and response.json()["error"]["code"] == "queue_timeout"
 
 
 def test_a_cancelled_transcription_stops_and_frees_its_slot(stt):
     long_audio = noise_bursts(16_000, bursts=120)  # ~84 s: three 30 s windows
+    held = HeldAfterFirstWords(stt.transcriber)
+    recogniser = SpeechToText(held, slots=1, max_queue=0, queue_timeout_s=HANG_GUARD_S)  # type: ignore[arg-type]
 
     async def scenario():
-        task = asyncio.ensure_future(stt.transcribe(long_audio))
-        while stt.busy == 0:
-            await asyncio.sleep(0.005)
+        task = asyncio.ensure_future(recogniser.transcribe(long_audio))
+        await eventually_async(lambda: held.held, "a segment with words was decoded")
         task.cancel()
-        started = time.monotonic()
         with pytest.raises(asyncio.CancelledError):
             await task
-        while stt.busy:
-            await asyncio.sleep(0.01)
-        return time.monotonic() - started
+        await eventually_async(lambda: recogniser.busy == 0, "the slot was given back")
 
-    freed_after = asyncio.run(scenario())
-    assert freed_after < 10
-    assert stt.busy == 0 and stt.waiting == 0
+    try:
+        asyncio.run(scenario())
+        # The cancel reached the worker while it was held, and it decoded nothing after: stopped by
+        # the cancel, not by the end of the audio (counted, so a loaded machine cannot fail it).
+        assert held.cancelled.wait(HANG_GUARD_S) and held.segments == held.held_at
+        assert recogniser.busy == 0 and recogniser.waiting == 0
+    finally:
+        recogniser.close()
 
 
 def test_transcripts_are_the_same_for_the_same_audio(client, wav):

@@ -9,7 +9,6 @@ import asyncio
 import base64
 import logging
 import threading
-import time
 from functools import partial
 
 import httpx
@@ -24,13 +23,13 @@ from coordinator.stt.engine import MAX_PROMPT_CHARS, SpeechToText
 from coordinator.stt.isolated import decode_isolated
 from tests.rig.audio_samples import encode, noise_bursts, silence
 from tests.rig.hostile_audio import (
-    NOTICED_WITHIN_S,
     flac,
     hanging_decoder,
     pid_written_to,
     process_gone,
     wav,
 )
+from tests.rig.waiting import eventually, eventually_async
 from tests.server.checks import socket_request
 from tests.server.conftest import serving
 from tests.server.stt_doubles import Held, busy_recogniser, with_stt
@@ -99,10 +98,7 @@ def test_a_prompt_at_the_cap_is_transcribed(client, good_wav):
 
 
 def _wait_until_free(stt) -> None:
-    deadline = time.monotonic() + NOTICED_WITHIN_S
-    while stt.busy:
-        assert time.monotonic() < deadline, "the slot was not freed"
-        time.sleep(0.01)
+    eventually(lambda: not stt.busy, "the slot was freed")
 
 
 class _CountingSource:
@@ -125,11 +121,9 @@ def test_requests_waiting_for_the_slot_are_not_decoded_and_past_the_queue_are_re
 
     async def scenario():
         occupant = asyncio.ensure_future(one_slot.transcribe(_CountingSource()))
-        while one_slot.busy == 0:
-            await asyncio.sleep(0.005)
+        await eventually_async(lambda: one_slot.busy, "the occupant holds the slot")
         waiting = [asyncio.ensure_future(one_slot.transcribe(_CountingSource())) for _ in range(2)]
-        while one_slot.waiting < 2:
-            await asyncio.sleep(0.005)
+        await eventually_async(lambda: one_slot.waiting == 2, "two requests wait for the slot")
         refused = [asyncio.ensure_future(one_slot.transcribe(_CountingSource())) for _ in range(3)]
         outcomes = await asyncio.gather(*refused, return_exceptions=True)
         assert all(isinstance(outcome, QueueFullError) for outcome in outcomes)
@@ -187,10 +181,8 @@ def test_a_client_leaving_mid_decode_kills_its_decoder_and_frees_the_slot(
         with socket_request(url, "/chat", {"audio": base64.b64encode(str(pid_file).encode()).decode()}):
             pid = pid_written_to(pid_file)
             assert stt.busy == 1
-        deadline = time.monotonic() + NOTICED_WITHIN_S
-        while not (process_gone(pid) and stt.busy == 0):
-            assert time.monotonic() < deadline, "the decoder outlived its client"
-            time.sleep(0.01)
+        # The decoder never returns by itself: gone means killed because the client left.
+        eventually(lambda: process_gone(pid) and stt.busy == 0, "the decoder was killed when its client left")
         monkeypatch.undo()
         response = httpx.post(
             f"{url}/v1/audio/transcriptions", files={"file": ("speech.wav", good_wav)}, timeout=60

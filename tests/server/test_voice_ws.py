@@ -14,6 +14,7 @@ import websockets
 from coordinator.server.app import create_app
 from coordinator.stt.audio import decode_audio
 from tests.rig.audio_samples import encode, noise_bursts, pcm16, silence, spoken
+from tests.rig.waiting import eventually
 from tests.server.conftest import serving
 
 RATE = 16_000
@@ -37,13 +38,11 @@ def _ws_url(live_url: str, **query) -> str:
     return live_url.replace("http://", "ws://") + f"/v1/voice/ws?{params}"
 
 
-async def _send_audio(ws, samples: np.ndarray, rate: int = RATE, *, pace: float = 0.0) -> None:
-    """Send in 100 ms chunks; ``pace``: seconds of waiting per chunk (a microphone waits 0.1)."""
+async def _send_audio(ws, samples: np.ndarray, rate: int = RATE) -> None:
+    """Send in 100 ms chunks, as a microphone's frames arrive (without its pauses)."""
     step = int(CHUNK_S * rate)
     for start in range(0, samples.size, step):
         await ws.send(pcm16(samples[start : start + step]))
-        if pace:
-            await asyncio.sleep(pace)
 
 
 async def _until(ws, kind: str, seen: list, binary: list | None = None) -> dict:
@@ -68,10 +67,11 @@ def test_a_spoken_turn_is_heard_transcribed_answered_and_spoken_back(live_url, s
         seen, binary = [], []
         async with websockets.connect(_ws_url(live_url)) as ws:
             created = json.loads(await ws.recv())
-            # Half real time: a partial transcript has time to come back while the user speaks.
-            await _send_audio(
-                ws, np.concatenate([silence(0.5, RATE), sentence, silence(1.2, RATE)]), pace=0.05
-            )
+            # The user is still speaking (no trailing silence yet) when the partial transcript
+            # comes back: waited for, not given time by pacing the audio.
+            await _send_audio(ws, np.concatenate([silence(0.5, RATE), sentence]))
+            await _until(ws, "transcript.partial", seen)
+            await _send_audio(ws, silence(1.2, RATE))
             final = await _until(ws, "transcript.final", seen)
             done = await _until(ws, "reply.done", seen, binary)
         return created, seen, binary, final, done
@@ -279,13 +279,11 @@ def test_a_voice_or_model_this_server_does_not_have_is_refused_naming_it(live_ur
 
 
 def _engines_idle(runtime) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if (
+    eventually(
+        lambda: (
             not runtime.llm.engine.kv_cells_in_use()
             and not runtime.tts.engine.kv_cells_in_use()
             and runtime.stt.busy == 0
-        ):
-            return
-        time.sleep(0.05)
-    raise AssertionError("a sequence or a transcription slot was left behind")
+        ),
+        "every sequence and transcription slot was given back",
+    )

@@ -43,9 +43,14 @@ def wyoming_settings(settings):
 
 
 @pytest.fixture(scope="module")
-def live(wyoming_settings, runtime):  # noqa: F811
+def live_app(wyoming_settings, runtime):  # noqa: F811
+    """The app that ``live`` serves (its Wyoming servers are on ``state`` once it runs)."""
+    return create_app(wyoming_settings, runtime=runtime)
+
+
+@pytest.fixture(scope="module")
+def live(live_app, wyoming_settings):
     """One real uvicorn serving HTTP and, from the same lifespan, Wyoming on loopback:
     yields (HTTP base URL, Wyoming port)."""
-    app = create_app(wyoming_settings, runtime=runtime)
-    with serving(app) as url:
+    with serving(live_app) as url:
         yield url, wyoming_settings.wyoming_port

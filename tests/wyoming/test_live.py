@@ -23,6 +23,7 @@ from wyoming.tts import (
 from coordinator.audio.format import SAMPLES_PER_FRAME
 from coordinator.text.sentences import utterances
 from coordinator.wyoming.connection import MAX_PENDING_JOBS
+from tests.rig.waiting import eventually
 from tests.wyoming.conftest import WYOMING_SEED, error_after
 
 HOME_ASSISTANT_DESCRIBE_TIMEOUT_S = 1.0
@@ -88,6 +89,8 @@ def test_describe_answers_info_within_home_assistants_second(live, runtime):
             return event, time.monotonic() - started
 
     event, elapsed = asyncio.run(describe())
+    # Kept, a wall-clock check: Home Assistant's own 1 s timeout is the subject, and the answer
+    # comes from memory (no model work), far inside it even on a loaded machine.
     assert Info.is_type(event.type) and elapsed < HOME_ASSISTANT_DESCRIBE_TIMEOUT_S
     (program,) = Info.from_event(event).tts
     assert program.installed and program.supports_synthesize_streaming
@@ -170,7 +173,9 @@ def test_streaming_speaks_each_sentence_as_it_completes_and_ignores_the_full_syn
         assert same_speech(pcm, http_pcm(url, sentence, voice="leah"))
 
 
-def test_a_client_leaving_mid_speech_frees_its_slot_within_a_second(live, runtime):
+def test_a_client_leaving_mid_speech_frees_its_slot_and_nothing_more_is_generated_for_it(
+    live, live_app, runtime
+):
     _, port = live
     engine = runtime.tts.engine
     text = " ".join(f"This is sentence number {n} of a long announcement, read slowly." for n in range(30))
@@ -184,17 +189,15 @@ def test_a_client_leaving_mid_speech_frees_its_slot_within_a_second(live, runtim
         while not AudioChunk.is_type((await wy.read_event()).type):
             pass
         await wy.disconnect()
-        return time.monotonic()
 
-    left = asyncio.run(leave())
-    while engine.kv_cells_in_use():
-        assert time.monotonic() - left < 1.0, "the generation went on after the client left"
-        time.sleep(0.01)
-    sampled = engine.stats.tokens_sampled
-    time.sleep(0.3)
-    assert engine.stats.tokens_sampled == sampled  # nothing more is generated for it
-    # Of its utterances of 140 tokens each, the first few were generated at most.
-    assert sampled - sampled_before < 4 * 140
+    asyncio.run(leave())
+    # Its handler (and whatever it scheduled) has ended, and its sequence is gone: nothing is
+    # left that could generate for it.
+    eventually(lambda: live_app.state.wyoming.connections == 0, "the connection's handler ended")
+    eventually(lambda: not engine.kv_cells_in_use(), "the generation stopped after the client left")
+    # Of its utterances of 140 tokens each, the first few were generated at most: however slow
+    # the machine, the client's leaving stopped it, not the end of the text.
+    assert engine.stats.tokens_sampled - sampled_before < 4 * 140
 
 
 def test_an_unknown_voice_is_an_error_naming_the_voices(live):

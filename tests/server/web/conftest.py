@@ -15,6 +15,7 @@ import pytest
 
 from coordinator.server.app import create_app
 from tests.rig.tools import require
+from tests.rig.waiting import HANG_GUARD_S, eventually
 from tests.server.conftest import client, runtime, serving  # noqa: F401  (fixtures shared with the server tests)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -108,15 +109,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until(page, expression: str, *, timeout_s: float = PAGE_TIMEOUT_MS / 1000, poll_s: float = 0.02):
+def wait_until(page, expression: str, *, timeout_s: float = HANG_GUARD_S):
     """Poll ``expression`` (JavaScript) in the page until it is truthy; return its value.
     (Playwright's wait_for_function evaluates with eval, which the page's CSP rightly forbids.)"""
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = page.evaluate(expression)
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        time.sleep(poll_s)
+    return eventually(lambda: page.evaluate(expression), expression, timeout_s=timeout_s)

@@ -1,6 +1,5 @@
 """The page at / in a real browser (headless Chromium) on a real uvicorn with the tiny models."""
 
-import time
 from pathlib import Path
 
 import httpx
@@ -126,15 +125,14 @@ def test_speak_plays_exactly_the_samples_the_api_returns_for_the_same_request(op
     assert log.errors == []
 
 
-def test_stop_ends_playback_and_frees_the_servers_slot_within_a_second(open_page, web_url, runtime):
+def test_stop_ends_playback_and_frees_the_servers_slot(open_page, web_url, runtime):
     page, log = open_page(web_url)
     _ready(page)
     _advanced(page, **{"max-tokens": 700})  # 100 frames: far longer than this test waits
     page.click("#speech-speak")
     wait_until(page, "orpheus.player.stats().scheduled > 0")
-    stopped = time.monotonic()
     page.click("#speech-stop")
-    wait_until_free(runtime, since=stopped)
+    wait_until_free(runtime)
     scheduled = page.evaluate("orpheus.player.stats().scheduled")
     assert scheduled < 100 * SAMPLES_PER_FRAME  # it was cut short, not played to the end
     page.wait_for_selector("#speech-speak:not([disabled])")
@@ -219,7 +217,6 @@ def test_a_new_message_interrupts_the_reply_still_playing(open_page, web_url, ru
     assert page.locator("#chat-log li.user").count() == 2
     # What the interrupted reply had written is part of the conversation the new turn carries.
     assert [m["role"] for m in sent[-1]["history"]] == ["user", "assistant"]
-    stopped = time.monotonic()
     page.click("#chat-stop")
-    wait_until_free(runtime, since=stopped)
+    wait_until_free(runtime)
     assert log.errors == []

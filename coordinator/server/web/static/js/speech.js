@@ -152,7 +152,7 @@ export class SpeechView {
       const audioS = decoder.samples / SAMPLE_RATE;
       const rtf = audioS > 0 ? (performance.now() - started) / 1000 / audioS : null;
       this.el.rtf.textContent = rtf === null ? "–" : rtf.toFixed(2);
-      this.app.lastSpeechMetrics = { ttfa, rtf, audioS }; // for bench/web_first_audio.py
+      this.app.lastSpeechMetrics = { ttfa, rtf, audioS }; // for benchmarks/web_first_audio.py
       await this.keep({ request: body, samples: concatInt16(kept), ttfa, rtf, audioS });
     } catch (error) {
       if (error.name === "AbortError") {

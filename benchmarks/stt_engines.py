@@ -7,12 +7,12 @@ temperature fallback, no timestamps, at most MAX_TOKENS tokens per window, the s
 alternating, repeated.
 Random weights write random tokens, and settings may stop at different lengths: the tokens each
 wrote are reported with the time. Cost depends on the architecture and the token count, not on
-what the weights mean. Prints a table and writes bench/results/stt_engines.json.
+what the weights mean. Prints a table and writes benchmarks/results/stt_engines.json.
 
 (whisper.cpp through pywhispercpp was tried side by side on the same shape written as a ggml
 file: it loaded, then every decode failed inside whisper.cpp with ``map::at``; see README.)
 
-    python bench/stt_engines.py [--repeats 3] [--threads 2]
+    python -m benchmarks.stt_engines [--repeats 3] [--threads 2]
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import argparse
 import json
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -29,13 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from coordinator.stt.audio import decode_audio
+from coordinator.stt.transcript import SAMPLE_RATE
+from tests.rig.audio_samples import encode, silence, spoken
+from tests.rig.tiny_whisper import WHISPER_TINY_DIMS, build_tiny_whisper
 
-from coordinator.stt.audio import decode_audio  # noqa: E402
-from coordinator.stt.transcript import SAMPLE_RATE  # noqa: E402
-from tests.rig.audio_samples import encode, silence, spoken  # noqa: E402
-from tests.rig.tiny_whisper import WHISPER_TINY_DIMS, build_tiny_whisper  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 AUDIO_S = 30.0
 MAX_TOKENS = 64
@@ -134,7 +132,7 @@ def main() -> None:
         "note": "faster-whisper on random weights of whisper-tiny's shape",
         "rows": rows,
     }
-    out = ROOT / "bench" / "results" / "stt_engines.json"
+    out = ROOT / "benchmarks" / "results" / "stt_engines.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nwritten to {out}")
 

@@ -1,7 +1,7 @@
 """Token throughput of the batch engine alone: N concurrent Orpheus requests vs one, same run.
 
 No SNAC and no HTTP: this isolates what continuous batching in llama.cpp buys (one llama_batch
-per step for all sequences) from the audio decoder, which bench/load.py measures end to end.
+per step for all sequences) from the audio decoder, which benchmarks/load.py measures end to end.
 Each run generates a fixed number of audio tokens per request (the frame constraint on, stop
 tokens never chosen since max_tokens ends every request first); runs alternate, repeated.
 
@@ -9,9 +9,9 @@ Also reports fairness while N stream: each stream's share of the tokens at the m
 stream finished (1.0 for every stream = perfectly even), and the latency of one more request
 (first token) submitted while N - 1 others are generating, against the same request alone.
 
-    python bench/engine_throughput.py --tiny [--streams 8] [--tokens 280] [--repeats 3]
-    python bench/engine_throughput.py --small          # weight-bound steps, as with a real model
-    python bench/engine_throughput.py --model models/orpheus-3b-0.1-ft-q8_0.gguf --n-gpu-layers -1
+    python -m benchmarks.engine_throughput --tiny [--streams 8] [--tokens 280] [--repeats 3]
+    python -m benchmarks.engine_throughput --small          # weight-bound steps, as with a real model
+    python -m benchmarks.engine_throughput --model models/orpheus-3b-0.1-ft-q8_0.gguf --n-gpu-layers -1
 """
 
 from __future__ import annotations
@@ -20,24 +20,22 @@ import argparse
 import json
 import platform
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from coordinator.engine.batch_engine import BatchEngine, GenerationRequest
+from coordinator.engine.llama_model import LlamaModel
+from coordinator.engine.sampling import SamplingParams
+from coordinator.orpheus.constraint import AudioTokenConstraint
+from coordinator.orpheus.prompt import build_prompt, prompt_text
+from coordinator.orpheus.vocab import OrpheusVocab
+from coordinator.runtime.loading import available_cpus
+from tests.rig.tiny_gguf import SMALL, TINY, build_orpheus_gguf
 
-from coordinator.engine.batch_engine import BatchEngine, GenerationRequest  # noqa: E402
-from coordinator.engine.llama_model import LlamaModel  # noqa: E402
-from coordinator.engine.sampling import SamplingParams  # noqa: E402
-from coordinator.orpheus.constraint import AudioTokenConstraint  # noqa: E402
-from coordinator.orpheus.prompt import build_prompt, prompt_text  # noqa: E402
-from coordinator.orpheus.vocab import OrpheusVocab  # noqa: E402
-from coordinator.runtime.loading import available_cpus  # noqa: E402
-from tests.rig.tiny_gguf import SMALL, TINY, build_orpheus_gguf  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PROMPT = "Streaming speech should start before the sentence is finished."
 
@@ -124,7 +122,9 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=8)
     parser.add_argument("--tokens", type=int, default=280, help="audio tokens per request (280 = 40 frames)")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "engine_throughput.json")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "benchmarks" / "results" / "engine_throughput.json"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,8 +10,8 @@ share of streams cancelled mid-way by the client. After a few idle seconds it me
 
 Pass: RssAnon grew by less than 50 MB, and open files and threads are back to the baseline.
 
-    python bench/soak.py                  # 500 requests, concurrency 4 (several minutes on 2 cores)
-    python bench/soak.py --requests 100   # a quick look
+    python -m benchmarks.soak                  # 500 requests, concurrency 4 (several minutes on 2 cores)
+    python -m benchmarks.soak --requests 100   # a quick look
 """
 
 from __future__ import annotations
@@ -36,11 +36,10 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.rig.snac_checkpoint import write_random_snac
+from tests.rig.tiny_gguf import build_chat_gguf, build_orpheus_gguf
 
-from tests.rig.snac_checkpoint import write_random_snac  # noqa: E402
-from tests.rig.tiny_gguf import build_chat_gguf, build_orpheus_gguf  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 READY_TIMEOUT_S = 300
 REQUEST_TIMEOUT_S = 300
@@ -290,7 +289,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--idle-s", type=float, default=5.0, help="idle wait before each measurement")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "soak.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "soak.json")
     args = parser.parse_args()
     result = asyncio.run(soak(args))
     rows = [

@@ -7,9 +7,9 @@ reported (below 1: batching pays). This is what DecodeScheduler's frame budget p
 from: on this CPU, batching pays only for small windows.
 
 Random SNAC weights (the real checkpoint cannot be downloaded here): cost depends on the
-architecture, not the weights. Prints a table and writes bench/results/snac_batch.json.
+architecture, not the weights. Prints a table and writes benchmarks/results/snac_batch.json.
 
-    python bench/snac_batch_bench.py [--device cuda] [--batches 1 2 4 8] [--repeats 3]
+    python -m benchmarks.snac_batch_bench [--device cuda] [--batches 1 2 4 8] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import argparse
 import json
 import platform
 import statistics
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,11 +26,10 @@ import numpy as np
 import torch
 from snac import SNAC
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from coordinator.audio.snac_codec import SnacCodec
+from tests.rig.snac_checkpoint import SNAC_24KHZ_CONFIG
 
-from coordinator.audio.snac_codec import SnacCodec  # noqa: E402
-from tests.rig.snac_checkpoint import SNAC_24KHZ_CONFIG  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 # (frames in the window, keep_start, keep_end): the planner's windows with 3 + 3 frames of context.
 WINDOW_KINDS = {
@@ -60,7 +58,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "snac_batch.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "snac_batch.json")
     args = parser.parse_args()
 
     torch.manual_seed(SEED)

@@ -1,6 +1,6 @@
 """Drop what nothing loads from a llama-cpp-python wheel: its CUDA build then fits the GPU proof.
 
-The wheel of `bench/build_cuda_wheel.sh` is 143 MB, and the GPU proof carries at most 64 MiB:
+The wheel of `benchmarks/build_cuda_wheel.sh` is 143 MB, and the GPU proof carries at most 64 MiB:
 - a wheel cannot hold symbolic links, so scikit-build-core stores each library of llama.cpp three
   times in ``llama_cpp/lib`` (``libggml-cuda.so``, ``.so.0``, ``.so.0.25.3``: 3 x 40 MB);
 - llama.cpp's own CMake install lands beside the package too (``include/``, ``lib/`` with CMake and
@@ -12,7 +12,7 @@ _ggml.py, mtmd_cpp.py, llava_cpp.py: ``lib<name>.so``); by the dynamic loader, t
 name in their ``NEEDED`` entries, and so on. Everything else is dropped, RECORD is rewritten to
 match, and pip installs the result as usual.
 
-    python bench/slim_wheel.py IN.whl OUT.whl
+    python -m benchmarks.slim_wheel IN.whl OUT.whl
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="slim_wheel: %(message)s")
     if not args.source.is_file():
-        logger.error("%s: no such wheel (build it with bench/build_cuda_wheel.sh)", args.source)
+        logger.error("%s: no such wheel (build it with benchmarks/build_cuda_wheel.sh)", args.source)
         return 1
     before = args.source.stat().st_size  # read first: the target may be the source
     try:

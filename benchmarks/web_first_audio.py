@@ -6,7 +6,7 @@ with httpx, timed to its first audio byte, and (b) the page's Speak in headless 
 by the page from the click to the first samples handed to the player. On this CPU only the ratio
 means something; a GPU host runs it with the real models for absolute figures.
 
-    python bench/web_first_audio.py [--runs 7] [--chromium /usr/bin/chromium]
+    python -m benchmarks.web_first_audio [--runs 7] [--chromium /usr/bin/chromium]
 """
 
 from __future__ import annotations
@@ -15,17 +15,15 @@ import argparse
 import json
 import platform
 import statistics
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.tiny_server import tiny_server
 
-from bench.tiny_server import tiny_server  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TEXT = "Hello there, how are you today?"
 MAX_TOKENS = 140
@@ -74,7 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "web_first_audio.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "web_first_audio.json")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright

@@ -12,7 +12,7 @@ What it measures depends on the CPU: on one without AMX (or a build without it),
 CPU_REPACK path (on x86: Q4_0, Q4_K, IQ4_NL, Q2_K; nothing for Q8_0); on an AMX CPU where the AMX
 path works, AMX. Where the AMX path crashes, the "on" half dies with it: run it elsewhere.
 
-    python bench/weight_repack.py [--shape small|3b] [--streams 4] [--tokens 140] [--repeats 3]
+    python -m benchmarks.weight_repack [--shape small|3b] [--streams 4] [--tokens 140] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -22,23 +22,21 @@ import json
 import logging
 import platform
 import statistics
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+import llama_cpp
+
+from benchmarks.engine_throughput import request, run
+from coordinator.bench.shapes import ORPHEUS_3B, SMALL
+from coordinator.bench.synthetic import build_orpheus_gguf
+from coordinator.engine.batch_engine import BatchEngine
+from coordinator.engine.llama_model import LlamaModel, weight_repack_enabled
+from coordinator.engine.weight_repack import read_cpu_flags
+from coordinator.orpheus.vocab import OrpheusVocab
+from coordinator.runtime.loading import available_cpus
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import llama_cpp  # noqa: E402
-
-from bench.engine_throughput import request, run  # noqa: E402
-from coordinator.bench.shapes import ORPHEUS_3B, SMALL  # noqa: E402
-from coordinator.bench.synthetic import build_orpheus_gguf  # noqa: E402
-from coordinator.engine.batch_engine import BatchEngine  # noqa: E402
-from coordinator.engine.llama_model import LlamaModel, weight_repack_enabled  # noqa: E402
-from coordinator.engine.weight_repack import read_cpu_flags  # noqa: E402
-from coordinator.orpheus.vocab import OrpheusVocab  # noqa: E402
-from coordinator.runtime.loading import available_cpus  # noqa: E402
 
 SHAPES = {"small": SMALL, "3b": ORPHEUS_3B}
 QUANTS = ("Q8_0", "Q4_K_M")
@@ -136,10 +134,10 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=140, help="audio tokens per request (140 = 20 frames)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
-        "--out", type=Path, default=None, help="default: bench/results/weight_repack_SHAPE.json"
+        "--out", type=Path, default=None, help="default: benchmarks/results/weight_repack_SHAPE.json"
     )
     args = parser.parse_args()
-    args.out = args.out or ROOT / "bench" / "results" / f"weight_repack_{args.shape}.json"
+    args.out = args.out or ROOT / "benchmarks" / "results" / f"weight_repack_{args.shape}.json"
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("coordinator.llama_cpp").setLevel(logging.ERROR)
 

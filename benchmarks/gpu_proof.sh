@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# The GPU proof, in one run (bench/README.md "The GPU proof"): on a bare host with one NVIDIA GPU,
-# Python 3.12 + torch (CUDA) and no internet, with this checkout and bench/gpu_wheels/ carried along:
-#   1. installs what the image lacks from bench/gpu_wheels/ (the CUDA llama-cpp-python wheel of
-#      bench/build_cuda_wheel.sh, and bench/proof_requirements.txt) beside the image's torch;
+# The GPU proof, in one run (benchmarks/README.md "The GPU proof"): on a bare host with one NVIDIA GPU,
+# Python 3.12 + torch (CUDA) and no internet, with this checkout and benchmarks/gpu_wheels/ carried along:
+#   1. installs what the image lacks from benchmarks/gpu_wheels/ (the CUDA llama-cpp-python wheel of
+#      benchmarks/build_cuda_wheel.sh, and benchmarks/proof_requirements.txt) beside the image's torch;
 #   2. writes the synthetic real-shape models (Orpheus 3B Q8_0 and Q4_K_M, Gemma 2 2B Q8_0, SNAC);
 #   3. runs the GPU tests (pytest -m gpu): full offload, SNAC on CUDA exact, its own stream,
 #      SNAC_COMPILE CUDA graphs, a real CUDA out-of-memory answered 503 and recovered from;
 #   4. runs `coordinator bench --synthetic` with Orpheus Q8_0 and Q4_K_M.
 # Everything (logs, JSON, junit XML, versions) goes to $OUT. Exit 0 only if every step passed.
 #
-#   OUT=/some/dir bench/gpu_proof.sh            # on the GPU host (about 10 minutes)
-#   OUT=/tmp/dry bench/gpu_proof.sh --cpu-dry-run  # here: same steps, tiny shapes, CPU, this venv
+#   OUT=/some/dir benchmarks/gpu_proof.sh            # on the GPU host (about 10 minutes)
+#   OUT=/tmp/dry benchmarks/gpu_proof.sh --cpu-dry-run  # here: same steps, tiny shapes, CPU, this venv
 #
 # Budgets (seconds, environment): PROOF_BENCH_SECONDS per bench run (default 170 on a GPU).
 set -uo pipefail
@@ -24,7 +24,7 @@ elif [ -n "${1:-}" ]; then
     echo "usage: $0 [--cpu-dry-run]" >&2
     exit 2
 fi
-OUT="${OUT:-$ROOT/bench/results/gpu-proof-$(date -u +%Y%m%dT%H%M%SZ)}"
+OUT="${OUT:-$ROOT/benchmarks/results/gpu-proof-$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$OUT"
 exec > >(tee -a "$OUT/gpu_proof.log") 2>&1
 STARTED=$(date +%s)
@@ -47,8 +47,8 @@ if [ "$DRY_RUN" = 1 ]; then
     # The budget is a cap, not the run's length (a shared CPU can take minutes just to start).
     BENCH_ARGS=(--max-streams 2 --max-tokens 28 --max-seconds "${PROOF_BENCH_SECONDS:-300}")
 else
-    step "1. install from bench/gpu_wheels"
-    WHEELS="$ROOT/bench/gpu_wheels"
+    step "1. install from benchmarks/gpu_wheels"
+    WHEELS="$ROOT/benchmarks/gpu_wheels"
     # The image's Python, the one with torch; what is missing goes into a folder of its own on
     # PYTHONPATH (pip --target): no venv needed (bare images often lack ensurepip), nothing of the
     # image is changed, and nothing big lands in $OUT.
@@ -57,11 +57,11 @@ else
     "$PY" -c 'import torch' || { echo "$PY has no torch: set PROOF_PYTHON to the Python that has" >&2; exit 1; }
     CUDA_WHEEL=$(ls "$WHEELS"/llama_cpp_python-*.whl 2>/dev/null | head -1)
     if [ -z "$CUDA_WHEEL" ]; then
-        echo "no llama_cpp_python wheel in $WHEELS: build it with bench/build_cuda_wheel.sh" >&2
+        echo "no llama_cpp_python wheel in $WHEELS: build it with benchmarks/build_cuda_wheel.sh" >&2
         exit 1
     fi
     # Only what the image lacks (its numpy, if any, stays): one wheel per missing distribution.
-    MISSING=$("$PY" - "$ROOT/bench/proof_requirements.txt" <<'PYEOF'
+    MISSING=$("$PY" - "$ROOT/benchmarks/proof_requirements.txt" <<'PYEOF'
 import importlib.metadata as md, sys
 for line in open(sys.argv[1]):
     line = line.split("#")[0].strip()

@@ -8,9 +8,9 @@ Ours: frames arrive one at a time (generation slower than decoding: the decoder'
 chunks then stay at the planner's minimum sizes) and the WindowPlanner decides what to decode.
 
 Runs on random SNAC weights (the real checkpoint cannot be downloaded here): cost depends on the
-architecture, not the weights. Prints a table and writes bench/results/decode_bench.json.
+architecture, not the weights. Prints a table and writes benchmarks/results/decode_bench.json.
 
-    python bench/decode_bench.py [--frames 64] [--repeats 3]
+    python -m benchmarks.decode_bench [--frames 64] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import argparse
 import json
 import platform
 import statistics
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,14 +27,13 @@ import numpy as np
 import torch
 from snac import SNAC
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from coordinator.audio.format import SAMPLE_RATE, SAMPLES_PER_FRAME
+from coordinator.audio.snac_codec import SnacCodec
+from coordinator.audio.streaming import StreamingDecoder
+from coordinator.audio.windows import MAX_CHUNK_FRAMES, WindowPlanner
+from tests.rig.snac_checkpoint import SNAC_24KHZ_CONFIG, silence_noise_blocks
 
-from coordinator.audio.format import SAMPLE_RATE, SAMPLES_PER_FRAME  # noqa: E402
-from coordinator.audio.snac_codec import SnacCodec  # noqa: E402
-from coordinator.audio.streaming import StreamingDecoder  # noqa: E402
-from coordinator.audio.windows import MAX_CHUNK_FRAMES, WindowPlanner  # noqa: E402
-from tests.rig.snac_checkpoint import SNAC_24KHZ_CONFIG, silence_noise_blocks  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 REFERENCE_WINDOW_FRAMES = 4
 REFERENCE_KEEP = slice(SAMPLES_PER_FRAME, 2 * SAMPLES_PER_FRAME)
@@ -80,7 +78,7 @@ def main() -> None:
         default=[4, 8, 12, MAX_CHUNK_FRAMES],
         help="planner max_chunk values to measure; the first listed default is the shipped one",
     )
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "decode_bench.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "decode_bench.json")
     args = parser.parse_args()
 
     torch.manual_seed(0)

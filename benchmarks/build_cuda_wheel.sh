@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds the llama-cpp-python CUDA wheel that bench/gpu_proof.sh carries to a bare H200 host.
+# Builds the llama-cpp-python CUDA wheel that benchmarks/gpu_proof.sh carries to a bare H200 host.
 #
 # Runs on a host WITHOUT a GPU: only nvcc (CUDA 13.0 toolkit), CMake and ninja are needed. The wheel goes
-# to bench/gpu_wheels/ (ignored by git). Same llama-cpp-python version as pyproject pins and CI builds.
+# to benchmarks/gpu_wheels/ (ignored by git). Same llama-cpp-python version as pyproject pins and CI builds.
 #
 # Why each flag:
 #   GGML_CUDA=on                      the CUDA backend (the point of the wheel)
@@ -22,14 +22,14 @@
 # The toolkit here lacks cuBLAS, which ggml-cuda links: the script fetches NVIDIA's nvidia-cublas wheel of the
 # same CUDA release (13.0) and lays a merged toolkit tree of symlinks, so nothing under /usr/local is changed.
 # At run time the wheel needs libcudart.so.13 and libcublas.so.13: torch's CUDA 13 build brings both as
-# nvidia-* pip packages, and bench/gpu_proof.sh puts their lib folders on LD_LIBRARY_PATH.
-# Usage: bench/build_cuda_wheel.sh [JOBS]   (JOBS: parallel compile jobs, default 2)
+# nvidia-* pip packages, and benchmarks/gpu_proof.sh puts their lib folders on LD_LIBRARY_PATH.
+# Usage: benchmarks/build_cuda_wheel.sh [JOBS]   (JOBS: parallel compile jobs, default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VERSION="${LLAMA_CPP_PYTHON_VERSION:-0.3.36}"
 JOBS="${1:-2}"
-OUT_DIR="bench/gpu_wheels"
+OUT_DIR="benchmarks/gpu_wheels"
 WORK="${CUDA_WHEEL_WORK:-/tmp/llama-cuda-build}"
 NVCC="${NVCC:-/usr/local/bin/nvcc}"
 
@@ -85,6 +85,6 @@ end=$(date +%s)
 WHEEL="$OUT_DIR/llama_cpp_python-${VERSION}-py3-none-linux_x86_64.whl"
 echo "built in $((end - start)) s with $JOBS jobs: $(ls -la "$WHEEL")"
 # 143 MB as built (every library stored three times, plus llama.cpp's C install): the proof carries
-# at most 64 MiB. What nothing loads goes; 23 MB are left (bench/slim_wheel.py says what and why).
-python bench/slim_wheel.py "$WHEEL" "$WHEEL"
+# at most 64 MiB. What nothing loads goes; 23 MB are left (benchmarks/slim_wheel.py says what and why).
+python -m benchmarks.slim_wheel "$WHEEL" "$WHEEL"
 ls -la "$WHEEL"

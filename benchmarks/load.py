@@ -6,10 +6,10 @@ requests run one after another, in the same run. Per stream: time to first audio
 Aggregate: audio tokens per second (7 per 85.3 ms frame) and the ratio concurrent / sequential.
 The stream client is coordinator/bench/load.py, shared with `python -m coordinator bench`.
 
-    python bench/load.py --tiny --streams 8           # this CPU, tiny random models
-    python bench/load.py --url http://gpu-host:8080 --streams 32 --max-tokens 1200
-    python bench/load.py --tiny --languages --voices tara,pierre,长乐   # a language mix
-    python bench/load.py --url http://gpu-host:8080 --voices tara,pierre,jana,유나 --streams 32
+    python -m benchmarks.load --tiny --streams 8           # this CPU, tiny random models
+    python -m benchmarks.load --url http://gpu-host:8080 --streams 32 --max-tokens 1200
+    python -m benchmarks.load --tiny --languages --voices tara,pierre,长乐   # a language mix
+    python -m benchmarks.load --url http://gpu-host:8080 --voices tara,pierre,jana,유나 --streams 32
 
 --voices: speech streams take these voices in turn (each voice's model speaks it), so several
 Orpheus models (ORPHEUS_MODELS=en,fr,de,...) serve one run; the report adds a row per voice.
@@ -23,16 +23,14 @@ import json
 import os
 import platform
 import statistics
-import sys
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.tiny_server import tiny_server
+from coordinator.bench.load import newcomer_first_audio_s, run, summarize
 
-from bench.tiny_server import tiny_server  # noqa: E402
-from coordinator.bench.load import newcomer_first_audio_s, run, summarize  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -43,7 +41,7 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=8)
     parser.add_argument("--chat-share", type=float, default=0.25, help="share of the streams that use /chat")
     parser.add_argument("--max-tokens", type=int, default=140, help="audio tokens per speech request")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "load.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "load.json")
     parser.add_argument(
         "--api-key", default=os.environ.get("API_KEY"), help="the server's key (default: $API_KEY)"
     )

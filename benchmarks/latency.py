@@ -5,7 +5,7 @@ figures say how much the coordinator itself adds, not how fast Orpheus or Gemma 
 running the real models must be measured with its own run. Shares come from the pipeline's own
 timestamps in separate in-process runs of the same requests (medians).
 
-    python bench/latency.py [--runs 7]
+    python -m benchmarks.latency [--runs 7]
 """
 
 from __future__ import annotations
@@ -15,20 +15,18 @@ import asyncio
 import json
 import platform
 import statistics
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.tiny_server import tiny_server
+from coordinator.engine.sampling import SamplingParams
+from coordinator.llm.chat import ChatMessage
+from coordinator.text.sentences import SentenceBuffer
 
-from bench.tiny_server import tiny_server  # noqa: E402
-from coordinator.engine.sampling import SamplingParams  # noqa: E402
-from coordinator.llm.chat import ChatMessage  # noqa: E402
-from coordinator.text.sentences import SentenceBuffer  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 WAV_HEADER_BYTES = 44
 SPEECH = {
@@ -90,7 +88,7 @@ async def chat_llm_first_sentence_s(runtime) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latency.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latency.json")
     args = parser.parse_args()
 
     with tiny_server(tts_max_tokens=SPEECH["max_tokens"], max_concurrent_streams=4) as (url, app):

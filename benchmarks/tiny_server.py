@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from coordinator.bench.server import running_server
+from coordinator.bench.synthetic import build_chat_gguf, build_orpheus_gguf, write_random_snac
+from coordinator.config.settings import Settings
 
-from coordinator.bench.server import running_server  # noqa: E402
-from coordinator.bench.synthetic import build_chat_gguf, build_orpheus_gguf, write_random_snac  # noqa: E402
-from coordinator.config.settings import Settings  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 STARTUP_TIMEOUT_S = 120
 

@@ -7,8 +7,8 @@ Both measure the time from the LLM's first delta to the first audio chunk, in th
 the ratio. Also, side by side: the first audio of one sentence over Wyoming and over the HTTP API
 (/v1/audio/speech, pcm), to show the Wyoming layer adds nothing measurable.
 
-    python bench/wyoming_latency.py --tiny                   # this CPU, tiny random models
-    python bench/wyoming_latency.py --host gpu-host --port 10200 --url http://gpu-host:8080
+    python -m benchmarks.wyoming_latency --tiny                   # this CPU, tiny random models
+    python -m benchmarks.wyoming_latency --host gpu-host --port 10200 --url http://gpu-host:8080
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import json
 import platform
 import socket
 import statistics
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,10 +30,9 @@ from wyoming.client import AsyncTcpClient
 from wyoming.error import Error
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.tiny_server import tiny_server
 
-from bench.tiny_server import tiny_server  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 REPLY = (
     "The living room lights are now off. "
@@ -164,7 +162,7 @@ def main() -> None:
     parser.add_argument(
         "--chars-per-s", type=float, default=DEFAULT_CHARS_PER_S, help="the simulated LLM's rate"
     )
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "wyoming.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "wyoming.json")
     args = parser.parse_args()
 
     if args.tiny:
