@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from coordinator.config.settings import Settings
+from coordinator.launch.app import create_app  # the whole server: HTTP and Wyoming
 from coordinator.runtime.loading import load_runtime
-from coordinator.server.app import create_app
 from tests.doors.server import DoorServer
 from tests.rig.language_models import LANGUAGE_VOICES, write_language_rig
 from tests.rig.snac_checkpoint import silence_noise_blocks

@@ -25,7 +25,6 @@ DOORS: tuple[Door, ...] = (
     ChatWav("chat-wav", metrics_label="chat", speaks_the_text=False),
     ChatSse("chat-sse", metrics_label="chat", speaks_the_text=False),
     SpeechWs("speech-ws", metrics_label="ws"),
-    # No label exists for it yet (it records no speech): "voice_ws" is the one its fix uses.
     VoiceWs("voice-ws", metrics_label="voice_ws", speaks_the_text=False),
     WyomingOneShot("wyoming", metrics_label="wyoming"),
     WyomingStreamed("wyoming-stream", metrics_label="wyoming"),
@@ -48,20 +47,10 @@ NOT_APPLICABLE: dict[tuple[str, str], str] = {
     ),
 }
 
-# Drift between the doors that issue 22 names, on today's main; its service layer removes it.
-ISSUE_22_DRIFT = "drift fixed by the issue 22 service layer"
-# Drift the table found that issue 22 does not name: reported, and marked so that the suite
-# passes meanwhile. Each reason says what differs.
-KNOWN_DRIFT: dict[tuple[str, str], str] = {
-    ("voice-ws", "any-voice"): ISSUE_22_DRIFT,
-    ("voice-ws", "metrics"): ISSUE_22_DRIFT,
-    ("speech-ws", "token-cap"): ISSUE_22_DRIFT,
-    ("speech-ws", "input-cap"): (
-        "found by the door table, not named in issue 22: the speech WebSocket's refusal of an "
-        "over-long text does not name MAX_INPUT_CHARS (the speech model's own check answers, "
-        "not the request limits every other door applies)"
-    ),
-}
+# Known drift between the doors: (door, rule) → what differs, each run as xfail(strict=True), so
+# the mark must go the moment the door is fixed. Empty since issue 22's service layer: the voice
+# WebSocket's voices and metrics and the speech WebSocket's caps, marked here before, now pass.
+KNOWN_DRIFT: dict[tuple[str, str], str] = {}
 
 
 def door_params(rule_name: str) -> list[Any]:
