@@ -403,7 +403,8 @@ def test_the_cli_speaks_a_voice_of_any_selected_model_loading_only_that_one(
     assert info.samplerate == SAMPLE_RATE and info.frames > 0
     assert "wrote" in capsys.readouterr().out
     settings = _settings(languages_env)
-    from coordinator.config import load_catalog, select_orpheus
+    from coordinator.config.catalog import load_catalog
+    from coordinator.config.selection import select_orpheus
 
     choices = select_orpheus(load_catalog(settings.catalog_path()), settings)
     assert [

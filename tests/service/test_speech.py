@@ -45,9 +45,9 @@ def speaker(runtime, metrics):
 
 @pytest.fixture(autouse=True)
 def ends_free(runtime):
-    wait_until_free(runtime, within=TIMEOUT_S)
+    wait_until_free(runtime)
     yield
-    wait_until_free(runtime, within=TIMEOUT_S)  # every generation ended, however the test ended it
+    wait_until_free(runtime)  # every generation ended, however the test ended it
 
 
 def cancelled(tts) -> int:
@@ -174,7 +174,7 @@ def test_closing_the_audio_cancels_every_generation_and_submits_no_more(speaker,
 
     speech = run(main)
     assert len(speech.streams) == 2  # the third was never submitted
-    wait_until_free(runtime, within=TIMEOUT_S)
+    wait_until_free(runtime)
     assert cancelled(tts) - before == 2  # the one playing and the one generated ahead
 
 
@@ -332,5 +332,5 @@ def test_closing_a_streamed_speech_stops_reading_the_text_and_cancels_its_genera
 
     speech = run(main)
     assert len(speech.streams) == 2
-    wait_until_free(runtime, within=TIMEOUT_S)
+    wait_until_free(runtime)
     assert cancelled(tts) - before == 2
