@@ -31,6 +31,9 @@ MIN_SEED, MAX_SEED = -(2 ** (SEED_BITS - 1)), 2**SEED_BITS - 1
 # The nucleus chat replies are sampled with, on every door that asks the chat model (/chat, the
 # live voice session).
 CHAT_TOP_P = 0.95
+# Their temperature when the request names none: warm enough to sound natural, cool enough to
+# stay on topic.
+CHAT_TEMPERATURE = 0.7
 # With top_p < 1, candidates lighter than (1 - top_p) / (NUCLEUS_MARGIN * candidates) of the total
 # are never sorted (_nucleus_draw says why); the margin keeps float rounding from mattering.
 NUCLEUS_MARGIN = 2.0

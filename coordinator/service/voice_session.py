@@ -25,21 +25,20 @@ from typing import Any, Protocol
 import numpy as np
 
 from coordinator.audio.encoders import PcmEncoder
-from coordinator.engine.sampling import CHAT_TOP_P, SamplingParams
 from coordinator.errors import ClientDisconnectedError, CoordinatorError, InvalidInputError, ShuttingDownError
 from coordinator.llm.chat import ChatMessage
 from coordinator.runtime.loading import Runtime
+from coordinator.service.conversation import Conversation
 from coordinator.service.failures import stream_failure
 from coordinator.service.json_input import parse_json
 from coordinator.service.lifecycle import Lifecycle
 from coordinator.service.limits import RequestLimits
 from coordinator.service.metrics import Metrics, SpeechEndpoint
 from coordinator.service.readiness import SHUTTING_DOWN_MESSAGE, stt_of
-from coordinator.service.speech import Sampling, Speaker, Speech
+from coordinator.service.speech import Speaker
 from coordinator.stt.audio import PcmResampler, pcm16_to_float
 from coordinator.stt.transcript import SAMPLE_RATE as STT_RATE
 from coordinator.stt.vad import SileroVad, TurnDetector
-from coordinator.tts.registry import ResolvedVoice
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +48,6 @@ METRICS_ENDPOINT: SpeechEndpoint = "voice_ws"
 VOICE_IDLE_TIMEOUT_S = 120.0
 # While the user speaks, a partial transcript every this much new audio (if a slot is free).
 PARTIAL_INTERVAL_S = 1.0
-REPLY_MAX_TOKENS = 256  # a spoken reply of a few sentences, as /chat's default
-REPLY_TEMPERATURE = 0.7
 PCM_FORMAT = "pcm_s16le"
 MESSAGES = 'send binary PCM audio, or JSON {"type": "input_audio.commit"} or {"type": "response.cancel"}'
 # What a door hands over from its client: PCM audio, a text message, or None once the client left.
@@ -77,27 +74,6 @@ class VoiceSettings:
     language: str | None = None
     sample_rate: int = STT_RATE
     seed: int | None = None
-
-
-def speak_reply(
-    speaker: Speaker,
-    resolved: ResolvedVoice,
-    deltas: AsyncIterator[str],
-    *,
-    seed: int | None,
-    started: float,
-) -> Speech:
-    """The reply's text, spoken as it is written, through the speaking service every door shares
-    (its token caps, look-ahead and metrics, under this door's label; first audio measured from
-    ``started``, a ``time.perf_counter()``)."""
-    return speaker.speak_stream(
-        deltas,
-        resolved.voice,
-        resolved.model.model_id,
-        door=METRICS_ENDPOINT,
-        sampling=Sampling(seed=seed),
-        started=started,
-    )
 
 
 class VoiceSession:
@@ -288,21 +264,19 @@ class VoiceSession:
         await self._emit({"type": "transcript.final", "text": text, "language": transcript.language})
         if not text:
             return  # nothing recognised: no answer
-        self._limits.check_text(text, param="audio")
-        llm = self._runtime.llm
-        max_tokens = self._limits.completion_tokens(None, default=REPLY_MAX_TOKENS, param="max_tokens")
-        params = SamplingParams(
-            max_tokens=max_tokens, temperature=REPLY_TEMPERATURE, top_p=CHAT_TOP_P, seed=self._settings.seed
+        conversation = Conversation(
+            self._runtime, self._limits, Speaker(self._runtime, self._limits, self._metrics)
         )
-        messages = [*self._history, ChatMessage("user", text)]
-        reply = llm.start(llm.chat_request(messages, params), loop=asyncio.get_running_loop())
+        params = conversation.reply_params(max_tokens=None, seed=self._settings.seed)
+        reply = conversation.reply(self._history, text, params, param="audio")
         written: list[str] = []
         encoder = PcmEncoder()
         samples = 0
-        speech = speak_reply(
-            Speaker(self._runtime, self._limits, self._metrics),
-            self._resolved,
+        speech = conversation.speak(
             self._forwarded(reply.deltas(), written),
+            self._resolved.voice,
+            self._resolved.model.model_id,
+            door=METRICS_ENDPOINT,
             seed=self._settings.seed,
             started=ended_at,
         )

@@ -3,7 +3,6 @@ transcribed first); the reply is spoken sentence by sentence as it is written (s
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import logging
@@ -25,6 +24,7 @@ from coordinator.server.schemas.chat import VoiceChatRequest
 from coordinator.server.speaking import get_speaker
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
 from coordinator.server.transcription_request import transcribe_bytes
+from coordinator.service.conversation import Conversation
 from coordinator.service.failures import stream_failure
 from coordinator.service.limits import RequestLimits
 from coordinator.service.readiness import stt_of
@@ -33,7 +33,6 @@ from coordinator.service.speech import Speaker, Speech
 logger = logging.getLogger(__name__)
 router = APIRouter()
 
-DEFAULT_REPLY_MAX_TOKENS = 256  # a spoken reply of a few sentences
 # The transcript of a spoken turn. Header values are Latin-1: the text is percent-encoded UTF-8.
 TRANSCRIPT_HEADER = "X-Transcript"
 TRANSCRIPT_LANGUAGE_HEADER = "X-Transcript-Language"
@@ -87,21 +86,20 @@ async def voice_chat(
     A spoken turn (``audio``) is transcribed first; its transcript is in the X-Transcript header."""
     started = time.perf_counter()
     speaker.resolve(body.voice)  # the voice picks the Orpheus model: a bad one is refused first
-    limits.check_conversation([m.content for m in body.history], param="history")
-    max_tokens = limits.completion_tokens(
-        body.max_tokens, default=DEFAULT_REPLY_MAX_TOKENS, param="max_tokens"
+    conversation = Conversation(runtime, limits, speaker)
+    history = [ChatMessage(m.role, m.content) for m in body.history]
+    conversation.check_history(history)
+    params = conversation.reply_params(
+        max_tokens=body.max_tokens, temperature=body.temperature, seed=body.seed
     )
     if body.message is not None:
         limits.check_text(body.message, param="message")
     # Everything cheap is checked before the audio is transcribed.
     message, headers = await _heard(http_request, body, runtime, limits)
-    limits.check_text(message, param="audio" if body.audio is not None else "message")
-    headers = {**STREAM_HEADERS, **headers}
-    messages = [ChatMessage(m.role, m.content) for m in body.history] + [ChatMessage("user", message)]
-    llm = runtime.llm
-    reply = llm.start(
-        llm.chat_request(messages, body.to_sampling_params(max_tokens)), loop=asyncio.get_running_loop()
+    reply = conversation.reply(
+        history, message, params, param="audio" if body.audio is not None else "message"
     )
+    headers = {**STREAM_HEADERS, **headers}
     if body.stream_text:
         return StreamingResponse(
             _text(await primed(reply.deltas(), http_request)),
@@ -110,8 +108,7 @@ async def voice_chat(
         )
 
     def spoken(texts: AsyncIterator[str]) -> Speech:
-        # Each sentence, like any speech request, within the server's token cap.
-        return speaker.speak_stream(texts, body.voice, door="chat", started=started)
+        return conversation.speak(texts, body.voice, door="chat", seed=body.seed, started=started)
 
     if body.stream_format == "sse":
         # Primed on the first text: the page shows the words as they are written. A speech

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from coordinator.engine.sampling import CHAT_TOP_P, MAX_SEED, MAX_TEMPERATURE, MIN_SEED, SamplingParams
+from coordinator.engine.sampling import CHAT_TEMPERATURE, MAX_SEED, MAX_TEMPERATURE, MIN_SEED
 
 
 class HistoryMessage(BaseModel):
@@ -35,7 +35,7 @@ class VoiceChatRequest(BaseModel):
         "written and its speech as base64 16-bit 24 kHz PCM (what the browser page uses)",
     )
     max_tokens: int | None = Field(None, ge=1, description="Limit of the chat reply, in tokens (256)")
-    temperature: float = Field(0.7, ge=0.0, le=MAX_TEMPERATURE)
+    temperature: float = Field(CHAT_TEMPERATURE, ge=0.0, le=MAX_TEMPERATURE)
     seed: int | None = Field(None, ge=MIN_SEED, le=MAX_SEED)
 
     @field_validator("message")
@@ -52,8 +52,3 @@ class VoiceChatRequest(BaseModel):
                 "send the user's turn as either message (text) or audio (base64), not both or neither"
             )
         return self
-
-    def to_sampling_params(self, max_tokens: int) -> SamplingParams:
-        return SamplingParams(
-            max_tokens=max_tokens, temperature=self.temperature, top_p=CHAT_TOP_P, seed=self.seed
-        )

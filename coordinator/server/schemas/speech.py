@@ -11,8 +11,6 @@ from coordinator.engine.sampling import (
     MAX_SEED,
     MAX_TEMPERATURE,
     MIN_SEED,
-    SamplingParams,
-    sampling_with,
 )
 from coordinator.orpheus.voices import voice_id
 
@@ -33,18 +31,6 @@ class _OrpheusSampling(BaseModel):
     repetition_penalty: float | None = Field(None, gt=0.0, le=MAX_REPETITION_PENALTY)
     max_tokens: int | None = Field(None, ge=1)
     seed: int | None = Field(None, ge=MIN_SEED, le=MAX_SEED)
-
-    def to_sampling_params(self, base: SamplingParams, max_tokens: int) -> SamplingParams:
-        """``base`` (the server's Orpheus defaults) with the fields this request sets;
-        ``max_tokens``: the limit the route settled on (see limits.py)."""
-        return sampling_with(
-            base,
-            max_tokens=max_tokens,
-            temperature=self.temperature,
-            top_p=self.top_p,
-            repetition_penalty=self.repetition_penalty,
-            seed=self.seed,
-        )
 
 
 class SpeechRequest(_OrpheusSampling):

@@ -1,0 +1,71 @@
+"""A turn of the voice assistant: the user's words → the chat model's reply, streamed → spoken
+sentence by sentence while it is still being written.
+
+Both conversation doors call this: POST /chat (a text or a transcribed spoken turn, one request
+each) and the live voice session (service/voice_session.py, turns cut by voice activity). What a
+turn may ask for is decided here once: the reply's token cap (MAX_COMPLETION_TOKENS, 256 when the
+request names none), the sampling a spoken reply uses, the length of what the user said
+(MAX_INPUT_CHARS); the speaking is the speaking service's (its caps, look-ahead and metrics).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+from coordinator.engine.sampling import CHAT_TEMPERATURE, CHAT_TOP_P, SamplingParams
+from coordinator.llm.chat import ChatMessage, TextStream
+from coordinator.runtime.loading import Runtime
+from coordinator.service.limits import RequestLimits
+from coordinator.service.metrics import SpeechEndpoint
+from coordinator.service.speech import Sampling, Speaker, Speech
+
+# A spoken reply of a few sentences, when the request names no limit.
+REPLY_MAX_TOKENS = 256
+
+
+class Conversation:
+    """The assistant's side of a conversation, for one request or one session."""
+
+    def __init__(self, runtime: Runtime, limits: RequestLimits, speaker: Speaker) -> None:
+        self._runtime = runtime
+        self._limits = limits
+        self._speaker = speaker
+
+    def reply_params(
+        self, *, max_tokens: int | None, temperature: float = CHAT_TEMPERATURE, seed: int | None = None
+    ) -> SamplingParams:
+        """How the reply is sampled; a ``max_tokens`` over the server's cap is refused. Cheap:
+        doors call it before transcribing a spoken turn, so a bad request costs no recognition."""
+        limit = self._limits.completion_tokens(max_tokens, default=REPLY_MAX_TOKENS, param="max_tokens")
+        return SamplingParams(max_tokens=limit, temperature=temperature, top_p=CHAT_TOP_P, seed=seed)
+
+    def check_history(self, history: Sequence[ChatMessage], *, param: str = "history") -> None:
+        """The earlier turns a request carries: how many (MAX_HISTORY_MESSAGES) and how long."""
+        self._limits.check_conversation([message.content for message in history], param=param)
+
+    def reply(
+        self, history: Sequence[ChatMessage], said: str, params: SamplingParams, *, param: str
+    ) -> TextStream:
+        """Start the chat model's answer to ``said`` (the user's turn, named ``param`` in an
+        error) after ``history``; read it with ``deltas()``."""
+        self._limits.check_text(said, param=param)
+        llm = self._runtime.llm
+        request = llm.chat_request([*history, ChatMessage("user", said)], params)
+        return llm.start(request, loop=asyncio.get_running_loop())
+
+    def speak(
+        self,
+        deltas: AsyncIterator[str],
+        voice: str | None,
+        model: str | None = None,
+        *,
+        door: SpeechEndpoint,
+        seed: int | None = None,
+        started: float | None = None,
+    ) -> Speech:
+        """The reply spoken as it is written: each sentence as soon as it is complete, within the
+        speech caps every door has, counted under ``door`` (first audio from ``started``)."""
+        return self._speaker.speak_stream(
+            deltas, voice, model, door=door, sampling=Sampling(seed=seed), started=started
+        )
