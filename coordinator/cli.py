@@ -158,12 +158,15 @@ def _synth(args: argparse.Namespace) -> str:
     from coordinator.config.settings import load_settings
     from coordinator.engine.sampling import sampling_with
     from coordinator.runtime.loading import load_tts
+    from coordinator.service.limits import RequestLimits
     from coordinator.tts.synthesis import ORPHEUS_DEFAULT_SAMPLING
 
     _check_suffix(args.out, ".wav", "--out")
     if args.codes_out is not None:
         _check_suffix(args.codes_out, ".npz", "--codes-out")
     settings = load_settings()
+    # The limit every door applies (MAX_INPUT_CHARS), checked before any model loads.
+    RequestLimits.from_settings(settings).check_text(args.text, param="text")
     catalog = load_catalog(settings.catalog_path())
     params = sampling_with(
         ORPHEUS_DEFAULT_SAMPLING,

@@ -128,7 +128,7 @@ def _env():
         (["--text", ""], "text is empty: give the words to speak"),
         (["--text", "  \t "], "text is empty"),
         (["--text", "hi", "--voice", "bob"], "unknown voice 'bob': choose one of tara, leah, jess"),
-        (["--text", "y" * 4097], "over the limit of 4096"),
+        (["--text", "y" * 4097], "over this server's limit of 4096 (MAX_INPUT_CHARS)"),
         (["--text", "hi", "--max-tokens", "0"], "max_tokens=0 is out of range"),
         (["--text", "hi", "--max-tokens", "5"], "cannot hold one audio frame"),
         (["--text", "hi", "--max-tokens", "9999"], "exceeds the context of 1024 tokens"),

@@ -13,16 +13,12 @@ from coordinator.errors import InvalidInputError
 from coordinator.orpheus.vocab import OrpheusVocab
 
 
-def validate_text(text: str, *, max_chars: int, param: str = "text") -> str:
-    """Reject empty and over-long text; the text itself (emotion tags included) is kept verbatim."""
+def validate_text(text: str, *, param: str = "text") -> str:
+    """Reject empty text; the text itself (emotion tags included) is kept verbatim. How long a text
+    may be is the request limits' rule (MAX_INPUT_CHARS, service/limits.py), checked once where a
+    request comes in; the work one text can cause is bounded here by MAX_UTTERANCES."""
     if not text or not text.strip():
         raise InvalidInputError(f"{param} is empty: give the words to speak", param=param)
-    if len(text) > max_chars:
-        raise InvalidInputError(
-            f"{param} is {len(text)} characters, over the limit of {max_chars}: "
-            "shorten it or split it into several requests",
-            param=param,
-        )
     return text.strip()
 
 

@@ -113,7 +113,6 @@ def load_orpheus(choice: OrpheusChoice, settings: Settings, codec: SnacCodec) ->
         codec,
         voices=choice.spec.voices,
         voice_aliases=choice.spec.openai_voices,
-        max_input_chars=settings.max_input_chars,
         max_utterances=settings.max_utterances,
         lookahead_frames=settings.snac_lookahead_frames,
         quant=choice.quant,

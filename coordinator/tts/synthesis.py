@@ -186,7 +186,6 @@ class OrpheusTTS:
         *,
         voices: Sequence[str],
         voice_aliases: Mapping[str, str] | None = None,
-        max_input_chars: int,
         lookahead_frames: int,
         max_utterances: int = DEFAULT_MAX_UTTERANCES,
         quant: str = "custom",
@@ -206,7 +205,6 @@ class OrpheusTTS:
         self.voices = list(voices)
         # OpenAI voice name → one of ``voices`` (models.yaml's openai_voices).
         self.voice_aliases = dict(voice_aliases or {})
-        self.max_input_chars = max_input_chars
         self.max_utterances = max_utterances
         self.lookahead_frames = lookahead_frames
         self.sample_rate = SAMPLE_RATE
@@ -226,7 +224,7 @@ class OrpheusTTS:
 
     def prompt_ids(self, text: str, voice: str) -> list[int]:
         """Validate the input and build the prompt token ids (official Orpheus layout)."""
-        text = validate_text(text, max_chars=self.max_input_chars)
+        text = validate_text(text)
         voice = self.resolve_voice(voice)
         return build_prompt(self.vocab, self.model.tokenize(prompt_text(voice, text)))
 
@@ -319,7 +317,7 @@ class OrpheusTTS:
 
         ``continuation``: the text goes on a response already speaking (a later sentence of a
         streamed text), so even its first utterance is never refused for a full queue."""
-        text = validate_text(text, max_chars=self.max_input_chars)
+        text = validate_text(text)
         pieces = utterances(text, language=self.language_of(voice))
         if len(pieces) > self.max_utterances:
             # Each utterance may generate up to max_tokens: the count bounds one request's work.
