@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from coordinator.clock import MONOTONIC, Clock, wait_first
+from coordinator.errors import ShuttingDownError
+from coordinator.service.readiness import SHUTTING_DOWN_MESSAGE
+
+_T = TypeVar("_T")
 
 logger = logging.getLogger(__name__)
 
 # After the abort, how long the aborted streams get to send their last event and close.
 ABORT_SETTLE_S = 2.0
+
+
+class IdleTimeout(Exception):
+    """Nothing arrived within a session's idle timeout (its door says what that closes)."""
 
 
 class Lifecycle:
@@ -61,6 +70,26 @@ class Lifecycle:
     async def until_draining(self) -> None:
         """Return once the drain has started (for sessions idle by nature, which must not hold it)."""
         await self._drain_started.wait()
+
+    async def arrival(self, incoming: Awaitable[_T], timeout_s: float, *, clock: Clock | None = None) -> _T:
+        """What a session waiting for its client receives next, unless the drain starts first
+        (ShuttingDownError: a session idle by nature must not hold the drain) or nothing arrives
+        for ``timeout_s`` on ``clock`` (default: this lifecycle's) (IdleTimeout: it would hold a
+        session slot for nothing). ``incoming`` is cancelled if it did not finish. Every door's
+        idle wait is this one: the voice and speech WebSockets."""
+        received = asyncio.ensure_future(incoming)
+        drain = asyncio.ensure_future(self.until_draining())
+        try:
+            done = await wait_first(clock or self.clock, {received, drain}, timeout_s)
+        finally:
+            drain.cancel()
+            if not received.done():
+                received.cancel()
+        if received in done:
+            return received.result()
+        if drain in done:
+            raise ShuttingDownError(SHUTTING_DOWN_MESSAGE)
+        raise IdleTimeout(f"nothing arrived for {timeout_s:g} s")
 
     async def wait_idle(self, timeout_s: float) -> bool:
         """Wait until no request is in flight (True) or ``timeout_s`` has passed (False)."""

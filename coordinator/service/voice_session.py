@@ -25,16 +25,17 @@ from typing import Any, Protocol
 import numpy as np
 
 from coordinator.audio.encoders import PcmEncoder
-from coordinator.errors import ClientDisconnectedError, CoordinatorError, InvalidInputError, ShuttingDownError
+from coordinator.clock import Clock
+from coordinator.errors import ClientDisconnectedError, CoordinatorError, InvalidInputError
 from coordinator.llm.chat import ChatMessage
 from coordinator.runtime.loading import Runtime
 from coordinator.service.conversation import Conversation
 from coordinator.service.failures import stream_failure
 from coordinator.service.json_input import parse_json
-from coordinator.service.lifecycle import Lifecycle
+from coordinator.service.lifecycle import IdleTimeout, Lifecycle
 from coordinator.service.limits import RequestLimits
 from coordinator.service.metrics import Metrics, SpeechEndpoint
-from coordinator.service.readiness import SHUTTING_DOWN_MESSAGE, stt_of
+from coordinator.service.readiness import stt_of
 from coordinator.service.speech import Speaker
 from coordinator.stt.audio import PcmResampler, pcm16_to_float
 from coordinator.stt.transcript import SAMPLE_RATE as STT_RATE
@@ -89,11 +90,11 @@ class VoiceSession:
         metrics: Metrics,
         lifecycle: Lifecycle,
         idle_timeout_s: float = VOICE_IDLE_TIMEOUT_S,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Clock | None = None,
     ) -> None:
         """Refuses (a CoordinatorError) a voice no loaded model speaks, a language the recogniser
-        does not know, and a server without speech in. ``sleep`` measures the idle timeout
-        (tests pass their own, so that nobody waits for it)."""
+        does not know, and a server without speech in. ``clock`` measures the idle timeout
+        (default: the lifecycle's; tests pass their own, so that nobody waits for it)."""
         self._stt = stt_of(runtime)
         self._resolved = runtime.resolve_voice(settings.voice, settings.model)
         self._stt.transcriber.check(language=settings.language, task="transcribe")
@@ -104,7 +105,7 @@ class VoiceSession:
         self._metrics = metrics
         self._lifecycle = lifecycle
         self._idle_timeout_s = idle_timeout_s
-        self._sleep = sleep
+        self._clock = clock
         self._resampler = PcmResampler(settings.sample_rate)
         self._detector = TurnDetector(SileroVad())
         self._history: list[ChatMessage] = []
@@ -131,39 +132,23 @@ class VoiceSession:
                 "model": self._resolved.model.model_id,
             }
         )
-        drain = asyncio.ensure_future(self._lifecycle.until_draining())
-        try:
-            while (received := await self._next(receive, drain)) is not None:
-                try:
-                    if isinstance(received, bytes):
-                        await self.on_audio(received)
-                    else:
-                        await self.on_message(received)
-                except InvalidInputError as exc:  # one bad message: said, and the conversation goes on
-                    await self._error(exc)
-        finally:
-            drain.cancel()
+        while (received := await self._next(receive)) is not None:
+            try:
+                if isinstance(received, bytes):
+                    await self.on_audio(received)
+                else:
+                    await self.on_message(received)
+            except InvalidInputError as exc:  # one bad message: said, and the conversation goes on
+                await self._error(exc)
 
-    async def _next(
-        self, receive: Callable[[], Awaitable[Received]], drain: asyncio.Future[None]
-    ) -> Received:
-        incoming = asyncio.ensure_future(receive())
-        idle = asyncio.ensure_future(self._sleep(self._idle_timeout_s))
-        waits: set[asyncio.Future[Any]] = {incoming, drain, idle}
+    async def _next(self, receive: Callable[[], Awaitable[Received]]) -> Received:
         try:
-            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            idle.cancel()
-            if not incoming.done():
-                incoming.cancel()
-        if incoming in done:
-            return incoming.result()
-        if drain in done:
-            raise ShuttingDownError(SHUTTING_DOWN_MESSAGE)
-        raise InvalidInputError(
-            f"nothing arrived for {self._idle_timeout_s:g} s: the voice session is closed; "
-            "reconnect to talk again"
-        )
+            return await self._lifecycle.arrival(receive(), self._idle_timeout_s, clock=self._clock)
+        except IdleTimeout:
+            raise InvalidInputError(
+                f"nothing arrived for {self._idle_timeout_s:g} s: the voice session is closed; "
+                "reconnect to talk again"
+            ) from None
 
     async def close(self) -> None:
         for task in (self._response, self._partial):

@@ -10,9 +10,10 @@ from fastapi.testclient import TestClient
 
 from coordinator.audio.windows import window_shapes
 from coordinator.config.settings import Settings
+from coordinator.errors import ShuttingDownError
 from coordinator.runtime.loading import Runtime
 from coordinator.server.app import create_app
-from coordinator.service.lifecycle import Lifecycle
+from coordinator.service.lifecycle import IdleTimeout, Lifecycle
 from tests.rig.clock import FakeClock
 from tests.rig.waiting import eventually
 from tests.server.conftest import serving
@@ -184,3 +185,35 @@ def test_wait_idle_returns_as_the_last_request_finishes_not_at_its_timeout():
         return await waiting  # the clock never moved: only the count ended the wait
 
     assert asyncio.run(scenario()) is True
+
+
+def test_a_sessions_wait_ends_with_what_arrives_the_drain_or_the_idle_timeout():
+    """Lifecycle.arrival: every door's idle wait (both WebSockets), on the injected clock."""
+
+    async def scenario() -> None:
+        clock = FakeClock()
+        lifecycle = Lifecycle(clock=clock)
+        arrived: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        waiting = asyncio.create_task(lifecycle.arrival(arrived, 30))
+        await clock.until_sleeping(timed=True)
+        arrived.set_result("hello")
+        assert await waiting == "hello"
+
+        never: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        waiting = asyncio.create_task(lifecycle.arrival(never, 30))
+        await clock.until_sleeping(timed=True)
+        clock.advance(29.9)
+        await clock.until_sleeping(timed=True)  # not yet: the timeout is 30 s
+        assert not waiting.done()
+        clock.advance(0.1)
+        with pytest.raises(IdleTimeout, match="nothing arrived for 30 s"):
+            await waiting
+        assert never.cancelled()  # nobody will read it: the wait cancelled it
+
+        waiting = asyncio.create_task(lifecycle.arrival(asyncio.Event().wait(), 30))
+        await clock.until_sleeping(timed=True)
+        lifecycle.start_draining()
+        with pytest.raises(ShuttingDownError):
+            await waiting
+
+    asyncio.run(scenario())

@@ -44,11 +44,17 @@ class RecordingSink:
 
 
 class IdleClock:
-    """Stands in for asyncio.sleep: records each idle wait, and ends them only when told to."""
+    """Stands in for the clock's sleep: records each idle wait, and ends them only when told to."""
 
     def __init__(self) -> None:
         self.waits: list[float] = []
         self.expired = asyncio.Event()
+
+    def now(self) -> float:
+        return 0.0
+
+    def wait(self, condition, timeout):  # a clock's thread-side wait: no session uses it
+        raise AssertionError("not used by the session")
 
     async def sleep(self, seconds: float) -> None:
         self.waits.append(seconds)
@@ -63,7 +69,7 @@ def _session(runtime, sink, clock: IdleClock, lifecycle: Lifecycle, **settings) 
         limits=RequestLimits.from_settings(runtime.settings),
         metrics=Metrics(lambda: runtime),
         lifecycle=lifecycle,
-        sleep=clock.sleep,
+        clock=clock,
     )
 
 

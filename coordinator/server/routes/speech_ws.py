@@ -3,7 +3,6 @@ binary 16-bit 24 kHz PCM chunks come back, then a JSON end event and a clean clo
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -16,15 +15,14 @@ from coordinator.errors import (
     CoordinatorError,
     InvalidInputError,
     NotReadyError,
-    ShuttingDownError,
 )
 from coordinator.runtime.loading import Runtime
 from coordinator.server.disconnect import unless_websocket_closed
 from coordinator.server.errors import error_event, ws_close_code, ws_close_reason
 from coordinator.server.speaking import speaker_of
 from coordinator.service.failures import stream_failure
-from coordinator.service.lifecycle import Lifecycle
-from coordinator.service.readiness import LOADING_MESSAGE, SHUTTING_DOWN_MESSAGE
+from coordinator.service.lifecycle import IdleTimeout, Lifecycle
+from coordinator.service.readiness import LOADING_MESSAGE
 from coordinator.service.speech import Speech
 
 logger = logging.getLogger(__name__)
@@ -74,32 +72,21 @@ async def _first_message(websocket: WebSocket) -> str:
     ends when the server starts draining (the client retries elsewhere), and after a timeout (an
     idle session would hold one of MAX_WS_SESSIONS for nothing)."""
     lifecycle: Lifecycle = websocket.app.state.lifecycle
-    message = asyncio.ensure_future(websocket.receive())
-    drain = asyncio.ensure_future(lifecycle.until_draining())
     try:
-        done, _ = await asyncio.wait(
-            {message, drain}, timeout=WS_FIRST_MESSAGE_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+        received = await lifecycle.arrival(websocket.receive(), WS_FIRST_MESSAGE_TIMEOUT_S)
+    except IdleTimeout:
+        raise InvalidInputError(
+            f"no text arrived within {WS_FIRST_MESSAGE_TIMEOUT_S:g} s of connecting: send the text "
+            "to speak as the first message"
+        ) from None
+    if received["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(received.get("code", 1000))
+    text = received.get("text")
+    if text is None:
+        raise InvalidInputError(
+            "the first message is binary: send the text to speak as a text message", param="text"
         )
-    finally:
-        drain.cancel()
-        if not message.done():
-            message.cancel()
-    if message in done:
-        received = message.result()
-        if received["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(received.get("code", 1000))
-        text = received.get("text")
-        if text is None:
-            raise InvalidInputError(
-                "the first message is binary: send the text to speak as a text message", param="text"
-            )
-        return str(text)
-    if drain in done:
-        raise ShuttingDownError(SHUTTING_DOWN_MESSAGE)
-    raise InvalidInputError(
-        f"no text arrived within {WS_FIRST_MESSAGE_TIMEOUT_S:g} s of connecting: send the text "
-        "to speak as the first message"
-    )
+    return str(text)
 
 
 async def _send_speech(websocket: WebSocket, speech: Speech) -> int:
