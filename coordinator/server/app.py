@@ -17,7 +17,7 @@ from starlette.middleware.cors import CORSMiddleware
 from coordinator import __version__
 from coordinator.config.settings import Settings, load_settings
 from coordinator.runtime.loading import Runtime
-from coordinator.server.errors import install_error_handlers
+from coordinator.server.error_handlers import install_error_handlers
 from coordinator.server.lifecycle import DrainGate
 from coordinator.server.middleware import RequestObserver, TrailingSlashes
 from coordinator.server.openapi import install_openapi
