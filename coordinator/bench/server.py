@@ -25,7 +25,7 @@ READY_POLL_S = 0.1
 STOP_TIMEOUT_S = 60.0
 # Loading a real 4 GB model, and its warm-up, take a while on a CPU.
 DEFAULT_STARTUP_TIMEOUT_S = 600.0
-LOAD_FAILED = "model loading failed"  # how the app's lifespan words a failed load (server/app.py)
+LOAD_FAILED = "model loading failed"  # how a failed load is worded (service/startup.py)
 
 
 @contextlib.contextmanager

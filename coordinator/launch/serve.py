@@ -12,7 +12,7 @@ from coordinator.launch.app import create_app
 from coordinator.logs import configure_logging
 from coordinator.runtime.loading import preflight
 from coordinator.server.lifecycle import GracefulServer
-from coordinator.server.security import check_bind
+from coordinator.service.auth import check_bind
 from coordinator.service.connections import is_loopback
 from coordinator.wyoming.server import check_wyoming_bind
 

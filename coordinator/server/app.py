@@ -1,4 +1,5 @@
-"""The FastAPI app factory. Nothing happens at import; models load in the lifespan.
+"""The FastAPI app factory. Nothing happens at import; the models load in the lifespan
+(``service/startup.py``).
 
 What else runs in the same lifespan (the Wyoming ports) is composed above this door, in
 ``coordinator/launch``, and passed in as ``companions``: the HTTP door knows no other door.
@@ -8,18 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from coordinator import __version__
-from coordinator.config.catalog import load_catalog
 from coordinator.config.settings import Settings, load_settings
-from coordinator.errors import CoordinatorError
-from coordinator.runtime.loading import Runtime, load_runtime
-from coordinator.server.errors import install_error_handlers
+from coordinator.runtime.loading import Runtime
+from coordinator.server.error_handlers import install_error_handlers
 from coordinator.server.lifecycle import DrainGate
 from coordinator.server.middleware import RequestObserver, TrailingSlashes
 from coordinator.server.openapi import install_openapi
@@ -40,10 +38,8 @@ from coordinator.server.web import router as web
 from coordinator.service.lifecycle import Lifecycle
 from coordinator.service.limits import RequestLimits
 from coordinator.service.metrics import Metrics, cuda_if_available
-from coordinator.service.readiness import DOWNLOADING_MESSAGE
+from coordinator.service.startup import load_models
 from coordinator.service.voice_session import VOICE_IDLE_TIMEOUT_S
-
-logger = logging.getLogger(__name__)
 
 # Something that runs beside the HTTP app for its whole lifespan (the Wyoming listeners).
 Companion = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
@@ -128,59 +124,21 @@ def create_app(
     # Outermost: every response, refusals by the middlewares above included, gets a request id
     # and is counted.
     app.add_middleware(RequestObserver, metrics=app.state.metrics)
-    app.include_router(models.router)
-    app.include_router(metrics.router)
-    app.include_router(audio.router)
-    app.include_router(text.router)
-    app.include_router(chat.router)
-    app.include_router(seed.router)
-    app.include_router(speech_ws.router)
-    app.include_router(transcription.router)
-    app.include_router(voice_ws.router)
-    app.include_router(status.router)
+    # In this order: the first route that matches a path serves it.
+    for routes in (models, metrics, audio, text, chat, seed, speech_ws, transcription, voice_ws, status):
+        app.include_router(routes.router)
     if config.web_ui:
         web.install_web_ui(app)
     return app
 
 
-def _download_missing(settings: Settings) -> None:
-    import os
-
-    from coordinator.runtime.download import fetch, plan_downloads
-
-    missing = [
-        item for item in plan_downloads(load_catalog(settings.catalog_path()), settings) if not item.present
-    ]
-    if missing:
-        logger.info("AUTO_DOWNLOAD: fetching %s", ", ".join(item.filename for item in missing))
-        fetch(
-            missing, token=os.environ.get("HF_TOKEN") or None, endpoint=os.environ.get("HF_ENDPOINT") or None
-        )
-
-
 async def _load(app: FastAPI, settings: Settings) -> None:
-    try:
-        if settings.auto_download:
-            app.state.not_ready_reason = DOWNLOADING_MESSAGE
-            await asyncio.to_thread(_download_missing, settings)
-            app.state.not_ready_reason = None
-        runtime = await asyncio.to_thread(load_runtime, settings)
-        try:
-            # Published only once warm: the first user request must not pay for first calls.
-            await asyncio.to_thread(runtime.warm_up)
-        except BaseException:
-            await asyncio.to_thread(runtime.close)
-            raise
+    def report(reason: str | None) -> None:
+        app.state.not_ready_reason = reason
+
+    runtime = await load_models(settings, app.state.lifecycle, report=report)
+    if runtime is not None:
         app.state.runtime = runtime
-        logger.info("models loaded and warmed up: ready")
-    except CoordinatorError as exc:
-        app.state.not_ready_reason = f"model loading failed: {exc}"
-        logger.error("%s", app.state.not_ready_reason)
-        app.state.lifecycle.fail(app.state.not_ready_reason)
-    except Exception as exc:
-        app.state.not_ready_reason = f"model loading failed: {type(exc).__name__}: {exc} (see the server log)"
-        logger.exception("model loading failed")
-        app.state.lifecycle.fail(app.state.not_ready_reason)
 
 
 def _abort(app: FastAPI) -> None:

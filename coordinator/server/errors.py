@@ -1,15 +1,14 @@
-"""The one place where failures become HTTP responses, always in OpenAI's error shape:
-``{"error": {"message", "type", "param", "code"}}``. Never a traceback, never FastAPI's 422."""
+"""The one place where failures get this door's answers: the HTTP status of each domain error,
+OpenAI's error shape ``{"error": {"message", "type", "param", "code"}}`` (a response, or an event
+of a stream), and the WebSocket close codes. Never a traceback, never FastAPI's 422. What raises
+reaches these through the app's exception handlers (``error_handlers.py``) or the middlewares."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from coordinator.errors import (
     AudioDecodeError,
@@ -31,7 +30,7 @@ from coordinator.errors import (
     TooManySessionsError,
     UnknownModelError,
 )
-from coordinator.service.failures import INTERNAL_ERROR_MESSAGE, log_level_of
+from coordinator.service.failures import log_level_of
 
 logger = logging.getLogger(__name__)
 
@@ -131,47 +130,3 @@ def ws_close_reason(error: CoordinatorError) -> str:
     goes out as an error event before the close)."""
     problem = error.message.split(":", 1)[0]
     return problem.encode()[:WS_CLOSE_REASON_BYTES].decode(errors="ignore")
-
-
-def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
-    first = exc.errors()[0]
-    location = [str(part) for part in first.get("loc", ()) if part != "body"]
-    if first.get("type") == "json_invalid":
-        return "the request body is not valid JSON: send a JSON object", None
-    param = ".".join(location) or None
-    message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
-    if first.get("type") == "model_attributes_type":
-        return "the request body must be a JSON object (Content-Type: application/json)", None
-    return (f"{param}: {message}" if param else message), param
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(CoordinatorError)
-    async def _domain(_: Request, exc: CoordinatorError) -> JSONResponse:
-        return domain_error_response(exc)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        message, param = _validation_message(exc)
-        return error_response(message, 400, param=param, code="invalid_value")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 404:
-            message = f"no route {request.method} {request.url.path}: see /docs for the API"
-        elif exc.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path}"
-        else:
-            message = str(exc.detail)
-        # Keep the exception's headers: a 405 must say which methods are allowed (RFC 9110).
-        return error_response(message, exc.status_code, code=None, headers=exc.headers)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # This handler runs outside the request-id middleware: take the id from the request.
-        request_id = getattr(request.state, "request_id", None)
-        logger.exception("unhandled error", extra={"request_id": request_id})
-        response = error_response(INTERNAL_ERROR_MESSAGE, 500, code=InternalError.code)
-        if request_id is not None:
-            response.headers[REQUEST_ID_HEADER] = request_id
-        return response

@@ -2,26 +2,22 @@
 
 FastAPI documents a 422 that this app never sends (validation failures are 400s in OpenAI's error
 shape, see errors.py), no error responses at all, and JSON for routes that stream audio or SSE.
-Here the generated document is corrected once, when first asked for.
+Here the generated document is corrected once, when first asked for, with what the 200s and the
+request bodies FastAPI cannot see carry (openapi_bodies.py).
 """
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from coordinator.audio.encoders import media_type_of
-from coordinator.server.chat_events import EVENT_TYPES as CHAT_EVENT_TYPES
+from coordinator.server.openapi_bodies import SUCCESS_CONTENT
 from coordinator.server.schemas.common import ErrorResponse
-from coordinator.server.schemas.speech import AudioFormat
 
 ERROR_SCHEMA_NAME = "ErrorResponse"
 _ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"}
-_BINARY = {"type": "string", "format": "binary"}
-_TEXT = {"type": "string"}
-SSE_MEDIA_TYPE = "text/event-stream"
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid request: a field is missing, malformed, out of range or over a server limit",
@@ -51,58 +47,6 @@ _GENERATES = frozenset(
 )
 _NAMES_A_MODEL = (_GENERATES - {"/chat", "/tts"}) | {"/v1/audio/voices/{model}"}
 
-# A text/event-stream schema describes one event (its fields, as a client parses them).
-_SSE_EVENT: dict[str, Any] = {"type": "object", "required": ["data"], "properties": {"data": _TEXT}}
-
-
-def _json_events(types: list[str]) -> dict[str, Any]:
-    """An SSE event whose data is a JSON object with a ``type`` among ``types``."""
-    return {
-        **_SSE_EVENT,
-        "properties": {
-            "data": {
-                "type": "string",
-                "contentMediaType": "application/json",
-                "contentSchema": {
-                    "type": "object",
-                    "required": ["type"],
-                    "properties": {"type": {"enum": types}},
-                },
-            }
-        },
-    }
-
-
-# Speech events: OpenAI's speech.audio.delta / speech.audio.done, or an error.
-_SPEECH_EVENT = _json_events(["speech.audio.delta", "speech.audio.done", "error"])
-# /chat's events (stream_format "sse", chat_events.py): the reply's text and speech.
-_CHAT_EVENT = _json_events(list(CHAT_EVENT_TYPES))
-_SPEECH_TYPES = {media_type_of(fmt): _BINARY for fmt in get_args(AudioFormat)} | {
-    SSE_MEDIA_TYPE: _SPEECH_EVENT
-}
-# A transcript: JSON (json, verbose_json) or text (text, srt, vtt); with stream=true, OpenAI's
-# transcript.text.delta / transcript.text.done events, or an error.
-_TRANSCRIPT_TYPES: dict[str, dict[str, Any]] = {
-    "application/json": {"type": "object"},
-    "text/plain": _TEXT,
-    "application/x-subrip": _TEXT,
-    "text/vtt": _TEXT,
-    SSE_MEDIA_TYPE: _json_events(["transcript.text.delta", "transcript.text.done", "error"]),
-}
-# What a 200 carries where it is not (only) JSON.
-_SUCCESS_CONTENT: dict[str, dict[str, dict[str, Any]]] = {
-    "/v1/audio/speech": _SPEECH_TYPES,
-    "/v1/audio/speech/stream": _SPEECH_TYPES,
-    "/tts": {"audio/wav": _BINARY},
-    # text/plain: stream_text; events: stream_format "sse".
-    "/chat": {"audio/wav": _BINARY, "text/plain": _TEXT, SSE_MEDIA_TYPE: _CHAT_EVENT},
-    "/v1/audio/transcriptions": _TRANSCRIPT_TYPES,
-    "/v1/audio/translations": _TRANSCRIPT_TYPES,
-    # Text streams end with the non-JSON event ``[DONE]``.
-    "/v1/chat/completions": {"application/json": {"type": "object"}, SSE_MEDIA_TYPE: _SSE_EVENT},
-    "/v1/completions": {"application/json": {"type": "object"}, SSE_MEDIA_TYPE: _SSE_EVENT},
-}
-
 
 def install_openapi(app: FastAPI) -> None:
     """Serve the corrected document at /openapi.json (and in /docs)."""
@@ -129,9 +73,9 @@ def document_responses(schema: dict[str, Any]) -> None:
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
-            if path in _SUCCESS_CONTENT:
+            if path in SUCCESS_CONTENT:
                 responses.setdefault("200", {"description": "Successful Response"})["content"] = {
-                    media_type: {"schema": body} for media_type, body in _SUCCESS_CONTENT[path].items()
+                    media_type: {"schema": body} for media_type, body in SUCCESS_CONTENT[path].items()
                 }
             for status in _statuses(path, operation):
                 responses[str(status)] = {

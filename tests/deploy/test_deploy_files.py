@@ -182,7 +182,7 @@ def test_every_stop_waits_longer_than_the_drain():
 @pytest.mark.parametrize("name", ["coordinator", "coordinator-cpu"])
 def test_services_listen_openly_so_they_need_a_key_and_never_opt_out_by_default(name):
     from coordinator.errors import ConfigError
-    from coordinator.server.security import check_bind
+    from coordinator.service.auth import check_bind
 
     environment = COMPOSE["services"][name]["environment"]
     assert environment["HOST"] == "0.0.0.0"

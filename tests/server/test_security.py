@@ -16,7 +16,7 @@ from coordinator.cli import main
 from coordinator.config.settings import Settings
 from coordinator.errors import ConfigError, TooManySessionsError
 from coordinator.server.app import create_app
-from coordinator.server.security import check_bind, key_digest, key_matches
+from coordinator.service.auth import check_bind, key_digest, key_matches
 from coordinator.service.connections import ClientSlots, is_loopback
 from tests.server.conftest import serving
 

@@ -6,7 +6,6 @@ events. Reading the request: transcription_request.py; the transcription: servic
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -16,84 +15,20 @@ from coordinator.runtime.loading import Runtime
 from coordinator.server.deps import get_limits, get_runtime
 from coordinator.server.disconnect import unless_disconnected
 from coordinator.server.errors import error_event
+from coordinator.server.openapi_bodies import transcription_body
 from coordinator.server.streaming import STREAM_HEADERS, primed, sse_event
-from coordinator.server.transcription_request import (
-    AUDIO_FIELD,
-    JSON_MEDIA_TYPE,
-    MULTIPART,
-    read_transcription,
-)
+from coordinator.server.transcription_request import read_transcription
 from coordinator.service import transcription
 from coordinator.service.failures import stream_failure
 from coordinator.service.limits import RequestLimits
 from coordinator.service.readiness import stt_of
-from coordinator.service.transcription import FILE_PARAM, GRANULARITIES_PARAM
-from coordinator.stt.formats import RESPONSE_FORMATS, Task, TextDeltas, stream_usage
+from coordinator.stt.formats import Task, TextDeltas, stream_usage
 from coordinator.stt.transcript import Segment, Transcript
 
 router = APIRouter()
 
 TRANSCRIPTIONS_PATH = "/v1/audio/transcriptions"
 TRANSLATIONS_PATH = "/v1/audio/translations"
-
-
-def _body_schema(*, with_language: bool) -> dict[str, Any]:
-    """The request body as the document shows it: OpenAI's multipart form, or the same fields as
-    JSON with the audio in ``input_audio``."""
-    fields: dict[str, Any] = {
-        "model": {
-            "type": "string",
-            "description": "whisper-1 (any whisper* name), gpt-4o-transcribe (any gpt-*transcribe* name), "
-            "the id from /v1/models, or empty",
-        },
-        "prompt": {"type": "string"},
-        "response_format": {"type": "string", "enum": list(RESPONSE_FORMATS), "default": "json"},
-        "temperature": {"type": "number", "minimum": 0, "maximum": 1, "default": 0},
-        "stream": {
-            "type": "boolean",
-            "default": False,
-            "description": "true: text/event-stream of transcript.text.delta events as segments are "
-            "decoded, then transcript.text.done (response_format json or text)",
-        },
-        GRANULARITIES_PARAM: {
-            "type": "array",
-            "items": {"type": "string", "enum": ["word", "segment"]},
-            "maxItems": 2,
-            "description": "Timings in verbose_json: word, segment (the default), or both "
-            f"(also accepted as {GRANULARITIES_PARAM}[])",
-        },
-    }
-    if with_language:
-        fields["language"] = {"type": "string", "description": "ISO-639-1 code; empty: detected"}
-    multipart = {
-        FILE_PARAM: {"type": "string", "format": "binary", "description": "The audio file"},
-        **fields,
-    }
-    as_json = {
-        AUDIO_FIELD: {
-            "type": "object",
-            "required": ["data"],
-            "properties": {
-                "data": {"type": "string", "description": "The audio file, base64 (or a base64 data: URL)"},
-                "format": {
-                    "type": "string",
-                    "description": "wav, mp3, ogg, webm...: a hint, the bytes are probed",
-                },
-            },
-        },
-        **fields,
-    }
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                MULTIPART: {"schema": {"type": "object", "required": [FILE_PARAM], "properties": multipart}},
-                JSON_MEDIA_TYPE: {
-                    "schema": {"type": "object", "required": [AUDIO_FIELD], "properties": as_json}
-                },
-            },
-        }
-    }
 
 
 async def _respond(request: Request, runtime: Runtime, limits: RequestLimits, task: Task) -> Response:
@@ -136,7 +71,7 @@ async def _transcript_events(heard: AsyncIterator[Segment | Transcript]) -> Asyn
         await heard.aclose()  # type: ignore[attr-defined]
 
 
-@router.post(TRANSCRIPTIONS_PATH, response_model=None, openapi_extra=_body_schema(with_language=True))
+@router.post(TRANSCRIPTIONS_PATH, response_model=None, openapi_extra=transcription_body(with_language=True))
 async def create_transcription(
     request: Request, runtime: Runtime = Depends(get_runtime), limits: RequestLimits = Depends(get_limits)
 ) -> Response:
@@ -144,7 +79,7 @@ async def create_transcription(
     return await _respond(request, runtime, limits, "transcribe")
 
 
-@router.post(TRANSLATIONS_PATH, response_model=None, openapi_extra=_body_schema(with_language=False))
+@router.post(TRANSLATIONS_PATH, response_model=None, openapi_extra=transcription_body(with_language=False))
 async def create_translation(
     request: Request, runtime: Runtime = Depends(get_runtime), limits: RequestLimits = Depends(get_limits)
 ) -> Response:
