@@ -13,7 +13,6 @@ import contextlib
 import logging
 from abc import abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from wyoming.error import Error
@@ -22,36 +21,18 @@ from wyoming.info import Describe
 from wyoming.ping import Ping, Pong
 from wyoming.server import AsyncEventHandler
 
-from coordinator.clock import MONOTONIC, Clock, wait_first
-from coordinator.errors import CoordinatorError, NotReadyError, QueueFullError, ShuttingDownError
+from coordinator.errors import CoordinatorError
 from coordinator.runtime.loading import Runtime
+from coordinator.service.connections import done_before_idle
 from coordinator.service.failures import stream_failure
-from coordinator.service.lifecycle import Lifecycle
-from coordinator.service.readiness import LOADING_MESSAGE, SHUTTING_DOWN_MESSAGE
+from coordinator.service.jobs import JobQueue
+from coordinator.service.readiness import ready_runtime
+from coordinator.wyoming.context import ServerContext
 from coordinator.wyoming.framing import read_event
 
 logger = logging.getLogger(__name__)
 
-# Requests one connection may have waiting behind the one it is serving: Home Assistant sends
-# one per connection; a client piling up more is refused rather than queued without bound.
-MAX_PENDING_JOBS = 4
-DEFAULT_IDLE_TIMEOUT_S = 60.0
-DEFAULT_MAX_EVENT_BYTES = 1024 * 1024
-
 JobT = TypeVar("JobT")
-
-
-@dataclass(frozen=True)
-class ServerContext:
-    """The server around the connections: its models (through accessors: they may still be
-    loading), its drain, and the connection limits."""
-
-    runtime: Callable[[], Runtime | None]
-    not_ready_reason: Callable[[], str | None]
-    lifecycle: Lifecycle
-    idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S
-    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES  # MAX_BODY_BYTES: an event is a request body
-    clock: Clock = MONOTONIC  # what the idle timeout is measured on
 
 
 class WyomingConnection(AsyncEventHandler, Generic[JobT]):
@@ -72,7 +53,7 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
         super().__init__(reader, writer)
         self._context = context
         self._describe = describe  # the info event (what is loaded may refine it)
-        self._jobs: asyncio.Queue[JobT] = asyncio.Queue()
+        self._jobs: JobQueue[JobT] = JobQueue()  # a client piling up requests is refused
         # Set by the subclass while it sends its answer (audio, a transcription): not idle then,
         # though the client sends nothing. A stream waiting for the client's text is idle.
         self._busy = False
@@ -124,16 +105,13 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
         received, nothing being served) for the idle timeout. The read is never cut half way."""
         read = asyncio.ensure_future(read_event(self.reader, max_bytes=self._context.max_event_bytes))
         try:
-            while True:
-                done = await wait_first(self._context.clock, {read}, self._context.idle_timeout_s)
-                if done:
-                    return read.result()
-                if not self._busy:
-                    logger.info(
-                        "wyoming: closing a connection idle for %g s (WYOMING_IDLE_TIMEOUT_S)",
-                        self._context.idle_timeout_s,
-                    )
-                    return None
+            context = self._context
+            if await done_before_idle(context.clock, read, context.idle_timeout_s, lambda: self._busy):
+                return read.result()
+            logger.info(
+                "wyoming: closing a connection idle for %g s (WYOMING_IDLE_TIMEOUT_S)", context.idle_timeout_s
+            )
+            return None
         finally:
             read.cancel()
 
@@ -152,14 +130,6 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
             return False
         return True
 
-    def _queue(self, job: JobT) -> None:
-        if self._jobs.qsize() >= MAX_PENDING_JOBS:
-            raise QueueFullError(
-                f"this connection already has {MAX_PENDING_JOBS} requests waiting: wait for their "
-                "answers, or open another connection"
-            )
-        self._jobs.put_nowait(job)
-
     async def _work(self) -> None:
         while True:
             job = await self._jobs.get()
@@ -175,17 +145,9 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
                 return
 
     async def _run(self, job: JobT) -> None:
-        runtime = self._context.runtime()
-        if runtime is None:
-            raise NotReadyError(self._context.not_ready_reason() or LOADING_MESSAGE)
-        lifecycle = self._context.lifecycle
-        if lifecycle.draining:
-            raise ShuttingDownError(SHUTTING_DOWN_MESSAGE)
-        lifecycle.in_flight += 1  # a drain lets this finish, like an HTTP stream
-        try:
+        runtime = ready_runtime(self._context.runtime(), self._context.not_ready_reason())
+        with self._context.lifecycle.serving():  # a drain lets this finish, like an HTTP stream
             await self._serve(runtime, job)
-        finally:
-            lifecycle.in_flight -= 1
 
     async def _report(self, error: CoordinatorError) -> None:
         with contextlib.suppress(ConnectionError):

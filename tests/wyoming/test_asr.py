@@ -19,19 +19,13 @@ from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize
 
 from coordinator.errors import InvalidInputError
+from coordinator.service import recording as recording_module
 from coordinator.service.lifecycle import Lifecycle
+from coordinator.service.recording import AudioBudget, Recording, pcm_to_mono
 from coordinator.stt.audio import PcmResampler
 from coordinator.stt.transcript import SAMPLE_RATE
-from coordinator.wyoming import asr
-from coordinator.wyoming.asr import (
-    OFFLOAD_BYTES,
-    AudioBudget,
-    Recording,
-    TranscriptionHandler,
-    TranscriptionService,
-    pcm_to_mono,
-)
-from coordinator.wyoming.connection import ServerContext
+from coordinator.wyoming.asr import OFFLOAD_BYTES, TranscriptionHandler, TranscriptionService
+from coordinator.wyoming.context import ServerContext
 from coordinator.wyoming.server import WyomingServer
 from tests.rig.audio_samples import spoken
 from tests.wyoming.conftest import error_after
@@ -214,7 +208,9 @@ def test_the_budget_counts_the_clients_own_samples_before_converting_them(monkey
     before any work is done on it, counted at the client's rate."""
     converted = []
     monkeypatch.setattr(
-        asr, "pcm_to_mono", lambda audio, *a: converted.append(len(audio)) or pcm_to_mono(audio, *a)
+        recording_module,
+        "pcm_to_mono",
+        lambda audio, *a: converted.append(len(audio)) or pcm_to_mono(audio, *a),
     )
     budget = AudioBudget(0.5)
     first = Recording(None, 8000, budget)

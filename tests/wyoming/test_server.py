@@ -22,7 +22,7 @@ from coordinator.launch.app import create_app
 from coordinator.service.lifecycle import Lifecycle
 from coordinator.service.limits import RequestLimits
 from coordinator.service.metrics import Metrics
-from coordinator.wyoming.connection import ServerContext
+from coordinator.wyoming.context import ServerContext
 from coordinator.wyoming.handler import SpeechHandler
 from coordinator.wyoming.info import speech_info, voice_entries
 from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_host
