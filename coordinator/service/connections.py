@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import ipaddress
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from coordinator.clock import Clock, wait_first
@@ -78,14 +78,14 @@ class ClientSlots:
 
 
 async def done_before_idle(
-    clock: Clock, incoming: asyncio.Future[Any], idle_timeout_s: float, busy: Callable[[], bool]
+    clock: Clock, awaited: Collection[asyncio.Future[Any]], idle_timeout_s: float, busy: Callable[[], bool]
 ) -> bool:
-    """Wait for ``incoming`` (a session's next message): True once it is done, False once the
-    session was idle, ``idle_timeout_s`` of ``clock`` passed and it was not ``busy()`` (serving an
-    answer, though the client sends nothing) at their end. ``incoming`` is never cancelled here,
-    so a message is never cut half way."""
+    """Wait for one of ``awaited`` (a session's next message, the end of its work): True once one
+    is done, False once the session was idle, ``idle_timeout_s`` of ``clock`` passed and it was not
+    ``busy()`` (serving an answer, though the client sends nothing) at their end. Nothing is
+    cancelled here, so a message is never cut half way."""
     while True:
-        if await wait_first(clock, {incoming}, idle_timeout_s):
+        if await wait_first(clock, awaited, idle_timeout_s):
             return True
         if not busy():
             return False

@@ -15,7 +15,6 @@ from abc import abstractmethod
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from wyoming.error import Error
 from wyoming.event import Event
 from wyoming.info import Describe
 from wyoming.ping import Ping, Pong
@@ -29,6 +28,7 @@ from coordinator.service.jobs import JobQueue
 from coordinator.service.readiness import ready_runtime
 from coordinator.wyoming.context import ServerContext
 from coordinator.wyoming.framing import read_event
+from coordinator.wyoming.refusal import refuse
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
                 # answered with an ``internal_error`` event, as on the HTTP API, rather than a
                 # silent hang-up. (A refusal of the event itself is handle_event's.)
                 try:
-                    event = await self._next_event()
+                    event = await self._next_event(worker)
                     if event is None or not await self.handle_event(event):
                         break
                 except CoordinatorError as exc:  # a malformed or oversized event
@@ -95,19 +95,23 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
-            if self._refusal is not None:
-                await self._report(self._refusal)
             await self.disconnect()
-            self.writer.close()
+            if self._refusal is not None:  # the error, then a close that lets the client read it
+                await refuse(self.reader, self.writer, self._refusal)
+            else:
+                self.writer.close()
 
-    async def _next_event(self) -> Event | None:
-        """The next event; ``None`` at the end of the connection, or once it was idle (nothing
-        received, nothing being served) for the idle timeout. The read is never cut half way."""
+    async def _next_event(self, worker: asyncio.Task[None]) -> Event | None:
+        """The next event; ``None`` at the end of the connection, once ``worker`` ended (a failed
+        job), or once it was idle (nothing received, nothing being served) for the idle timeout.
+        The read is never cut half way."""
         read = asyncio.ensure_future(read_event(self.reader, max_bytes=self._context.max_event_bytes))
         try:
             context = self._context
-            if await done_before_idle(context.clock, read, context.idle_timeout_s, lambda: self._busy):
-                return read.result()
+            if await done_before_idle(
+                context.clock, {read, worker}, context.idle_timeout_s, lambda: self._busy
+            ):
+                return None if worker.done() else read.result()  # the work ended: so does the connection
             logger.info(
                 "wyoming: closing a connection idle for %g s (WYOMING_IDLE_TIMEOUT_S)", context.idle_timeout_s
             )
@@ -139,16 +143,11 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
                 logger.info("wyoming: client left while being served")
                 await self.stop()
                 return
-            except Exception as exc:
-                await self._report(stream_failure(exc))
-                await self.stop()
+            except Exception as exc:  # reported once the reading side ends too (run)
+                self._refusal = stream_failure(exc)
                 return
 
     async def _run(self, job: JobT) -> None:
         runtime = ready_runtime(self._context.runtime(), self._context.not_ready_reason())
         with self._context.lifecycle.serving():  # a drain lets this finish, like an HTTP stream
             await self._serve(runtime, job)
-
-    async def _report(self, error: CoordinatorError) -> None:
-        with contextlib.suppress(ConnectionError):
-            await self.write_event(Error(text=error.message, code=error.code).event())

@@ -57,7 +57,7 @@ def test_a_session_is_idle_only_when_it_is_not_busy_at_the_timeout():
         clock = FakeClock()
         busy = True
         never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        waiting = asyncio.ensure_future(done_before_idle(clock, never, IDLE_S, lambda: busy))
+        waiting = asyncio.ensure_future(done_before_idle(clock, {never}, IDLE_S, lambda: busy))
         await clock.until_sleeping()
         clock.advance(IDLE_S)  # busy: waits on for another period
         await clock.until_sleeping()
@@ -66,7 +66,7 @@ def test_a_session_is_idle_only_when_it_is_not_busy_at_the_timeout():
         idle = not await waiting
         arrived = asyncio.get_running_loop().create_future()
         arrived.set_result(None)
-        done = await done_before_idle(clock, arrived, IDLE_S, lambda: False)
+        done = await done_before_idle(clock, {arrived}, IDLE_S, lambda: False)
         return idle, never.cancelled(), done
 
     assert asyncio.run(scenario()) == (True, False, True)
