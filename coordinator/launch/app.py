@@ -12,7 +12,8 @@ from coordinator.config.catalog import load_catalog
 from coordinator.config.settings import Settings, load_settings
 from coordinator.runtime.loading import Runtime
 from coordinator.server.app import create_app as create_http_app
-from coordinator.wyoming.server import WyomingServer, wyoming_servers
+from coordinator.wyoming.ports import wyoming_servers
+from coordinator.wyoming.server import WyomingServer
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:

@@ -14,7 +14,7 @@ from coordinator.runtime.loading import preflight
 from coordinator.server.lifecycle import GracefulServer
 from coordinator.service.auth import check_bind
 from coordinator.service.connections import is_loopback
-from coordinator.wyoming.server import check_wyoming_bind
+from coordinator.wyoming.ports import check_wyoming_bind
 
 logger = logging.getLogger(__name__)
 

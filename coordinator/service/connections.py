@@ -1,14 +1,17 @@
 """Who is connected: long-lived sessions counted in total and per client address (the
-WebSockets and the Wyoming ports), and whether a listening address is this machine's alone (the
-doors' rule against serving the network without authentication)."""
+WebSockets and the Wyoming ports), when one is idle, and whether a listening address is this
+machine's alone (the doors' rule against serving the network without authentication)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
+from typing import Any
 
+from coordinator.clock import Clock, wait_first
 from coordinator.errors import TooManySessionsError
 
 LOOPBACK_NAMES = frozenset({"localhost"})
@@ -72,3 +75,17 @@ class ClientSlots:
             self._open[client] -= 1
             if not self._open[client]:
                 del self._open[client]
+
+
+async def done_before_idle(
+    clock: Clock, awaited: Collection[asyncio.Future[Any]], idle_timeout_s: float, busy: Callable[[], bool]
+) -> bool:
+    """Wait for one of ``awaited`` (a session's next message, the end of its work): True once one
+    is done, False once the session was idle, ``idle_timeout_s`` of ``clock`` passed and it was not
+    ``busy()`` (serving an answer, though the client sends nothing) at their end. Nothing is
+    cancelled here, so a message is never cut half way."""
+    while True:
+        if await wait_first(clock, awaited, idle_timeout_s):
+            return True
+        if not busy():
+            return False

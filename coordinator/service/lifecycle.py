@@ -10,8 +10,9 @@ each door refuses, and the signal handling of the HTTP server, live in the doors
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
 from coordinator.clock import MONOTONIC, Clock, wait_first
@@ -62,6 +63,18 @@ class Lifecycle:
             for waiter in self._idle_waiters:
                 if not waiter.done():
                     waiter.set_result(None)
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        """One piece of work in flight while the block runs (a drain lets it finish); refused with
+        ShuttingDownError once the server is draining."""
+        if self.draining:
+            raise ShuttingDownError(SHUTTING_DOWN_MESSAGE)
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
 
     def start_draining(self) -> None:
         self.draining = True

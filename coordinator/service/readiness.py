@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from coordinator.errors import ModelNotFoundError
+from coordinator.errors import ModelNotFoundError, NotReadyError
 
 if TYPE_CHECKING:  # the messages need no model loaded
     from coordinator.runtime.loading import Runtime
@@ -23,3 +23,10 @@ def stt_of(runtime: Runtime) -> SpeechToText:
     if runtime.stt is None:
         raise ModelNotFoundError(runtime.stt_missing or STT_MISSING_MESSAGE, param="model")
     return runtime.stt
+
+
+def ready_runtime(runtime: Runtime | None, not_ready_reason: str | None) -> Runtime:
+    """The loaded models, or the error (503 on HTTP) that says why there are none yet."""
+    if runtime is None:
+        raise NotReadyError(not_ready_reason or LOADING_MESSAGE)
+    return runtime

@@ -1,9 +1,11 @@
 """The sentence pipeline: text arriving in pieces (a chat reply as it is written, a client's
 streamed text) → complete sentences → utterances, each added to the look-ahead (and so generated)
-as soon as its sentence is complete, while earlier ones play."""
+as soon as its sentence is complete, while earlier ones play. ``TextFeed``: a client's streamed
+text, fed by its door as the pieces arrive."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -14,6 +16,24 @@ from coordinator.tts.lookahead import Lookahead
 from coordinator.tts.synthesis import OrpheusTTS
 
 logger = logging.getLogger(__name__)
+
+
+class TextFeed:
+    """A client's streamed text as its pieces arrive (Wyoming's synthesize-chunks): the door feeds
+    it, ``texts()`` is what ``Speaker.speak_stream`` reads, ``finish`` ends it."""
+
+    def __init__(self) -> None:
+        self._pieces: asyncio.Queue[str | None] = asyncio.Queue()  # None: the end
+
+    def feed(self, text: str) -> None:
+        self._pieces.put_nowait(text)
+
+    def finish(self) -> None:
+        self._pieces.put_nowait(None)
+
+    async def texts(self) -> AsyncIterator[str]:
+        while (text := await self._pieces.get()) is not None:
+            yield text
 
 
 class SentencePipeline:

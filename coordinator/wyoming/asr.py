@@ -2,16 +2,16 @@
 ``transcribe`` (optional language) → ``audio-start`` → ``audio-chunk``s → ``audio-stop`` →
 one ``transcript``.
 
-The audio is the microphone's PCM at its own rate, width and channels: its channels are averaged
-to mono here, the server's resampler (the live voice WebSocket's) makes it 16 kHz, and it is
-transcribed by the service every door shares (service/transcription.py), on a slot of the shared
-``SpeechToText`` with its queue and limits, like /v1/audio/transcriptions.
+The audio is the microphone's PCM at its own rate, width and channels: it is gathered into a
+recording (service/recording.py: averaged to mono, resampled to 16 kHz) and transcribed by the
+service every door shares (service/transcription.py), on a slot of the shared ``SpeechToText``
+with its queue and limits, like /v1/audio/transcriptions.
 
 Whatever a client claims, one connection costs bounded memory and time: its format is checked at
-``audio-start`` and at every chunk (a rate in stt/rates.py's STREAM_RATES, so one input sample becomes
-at most two at 16 kHz), the audio it holds is counted in the client's own samples before any
-conversion (MAX_AUDIO_SECONDS per connection, recordings waiting for their transcript included),
-one chunk is at most one event (MAX_BODY_BYTES), and a large chunk is converted off the event loop.
+``audio-start`` and at every chunk (audio_events.py), the audio it holds is counted against its
+budget before any conversion (MAX_AUDIO_SECONDS per connection, recordings waiting for their
+transcript included), one chunk is at most one event (MAX_BODY_BYTES), and a large chunk is
+converted off the event loop.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import numpy as np
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
@@ -30,10 +29,11 @@ from coordinator.errors import InvalidInputError
 from coordinator.runtime.loading import Runtime
 from coordinator.service import transcription
 from coordinator.service.readiness import stt_of
-from coordinator.stt.audio import PCM16_SCALE, PcmResampler, pcm_to_mono
+from coordinator.service.recording import AudioBudget, Recording
 from coordinator.stt.formats import language_code
 from coordinator.wyoming.audio_events import audio_chunk, audio_start
-from coordinator.wyoming.connection import ServerContext, WyomingConnection
+from coordinator.wyoming.connection import WyomingConnection
+from coordinator.wyoming.context import ServerContext
 
 logger = logging.getLogger(__name__)
 
@@ -52,68 +52,6 @@ class TranscriptionService:
     context: ServerContext
     describe: Callable[[], Event]
     max_audio_seconds: float
-
-
-@dataclass
-class AudioBudget:
-    """The audio one connection may hold at once (MAX_AUDIO_SECONDS), counted in the client's own
-    samples as chunks arrive, before any conversion; given back once a recording is transcribed."""
-
-    max_seconds: float
-    held: float = 0.0  # seconds
-
-    def take(self, frames: int, rate: int) -> float:
-        seconds = frames / rate
-        if self.held + seconds > self.max_seconds:
-            raise InvalidInputError(
-                f"the audio is longer than this server's limit of {self.max_seconds:g} s (MAX_AUDIO_SECONDS, "
-                "per connection, recordings waiting for their transcript included): send shorter "
-                "recordings",
-                param="audio",
-            )
-        self.held += seconds
-        return seconds
-
-    def give_back(self, seconds: float) -> None:
-        self.held = max(0.0, self.held - seconds)
-
-
-@dataclass
-class Recording:
-    """One utterance as it arrives: averaged to mono, resampled to 16 kHz, kept as 16-bit samples
-    (half the memory of float)."""
-
-    language: str | None
-    rate: int
-    budget: AudioBudget
-    seconds: float = 0.0  # taken from the budget
-    _resampler: PcmResampler = field(init=False)
-    _pieces: list[np.ndarray] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._resampler = PcmResampler(self.rate)
-
-    def add(self, chunk: AudioChunk) -> None:
-        if chunk.rate != self.rate:
-            raise InvalidInputError(
-                f"audio-chunk at {chunk.rate} Hz inside audio started at {self.rate} Hz: keep one rate "
-                "per audio-start",
-                param="audio",
-            )
-        frames = len(chunk.audio) // (chunk.width * chunk.channels)
-        self.seconds += self.budget.take(frames, self.rate)
-        resampled = self._resampler.process(pcm_to_mono(chunk.audio, chunk.width, chunk.channels))
-        if resampled.size:
-            scaled = np.clip(np.rint(resampled * PCM16_SCALE), -PCM16_SCALE, PCM16_SCALE - 1)
-            self._pieces.append(scaled.astype(np.int16))
-
-    def take_samples(self) -> np.ndarray:
-        """The recording as the recogniser takes it, 16 kHz float32; once: the 16-bit pieces are
-        freed, so a recording waiting for a slot is held once, not twice."""
-        pieces, self._pieces = self._pieces, []
-        if not pieces:
-            return np.zeros(0, np.float32)
-        return np.concatenate(pieces).astype(np.float32) / np.float32(PCM16_SCALE)
 
 
 class TranscriptionHandler(WyomingConnection[Recording]):
@@ -152,7 +90,7 @@ class TranscriptionHandler(WyomingConnection[Recording]):
         elif AudioStop.is_type(event.type):
             if self._recording is None:
                 raise InvalidInputError("audio-stop outside audio: send audio-start first")
-            self._queue(self._recording)
+            self._jobs.put(self._recording)
             self._recording = None
         else:
             raise InvalidInputError(f"unsupported event {event.type!r}: this port handles {SUPPORTED_EVENTS}")

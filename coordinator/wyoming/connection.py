@@ -13,45 +13,26 @@ import contextlib
 import logging
 from abc import abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from wyoming.error import Error
 from wyoming.event import Event
 from wyoming.info import Describe
 from wyoming.ping import Ping, Pong
 from wyoming.server import AsyncEventHandler
 
-from coordinator.clock import MONOTONIC, Clock, wait_first
-from coordinator.errors import CoordinatorError, NotReadyError, QueueFullError, ShuttingDownError
+from coordinator.errors import CoordinatorError
 from coordinator.runtime.loading import Runtime
+from coordinator.service.connections import done_before_idle
 from coordinator.service.failures import stream_failure
-from coordinator.service.lifecycle import Lifecycle
-from coordinator.service.readiness import LOADING_MESSAGE, SHUTTING_DOWN_MESSAGE
+from coordinator.service.jobs import JobQueue
+from coordinator.service.readiness import ready_runtime
+from coordinator.wyoming.context import ServerContext
 from coordinator.wyoming.framing import read_event
+from coordinator.wyoming.refusal import refuse
 
 logger = logging.getLogger(__name__)
 
-# Requests one connection may have waiting behind the one it is serving: Home Assistant sends
-# one per connection; a client piling up more is refused rather than queued without bound.
-MAX_PENDING_JOBS = 4
-DEFAULT_IDLE_TIMEOUT_S = 60.0
-DEFAULT_MAX_EVENT_BYTES = 1024 * 1024
-
 JobT = TypeVar("JobT")
-
-
-@dataclass(frozen=True)
-class ServerContext:
-    """The server around the connections: its models (through accessors: they may still be
-    loading), its drain, and the connection limits."""
-
-    runtime: Callable[[], Runtime | None]
-    not_ready_reason: Callable[[], str | None]
-    lifecycle: Lifecycle
-    idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S
-    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES  # MAX_BODY_BYTES: an event is a request body
-    clock: Clock = MONOTONIC  # what the idle timeout is measured on
 
 
 class WyomingConnection(AsyncEventHandler, Generic[JobT]):
@@ -72,7 +53,7 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
         super().__init__(reader, writer)
         self._context = context
         self._describe = describe  # the info event (what is loaded may refine it)
-        self._jobs: asyncio.Queue[JobT] = asyncio.Queue()
+        self._jobs: JobQueue[JobT] = JobQueue()  # a client piling up requests is refused
         # Set by the subclass while it sends its answer (audio, a transcription): not idle then,
         # though the client sends nothing. A stream waiting for the client's text is idle.
         self._busy = False
@@ -96,7 +77,7 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
                 # answered with an ``internal_error`` event, as on the HTTP API, rather than a
                 # silent hang-up. (A refusal of the event itself is handle_event's.)
                 try:
-                    event = await self._next_event()
+                    event = await self._next_event(worker)
                     if event is None or not await self.handle_event(event):
                         break
                 except CoordinatorError as exc:  # a malformed or oversized event
@@ -114,26 +95,27 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
-            if self._refusal is not None:
-                await self._report(self._refusal)
             await self.disconnect()
-            self.writer.close()
+            if self._refusal is not None:  # the error, then a close that lets the client read it
+                await refuse(self.reader, self.writer, self._refusal)
+            else:
+                self.writer.close()
 
-    async def _next_event(self) -> Event | None:
-        """The next event; ``None`` at the end of the connection, or once it was idle (nothing
-        received, nothing being served) for the idle timeout. The read is never cut half way."""
+    async def _next_event(self, worker: asyncio.Task[None]) -> Event | None:
+        """The next event; ``None`` at the end of the connection, once ``worker`` ended (a failed
+        job), or once it was idle (nothing received, nothing being served) for the idle timeout.
+        The read is never cut half way."""
         read = asyncio.ensure_future(read_event(self.reader, max_bytes=self._context.max_event_bytes))
         try:
-            while True:
-                done = await wait_first(self._context.clock, {read}, self._context.idle_timeout_s)
-                if done:
-                    return read.result()
-                if not self._busy:
-                    logger.info(
-                        "wyoming: closing a connection idle for %g s (WYOMING_IDLE_TIMEOUT_S)",
-                        self._context.idle_timeout_s,
-                    )
-                    return None
+            context = self._context
+            if await done_before_idle(
+                context.clock, {read, worker}, context.idle_timeout_s, lambda: self._busy
+            ):
+                return None if worker.done() else read.result()  # the work ended: so does the connection
+            logger.info(
+                "wyoming: closing a connection idle for %g s (WYOMING_IDLE_TIMEOUT_S)", context.idle_timeout_s
+            )
+            return None
         finally:
             read.cancel()
 
@@ -152,14 +134,6 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
             return False
         return True
 
-    def _queue(self, job: JobT) -> None:
-        if self._jobs.qsize() >= MAX_PENDING_JOBS:
-            raise QueueFullError(
-                f"this connection already has {MAX_PENDING_JOBS} requests waiting: wait for their "
-                "answers, or open another connection"
-            )
-        self._jobs.put_nowait(job)
-
     async def _work(self) -> None:
         while True:
             job = await self._jobs.get()
@@ -169,24 +143,11 @@ class WyomingConnection(AsyncEventHandler, Generic[JobT]):
                 logger.info("wyoming: client left while being served")
                 await self.stop()
                 return
-            except Exception as exc:
-                await self._report(stream_failure(exc))
-                await self.stop()
+            except Exception as exc:  # reported once the reading side ends too (run)
+                self._refusal = stream_failure(exc)
                 return
 
     async def _run(self, job: JobT) -> None:
-        runtime = self._context.runtime()
-        if runtime is None:
-            raise NotReadyError(self._context.not_ready_reason() or LOADING_MESSAGE)
-        lifecycle = self._context.lifecycle
-        if lifecycle.draining:
-            raise ShuttingDownError(SHUTTING_DOWN_MESSAGE)
-        lifecycle.in_flight += 1  # a drain lets this finish, like an HTTP stream
-        try:
+        runtime = ready_runtime(self._context.runtime(), self._context.not_ready_reason())
+        with self._context.lifecycle.serving():  # a drain lets this finish, like an HTTP stream
             await self._serve(runtime, job)
-        finally:
-            lifecycle.in_flight -= 1
-
-    async def _report(self, error: CoordinatorError) -> None:
-        with contextlib.suppress(ConnectionError):
-            await self.write_event(Error(text=error.message, code=error.code).event())

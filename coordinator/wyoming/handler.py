@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
@@ -20,6 +19,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 from coordinator.audio.encoders import PcmEncoder
 from coordinator.errors import InvalidInputError
 from coordinator.runtime.loading import Runtime
+from coordinator.service.sentences import TextFeed
 from coordinator.service.speech import GroupEnd, Sampling, Speaker, Speech
 from coordinator.wyoming.connection import WyomingConnection
 from coordinator.wyoming.speaking import SpeechService
@@ -41,21 +41,11 @@ class OneShot:
 
 @dataclass
 class TextStream:
-    """A streamed text as its chunks arrive; ``None`` ends it. The service cuts it into
-    sentences (and holds it to MAX_INPUT_CHARS)."""
+    """A streamed text (synthesize-start … synthesize-stop): its voice, and its text as the
+    chunks arrive. The service cuts it into sentences (and holds it to MAX_INPUT_CHARS)."""
 
     voice: str
-    chunks: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
-
-    def feed(self, text: str) -> None:
-        self.chunks.put_nowait(text)
-
-    def finish(self) -> None:
-        self.chunks.put_nowait(None)
-
-    async def texts(self) -> AsyncIterator[str]:
-        while (text := await self.chunks.get()) is not None:
-            yield text
+    text: TextFeed = field(default_factory=TextFeed)
 
 
 Job = OneShot | TextStream
@@ -78,21 +68,21 @@ class SpeechHandler(WyomingConnection[Job]):
                 # not stream; it is already being spoken chunk by chunk.
                 logger.debug("wyoming: ignored the compatibility synthesize inside a stream")
                 return
-            self._queue(OneShot(_text(event), self._voice(event)))
+            self._jobs.put(OneShot(_text(event), self._voice(event)))
         elif SynthesizeStart.is_type(event.type):
             if self._stream is not None:
                 raise InvalidInputError("synthesize-start inside a stream: end it with synthesize-stop first")
             stream = TextStream(self._voice(event))
-            self._queue(stream)
+            self._jobs.put(stream)
             self._stream = stream
         elif SynthesizeChunk.is_type(event.type):
             if self._stream is None:
                 raise InvalidInputError("synthesize-chunk outside a stream: send synthesize-start first")
-            self._stream.feed(_text(event))
+            self._stream.text.feed(_text(event))
         elif SynthesizeStop.is_type(event.type):
             if self._stream is None:
                 raise InvalidInputError("synthesize-stop outside a stream: send synthesize-start first")
-            self._stream.finish()
+            self._stream.text.finish()
             self._stream = None
         else:
             raise InvalidInputError(f"unsupported event {event.type!r}: this port handles {SUPPORTED_EVENTS}")
@@ -112,7 +102,7 @@ class SpeechHandler(WyomingConnection[Job]):
         else:
             # Each sentence as its own audio group, as soon as it is complete.
             speech = speaker.speak_stream(
-                job.texts(), job.voice, door="wyoming", sampling=sampling, client_text=True
+                job.text.texts(), job.voice, door="wyoming", sampling=sampling, client_text=True
             )
         # A stream waiting for its text is idle (connection.py closes it after the idle timeout).
         await self._play(speech, busy=isinstance(job, OneShot))

@@ -10,7 +10,7 @@ from wyoming.event import Event
 from coordinator.errors import InvalidInputError
 from coordinator.service.limits import RequestLimits
 from coordinator.service.metrics import Metrics
-from coordinator.wyoming.connection import ServerContext
+from coordinator.wyoming.context import ServerContext
 from coordinator.wyoming.info import VoiceEntry
 
 

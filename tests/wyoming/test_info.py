@@ -7,7 +7,7 @@ from coordinator.errors import InvalidInputError
 from coordinator.service.lifecycle import Lifecycle
 from coordinator.service.limits import RequestLimits
 from coordinator.service.metrics import Metrics
-from coordinator.wyoming.connection import ServerContext
+from coordinator.wyoming.context import ServerContext
 from coordinator.wyoming.info import speech_info, voice_entries
 from coordinator.wyoming.speaking import SpeechService
 

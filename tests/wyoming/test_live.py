@@ -21,8 +21,8 @@ from wyoming.tts import (
 )
 
 from coordinator.audio.format import SAMPLES_PER_FRAME
+from coordinator.service.jobs import MAX_PENDING_JOBS
 from coordinator.text.sentences import utterances
-from coordinator.wyoming.connection import MAX_PENDING_JOBS
 from tests.rig.waiting import eventually
 from tests.wyoming.conftest import WYOMING_SEED, error_after
 

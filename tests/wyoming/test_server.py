@@ -22,10 +22,11 @@ from coordinator.launch.app import create_app
 from coordinator.service.lifecycle import Lifecycle
 from coordinator.service.limits import RequestLimits
 from coordinator.service.metrics import Metrics
-from coordinator.wyoming.connection import ServerContext
+from coordinator.wyoming.context import ServerContext
 from coordinator.wyoming.handler import SpeechHandler
 from coordinator.wyoming.info import speech_info, voice_entries
-from coordinator.wyoming.server import WyomingServer, check_wyoming_bind, wyoming_host
+from coordinator.wyoming.ports import check_wyoming_bind, wyoming_host
+from coordinator.wyoming.server import WyomingServer
 from coordinator.wyoming.speaking import SpeechService
 from coordinator.wyoming.zeroconf import SERVICE_TYPE, Announcer
 from tests.rig.clock import FakeClock
