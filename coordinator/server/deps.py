@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from fastapi import Depends, Request
 
-from coordinator.errors import NotReadyError
 from coordinator.runtime.loading import Runtime
 from coordinator.service.limits import RequestLimits
 from coordinator.service.metrics import Metrics
-from coordinator.service.readiness import LOADING_MESSAGE, stt_of
+from coordinator.service.readiness import ready_runtime, stt_of
 from coordinator.stt.engine import SpeechToText
 from coordinator.tts.synthesis import OrpheusTTS
 
 
 def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime | None = request.app.state.runtime
-    if runtime is None:
-        raise NotReadyError(request.app.state.not_ready_reason or LOADING_MESSAGE)
-    return runtime
+    return ready_runtime(request.app.state.runtime, request.app.state.not_ready_reason)
 
 
 def get_tts(runtime: Runtime = Depends(get_runtime)) -> OrpheusTTS:

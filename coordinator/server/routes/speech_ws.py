@@ -14,15 +14,13 @@ from coordinator.errors import (
     ClientDisconnectedError,
     CoordinatorError,
     InvalidInputError,
-    NotReadyError,
 )
-from coordinator.runtime.loading import Runtime
 from coordinator.server.disconnect import unless_websocket_closed
 from coordinator.server.errors import error_event, ws_close_code, ws_close_reason
 from coordinator.server.speaking import speaker_of
 from coordinator.service.failures import stream_failure
 from coordinator.service.lifecycle import IdleTimeout, Lifecycle
-from coordinator.service.readiness import LOADING_MESSAGE
+from coordinator.service.readiness import ready_runtime
 from coordinator.service.speech import Speech
 
 logger = logging.getLogger(__name__)
@@ -38,10 +36,8 @@ async def speech_websocket(websocket: WebSocket, voice: str | None = None, model
     a clean close. Errors are a JSON error event, then close 1013 (busy or loading: retry), 1011
     (server fault) or 1008 (bad request). Speech has every door's caps (service/speech.py)."""
     await websocket.accept()
-    runtime: Runtime | None = websocket.app.state.runtime
     try:
-        if runtime is None:
-            raise NotReadyError(websocket.app.state.not_ready_reason or LOADING_MESSAGE)
+        runtime = ready_runtime(websocket.app.state.runtime, websocket.app.state.not_ready_reason)
         speaker = speaker_of(websocket.app.state, runtime)
         speaker.resolve(voice, model)  # a bad voice is refused before the text
         text = await _first_message(websocket)

@@ -23,11 +23,10 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from coordinator.engine.sampling import MAX_SEED
-from coordinator.errors import ClientDisconnectedError, CoordinatorError, InvalidInputError, NotReadyError
-from coordinator.runtime.loading import Runtime
+from coordinator.errors import ClientDisconnectedError, CoordinatorError, InvalidInputError
 from coordinator.server.errors import error_event, ws_close_code, ws_close_reason
 from coordinator.service.failures import stream_failure
-from coordinator.service.readiness import LOADING_MESSAGE
+from coordinator.service.readiness import ready_runtime
 from coordinator.service.voice_session import Received, VoiceSession, VoiceSettings
 from coordinator.stt.audio import PcmResampler
 from coordinator.stt.formats import language_code
@@ -97,11 +96,9 @@ async def _received(websocket: WebSocket) -> Received:
 async def voice_websocket(websocket: WebSocket) -> None:
     await websocket.accept()
     state = websocket.app.state
-    runtime: Runtime | None = state.runtime
     session: VoiceSession | None = None
     try:
-        if runtime is None:
-            raise NotReadyError(state.not_ready_reason or LOADING_MESSAGE)
+        runtime = ready_runtime(state.runtime, state.not_ready_reason)
         session = VoiceSession(
             runtime,
             _settings_of(websocket.query_params),
