@@ -3,7 +3,6 @@ numbers, with bounded waits on conditions over them (never a fixed sleep)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,11 +10,11 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from coordinator.config.settings import Settings
+from tests.rig.waiting import eventually
 
 # A wait on a condition that holds within milliseconds when the server is right; the bound only
 # turns a server that is wrong into a failure instead of a hang (a loaded 2-core machine is slow).
 CONDITION_TIMEOUT_S = 60.0
-POLL_INTERVAL_S = 0.02
 
 Labels = frozenset[tuple[str, str]]
 
@@ -56,13 +55,12 @@ class DoorServer:
 
     def until(self, condition: Callable[[Scrape], bool], what: str) -> Scrape:
         """The first scrape where ``condition`` holds; fails naming ``what`` past the bound."""
-        deadline = time.monotonic() + CONDITION_TIMEOUT_S
-        while True:
+
+        def holding() -> Scrape | None:
             scrape = self.scrape()
-            if condition(scrape):
-                return scrape
-            assert time.monotonic() < deadline, f"not within {CONDITION_TIMEOUT_S:g} s: {what}"
-            time.sleep(POLL_INTERVAL_S)
+            return scrape if condition(scrape) else None
+
+        return eventually(holding, what, timeout_s=CONDITION_TIMEOUT_S)
 
     def idle(self) -> Scrape:
         """The first scrape where no engine generates anything (every model's active sequences 0)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -23,11 +22,11 @@ from coordinator.stt.engine import SpeechToText
 from coordinator.stt.isolated import decode_isolated
 from coordinator.stt.transcript import SAMPLE_RATE, Segment, Transcript
 from tests.rig.audio_samples import encode, noise_bursts, spoken
+from tests.rig.waiting import eventually
 from tests.server.stt_doubles import FailsAfterFirstSegment, busy_recogniser
 
 MAX_SECONDS = 60.0
 # How long a cancelled transcription's thread may take to stop and free its slot, on a loaded machine.
-FREED_WITHIN_S = 10
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +46,8 @@ def segmented_wav():
 
 
 def _wait_until_free(stt: SpeechToText) -> None:
-    deadline = time.monotonic() + FREED_WITHIN_S
-    while stt.busy:
-        assert time.monotonic() < deadline, "the slot was not freed"
-        time.sleep(0.01)
+    # How soon is not asserted (a loaded machine is slower, not wrong): only that it happens.
+    eventually(lambda: not stt.busy, "the slot was freed")
 
 
 @pytest.mark.parametrize("name", ["", "whisper-1", "gpt-4o-transcribe"])
