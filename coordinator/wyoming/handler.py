@@ -22,7 +22,7 @@ from coordinator.runtime.loading import Runtime
 from coordinator.service.sentences import TextFeed
 from coordinator.service.speech import GroupEnd, Sampling, Speaker, Speech
 from coordinator.wyoming.connection import WyomingConnection
-from coordinator.wyoming.speaking import SpeechService
+from coordinator.wyoming.speaking import SpeechPort
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class SpeechHandler(WyomingConnection[Job]):
     """Speech: text events in, audio out, one request after another."""
 
     def __init__(
-        self, service: SpeechService, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self, service: SpeechPort, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         super().__init__(service.context, lambda: service.info, reader, writer)
         self._service = service

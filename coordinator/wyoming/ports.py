@@ -20,7 +20,7 @@ from coordinator.wyoming.context import ServerContext
 from coordinator.wyoming.handler import SpeechHandler
 from coordinator.wyoming.info import speech_info, voice_entries
 from coordinator.wyoming.server import WyomingServer
-from coordinator.wyoming.speaking import SpeechService
+from coordinator.wyoming.speaking import SpeechPort
 
 if TYPE_CHECKING:
     from coordinator.wyoming.zeroconf import Announcer
@@ -80,7 +80,7 @@ def wyoming_servers(
     host = wyoming_host(settings)
     speech = stt = None
     if settings.wyoming_port is not None:
-        service = SpeechService(
+        service = SpeechPort(
             context=context,
             info=speech_info(catalog, settings).event(),
             voices=voice_entries(catalog, settings),

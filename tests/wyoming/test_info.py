@@ -9,7 +9,7 @@ from coordinator.service.limits import RequestLimits
 from coordinator.service.metrics import Metrics
 from coordinator.wyoming.context import ServerContext
 from coordinator.wyoming.info import speech_info, voice_entries
-from coordinator.wyoming.speaking import SpeechService
+from coordinator.wyoming.speaking import SpeechPort
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def catalog(settings):
 
 @pytest.fixture(scope="module")
 def speech(settings, catalog):
-    return SpeechService(
+    return SpeechPort(
         context=ServerContext(runtime=lambda: None, not_ready_reason=lambda: None, lifecycle=Lifecycle()),
         info=speech_info(catalog).event(),
         voices=voice_entries(catalog),

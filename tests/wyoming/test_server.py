@@ -27,7 +27,7 @@ from coordinator.wyoming.handler import SpeechHandler
 from coordinator.wyoming.info import speech_info, voice_entries
 from coordinator.wyoming.ports import check_wyoming_bind, wyoming_host
 from coordinator.wyoming.server import WyomingServer
-from coordinator.wyoming.speaking import SpeechService
+from coordinator.wyoming.speaking import SpeechPort
 from coordinator.wyoming.zeroconf import SERVICE_TYPE, Announcer
 from tests.rig.clock import FakeClock
 from tests.rig.waiting import HANG_GUARD_S, eventually
@@ -45,7 +45,7 @@ def service(settings, runtime=None, *, lifecycle=None, reason=None, idle_timeout
         idle_timeout_s=idle_timeout_s,
         clock=clock,
     )
-    return SpeechService(
+    return SpeechPort(
         context=context,
         info=speech_info(catalog).event(),
         voices=voice_entries(catalog),
