@@ -16,8 +16,8 @@ from coordinator.wyoming.info import VoiceEntry
 
 @dataclass(frozen=True)
 class SpeechPort:
-    """What every connection of the speech port shares: the server (models, drain), the describe answer, the
-    voices, the HTTP API's limits and metrics, the seed."""
+    """What every connection of the speech port shares: the server (models, drain), the describe
+    answer, the voices, the HTTP API's limits and metrics, the seed."""
 
     context: ServerContext
     info: Event
