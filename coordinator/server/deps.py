@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import Depends, Request
+from fastapi import Request
 
 from coordinator.runtime.loading import Runtime
 from coordinator.service.limits import RequestLimits
 from coordinator.service.metrics import Metrics
-from coordinator.service.readiness import ready_runtime, stt_of
-from coordinator.stt.engine import SpeechToText
-from coordinator.tts.synthesis import OrpheusTTS
+from coordinator.service.readiness import ready_runtime
 
 
 def get_runtime(request: Request) -> Runtime:
     return ready_runtime(request.app.state.runtime, request.app.state.not_ready_reason)
-
-
-def get_tts(runtime: Runtime = Depends(get_runtime)) -> OrpheusTTS:
-    return runtime.tts
-
-
-def get_stt(runtime: Runtime = Depends(get_runtime)) -> SpeechToText:
-    return stt_of(runtime)
 
 
 def get_metrics(request: Request) -> Metrics:

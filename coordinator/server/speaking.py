@@ -29,7 +29,7 @@ def speaker_of(state: State, runtime: Runtime) -> Speaker:
 
 
 class SamplingFields(Protocol):
-    """A speech request's sampling fields (protocol.py: ``_OrpheusSampling``)."""
+    """A speech request's sampling fields (schemas/speech.py: ``_OrpheusSampling``)."""
 
     max_tokens: int | None
     temperature: float | None

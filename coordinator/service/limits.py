@@ -41,6 +41,15 @@ class RequestLimits:
                 param=param,
             )
 
+    def check_streamed(self, chars: int, *, param: str) -> None:
+        """A text that arrives in pieces, ``chars`` long so far: held to the same limit in all."""
+        if chars > self.max_input_chars:
+            raise InvalidInputError(
+                f"the streamed text is over this server's limit of {self.max_input_chars} characters "
+                "(MAX_INPUT_CHARS): send a longer text as several streams",
+                param=param,
+            )
+
     def completion_tokens(self, requested: int | None, *, default: int, param: str) -> int:
         """The token limit to generate with: the request's own (refused above the server's cap,
         as OpenAI refuses a max_tokens beyond the model's), or ``default`` kept under the cap."""

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 from coordinator.engine.sampling import SamplingParams
 from coordinator.errors import InvalidInputError
+from coordinator.service.limits import RequestLimits
 from coordinator.text.sentences import SentenceBuffer, utterances
 from coordinator.tts.lookahead import Lookahead
 from coordinator.tts.synthesis import OrpheusTTS
@@ -39,9 +40,9 @@ class TextFeed:
 class SentencePipeline:
     """Reads ``texts`` into ``lookahead``; each sentence's utterances are one group.
 
-    ``max_chars``: the text is the client's, held to that many characters in all (MAX_INPUT_CHARS)
-    and refused past MAX_UTTERANCES; ``None``: a chat model's reply, whose speech is cut after
-    MAX_UTTERANCES utterances (``truncated``), the rest of it no longer read.
+    ``limits``: the text is the client's, held to MAX_INPUT_CHARS in all and refused past
+    MAX_UTTERANCES; ``None``: a chat model's reply, whose speech is cut after MAX_UTTERANCES
+    utterances (``truncated``), the rest of it no longer read.
     """
 
     def __init__(
@@ -52,7 +53,7 @@ class SentencePipeline:
         voice: str,
         params: SamplingParams,
         *,
-        max_chars: int | None = None,
+        limits: RequestLimits | None = None,
     ) -> None:
         self._texts = texts
         self._lookahead = lookahead
@@ -60,7 +61,7 @@ class SentencePipeline:
         self._voice = voice
         self._language = tts.language_of(voice)  # sentences end where the voice's language ends them
         self._params = params
-        self._max_chars = max_chars
+        self._limits = limits
         self._chars = 0
         self.truncated = False
 
@@ -88,22 +89,16 @@ class SentencePipeline:
         self._lookahead.end()
 
     def _count(self, text: str) -> None:
-        if self._max_chars is None:
-            return
-        self._chars += len(text)
-        if self._chars > self._max_chars:
-            raise InvalidInputError(
-                f"the streamed text is over this server's limit of {self._max_chars} characters "
-                "(MAX_INPUT_CHARS): send a longer text as several streams",
-                param="text",
-            )
+        if self._limits is not None:
+            self._chars += len(text)
+            self._limits.check_streamed(self._chars, param="text")
 
     def _speak(self, sentence: str) -> None:
         pieces = utterances(sentence, language=self._language)
         limit = self._tts.max_utterances
         for index, piece in enumerate(pieces):
             if self._lookahead.known >= limit:
-                if self._max_chars is not None:
+                if self._limits is not None:
                     # Bounds one stream's work as a whole text's is bounded (OrpheusTTS.speak).
                     raise InvalidInputError(
                         f"the streamed text is spoken in more than {limit} utterances, over this "

@@ -240,7 +240,7 @@ class Speaker:
             resolved.tts,
             resolved.voice,
             params,
-            max_chars=self._limits.max_input_chars if client_text else None,
+            limits=self._limits if client_text else None,
         )
         return self._speech(lookahead, resolved, door, started, pipeline)
 

@@ -92,9 +92,8 @@ async def voice_chat(
     params = conversation.reply_params(
         max_tokens=body.max_tokens, temperature=body.temperature, seed=body.seed
     )
-    if body.message is not None:
-        limits.check_text(body.message, param="message")
-    # Everything cheap is checked before the audio is transcribed.
+    # Everything cheap is checked before the audio is transcribed (a typed message is checked
+    # with the turn, below: it costs nothing to get).
     message, headers = await _heard(http_request, body, runtime, limits)
     reply = conversation.reply(
         history, message, params, param="audio" if body.audio is not None else "message"
