@@ -140,3 +140,15 @@ class ClientDisconnectedError(CancelledError):
     went wrong on the server's side."""
 
     code = "client_disconnected"
+
+
+class VoiceNotFoundError(CoordinatorError):
+    """No custom voice has that id (never created, or deleted)."""
+
+    code = "voice_not_found"
+
+
+class VoiceConflictError(CoordinatorError):
+    """A custom voice's name is taken: by another custom voice, a built-in voice or an OpenAI alias."""
+
+    code = "voice_exists"

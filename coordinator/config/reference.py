@@ -145,6 +145,19 @@ SECTIONS = (
             "wyoming_zeroconf_name",
         ),
     ),
+    Section(
+        "Custom voices (cloning)",
+        (
+            "voices_dir",
+            "voice_max_count",
+            "voice_max_samples",
+            "voice_sample_min_s",
+            "voice_sample_max_s",
+            "voice_reference_max_s",
+            "voice_consent_phrase",
+        ),
+    ),
+    Section("Text", ("normalize_text",)),
     Section("Logs", ("log_level", "log_format")),
     Section(
         "Speech in (Whisper on faster-whisper)",

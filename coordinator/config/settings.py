@@ -377,6 +377,39 @@ class Settings(BaseSettings):
     wyoming_zeroconf_name: str | None = Field(
         None, description="Service name of the announcement; unset: orpheus-<host name>."
     )
+    voices_dir: Path = Field(
+        Path("voices"),
+        description="Where custom (cloned) voices are kept, one folder each: keep it on a volume, so "
+        "they survive restarts and upgrades.",
+    )
+    voice_max_count: int = Field(100, ge=1, le=10_000, description="Most custom voices the server keeps.")
+    voice_max_samples: int = Field(
+        5, ge=1, le=20, description="Most recordings (samples) one custom voice is made of."
+    )
+    voice_sample_min_s: float = Field(
+        3.0, gt=0, description="Shortest recording a custom voice accepts, in seconds of speech."
+    )
+    voice_sample_max_s: float = Field(
+        30.0, gt=0, description="Longest recording a custom voice accepts, in seconds after trimming silence."
+    )
+    voice_reference_max_s: float = Field(
+        30.0,
+        gt=0,
+        description="Most reference audio one custom voice puts in the cloning model's prompt, all its "
+        "samples together, in seconds. It sizes the cloning model's context: each second is about 82 "
+        "prompt tokens.",
+    )
+    voice_consent_phrase: str | None = Field(
+        None,
+        description="When set, creating a voice also needs a consent recording in which the speaker says "
+        "this phrase (checked by the server's Whisper); unset: no consent recording is asked for.",
+    )
+    normalize_text: bool = Field(
+        True,
+        description="Read numbers, money, dates, units, symbols and markdown the way a person would "
+        "before speaking; 0: the text goes to Orpheus as written (a request's normalize: false does the "
+        "same for one request).",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Browser origins allowed to call the API (CORS), comma-separated, e.g. "
@@ -398,6 +431,7 @@ class Settings(BaseSettings):
         "snac_batch_frames",
         "api_key",
         "memory_budget_gb",
+        "voice_consent_phrase",
         "wyoming_port",
         "wyoming_stt_port",
         "wyoming_host",

@@ -29,6 +29,8 @@ from coordinator.errors import (
     ShuttingDownError,
     TooManySessionsError,
     UnknownModelError,
+    VoiceConflictError,
+    VoiceNotFoundError,
 )
 from coordinator.service.failures import log_level_of
 
@@ -41,6 +43,8 @@ _STATUS: tuple[tuple[type[CoordinatorError], int], ...] = (
     # nginx's "client closed request": counted apart from failures, and not logged as an error.
     (ClientDisconnectedError, CLIENT_CLOSED_REQUEST),
     (UnknownModelError, 404),
+    (VoiceNotFoundError, 404),
+    (VoiceConflictError, 409),
     (PayloadTooLargeError, 413),
     (QueueFullError, 429),
     (TooManySessionsError, 429),

@@ -1,0 +1,89 @@
+"""The spoken form of a text and the map back to what was written.
+
+Every normaliser builds its output with ``SpokenBuilder``: it copies written text through
+(``keep``) or replaces a written range by words (``replace``). The result knows, for any span of
+the spoken text, which characters of the original it came from, so word timings and captions can
+point at what the user wrote, not at the words Orpheus was given.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Span:
+    """``spoken[spoken_start:spoken_end]`` reads ``original[original_start:original_end]``."""
+
+    spoken_start: int
+    spoken_end: int
+    original_start: int
+    original_end: int
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """A text's spoken form, the original, and the spans that tie them (in order, covering the
+    spoken text without gaps or overlaps)."""
+
+    text: str
+    original: str
+    spans: tuple[Span, ...]
+
+    @classmethod
+    def verbatim(cls, text: str) -> Spoken:
+        """The text spoken as written (normalisation off): one span, the identity."""
+        return cls(text=text, original=text, spans=(Span(0, len(text), 0, len(text)),) if text else ())
+
+    def original_range(self, start: int, end: int) -> tuple[int, int]:
+        """The characters of the original that the spoken ``[start, end)`` was made from: the union
+        of the spans it touches (a word inside a replaced number maps to the whole number)."""
+        if not self.spans or start >= end:
+            return (0, 0)
+        starts = [span.spoken_start for span in self.spans]
+        first = max(bisect.bisect_right(starts, start) - 1, 0)
+        last = max(bisect.bisect_left(starts, end) - 1, first)
+        return (self.spans[first].original_start, self.spans[last].original_end)
+
+
+@dataclass
+class SpokenBuilder:
+    """Builds a ``Spoken`` left to right over ``original``."""
+
+    original: str
+    _parts: list[str] = field(default_factory=list)
+    _spans: list[Span] = field(default_factory=list)
+    _length: int = 0
+    _last_verbatim: bool = False
+
+    def keep(self, start: int, end: int) -> None:
+        """Copy ``original[start:end]`` through unchanged (merged with a verbatim span before it)."""
+        if start == end:
+            return
+        text = self.original[start:end]
+        previous = self._spans[-1] if self._spans else None
+        if self._last_verbatim and previous is not None and previous.original_end == start:
+            self._spans[-1] = Span(
+                previous.spoken_start, self._length + len(text), previous.original_start, end
+            )
+        else:
+            self._spans.append(Span(self._length, self._length + len(text), start, end))
+        self._parts.append(text)
+        self._length += len(text)
+        self._last_verbatim = True
+
+    def replace(self, start: int, end: int, spoken: str) -> None:
+        """Speak ``original[start:end]`` as ``spoken``; empty drops it (the dropped characters join
+        the span before, so the map still covers the whole original)."""
+        if spoken:
+            self._spans.append(Span(self._length, self._length + len(spoken), start, end))
+            self._parts.append(spoken)
+            self._length += len(spoken)
+        elif self._spans and start < end:
+            previous = self._spans[-1]
+            self._spans[-1] = Span(previous.spoken_start, previous.spoken_end, previous.original_start, end)
+        self._last_verbatim = False
+
+    def build(self) -> Spoken:
+        return Spoken(text="".join(self._parts), original=self.original, spans=tuple(self._spans))
