@@ -34,8 +34,17 @@ class _Strict(BaseModel):
 
 class QuantFile(_Strict):
     repo: str
-    file: str
+    file: str  # the file's name in the hub repo
     size_gb: float = Field(gt=0)
+    save_as: str | None = Field(
+        None,
+        description="the file's name in MODELS_DIR, for a repo whose file name says nothing (model.q8_0.gguf)",
+    )
+
+    @property
+    def local_name(self) -> str:
+        """The file's name in MODELS_DIR."""
+        return self.save_as or self.file
 
 
 class _License(_Strict):
@@ -71,8 +80,13 @@ class GGUFModelSpec(_License):
 
 
 class OrpheusSpec(GGUFModelSpec):
-    voices: list[str] = Field(min_length=1)
-    default_voice: str
+    # A fine-tune speaks its built-in voices; a cloning model (the pretrained checkpoint) speaks
+    # custom voices from their reference recordings, and may have no built-in voice at all.
+    clones: bool = Field(False, description="speaks custom (cloned) voices from reference recordings")
+    voices: list[str] = Field(default_factory=list)
+    default_voice: str = Field(
+        "", description="the voice a request without one gets; none for a cloning model"
+    )
     languages: list[str] = Field(
         default_factory=lambda: [DEFAULT_ORPHEUS_MODEL],
         min_length=1,
@@ -103,7 +117,9 @@ class OrpheusSpec(GGUFModelSpec):
 
     @model_validator(mode="after")
     def _default_voice_is_listed(self) -> OrpheusSpec:
-        if self.default_voice not in self.voices:
+        if not self.voices and not self.clones:
+            raise ValueError("voices is empty: a model that does not clone (clones: true) needs its voices")
+        if self.default_voice not in self.voices and (self.voices or self.default_voice):
             raise ValueError(f"default_voice {self.default_voice!r} is not in voices")
         check_aliases(self.openai_voices, self.voices)
         if len(set(self.voices)) != len(self.voices):
@@ -166,6 +182,8 @@ class ModelCatalog(_Strict):
     orpheus: OrpheusSpec  # the default model (English), key DEFAULT_ORPHEUS_MODEL
     # More Orpheus models (language fine-tunes), by key; ORPHEUS_MODELS selects which load.
     orpheus_finetunes: dict[str, OrpheusSpec] = Field(default_factory=dict)
+    # Pretrained checkpoints, by key: the cloning models that speak custom voices (clones: true).
+    orpheus_pretrained: dict[str, OrpheusSpec] = Field(default_factory=dict)
     llm: GGUFModelSpec
     snac: SnacSpec
     # Optional: a catalog without it serves speech out only.
@@ -173,9 +191,27 @@ class ModelCatalog(_Strict):
 
     @model_validator(mode="after")
     def _keys_are_distinct(self) -> ModelCatalog:
-        if DEFAULT_ORPHEUS_MODEL in self.orpheus_finetunes:
+        for section, models in (
+            ("orpheus_finetunes", self.orpheus_finetunes),
+            ("orpheus_pretrained", self.orpheus_pretrained),
+        ):
+            if DEFAULT_ORPHEUS_MODEL in models:
+                raise ValueError(
+                    f"{section} may not use the key {DEFAULT_ORPHEUS_MODEL!r}: it is the orpheus model's"
+                )
+        shared = set(self.orpheus_finetunes) & set(self.orpheus_pretrained)
+        if shared:
             raise ValueError(
-                f"orpheus_finetunes may not use the key {DEFAULT_ORPHEUS_MODEL!r}: it is the orpheus model's"
+                f"orpheus_finetunes and orpheus_pretrained both use the key {sorted(shared)[0]!r}"
+            )
+        for key, spec in self.orpheus_pretrained.items():
+            if not spec.clones:
+                raise ValueError(
+                    f"orpheus_pretrained.{key}: a pretrained entry is a cloning model: set clones: true"
+                )
+        if self.orpheus.clones:
+            raise ValueError(
+                "orpheus (the default model) must have built-in voices: put a cloning model in orpheus_pretrained"
             )
         names = [model_id(spec.name) for spec in self.orpheus_models().values()]
         if len(set(names)) != len(names):
@@ -183,8 +219,12 @@ class ModelCatalog(_Strict):
         return self
 
     def orpheus_models(self) -> dict[str, OrpheusSpec]:
-        """Every Orpheus model of the catalog by key, the default one first."""
-        return {DEFAULT_ORPHEUS_MODEL: self.orpheus, **self.orpheus_finetunes}
+        """Every Orpheus model of the catalog by key, the default one first, the cloning models last."""
+        return {DEFAULT_ORPHEUS_MODEL: self.orpheus, **self.orpheus_finetunes, **self.orpheus_pretrained}
+
+    def cloning_keys(self) -> list[str]:
+        """Keys of the catalog's cloning models (what ORPHEUS_MODELS adds to speak custom voices)."""
+        return [key for key, spec in self.orpheus_models().items() if spec.clones]
 
 
 def model_id(name: str) -> str:

@@ -32,8 +32,8 @@ def _gguf_path(role: Literal["orpheus", "llm"], spec: GGUFModelSpec, settings: S
     chosen = (settings.orpheus_quant if role == "orpheus" else settings.llm_quant) or spec.default_quant
     quant_file = spec.quant(chosen, role=role)  # validates the name even when a path overrides it
     if override is not None:
-        return override, chosen if override.name == quant_file.file else "custom"
-    return settings.models_dir / quant_file.file, chosen
+        return override, chosen if override.name in (quant_file.file, quant_file.local_name) else "custom"
+    return settings.models_dir / quant_file.local_name, chosen
 
 
 def snac_dir(catalog: ModelCatalog, settings: Settings) -> Path:
@@ -96,9 +96,10 @@ def select_orpheus(
     models = catalog.orpheus_models()
     for key in settings.orpheus_model_paths:
         if key == DEFAULT_ORPHEUS_MODEL or key not in models:
+            others = [*catalog.orpheus_finetunes, *catalog.orpheus_pretrained]
             raise ConfigError(
-                f"ORPHEUS_MODEL_PATHS names {key!r}, which is not a language fine-tune of models.yaml "
-                f"({', '.join(catalog.orpheus_finetunes) or 'none'}); the default model's file is ORPHEUS_MODEL_PATH",
+                f"ORPHEUS_MODEL_PATHS names {key!r}, which is not a language fine-tune or pretrained model of "
+                f"models.yaml ({', '.join(others) or 'none'}); the default model's file is ORPHEUS_MODEL_PATH",
                 param="orpheus_model_paths",
             )
     wanted: dict[str, str | None] = {}
@@ -127,16 +128,20 @@ def select_orpheus(
         else:
             override, env = settings.orpheus_model_paths.get(key), "ORPHEUS_MODEL_PATHS"
         if override is not None:
-            label = chosen if override.name == quant_file.file else "custom"
+            label = chosen if override.name in (quant_file.file, quant_file.local_name) else "custom"
             choices.append(OrpheusChoice(key, spec, label, override, env, local=True))
         else:
-            choices.append(OrpheusChoice(key, spec, chosen, settings.models_dir / quant_file.file, env))
+            choices.append(OrpheusChoice(key, spec, chosen, settings.models_dir / quant_file.local_name, env))
     return choices
 
 
 def default_orpheus(choices: list[OrpheusChoice]) -> OrpheusChoice:
-    """The default model among the selected: English if selected, else the first."""
-    return next((c for c in choices if c.key == DEFAULT_ORPHEUS_MODEL), choices[0])
+    """The default model among the selected: English if selected, else the first with built-in
+    voices (a cloning model has no voice to default to), else the first."""
+    return next(
+        (c for c in choices if c.key == DEFAULT_ORPHEUS_MODEL),
+        next((c for c in choices if not c.spec.clones), choices[0]),
+    )
 
 
 def stt_variant(catalog: ModelCatalog, settings: Settings) -> tuple[str, SttVariant] | None:

@@ -33,7 +33,8 @@ OPENAI_VOICES = (
 
 @dataclass(frozen=True)
 class Voice:
-    """One entry of the voice listings: a model's voice, or an alias of one (``alias_of``)."""
+    """One entry of the voices listings: a model's voice, an alias of one (``alias_of``), or a
+    custom voice (``custom``, its id the voice's ``voice_<hex>``)."""
 
     id: str
     name: str
@@ -41,6 +42,7 @@ class Voice:
     language: str
     alias_of: str | None = None
     default: bool = False
+    custom: bool = False  # a custom (cloned) voice, spoken by the cloning model
 
 
 def voice_id(voice: object) -> str:

@@ -80,12 +80,13 @@ def plan_downloads(
             ]
             continue
         if role == "orpheus":
-            # Every Orpheus model ORPHEUS_MODELS selects, except those given a local file.
+            # Every Orpheus model ORPHEUS_MODELS selects (the pretrained cloning model too), except
+            # those given a local file. The hub's file name and the local one may differ (save_as).
             items += [
                 DownloadItem(
                     role,
                     choice.spec.quants[choice.quant].repo,
-                    choice.path.name,
+                    choice.spec.quants[choice.quant].file,
                     choice.path,
                     choice.spec.quants[choice.quant].size_gb,
                     choice.spec.license,
@@ -101,7 +102,12 @@ def plan_downloads(
             continue  # a local file was configured: nothing to fetch for this model
         items.append(
             DownloadItem(
-                role, entry.repo, entry.file, settings.models_dir / entry.file, entry.size_gb, gguf.license
+                role,
+                entry.repo,
+                entry.file,
+                settings.models_dir / entry.local_name,
+                entry.size_gb,
+                gguf.license,
             )
         )
     return items

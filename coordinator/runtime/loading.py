@@ -35,7 +35,7 @@ from coordinator.llm.chat import ChatMessage, TextModel
 from coordinator.orpheus.layout import FRAME_TOKENS
 from coordinator.orpheus.vocab import OrpheusVocab
 from coordinator.runtime.memory import release_free_heap
-from coordinator.runtime.memory_plan import check_memory_plan
+from coordinator.runtime.memory_plan import check_memory_plan, context_per_sequence
 from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig, resolve_stt_device
 from coordinator.stt.isolated import warm as warm_decoder
 from coordinator.stt.transcript import SAMPLE_RATE as STT_SAMPLE_RATE
@@ -75,14 +75,14 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _engine(model: LlamaModel, settings: Settings, name: str) -> BatchEngine:
+def _engine(model: LlamaModel, settings: Settings, name: str, *, n_ctx: int | None = None) -> BatchEngine:
     # llama.cpp's own default is a fixed 4 threads, whatever the machine: on a 2-core host that is
     # 4 spinning threads on 2 cores, fighting SNAC's threads for them.
     n_threads = settings.n_threads or available_cpus()
     logger.info("%s: %d llama.cpp threads", name, n_threads)
     return BatchEngine(
         model,
-        n_ctx_per_seq=settings.n_ctx,
+        n_ctx_per_seq=n_ctx or settings.n_ctx,
         max_sequences=settings.max_concurrent_streams,
         n_threads=n_threads,
         name=name,
@@ -100,7 +100,9 @@ def load_orpheus(choice: OrpheusChoice, settings: Settings, codec: SnacCodec) ->
     )
     try:
         vocab = OrpheusVocab.from_token_texts(model.token_texts())
-        engine = _engine(model, settings, f"orpheus-{choice.key}")
+        # A cloning model's sequences hold a custom voice's reference prefix before the text.
+        n_ctx = context_per_sequence(settings, clones=choice.spec.clones)
+        engine = _engine(model, settings, f"orpheus-{choice.key}", n_ctx=n_ctx)
     except BaseException:
         model.close()
         raise
@@ -120,6 +122,7 @@ def load_orpheus(choice: OrpheusChoice, settings: Settings, codec: SnacCodec) ->
         language=choice.spec.languages[0],
         voice_languages=choice.spec.voice_languages,
         length_cap=settings.tts_length_cap,
+        clones=choice.spec.clones,
     )
 
 
@@ -293,11 +296,13 @@ class Runtime:
         started = time.perf_counter()
         engines: list[tuple[BatchEngine, GenerationRequest]] = []
         for model in self.speech:
-            speech = model.tts.request(
-                WARM_UP_TEXT,
-                model.default_voice,
-                replace(model.tts.default_params, max_tokens=WARM_UP_SPEECH_TOKENS, seed=WARM_UP_SEED),
-            )
+            params = replace(model.tts.default_params, max_tokens=WARM_UP_SPEECH_TOKENS, seed=WARM_UP_SEED)
+            if model.voices:
+                speech = model.tts.request(WARM_UP_TEXT, model.default_voice, params)
+            else:
+                # A cloning model without built-in voices: no voice to speak with until a custom
+                # one is named, so its engine warms up on a raw completion of the same length.
+                speech = model.text.completion_request(WARM_UP_TEXT, params)
             engines.append((model.tts.engine, speech))
         chat = self.llm.chat_request(
             [ChatMessage("user", WARM_UP_TEXT)],
@@ -353,7 +358,7 @@ def preflight(settings: Settings, catalog: ModelCatalog) -> tuple[list[OrpheusCh
     snac_path, _ = resolve_model_path("snac", catalog, settings)
     check_memory_plan(
         settings,
-        [(c.key, c.path) for c in choices],
+        [(c.key, c.path, c.spec.clones) for c in choices],
         llm_path,
         snac_path,
         stt_dir=installed_stt(catalog, settings),

@@ -3,7 +3,8 @@ against what the device has, so a selection that cannot fit is refused at start 
 and the fix, instead of failing half way through a multi-GB load (or at the first busy minute).
 
 Weights: the GGUF file's size (llama.cpp maps it whole). KV cache: f16 K and V for every token of
-every sequence slot (N_CTX x MAX_CONCURRENT_STREAMS), from the model's shape in its header.
+every sequence slot (N_CTX x MAX_CONCURRENT_STREAMS; a cloning model's slots also hold a custom
+voice's reference prefix, VOICE_REFERENCE_MAX_S of it), from the model's shape in its header.
 Compute buffers: an estimate (the logits of a full batch plus the widest activations); only a GPU
 run shows the real figure, so MEMORY_BUDGET_GB can overrule the measured budget either way.
 """
@@ -11,6 +12,7 @@ run shows the real figure, so MEMORY_BUDGET_GB can overrule the measured budget 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,8 @@ from coordinator.config.settings import Settings
 from coordinator.engine.batch_engine import DEFAULT_N_BATCH
 from coordinator.engine.gguf_header import ModelShape, read_shape
 from coordinator.errors import CoordinatorError
+from coordinator.orpheus.clone import CLONE_SAMPLE_RATE, SAMPLES_PER_FRAME
+from coordinator.orpheus.layout import FRAME_TOKENS
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +37,34 @@ ACTIVATION_WIDTHS = 16
 SNAC_ACTIVATION_BYTES = 512 * 1024 * 1024
 # /proc/meminfo's estimate of what can be allocated without swapping.
 MEMINFO = Path("/proc/meminfo")
+# A cloning model's prompt carries, before the text, each reference sample as a human turn (its
+# transcript) and an AI turn (its audio tokens). Transcript tokens per second of speech: generous
+# (fast speech is about 4 words, 5-6 Llama tokens, a second), so a quick talker still fits.
+TRANSCRIPT_TOKENS_PER_SECOND = 8
+# The special tokens framing one reference pair: start/end of human, BOS, end of text, start/end
+# of AI, start/end of speech (coordinator/orpheus/clone.py's layout), with room to spare.
+REFERENCE_FRAMING_TOKENS = 12
 
 
 class InsufficientMemoryError(CoordinatorError):
     """The selected models cannot fit the device's memory."""
 
     code = "insufficient_memory"
+
+
+def reference_tokens(settings: Settings) -> int:
+    """Most prompt tokens a custom voice's references take: VOICE_REFERENCE_MAX_S of audio (7
+    tokens per SNAC frame, about 82 a second), their transcripts, and the framing of
+    VOICE_MAX_SAMPLES pairs."""
+    frames = math.ceil(settings.voice_reference_max_s * CLONE_SAMPLE_RATE / SAMPLES_PER_FRAME)
+    transcript = math.ceil(settings.voice_reference_max_s * TRANSCRIPT_TOKENS_PER_SECOND)
+    return frames * FRAME_TOKENS + transcript + settings.voice_max_samples * REFERENCE_FRAMING_TOKENS
+
+
+def context_per_sequence(settings: Settings, *, clones: bool) -> int:
+    """Context each sequence of a model's engine gets: N_CTX (the text and TTS_MAX_TOKENS, checked
+    at start), plus the reference prefix on a cloning model."""
+    return settings.n_ctx + (reference_tokens(settings) if clones else 0)
 
 
 @dataclass(frozen=True)
@@ -148,22 +174,30 @@ def snac_bytes(snac_dir: Path) -> int:
 
 def check_memory_plan(
     settings: Settings,
-    orpheus: Sequence[tuple[str, Path]],
+    orpheus: Sequence[tuple[str, Path, bool]],
     llm_path: Path,
     snac_dir: Path,
     *,
     stt_dir: Path | None = None,
 ) -> MemoryPlan | None:
-    """Plan every engine the server loads (each Orpheus model and the chat model, and Whisper's
-    weights when it is installed) against the budget; raise InsufficientMemoryError when it does
-    not fit. None when no budget is known."""
+    """Plan every engine the server loads (each Orpheus model, given as key, file and whether it
+    clones, and the chat model, and Whisper's weights when it is installed) against the budget;
+    raise InsufficientMemoryError when it does not fit. None when no budget is known."""
     budget = memory_budget(settings)
     if budget is None:
         logger.warning("no memory budget known (set MEMORY_BUDGET_GB): loading without a plan")
         return None
-    sizes = {"n_ctx_per_seq": settings.n_ctx, "sequences": settings.max_concurrent_streams}
-    engines = [engine_plan(f"orpheus {key}", path, **sizes) for key, path in orpheus]
-    engines.append(engine_plan("llm", llm_path, **sizes))
+    sequences = settings.max_concurrent_streams
+    engines = [
+        engine_plan(
+            f"orpheus {key}",
+            path,
+            n_ctx_per_seq=context_per_sequence(settings, clones=clones),
+            sequences=sequences,
+        )
+        for key, path, clones in orpheus
+    ]
+    engines.append(engine_plan("llm", llm_path, n_ctx_per_seq=settings.n_ctx, sequences=sequences))
     if stt_dir is not None and stt_dir.is_dir():
         # Whisper keeps no KV cache across requests; its decoding buffers are small beside it.
         engines.append(EnginePlan("stt", _directory_bytes(stt_dir), 0, 0))

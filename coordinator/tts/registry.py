@@ -16,22 +16,43 @@ string it was trained with. The rules, in the order they win:
 
 A voice is matched exactly first, then regardless of case (``Pierre`` → ``pierre``), because the
 string goes into the prompt verbatim and the models only know the spelling they were trained on.
+
+Custom (cloned) voices live in a VoiceBook (the voice store, attached at startup) and are spoken
+by the cloning model (the pretrained Orpheus, models.yaml's ``clones: true``): a voice the book
+finds, by id or by name in any case, resolves to that model with the ClonedVoice, under any of
+the rules above (``pretrained/<name>``, ``model: pretrained``, or the voice alone). Their names
+can never shadow a built-in voice or an alias (``reserved_names``), so the order of the lookups
+never changes what a name means. A cloning model has no built-in voices and so no default voice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from coordinator.config.catalog import DEFAULT_ORPHEUS_MODEL, OrpheusSpec, model_id
 from coordinator.errors import InvalidInputError, UnknownModelError
 from coordinator.llm.chat import TextModel
-from coordinator.orpheus.voices import Voice, voice_listing
+from coordinator.orpheus.clone import ClonedVoice
+from coordinator.orpheus.voices import OPENAI_VOICES, Voice, voice_listing
 from coordinator.tts.synthesis import OrpheusTTS
 
 # OpenAI's TTS model names, and "orpheus": a request naming one lets its voice pick the model.
 GENERIC_SPEECH_MODELS = ("orpheus", "tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 MODEL_VOICE_SEPARATOR = "/"
+# The catalog key named in the fix when no cloning model is in models.yaml at all.
+CLONING_MODEL_KEY = "pretrained"
+
+
+class VoiceBook(Protocol):
+    """The custom voices a server knows (coordinator/voices' store implements it)."""
+
+    def find(self, name: str) -> ClonedVoice | None:
+        """The voice of that id, or of that name regardless of case; None if none."""
+
+    def voices(self) -> list[ClonedVoice]:
+        """Every custom voice, in a stable order."""
 
 
 @dataclass
@@ -58,7 +79,15 @@ class SpeechModel:
         return self.tts.voices
 
     @property
+    def clones(self) -> bool:
+        """A cloning model: it speaks custom voices, and perhaps no built-in one."""
+        return self.spec.clones
+
+    @property
     def default_voice(self) -> str:
+        """The voice a request without one gets; "" for a model without built-in voices."""
+        if not self.voices:
+            return ""
         return self.spec.default_voice if self.spec.default_voice in self.voices else self.voices[0]
 
     def language_of(self, voice: str) -> str:
@@ -81,17 +110,26 @@ class SpeechModel:
 
 @dataclass(frozen=True)
 class ResolvedVoice:
-    """The model that speaks a request, and the exact voice string for its prompt."""
+    """The model that speaks a request, and the exact voice string for its prompt; for a custom
+    voice, the voice's id and the ClonedVoice whose references make the prompt."""
 
     model: SpeechModel
     voice: str
+    cloned: ClonedVoice | None = None
 
     @property
     def tts(self) -> OrpheusTTS:
         return self.model.tts
 
     @property
+    def spoken(self) -> str | ClonedVoice:
+        """What the speech pipeline speaks with: the custom voice, else the voice string."""
+        return self.cloned if self.cloned is not None else self.voice
+
+    @property
     def language(self) -> str:
+        if self.cloned is not None:
+            return self.cloned.language
         return self.model.language_of(self.voice)
 
 
@@ -103,13 +141,28 @@ class SpeechModels:
         models: list[SpeechModel],
         *,
         catalog_models: dict[str, OrpheusSpec] | None = None,
+        voice_book: VoiceBook | None = None,
     ) -> None:
         if not models:
             raise ValueError("at least one Orpheus model")
-        default = next((m for m in models if m.key == DEFAULT_ORPHEUS_MODEL), models[0])
+        # English, else the first with built-in voices (a cloning model has no default voice).
+        default = next(
+            (m for m in models if m.key == DEFAULT_ORPHEUS_MODEL),
+            next((m for m in models if not m.clones), models[0]),
+        )
         self._models = [default, *(m for m in models if m is not default)]
         # The catalog's models, loaded or not: a voice of one that is not loaded gets a precise fix.
         self._catalog = catalog_models or {m.key: m.spec for m in models}
+        self._book = voice_book
+
+    def attach_voices(self, book: VoiceBook) -> None:
+        """Speak the custom voices of ``book`` (the voice store, once it has loaded)."""
+        self._book = book
+
+    @property
+    def cloning(self) -> SpeechModel | None:
+        """The loaded model that speaks custom voices, if any."""
+        return next((m for m in self._models if m.clones), None)
 
     @property
     def default(self) -> SpeechModel:
@@ -134,9 +187,10 @@ class SpeechModels:
         return next((target for alias, target in aliases.items() if alias.casefold() == folded), None)
 
     def voice_listing(self) -> list[Voice]:
-        """Every voice a request may name: each model's own (the default model first), then the
-        OpenAI aliases of the default model's. A voice several loaded models share is listed as
-        ``key/voice``, the form that names it unambiguously."""
+        """Every voice a request may name: each model's own (the default model first), the custom
+        voices when a cloning model is loaded (marked custom), then the OpenAI aliases of the
+        default model's. A voice several loaded models share is listed as ``key/voice``, the form
+        that names it unambiguously."""
         counts: dict[str, int] = {}
         for model in self._models:
             for voice in model.voices:
@@ -160,7 +214,27 @@ class SpeechModels:
                     own.append(replace(entry, id=f"{model.key}{MODEL_VOICE_SEPARATOR}{entry.id}"))
                 else:
                     own.append(entry)
-        return own + aliased
+        return own + self._custom_listing() + aliased
+
+    def _custom_listing(self) -> list[Voice]:
+        cloning = self.cloning
+        if cloning is None or self._book is None:
+            return []  # not speakable here: listing them would invite a 400
+        return [
+            Voice(id=v.id, name=v.name, model=cloning.model_id, language=v.language, custom=True)
+            for v in self._book.voices()
+        ]
+
+    def reserved_names(self) -> set[str]:
+        """Every name a custom voice may not take, case-folded: the voices of every model (loaded
+        or only in models.yaml), their OpenAI aliases, every model's names (id, key, languages)
+        and the generic model names, so that a custom name never changes what a request meant."""
+        names: set[str] = {*OPENAI_VOICES, *GENERIC_SPEECH_MODELS}
+        for key, spec in self._catalog.items():
+            names.update((key, model_id(spec.name), *spec.languages, *spec.voices, *spec.openai_voices))
+        for model in self._models:
+            names.update((*model.names(), *model.voices, *model.tts.voice_aliases))
+        return {name.casefold() for name in names}
 
     def find(self, name: str) -> SpeechModel | None:
         """The loaded model ``name`` means (API id, catalog key or language code), or None."""
@@ -184,6 +258,8 @@ class SpeechModels:
         chosen = self.model(model)
         if voice is None or not voice.strip():
             fallback = chosen or self.default
+            if not fallback.voices:
+                raise InvalidInputError(self._no_default_message(fallback), param=param)
             return ResolvedVoice(fallback, fallback.default_voice)
         voice = voice.strip()
         prefix, sep, rest = voice.rpartition(MODEL_VOICE_SEPARATOR)
@@ -194,9 +270,9 @@ class SpeechModels:
                     f"voice {voice!r} names model {prefix!r}: " + self._unknown_model_message(prefix),
                     param=param,
                 )
-            return ResolvedVoice(named, self._voice_in(named, rest, param=param))
+            return self._voice_of(named, rest, param=param)
         if chosen is not None:
-            return ResolvedVoice(chosen, self._voice_in(chosen, voice, param=param))
+            return self._voice_of(chosen, voice, param=param)
         matches = [(m, v) for m in self._models if (v := m.match_voice(voice)) is not None]
         if len(matches) == 1:
             return ResolvedVoice(*matches[0])
@@ -208,10 +284,58 @@ class SpeechModels:
                 param=param,
                 code="ambiguous_voice",
             )
+        cloned = self._find_custom(voice)
+        if cloned is not None:
+            return self._custom(cloned, param=param)
         alias = self._alias(voice)
         if alias is not None and alias in self.default.voices:
             return ResolvedVoice(self.default, alias)
         raise InvalidInputError(self._unknown_voice_message(voice), param=param)
+
+    def _find_custom(self, voice: str) -> ClonedVoice | None:
+        return self._book.find(voice) if self._book is not None else None
+
+    def _voice_of(self, model: SpeechModel, voice: str, *, param: str) -> ResolvedVoice:
+        """``voice`` in ``model``: a custom voice on a cloning model, else one of its own."""
+        if model.clones:
+            cloned = self._find_custom(voice)
+            if cloned is not None:
+                return ResolvedVoice(model, cloned.id, cloned)
+            if model.match_voice(voice) is None:
+                raise InvalidInputError(
+                    f"unknown voice {voice!r} for model {model.model_id}, which speaks custom voices: "
+                    "name one by its id or name (GET /v1/audio/voices lists them; POST /v1/audio/voices "
+                    "creates one)",
+                    param=param,
+                )
+        return ResolvedVoice(model, self._voice_in(model, voice, param=param))
+
+    def _custom(self, cloned: ClonedVoice, *, param: str) -> ResolvedVoice:
+        """The cloning model that speaks ``cloned``: the first loaded that speaks its language,
+        else the first loaded; a 400 naming the fix when none is."""
+        cloning = [m for m in self._models if m.clones]
+        if not cloning:
+            key = next((k for k, spec in self._catalog.items() if spec.clones), CLONING_MODEL_KEY)
+            loaded = ",".join(m.key for m in self._models)
+            raise InvalidInputError(
+                f"voice {cloned.id!r} ({cloned.name}) is a custom voice, spoken by the cloning model "
+                f"{key!r}, which is not loaded here: set ORPHEUS_MODELS={loaded},{key} and restart",
+                param=param,
+            )
+        model = next((m for m in cloning if cloned.language in m.languages), cloning[0])
+        return ResolvedVoice(model, cloned.id, cloned)
+
+    def _no_default_message(self, model: SpeechModel) -> str:
+        others = [m for m in self._models if m.voices]
+        hint = (
+            f", or use a model with built-in voices ({', '.join(m.model_id for m in others)})"
+            if others
+            else ""
+        )
+        return (
+            f"model {model.model_id} speaks custom voices only and has no default voice: name a custom "
+            f"voice by its id or name (GET /v1/audio/voices lists them; POST /v1/audio/voices creates one){hint}"
+        )
 
     def _voice_in(self, model: SpeechModel, voice: str, *, param: str) -> str:
         found = model.match_voice(voice)
@@ -222,9 +346,11 @@ class SpeechModels:
             hint = (
                 f"; {voice!r} is a voice of {elsewhere[0].model_id} ({elsewhere[0].key})" if elsewhere else ""
             )
+            if not elsewhere and self._find_custom(voice) is not None:
+                hint = f"; {voice!r} is a custom voice: leave model out, or name the cloning model"
             raise InvalidInputError(
                 f"unknown voice {voice!r} for model {model.model_id}: choose one of "
-                f"{', '.join(model.voices)}{hint}",
+                f"{', '.join(model.voices) or '(none)'}{hint}",
                 param=param,
             )
         return found
@@ -247,7 +373,7 @@ class SpeechModels:
                 f"voice {voice!r} belongs to the {unloaded} model of models.yaml, which is not loaded "
                 f"here: add {unloaded} to ORPHEUS_MODELS and restart"
             )
-        listing = "; ".join(f"{m.key}: {', '.join(m.voices)}" for m in self._models)
+        listing = "; ".join(f"{m.key}: {', '.join(m.voices)}" for m in self._models if m.voices)
         return f"unknown voice {voice!r}: choose one of {listing} (GET /v1/audio/voices lists them)"
 
     def _catalog_entry(self, matches: Callable[[str, OrpheusSpec], bool]) -> str | None:

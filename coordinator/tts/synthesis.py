@@ -193,8 +193,11 @@ class OrpheusTTS:
         language: str = DEFAULT_LANGUAGE,
         voice_languages: Mapping[str, str] | None = None,
         length_cap: bool = True,
+        clones: bool = False,
     ) -> None:
         self.engine = engine
+        # The pretrained (cloning) model: it speaks custom voices from their reference recordings.
+        self.clones = clones
         # What the voices speak: sentence splitting follows the language's punctuation.
         self.language = language
         self.voice_languages = dict(voice_languages or {})

@@ -52,7 +52,7 @@ def voice_entries(catalog: ModelCatalog, settings: Settings | None = None) -> li
     entries = []
     for index, (key, spec) in enumerate(models):
         voices = spec.voices
-        if index == 0:
+        if index == 0 and spec.default_voice:  # a cloning model alone has no default voice
             voices = [spec.default_voice, *(v for v in voices if v != spec.default_voice)]
         for voice in voices:
             name = f"{key}/{voice}" if counts[voice] > 1 else voice

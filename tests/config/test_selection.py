@@ -122,3 +122,37 @@ def test_the_download_plan_covers_every_selected_model(tmp_path, catalog):
         ("lex-au/Orpheus-3b-Chinese-FT-Q8_0.gguf", "Orpheus-3b-Chinese-FT-Q8_0.gguf"),
         ("lex-au/Orpheus-3b-Italian_Spanish-FT-Q8_0.gguf", "Orpheus-3b-Italian_Spanish-FT-Q8_0.gguf"),
     ]
+
+
+def test_the_pretrained_model_is_selected_with_english_or_alone(tmp_path, catalog):
+    choices = select_orpheus(catalog, _settings(tmp_path, orpheus_models="en,pretrained"))
+    assert [(c.key, c.quant, c.path.name, c.spec.clones) for c in choices] == [
+        ("en", "Q8_0", "Orpheus-3b-FT-Q8_0.gguf", False),
+        ("pretrained", "Q8_0", "Orpheus-3b-Pretrained-Q8_0.gguf", True),
+    ]
+    assert default_orpheus(choices).key == "en"
+    (alone,) = select_orpheus(catalog, _settings(tmp_path, orpheus_models="pretrained:Q4_K"))
+    assert (alone.key, alone.quant, alone.path) == (
+        "pretrained",
+        "Q4_K",
+        tmp_path / "Orpheus-3b-Pretrained-Q4_K.gguf",
+    )
+    assert default_orpheus([alone]).key == "pretrained"
+    # Without English, the default is the first model with voices to default to, not the cloning one.
+    assert (
+        default_orpheus(select_orpheus(catalog, _settings(tmp_path, orpheus_models="pretrained,fr"))).key
+        == "fr"
+    )
+    with pytest.raises(
+        ModelNotFoundError, match=r"ORPHEUS_MODELS=pretrained python scripts/download_models.py"
+    ):
+        alone.require_file()
+
+
+def test_the_pretrained_model_takes_a_local_file_from_orpheus_model_paths(tmp_path, catalog):
+    settings = _settings(
+        tmp_path, orpheus_models="en,pretrained", orpheus_model_paths=f"pretrained={tmp_path}/model.q8_0.gguf"
+    )
+    choice = select_orpheus(catalog, settings)[1]
+    # The hub's own name counts as the catalog's file: the quantization is still known.
+    assert (choice.path, choice.quant, choice.local) == (tmp_path / "model.q8_0.gguf", "Q8_0", True)

@@ -87,3 +87,40 @@ def test_the_whisper_variant_is_listed_and_chosen_with_stt_model(catalog_models,
     monkeypatch.setenv("STT_MODEL", "tiny.xx")
     code, _, err = _run(capsys, "--list", "--only", "stt")
     assert code == 1 and "choose one of small, small.en, base, large-v3" in err
+
+
+def test_the_pretrained_model_is_planned_under_its_own_name(catalog_models, capsys, monkeypatch):
+    cli_env = catalog_models
+    monkeypatch.setenv("ORPHEUS_MODELS", "en,pretrained")
+    code, out, _ = _run(capsys, "--list", "--only", "orpheus")
+    assert code == 0
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert [row[:4] for row in rows] == [
+        ["orpheus", "Orpheus-3b-FT-Q8_0.gguf", "4.00GB", "missing"],
+        ["orpheus", "model.q8_0.gguf", "4.03GB", "missing"],
+    ]
+    assert rows[1][-1] == "annuvin/orpheus-3b-0.1-pt-gguf"
+    (cli_env / "Orpheus-3b-Pretrained-Q8_0.gguf").write_bytes(b"GGUF")  # present under its local name
+    code, out, _ = _run(capsys, "--list", "--only", "orpheus")
+    assert out.splitlines()[2].split()[3] == "present"
+
+
+def test_the_pretrained_file_is_fetched_from_the_hub_into_its_local_name(orpheus_gguf, tmp_path):
+    from coordinator.config.catalog import load_catalog
+    from coordinator.config.settings import Settings
+    from coordinator.runtime.download import fetch, plan_downloads
+    from tests.rig.fake_hub import FakeHub
+
+    catalog = load_catalog(REPO / "models.yaml")
+    settings = Settings(_env_file=None, models_dir=tmp_path, orpheus_models="pretrained")
+    (item,) = plan_downloads(catalog, settings, only=["orpheus"])
+    hub = FakeHub()
+    hub.files[("annuvin/orpheus-3b-0.1-pt-gguf", "model.q8_0.gguf")] = orpheus_gguf.read_bytes()
+    hub.start()
+    try:
+        assert fetch([item], endpoint=hub.url) == [item]
+    finally:
+        hub.stop()
+    target = tmp_path / "Orpheus-3b-Pretrained-Q8_0.gguf"
+    assert target.read_bytes() == orpheus_gguf.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]

@@ -10,11 +10,15 @@ from coordinator.errors import ModelLoadError
 from coordinator.runtime.memory_plan import (
     GB,
     KV_BYTES_PER_VALUE,
+    REFERENCE_FRAMING_TOKENS,
     EnginePlan,
     InsufficientMemoryError,
     MemoryPlan,
+    check_memory_plan,
     check_plan,
+    context_per_sequence,
     engine_plan,
+    reference_tokens,
 )
 from tests.rig.tiny_gguf import TINY
 
@@ -75,3 +79,52 @@ def test_a_plan_over_the_budget_is_refused_with_the_numbers_and_the_fix():
         and "MAX_CONCURRENT_STREAMS (8)" in message
     )
     assert "MEMORY_BUDGET_GB" in message
+
+
+def test_a_cloning_model_gets_room_for_the_longest_reference_before_the_text():
+    settings = Settings(_env_file=None, n_ctx=4096, voice_reference_max_s=30.0, voice_max_samples=5)
+    # 30 s of SNAC 24 kHz: 352 frames of 2048 samples, 7 tokens each (about 82 a second), then the
+    # transcripts (8 tokens a second at most) and the framing of 5 (transcript, audio) pairs.
+    assert reference_tokens(settings) == 352 * 7 + 240 + 5 * REFERENCE_FRAMING_TOKENS
+    assert context_per_sequence(settings, clones=False) == 4096
+    assert context_per_sequence(settings, clones=True) == 4096 + reference_tokens(settings)
+    longer = settings.model_copy(update={"voice_reference_max_s": 60.0})
+    assert reference_tokens(longer) > reference_tokens(settings)
+
+
+def test_the_plan_counts_the_cloning_models_larger_kv_cache(orpheus_gguf, chat_gguf, snac_dir):
+    settings = Settings(
+        _env_file=None, memory_budget_gb=1000, n_ctx=1024, max_concurrent_streams=2, tts_max_tokens=256
+    )
+    plan = check_memory_plan(
+        settings, [("en", orpheus_gguf, False), ("pretrained", orpheus_gguf, True)], chat_gguf, snac_dir
+    )
+    assert plan is not None
+    en, pretrained, llm = plan.engines
+    assert (en.name, pretrained.name, llm.name) == ("orpheus en", "orpheus pretrained", "llm")
+    per_token = N_LAYERS * N_HEADS_KV * 2 * (N_EMBD // N_HEADS) * KV_BYTES_PER_VALUE
+    assert en.kv_cache == per_token * 1024 * 2
+    assert pretrained.kv_cache == per_token * context_per_sequence(settings, clones=True) * 2
+    assert pretrained.weights == en.weights
+
+
+def test_the_cloning_models_engine_is_sized_for_its_references(orpheus_gguf, snac_dir):
+    """The tiny Orpheus GGUF stands for the pretrained model: loaded as the catalog's cloning
+    model, its engine has the larger context and its pipeline knows it clones."""
+    from pathlib import Path
+
+    from coordinator.audio.snac_codec import load_snac, resolve_device
+    from coordinator.config.catalog import load_catalog
+    from coordinator.config.selection import OrpheusChoice
+    from coordinator.runtime.loading import load_orpheus
+
+    catalog = load_catalog(Path(__file__).resolve().parents[2] / "models.yaml")
+    spec = catalog.orpheus_pretrained["pretrained"]
+    settings = Settings(_env_file=None, n_ctx=1024, max_concurrent_streams=1, n_threads=1, tts_max_tokens=256)
+    choice = OrpheusChoice("pretrained", spec, "custom", orpheus_gguf, "ORPHEUS_MODEL_PATHS", local=True)
+    tts = load_orpheus(choice, settings, load_snac(snac_dir, resolve_device("cpu")))
+    try:
+        assert tts.engine.n_ctx_per_seq >= context_per_sequence(settings, clones=True)
+        assert tts.clones and tts.voices == []
+    finally:
+        tts.close()
