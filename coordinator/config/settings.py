@@ -81,18 +81,20 @@ class Settings(BaseSettings):
     orpheus_models: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [DEFAULT_ORPHEUS_MODEL],
         description="Orpheus models to load, each on its own engine: comma-separated keys or languages "
-        "of models.yaml (en, fr, de, ko, hi, zh, es-it: es or it), each optionally with its "
-        "quantization, e.g. en,fr,de:Q8_0. A voice picks its model. The first English one (else the "
-        "first) is the default model. Each takes ≈ 3.5 GB of weights plus its KV cache "
-        "(N_CTX × MAX_CONCURRENT_STREAMS); see MEMORY_BUDGET_GB.",
+        "of models.yaml (en, fr, de, ko, hi, zh, es-it: es or it; pretrained: the cloning model "
+        "that speaks custom voices), each optionally with its quantization, e.g. en,fr,de:Q8_0. A "
+        "voice picks its model. The first English one (else the first with built-in voices) is the "
+        "default model. Each takes ≈ 3.5 GB of weights plus its KV cache "
+        "(N_CTX × MAX_CONCURRENT_STREAMS; the pretrained model's context per stream also holds "
+        "VOICE_REFERENCE_MAX_S of reference); see MEMORY_BUDGET_GB.",
     )
     orpheus_model_path: Path | None = Field(
         None, description="A local .gguf file for the default Orpheus model, instead of the catalog's."
     )
     orpheus_model_paths: Annotated[dict[str, Path], NoDecode] = Field(
         default_factory=dict,
-        description="Local .gguf files for the language fine-tunes, instead of the catalog's: "
-        "fr=/models/french.gguf,de=/models/german.gguf.",
+        description="Local .gguf files for the language fine-tunes and the pretrained model, instead "
+        "of the catalog's: fr=/models/french.gguf,pretrained=/models/orpheus-pt.gguf.",
     )
     llm_model_path: Path | None = Field(
         None, description="A local chat-model .gguf file, instead of the catalog's."
