@@ -9,6 +9,9 @@ The rule, stated once (docs/voices.md repeats it):
    come before or after it: "Yes. I agree ... Thank you."), with at most one word in five
    (rounded down) wrong: a word the recogniser heard differently, dropped or added counts as one.
    A phrase of fewer than five words must be heard exactly.
+3. A negation the phrase does not hold ("not", "don't", "never"...; English) anywhere in the
+   transcript refuses it: "I do not agree ..." is two words from "I agree ..." but says the
+   opposite.
 
 Why a tolerance: Whisper on a real microphone mishears a word now and then ("there"/"their",
 "okay"/"OK"), and a speaker who said the phrase should not be refused for it; one word in five
@@ -25,6 +28,27 @@ import unicodedata
 WORDS_PER_ALLOWED_ERROR = 5
 _APOSTROPHES = re.compile(r"['\u2019\u02bc]")
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
+# Words (normalised: no apostrophes) that turn consent into refusal.
+NEGATIONS = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "nor",
+        "neither",
+        "cannot",
+        "cant",
+        "dont",
+        "doesnt",
+        "didnt",
+        "wont",
+        "wouldnt",
+        "shouldnt",
+        "isnt",
+        "arent",
+        "refuse",
+    ]
+)
 
 
 def words(text: str) -> list[str]:
@@ -60,4 +84,7 @@ def says_phrase(transcript: str, phrase: str) -> bool:
     expected = words(phrase)
     if not expected:
         return True
-    return phrase_distance(expected, words(transcript)) <= allowed_errors(len(expected))
+    heard = words(transcript)
+    if (set(heard) - set(expected)) & NEGATIONS:
+        return False
+    return phrase_distance(expected, heard) <= allowed_errors(len(expected))
