@@ -17,6 +17,7 @@ FOX = "The quick brown fox jumps over the lazy dog."
 LONG_FOX = "The quick brown fox jumps over the lazy dog, and then it runs into the forest to hide."
 WEATHER = "What is the weather like today?"
 SHORT = "What time is it?"
+KITCHEN = "Turn on the kitchen lights, please."
 GAP_S = 0.3  # between sentences, as a speaker pauses
 
 
