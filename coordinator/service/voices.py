@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -138,12 +139,8 @@ class VoiceCloning:
         for index, data in enumerate(samples):
             param = SAMPLE_PARAM if len(samples) == 1 else f"{SAMPLE_PARAM}[{index}]"
             prepared.append(
-                await asyncio.to_thread(
-                    self._prepare,
-                    data,
-                    min_s=self.limits.sample_min_s,
-                    max_s=self.limits.sample_max_s,
-                    param=param,
+                await self._prepared(
+                    data, min_s=self.limits.sample_min_s, max_s=self.limits.sample_max_s, param=param
                 )
             )
         total = sum(sample.seconds for sample in prepared)
@@ -247,6 +244,16 @@ class VoiceCloning:
             )
         return self._stt
 
+    async def _prepared(self, data: bytes, *, min_s: float, max_s: float, param: str) -> PreparedSample:
+        """``prepare`` on a worker thread; a cancelled request (its client gone) kills the decoder."""
+        stop = threading.Event()
+        try:
+            return await asyncio.to_thread(
+                self._prepare, data, min_s=min_s, max_s=max_s, param=param, stop=stop
+            )
+        finally:
+            stop.set()
+
     async def _transcribe(self, sample: PreparedSample, index: int) -> tuple[str, str]:
         transcript = await transcribe_samples(self._require_stt(), sample.for_whisper(), language=None)
         text = transcript.text.strip()
@@ -260,8 +267,8 @@ class VoiceCloning:
         return text, transcript.language or DEFAULT_LANGUAGE
 
     async def _check_consent(self, consent: bytes, phrase: str) -> None:
-        prepared = await asyncio.to_thread(
-            self._prepare, consent, min_s=CONSENT_MIN_S, max_s=self.limits.sample_max_s, param=CONSENT_PARAM
+        prepared = await self._prepared(
+            consent, min_s=CONSENT_MIN_S, max_s=self.limits.sample_max_s, param=CONSENT_PARAM
         )
         heard = await transcribe_samples(self._require_stt(), prepared.for_whisper(), language=None)
         if not says_phrase(heard.text, phrase):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,12 +118,19 @@ def _dbfs(rms: float) -> float:
 
 
 def prepare(
-    data: bytes, *, min_s: float, max_s: float, param: str, vad: SpeechProbability | None = None
+    data: bytes,
+    *,
+    min_s: float,
+    max_s: float,
+    param: str,
+    vad: SpeechProbability | None = None,
+    stop: threading.Event | None = None,
 ) -> PreparedSample:
     """An uploaded recording as a reference (blocking: call it from a worker thread). ``param``
-    names the field that carried it in every error; ``vad``: Silero unless a test injects one."""
+    names the field that carried it in every error; ``vad``: Silero unless a test injects one;
+    ``stop``: once set, the decoder's child is killed (the request was cancelled)."""
     audio = decode_isolated(
-        data, max_seconds=max_s + UNTRIMMED_SLACK_S, param=param, decoder=decode_for_voice
+        data, max_seconds=max_s + UNTRIMMED_SLACK_S, param=param, decoder=decode_for_voice, stop=stop
     )
     return prepare_samples(audio, min_s=min_s, max_s=max_s, param=param, vad=vad)
 

