@@ -3,10 +3,15 @@ skipped without stopping the start."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
+import pytest
+
 from coordinator.config.catalog import load_catalog
+from coordinator.errors import VoiceConflictError
 from coordinator.runtime.loading import Runtime, load_llm
+from coordinator.service.voices import voice_cloning
 from coordinator.voices.store import META, VoiceStore
 from tests.voices.rig import audio_for, random_voice
 
@@ -28,6 +33,13 @@ def test_the_runtime_loads_the_voices_directory_at_start(settings, tts, tmp_path
             assert [v.id for v in runtime.voices.voices()] == [kept.id]
             assert runtime.voices.max_count == 5 and runtime.voices.find("rose") is not None
             assert any(broken.id in r.getMessage() for r in caplog.records)
+            # The service over it: a built-in voice's name, an OpenAI name or a model's is refused.
+            cloning = voice_cloning(runtime)
+            assert cloning.store is runtime.voices
+            builtin = runtime.speech.default.voices[0]
+            for name in (builtin.upper(), "alloy", runtime.speech.default.model_id):
+                with pytest.raises(VoiceConflictError):
+                    asyncio.run(cloning.create(name, [b"unread"], ["text"], None))
         finally:
             runtime.snac.close()
     finally:
