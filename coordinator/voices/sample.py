@@ -34,7 +34,7 @@ SAMPLE_RATE = CLONE_SAMPLE_RATE
 # Silence a recording may hold around its speech beyond max_s (a microphone started early, stopped
 # late): decoded, then trimmed away.
 UNTRIMMED_SLACK_S = 15.0
-LIMIT_SETTING = "VOICE_SAMPLE_MAX_S, plus 15 s of silence around the speech"
+LIMIT_SETTING = f"VOICE_SAMPLE_MAX_S, plus {UNTRIMMED_SLACK_S:g} s of silence around the speech"
 # Silero's score above which a 32 ms window is speech (its own default threshold).
 SPEECH_PROBABILITY = 0.5
 # Kept around the first and last speech window: the onset of the first consonant and the decay of
