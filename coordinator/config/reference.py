@@ -185,6 +185,9 @@ SEE_ALSO = {
     "max_ws_sessions_per_client": ("Security", "docs/security.md#security"),
     "web_ui": ("Try it in the browser", "docs/browser.md#try-it-in-the-browser"),
     "wyoming_port": ("Wyoming", "docs/wyoming.md"),
+    "voices_dir": ("Where voices are kept", "docs/voices.md#where-voices-are-kept"),
+    "voice_sample_max_s": ("How a recording is prepared", "docs/voices.md#how-a-recording-is-prepared"),
+    "voice_consent_phrase": ("Consent", "docs/voices.md#consent"),
 }
 
 # .env.example's value where it differs from the default, and why.

@@ -41,6 +41,7 @@ from coordinator.stt.isolated import warm as warm_decoder
 from coordinator.stt.transcript import SAMPLE_RATE as STT_SAMPLE_RATE
 from coordinator.tts.registry import ResolvedVoice, SpeechModel, SpeechModels, speech_model
 from coordinator.tts.synthesis import ORPHEUS_DEFAULT_SAMPLING, OrpheusTTS
+from coordinator.voices.store import VoiceStore
 
 logger = logging.getLogger(__name__)
 
@@ -247,6 +248,7 @@ class Runtime:
         speech: SpeechModels | None = None,
         stt: SpeechToText | None = None,
         stt_missing: str | None = None,
+        voices: VoiceStore | None = None,
     ) -> None:
         if llm is None or (tts is None) == (speech is None):
             raise TypeError("Runtime needs llm and exactly one of tts (one model) or speech (several)")
@@ -264,6 +266,12 @@ class Runtime:
                 [speech_model(key, catalog.orpheus, tts)], catalog_models=catalog.orpheus_models()
             )
         self.speech = speech
+        # The custom (cloned) voices in VOICES_DIR, read now; a corrupt one is skipped, never fatal.
+        if voices is None:
+            voices = VoiceStore(settings.voices_dir, max_count=settings.voice_max_count)
+            voices.load()
+        self.voices = voices
+        self._attach_voices()
         # Every stream's SNAC windows, of every Orpheus model, decoded on one thread in batched
         # calls (decode_scheduler.py): the models share one codec.
         self.snac = DecodeScheduler(
@@ -273,6 +281,24 @@ class Runtime:
             # decodes and encoders freed, and the resident size creeps up request after request.
             on_idle=release_free_heap,
         )
+
+    def _attach_voices(self) -> None:
+        """HOOK (issue 23, Part B): the speech registry resolves custom voices through the store
+        once SpeechModels has ``attach_voices`` (tts/registry.py, branch clone-catalog); until that
+        lands this does nothing. Once merged: ``self.speech.attach_voices(self.voices)``."""
+        attach = getattr(self.speech, "attach_voices", None)
+        if attach is not None:
+            attach(self.voices)
+
+    def encode_reference(self, audio: np.ndarray) -> np.ndarray:
+        """A custom voice's prepared recording (24 kHz mono float32) as SNAC frames (F, 7), on the
+        decode thread so it never races a decode. HOOK (issue 23, Part A): needs SnacCodec.encode
+        and DecodeScheduler.call (branch clone-engine); until they land, a ConfigError."""
+        call = getattr(self.snac, "call", None)
+        encode = getattr(self.tts.codec, "encode", None)
+        if call is None or encode is None:
+            raise ConfigError("this build cannot encode voice references yet (SnacCodec.encode is missing)")
+        return np.asarray(call(lambda: encode(audio)).result())
 
     @property
     def tts(self) -> OrpheusTTS:

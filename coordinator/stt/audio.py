@@ -67,9 +67,9 @@ class InvalidAudioError(InvalidInputError):
     code = "invalid_audio"
 
 
-def _too_long(max_seconds: float, param: str) -> InvalidInputError:
+def _too_long(max_seconds: float, param: str, limit: str = "MAX_AUDIO_SECONDS") -> InvalidInputError:
     return InvalidInputError(
-        f"{param} is longer than this server's limit of {max_seconds:g} s of audio (MAX_AUDIO_SECONDS): "
+        f"{param} is longer than this server's limit of {max_seconds:g} s of audio ({limit}): "
         "cut it into shorter pieces",
         param=param,
     )
@@ -81,6 +81,7 @@ class _Budget:
 
     max_seconds: float
     param: str
+    limit: str = "MAX_AUDIO_SECONDS"
     seconds: float = 0.0
     samples: int = 0
 
@@ -90,7 +91,7 @@ class _Budget:
         self.seconds += samples / rate
         self.samples += samples * channels
         if self.seconds > self.max_seconds:
-            raise _too_long(self.max_seconds, self.param)
+            raise _too_long(self.max_seconds, self.param, self.limit)
         if self.samples > self.max_seconds * MAX_INPUT_SAMPLES_PER_SECOND:
             raise InvalidInputError(
                 f"{self.param} holds more samples than {self.max_seconds:g} s of audio may "
@@ -119,17 +120,25 @@ def check_channels(channels: int, param: str) -> None:
 
 
 def decode_audio(
-    data: bytes, *, max_seconds: float, param: str = "file", stop: threading.Event | None = None
+    data: bytes,
+    *,
+    max_seconds: float,
+    param: str = "file",
+    stop: threading.Event | None = None,
+    rate: int = SAMPLE_RATE,
+    limit: str = "MAX_AUDIO_SECONDS",
 ) -> np.ndarray:
-    """The first audio stream of ``data``, downmixed and resampled to 16 kHz float32 in [-1, 1].
-    ``stop``: checked between frames; once set, raises CancelledError."""
+    """The first audio stream of ``data``, downmixed and resampled to ``rate`` (16 kHz, Whisper's)
+    float32 in [-1, 1]. ``stop``: checked between frames; once set, raises CancelledError.
+    ``limit``: the setting named when the audio is longer than ``max_seconds`` (a custom voice's
+    recording decodes at 24 kHz, under its own limit: coordinator/voices/sample.py)."""
     import av
 
     if not data:
         raise InvalidAudioError(
             f"{param} is empty: send an audio file (wav, mp3, ogg, webm, m4a, flac)", param=param
         )
-    budget = _Budget(max_seconds, param)
+    budget = _Budget(max_seconds, param, limit)
     pieces: list[np.ndarray] = []
     try:
         with av.open(io.BytesIO(data), mode="r", metadata_errors="ignore") as container:
@@ -146,7 +155,7 @@ def decode_audio(
                 check_channels(stream.codec_context.channels, param)
             # Channels kept, then averaged here: FFmpeg's own downmix adds them at -3 dB each,
             # which takes loud stereo past full scale.
-            resampler = av.AudioResampler(format=_RESAMPLED_FORMAT, rate=SAMPLE_RATE)
+            resampler = av.AudioResampler(format=_RESAMPLED_FORMAT, rate=rate)
             for frame in container.decode(stream):
                 if stop is not None and stop.is_set():
                     raise CancelledError("the decode was cancelled")
@@ -163,8 +172,8 @@ def decode_audio(
         ) from None
     samples = np.concatenate(pieces).astype(np.float32, copy=False) if pieces else np.zeros(0, np.float32)
     # The budget bounded the input's duration; the resampler's flush can add a few samples past it.
-    if samples.size > max_seconds * SAMPLE_RATE:
-        raise _too_long(max_seconds, param)
+    if samples.size > max_seconds * rate:
+        raise _too_long(max_seconds, param, limit)
     if samples.size == 0:
         raise InvalidAudioError(
             f"{param} holds no audio samples: send a recording that is not empty", param=param
