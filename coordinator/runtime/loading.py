@@ -271,7 +271,7 @@ class Runtime:
             voices = VoiceStore(settings.voices_dir, max_count=settings.voice_max_count)
             voices.load()
         self.voices = voices
-        self._attach_voices()
+        speech.attach_voices(voices)
         # Every stream's SNAC windows, of every Orpheus model, decoded on one thread in batched
         # calls (decode_scheduler.py): the models share one codec.
         self.snac = DecodeScheduler(
@@ -281,14 +281,6 @@ class Runtime:
             # decodes and encoders freed, and the resident size creeps up request after request.
             on_idle=release_free_heap,
         )
-
-    def _attach_voices(self) -> None:
-        """HOOK (issue 23, Part B): the speech registry resolves custom voices through the store
-        once SpeechModels has ``attach_voices`` (tts/registry.py, branch clone-catalog); until that
-        lands this does nothing. Once merged: ``self.speech.attach_voices(self.voices)``."""
-        attach = getattr(self.speech, "attach_voices", None)
-        if attach is not None:
-            attach(self.voices)
 
     def encode_reference(self, audio: np.ndarray) -> np.ndarray:
         """A custom voice's prepared recording (24 kHz mono float32) as SNAC frames (F, 7), on the

@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,7 +29,6 @@ from coordinator.config.settings import Settings
 from coordinator.errors import InvalidInputError, ModelNotFoundError, VoiceConflictError
 from coordinator.orpheus.clone import ClonedVoice, ReferenceSample
 from coordinator.orpheus.layout import FRAME_TOKENS
-from coordinator.orpheus.voices import OPENAI_VOICES
 from coordinator.service.readiness import STT_MISSING_MESSAGE
 from coordinator.service.transcription import transcribe_samples
 from coordinator.stt.engine import SpeechToText
@@ -298,23 +296,13 @@ def _checked_frames(frames: np.ndarray) -> np.ndarray:
 
 def voice_cloning(runtime: Runtime) -> VoiceCloning:
     """The service over a loaded runtime's store, Whisper and SNAC encoder. Make ONE per runtime
-    (the lifespan's state): it holds the names being created. ``reserved_names``: the registry's
-    (Part B's SpeechModels.reserved_names) once it has it; until then, the loaded models' voices
-    and names and OpenAI's voice names."""
-    reserved = getattr(runtime.speech, "reserved_names", None)
+    (the lifespan's state): it holds the names being created. Names the registry reserves
+    (built-in voices, OpenAI's aliases, model names) cannot be taken."""
     return VoiceCloning(
         runtime.voices,
         encode=runtime.encode_reference,
         limits=VoiceLimits.from_settings(runtime.settings),
         stt=runtime.stt,
         stt_missing=runtime.stt_missing,
-        reserved_names=reserved if reserved is not None else partial(_loaded_names, runtime),
+        reserved_names=runtime.speech.reserved_names,
     )
-
-
-def _loaded_names(runtime: Runtime) -> set[str]:
-    names = set(OPENAI_VOICES)
-    for model in runtime.speech:
-        names.update(model.voices)
-        names.update(model.names())
-    return names
