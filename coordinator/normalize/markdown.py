@@ -109,6 +109,7 @@ class ChatMarkdown:
         self._link_depth = 0  # > 0: skipping a link's address, at this bracket depth
         self._link_skipped = 0
         self._last = ""  # the last character of the line's content that is spoken
+        self._drop_newline = False  # the current line is read as nothing, its end too
 
     def feed(self, text: str) -> str:
         """Read ``text``, the next piece; returns the spoken text now certain."""
@@ -165,7 +166,11 @@ class ChatMarkdown:
                 self._end_item(end)
             if newline == -1:
                 break
-            self._keep(newline, newline + 1)
+            if self._drop_newline:  # a line read as nothing leaves no blank line behind
+                self._replace(newline, newline + 1, "")
+            else:
+                self._keep(newline, newline + 1)
+            self._drop_newline = False
             self._line = self._pos = newline + 1
             self._kind = None
         return "".join(self._out)
@@ -180,6 +185,9 @@ class ChatMarkdown:
         if self._fence is not None:
             self._kind = _IN_FENCE
             return
+        # Markers are looked for in a line's first MAX_PREFIX characters only, however much of it
+        # has arrived: the line reads the same whatever pieces it came in.
+        line_end, end = end, min(end, start + MAX_PREFIX)
         quoted = start
         while (quote := _QUOTE.match(text, quoted, end)) is not None and quote.end() > quoted:
             quoted = quote.end()
@@ -189,14 +197,15 @@ class ChatMarkdown:
             self._kind = _TABLE_ROW
         else:
             self._in_table = False
-            self._inline_line(start, quoted, end, complete=complete)
+            # A rule is all markers: a line that short is classified once complete.
+            rule = complete and line_end - start <= MAX_PREFIX and _is_rule(text[quoted:line_end])
+            self._inline_line(start, quoted, end, rule=rule)
 
-    def _inline_line(self, start: int, quoted: int, end: int, *, complete: bool) -> None:
+    def _inline_line(self, start: int, quoted: int, end: int, *, rule: bool) -> None:
         text = self._original
         self._replace(start, quoted, "")
         self._kind = _PARAGRAPH
-        line = text[quoted:end].strip()
-        if complete and len(line) >= MIN_RULE_MARKS and _is_rule(line):
+        if rule:
             self._replace(quoted, end, "")  # a horizontal rule, or a setext heading's underline
             self._pos = end
             return
@@ -222,6 +231,7 @@ class ChatMarkdown:
             if closing.startswith(self._fence) and set(closing) == {self._fence[0]}:
                 self._fence = None
             self._replace(start, end, "")
+            self._drop_newline = True
         elif self._kind == _FENCE_OPEN:
             fence = _FENCE.search(text, start, end)
             assert fence is not None
@@ -232,6 +242,7 @@ class ChatMarkdown:
             self._replace(start, end, self._table)
         else:
             self._replace(start, end, "")
+            self._drop_newline = True
         self._pos = end
 
     def _end_item(self, end: int) -> None:
@@ -357,5 +368,5 @@ def _run_length(text: str, start: int, end: int) -> int:
 
 
 def _is_rule(line: str) -> bool:
-    marks = line.replace(" ", "").replace("\t", "")
+    marks = line.replace(" ", "").replace("\t", "").replace("\r", "")
     return len(marks) >= MIN_RULE_MARKS and len(set(marks)) == 1 and marks[0] in _RULE_CHARS
