@@ -97,7 +97,9 @@ def test_a_normalize_query_that_is_not_yes_or_no_is_an_error_event(client):
     assert event["error"]["param"] == "normalize" and "true or false" in event["error"]["message"]
 
 
-@pytest.mark.parametrize(("value", "normalize"), [(None, True), ("true", True), ("false", False), ("0", False)])
+@pytest.mark.parametrize(
+    ("value", "normalize"), [(None, True), ("true", True), ("false", False), ("0", False)]
+)
 def test_the_voice_websocket_takes_normalize_in_its_query(value, normalize):
     from coordinator.server.routes.voice_ws import _settings_of
 
