@@ -87,3 +87,71 @@ class SpokenBuilder:
 
     def build(self) -> Spoken:
         return Spoken(text="".join(self._parts), original=self.original, spans=tuple(self._spans))
+
+
+def compose(outer: Spoken, inner: Spoken, offset: int = 0) -> Spoken:
+    """Two steps as one: ``inner`` speaks a piece of ``outer``'s spoken text (``inner.original`` is
+    ``outer.text[offset:offset + len(inner.original)]``, e.g. a sentence of a reply's markdown
+    made speakable); the result speaks ``inner.text`` with spans pointing at ``outer.original``,
+    so a spoken word maps to the characters the user (or the chat model) wrote."""
+    spans = []
+    starts = [span.spoken_start for span in outer.spans]  # once, not per span (original_range)
+    # Spans copied as written (markup dropped after them may have joined them): a spoken
+    # character there maps to its own written character, not to the whole span.
+    verbatim = [_copied(outer, span) for span in outer.spans]
+    for span in inner.spans:
+        start, end = offset + span.original_start, offset + span.original_end
+        if start == end:  # spoken text added where nothing was written: the point it was added at
+            end = min(start + 1, len(outer.text))
+            start = min(start, end - 1) if end else 0
+        if not outer.spans or start >= end:
+            original_start = original_end = len(outer.original)
+        else:
+            first = max(bisect.bisect_right(starts, start) - 1, 0)
+            last = max(bisect.bisect_left(starts, end) - 1, first)
+            head, tail = outer.spans[first], outer.spans[last]
+            original_start = head.original_start
+            if verbatim[first] and start >= head.spoken_start:
+                original_start += start - head.spoken_start
+            original_end = tail.original_end
+            if verbatim[last] and end < tail.spoken_end:
+                original_end = tail.original_start + end - tail.spoken_start
+        spans.append(Span(span.spoken_start, span.spoken_end, original_start, original_end))
+    return Spoken(text=inner.text, original=outer.original, spans=tuple(spans))
+
+
+def piece(spoken: Spoken, start: int, end: int) -> Spoken:
+    """``spoken.text[start:end]`` (an utterance of it) with its spans, counted from the piece's
+    start and still pointing into the whole original."""
+    spans = []
+    for span in spoken.spans:
+        if span.spoken_end <= start or span.spoken_start >= end:
+            continue
+        spans.append(
+            Span(
+                max(span.spoken_start, start) - start,
+                min(span.spoken_end, end) - start,
+                span.original_start,
+                span.original_end,
+            )
+        )
+    return Spoken(text=spoken.text[start:end], original=spoken.original, spans=tuple(spans))
+
+
+def pieces(spoken: Spoken, texts: list[str]) -> list[Spoken]:
+    """Each of ``texts`` (utterances cut from ``spoken.text`` in order, stripped) as a ``piece``;
+    a text not found there (the splitter changed it) maps to the rest of the text."""
+    found, cursor = [], 0
+    for text in texts:
+        start = spoken.text.find(text, cursor)
+        if start == -1:
+            found.append(piece(spoken, cursor, len(spoken.text)))
+            continue
+        cursor = start + len(text)
+        found.append(piece(spoken, start, cursor))
+    return found
+
+
+def _copied(spoken: Spoken, span: Span) -> bool:
+    said = spoken.text[span.spoken_start : span.spoken_end]
+    return spoken.original.startswith(said, span.original_start, span.original_end)

@@ -8,6 +8,7 @@ from typing import Protocol
 from fastapi import Depends
 from starlette.datastructures import State
 
+from coordinator.errors import InvalidInputError
 from coordinator.runtime.loading import Runtime
 from coordinator.server.deps import get_limits, get_metrics, get_runtime
 from coordinator.service.limits import RequestLimits
@@ -26,6 +27,18 @@ def get_speaker(
 def speaker_of(state: State, runtime: Runtime) -> Speaker:
     """The speaking service of a WebSocket (which has no request dependencies)."""
     return Speaker(runtime, state.limits, state.metrics)
+
+
+_TRUE, _FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", "no", "off"})
+
+
+def query_flag(value: str | None, *, param: str, default: bool = True) -> bool:
+    """A WebSocket's yes/no query parameter (``normalize=false``); anything else is refused."""
+    if value is None or value == "":
+        return default
+    if value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    raise InvalidInputError(f"{param}={value!r} is not a yes/no value: send true or false", param=param)
 
 
 class SamplingFields(Protocol):

@@ -63,9 +63,19 @@ class Conversation:
         door: SpeechEndpoint,
         seed: int | None = None,
         started: float | None = None,
+        normalize: bool = True,
     ) -> Speech:
         """The reply spoken as it is written: each sentence as soon as it is complete, within the
-        speech caps every door has, counted under ``door`` (first audio from ``started``)."""
+        speech caps every door has, counted under ``door`` (first audio from ``started``). Its
+        markdown is made for the ear and its numbers, dates … read out (``normalize``: False
+        reads it as written); the client's copy of the text (``deltas``) stays the model's own."""
         return self._speaker.speak_stream(
-            deltas, voice, model, door=door, sampling=Sampling(seed=seed), started=started
+            deltas,
+            voice,
+            model,
+            door=door,
+            sampling=Sampling(seed=seed),
+            started=started,
+            normalize=normalize,
+            markdown=True,
         )

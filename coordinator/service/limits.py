@@ -23,6 +23,8 @@ class RequestLimits:
     max_completion_tokens: int
     max_history_messages: int
     max_audio_seconds: float = float("inf")  # of one transcription (MAX_AUDIO_SECONDS)
+    # Text is read in its spoken form (NORMALIZE_TEXT); a request may turn that off, never on.
+    normalize_text: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RequestLimits:
@@ -31,6 +33,7 @@ class RequestLimits:
             max_completion_tokens=settings.max_completion_tokens,
             max_history_messages=settings.max_history_messages,
             max_audio_seconds=settings.max_audio_seconds,
+            normalize_text=settings.normalize_text,
         )
 
     def check_text(self, text: str, *, param: str) -> None:

@@ -1,7 +1,10 @@
 """The sentence pipeline: text arriving in pieces (a chat reply as it is written, a client's
 streamed text) → complete sentences → utterances, each added to the look-ahead (and so generated)
 as soon as its sentence is complete, while earlier ones play. ``TextFeed``: a client's streamed
-text, fed by its door as the pieces arrive."""
+text, fed by its door as the pieces arrive. ``Reading``: the spoken form of such a text (a chat
+reply's markdown made for the ear, then numbers, dates, symbols … read out: coordinator/normalize),
+made before the sentence splitter and the per-utterance length cap, so that neither cuts or caps
+real speech; every utterance keeps the map back to the characters written."""
 
 from __future__ import annotations
 
@@ -11,6 +14,9 @@ from collections.abc import AsyncIterator
 
 from coordinator.engine.sampling import SamplingParams
 from coordinator.errors import InvalidInputError
+from coordinator.normalize.api import spoken_form
+from coordinator.normalize.markdown import ChatMarkdown
+from coordinator.normalize.spans import Spoken, compose, pieces
 from coordinator.service.limits import RequestLimits
 from coordinator.text.sentences import SentenceBuffer, utterances
 from coordinator.tts.lookahead import Lookahead
@@ -37,6 +43,54 @@ class TextFeed:
             yield text
 
 
+class Reading:
+    """How a text is read aloud in ``language``: ``normalize`` (else as written), and for a chat
+    model's reply ``markdown`` made for the ear first. For a streamed text ``feed`` each piece and
+    ``finish``; each returns the sentences now complete, each a ``Spoken`` whose text is what the
+    voice says and whose spans point into the whole text written so far."""
+
+    def __init__(self, language: str, *, normalize: bool = True, markdown: bool = False) -> None:
+        self.language = language
+        self._normalize = normalize
+        self._markdown = ChatMarkdown(language) if normalize and markdown else None
+        self._buffer = SentenceBuffer(language)
+        self._written = ""  # what came in
+        self._readable = ""  # what the sentence splitter was given (markdown made for the ear)
+        self._cursor = 0  # in _readable: the sentences before it are out
+
+    def whole(self, text: str) -> Spoken:
+        """A whole text's spoken form (its sentences are cut from it afterwards)."""
+        return spoken_form(text, self.language) if self._normalize else Spoken.verbatim(text)
+
+    def utterances(self, sentence: Spoken) -> list[Spoken]:
+        """``sentence`` (or a whole text) cut into the utterances Orpheus speaks well."""
+        return pieces(sentence, utterances(sentence.text, language=self.language))
+
+    def feed(self, text: str) -> list[Spoken]:
+        self._written += text
+        readable = self._markdown.feed(text) if self._markdown is not None else text
+        self._readable += readable
+        return self._spoken(self._buffer.feed(readable))
+
+    def finish(self) -> list[Spoken]:
+        readable = self._markdown.finish() if self._markdown is not None else ""
+        self._readable += readable
+        return self._spoken([*self._buffer.feed(readable), *self._buffer.flush()])
+
+    def _spoken(self, sentences: list[str]) -> list[Spoken]:
+        if not sentences:
+            return []
+        read = self._markdown.spoken() if self._markdown is not None else Spoken.verbatim(self._written)
+        spoken = []
+        for sentence in sentences:
+            # The splitter strips its sentences; each is found after the one before it.
+            start = self._readable.find(sentence, self._cursor)
+            start = self._cursor if start == -1 else start
+            self._cursor = start + len(sentence)
+            spoken.append(compose(read, self.whole(sentence), start))
+        return spoken
+
+
 class SentencePipeline:
     """Reads ``texts`` into ``lookahead``; each sentence's utterances are one group.
 
@@ -54,6 +108,8 @@ class SentencePipeline:
         params: SamplingParams,
         *,
         limits: RequestLimits | None = None,
+        normalize: bool = True,
+        markdown: bool = False,
     ) -> None:
         self._texts = texts
         self._lookahead = lookahead
@@ -62,22 +118,23 @@ class SentencePipeline:
         self._language = tts.language_of(voice)  # sentences end where the voice's language ends them
         self._params = params
         self._limits = limits
+        self._reading = Reading(self._language, normalize=normalize, markdown=markdown)
         self._chars = 0
         self.truncated = False
+        self.spoken: list[Spoken] = []  # each utterance's spoken text and its map to the original
 
     async def run(self) -> None:
         """Read to the end of the text (or of what will be spoken); a failure (the text's, or a
         refusal of its first utterance) is the listener's to hear, after what came before it."""
-        buffer = SentenceBuffer(self._language)
         try:
             async for text in self._texts:
                 self._count(text)
-                for sentence in buffer.feed(text):
+                for sentence in self._reading.feed(text):
                     self._speak(sentence)
                 if self.truncated:
                     break
             else:
-                for sentence in buffer.flush():
+                for sentence in self._reading.finish():
                     self._speak(sentence)
         except Exception as exc:
             self._lookahead.fail(exc)
@@ -93,10 +150,10 @@ class SentencePipeline:
             self._chars += len(text)
             self._limits.check_streamed(self._chars, param="text")
 
-    def _speak(self, sentence: str) -> None:
-        pieces = utterances(sentence, language=self._language)
+    def _speak(self, sentence: Spoken) -> None:
+        parts = self._reading.utterances(sentence)
         limit = self._tts.max_utterances
-        for index, piece in enumerate(pieces):
+        for index, piece in enumerate(parts):
             if self._lookahead.known >= limit:
                 if self._limits is not None:
                     # Bounds one stream's work as a whole text's is bounded (OrpheusTTS.speak).
@@ -113,10 +170,11 @@ class SentencePipeline:
                 self.truncated = True
                 return
             self._lookahead.add(
-                self._tts.utterance_request(piece, self._voice, self._params),
-                text=piece,
-                ends_group=index == len(pieces) - 1,
+                self._tts.utterance_request(piece.text, self._voice, self._params),
+                text=piece.text,
+                ends_group=index == len(parts) - 1,
             )
+            self.spoken.append(piece)
 
 
 async def _close(items: AsyncIterator[str]) -> None:

@@ -7,16 +7,26 @@ here, so every door gets the same voices, limits, caps, look-ahead, metrics and 
     speaker.resolve(voice, model=None) -> ResolvedVoice  # to refuse a bad voice early
 
     # A whole text (the OpenAI speech routes, /tts, the speech WebSocket, Wyoming's synthesize):
-    speech = speaker.speak(text, voice, model=None, *, door, sampling=Sampling(), param="input")
+    speech = speaker.speak(text, voice, model=None, *, door, sampling=Sampling(), param="input",
+                           normalize=True)
 
     # Text arriving over time (/chat's reply, the live voice session's reply, Wyoming's streamed
     # synthesis): text deltas in any pieces, cut into sentences, each spoken once complete.
     speech = speaker.speak_stream(texts, voice, model=None, *, door, sampling=Sampling(),
-                                  client_text=False)
+                                  client_text=False, normalize=True, markdown=False)
 
     async for chunk in speech.chunks(): ...   # float32 mono at speech.sample_rate
     async for item in speech.groups(): ...    # the same, and GROUP_END after each sentence
     speech.utterances, speech.usage, speech.truncated   # readable while and after it plays
+    speech.spoken, speech.original_ranges                # each utterance's map to what was written
+
+The text is spoken in its spoken form (numbers, dates, symbols … read out, in the resolved
+voice's language: coordinator/normalize), made before it is cut into utterances and each
+utterance's length cap is set, so neither cuts nor caps real speech; ``markdown`` (a chat model's
+reply) first makes its markdown fit for the ear. ``normalize=False`` (a request's
+``normalize: false``), or the server's NORMALIZE_TEXT=0 (``limits.normalize_text``), speaks the
+text as written. Each utterance keeps its spans back to the original text (``speech.spoken``), for
+word timings and captions that point at what was written.
 
 ``door`` labels the metrics (``metrics.speech_audio``). ``sampling``: the request's own choices
 (``Sampling``), each unset one keeping the model's default; its ``max_tokens`` is held within
@@ -43,10 +53,12 @@ from typing import cast
 import numpy as np
 
 from coordinator.engine.sampling import SamplingParams, sampling_with
+from coordinator.errors import InvalidInputError
+from coordinator.normalize.spans import Spoken
 from coordinator.runtime.loading import Runtime
 from coordinator.service.limits import RequestLimits
 from coordinator.service.metrics import Metrics, SpeechEndpoint
-from coordinator.service.sentences import SentencePipeline
+from coordinator.service.sentences import Reading, SentencePipeline
 from coordinator.tts.lookahead import GROUP_END, GroupEnd, Lookahead
 from coordinator.tts.registry import ResolvedVoice
 from coordinator.tts.synthesis import OrpheusTTS, SpeechStream
@@ -94,8 +106,10 @@ class Speech:
         runtime: Runtime,
         started: float,
         pipeline: SentencePipeline | None = None,
+        spoken: list[Spoken] | None = None,
     ) -> None:
         self._lookahead = lookahead
+        self._spoken = spoken or []
         self._metrics = metrics
         self._runtime = runtime
         self._started = started
@@ -110,6 +124,17 @@ class Speech:
     def utterances(self) -> list[str]:
         """The text of each utterance, in order (so far, while it plays)."""
         return self._lookahead.texts
+
+    @property
+    def spoken(self) -> list[Spoken]:
+        """Each utterance as spoken, with the spans from its text back to the original (the whole
+        text, or the reply written so far), in order (so far, while it plays)."""
+        return self._pipeline.spoken if self._pipeline is not None else self._spoken
+
+    @property
+    def original_ranges(self) -> list[tuple[int, int]]:
+        """The characters of the original each utterance was made from."""
+        return [utterance.original_range(0, len(utterance.text)) for utterance in self.spoken]
 
     @property
     def streams(self) -> list[SpeechStream]:
@@ -203,17 +228,31 @@ class Speaker:
         sampling: Sampling = DEFAULT_SAMPLING,
         param: str = "input",
         started: float | None = None,
+        normalize: bool = True,
     ) -> Speech:
         """Speak a whole text. Everything is validated (voice, length, caps, context) and the
         first utterance submitted before this returns: its errors are the request's.
         ``param``: the request field holding the text; ``started``: when the request arrived
-        (``time.perf_counter()``), for the time to first audio."""
+        (``time.perf_counter()``), for the time to first audio; ``normalize``: False speaks the
+        text as written (so does the server's NORMALIZE_TEXT=0)."""
         started = time.perf_counter() if started is None else started
         resolved = self.resolve(voice, model)
         self._limits.check_text(text, param=param)
         params = self.sampling_params(resolved.tts, sampling)
-        lookahead = resolved.tts.speak(text, resolved.voice, params, loop=asyncio.get_running_loop())
-        return self._speech(lookahead, resolved, door, started)
+        reading = Reading(resolved.tts.language_of(resolved.voice), normalize=self._normalize(normalize))
+        spoken = reading.whole(text)
+        if text.strip() and not spoken.text.strip():
+            raise InvalidInputError(
+                f"{param} has nothing to say aloud (only symbols or emoji that are not read): give "
+                "words to speak, or send normalize: false to have it read as written",
+                param=param,
+            )
+        lookahead = resolved.tts.speak(spoken.text, resolved.voice, params, loop=asyncio.get_running_loop())
+        return self._speech(lookahead, resolved, door, started, spoken=reading.utterances(spoken))
+
+    def _normalize(self, requested: bool) -> bool:
+        """A request may turn normalisation off, never on where the server turned it off."""
+        return requested and self._limits.normalize_text
 
     def speak_stream(
         self,
@@ -225,11 +264,14 @@ class Speaker:
         sampling: Sampling = DEFAULT_SAMPLING,
         client_text: bool = False,
         started: float | None = None,
+        normalize: bool = True,
+        markdown: bool = False,
     ) -> Speech:
         """Speak text as it arrives: ``texts`` (deltas of any size) is read while the speech
         plays, and each sentence spoken as soon as it is complete. ``client_text``: the text is
         the client's own (held to MAX_INPUT_CHARS, refused past MAX_UTTERANCES), not a chat
-        model's reply (cut after MAX_UTTERANCES)."""
+        model's reply (cut after MAX_UTTERANCES). ``markdown``: the text is a chat model's reply,
+        whose markdown is made for the ear before it is read (never a client's own text)."""
         started = time.perf_counter() if started is None else started
         resolved = self.resolve(voice, model)
         params = self.sampling_params(resolved.tts, sampling)
@@ -241,6 +283,8 @@ class Speaker:
             resolved.voice,
             params,
             limits=self._limits if client_text else None,
+            normalize=self._normalize(normalize),
+            markdown=markdown,
         )
         return self._speech(lookahead, resolved, door, started, pipeline)
 
@@ -251,6 +295,8 @@ class Speaker:
         door: SpeechEndpoint,
         started: float,
         pipeline: SentencePipeline | None = None,
+        *,
+        spoken: list[Spoken] | None = None,
     ) -> Speech:
         return Speech(
             lookahead,
@@ -260,4 +306,5 @@ class Speaker:
             runtime=self._runtime,
             started=started,
             pipeline=pipeline,
+            spoken=spoken,
         )

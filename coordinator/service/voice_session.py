@@ -68,13 +68,15 @@ class SessionSink(Protocol):
 @dataclass(frozen=True)
 class VoiceSettings:
     """What the client chose: the voice (of any loaded model; ``model`` narrows where to look),
-    the user's language (a Whisper code; None: detected), the rate of the PCM it sends, a seed."""
+    the user's language (a Whisper code; None: detected), the rate of the PCM it sends, a seed,
+    and whether replies are read in their spoken form (``normalize``; False: as written)."""
 
     voice: str | None = None
     model: str | None = None
     language: str | None = None
     sample_rate: int = STT_RATE
     seed: int | None = None
+    normalize: bool = True
 
 
 class VoiceSession:
@@ -264,6 +266,7 @@ class VoiceSession:
             door=METRICS_ENDPOINT,
             seed=self._settings.seed,
             started=ended_at,
+            normalize=self._settings.normalize,
         )
         chunks = speech.chunks()
         try:

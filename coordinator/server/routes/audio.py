@@ -101,7 +101,13 @@ async def _speech_response(
     try:
         # Validation (voice, length, caps, context) happens here, before any byte is sent: 4xx.
         speech = speaker.speak(
-            body.input, body.voice, body.model, door="speech", sampling=sampling_of(body), started=started
+            body.input,
+            body.voice,
+            body.model,
+            door="speech",
+            sampling=sampling_of(body),
+            started=started,
+            normalize=body.normalize,
         )
         chunks = await primed(at_speed(speech.chunks(), body.speed), request)
     except BaseException:

@@ -107,7 +107,9 @@ async def voice_chat(
         )
 
     def spoken(texts: AsyncIterator[str]) -> Speech:
-        return conversation.speak(texts, body.voice, door="chat", seed=body.seed, started=started)
+        return conversation.speak(
+            texts, body.voice, door="chat", seed=body.seed, started=started, normalize=body.normalize
+        )
 
     if body.stream_format == "sse":
         # Primed on the first text: the page shows the words as they are written. A speech

@@ -17,7 +17,7 @@ from coordinator.errors import (
 )
 from coordinator.server.disconnect import unless_websocket_closed
 from coordinator.server.errors import error_event, ws_close_code, ws_close_reason
-from coordinator.server.speaking import speaker_of
+from coordinator.server.speaking import query_flag, speaker_of
 from coordinator.service.failures import stream_failure
 from coordinator.service.lifecycle import IdleTimeout, Lifecycle
 from coordinator.service.readiness import ready_runtime
@@ -33,15 +33,18 @@ WS_FIRST_MESSAGE_TIMEOUT_S = 30.0
 @router.websocket("/v1/audio/speech/stream/ws")
 async def speech_websocket(websocket: WebSocket, voice: str | None = None, model: str | None = None) -> None:
     """The client sends text; binary 16-bit 24 kHz PCM chunks come back, then a JSON end event and
-    a clean close. Errors are a JSON error event, then close 1013 (busy or loading: retry), 1011
+    a clean close (``normalize=false`` in the query: the text is spoken as written). Errors are a JSON error event, then close 1013 (busy or loading: retry), 1011
     (server fault) or 1008 (bad request). Speech has every door's caps (service/speech.py)."""
     await websocket.accept()
     try:
         runtime = ready_runtime(websocket.app.state.runtime, websocket.app.state.not_ready_reason)
         speaker = speaker_of(websocket.app.state, runtime)
         speaker.resolve(voice, model)  # a bad voice is refused before the text
+        normalize = query_flag(websocket.query_params.get("normalize"), param="normalize")
         text = await _first_message(websocket)
-        speech = speaker.speak(text, voice, model, door="ws", param="text", started=time.perf_counter())
+        speech = speaker.speak(
+            text, voice, model, door="ws", param="text", started=time.perf_counter(), normalize=normalize
+        )
         samples = await unless_websocket_closed(websocket, _send_speech(websocket, speech))
         await websocket.send_json(
             {

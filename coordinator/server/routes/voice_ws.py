@@ -9,7 +9,8 @@ Errors are an ``error`` event (OpenAI's error shape); after a bad message, or a 
 session stays open; it closes when the server is going away, or the session was idle.
 Query parameters: ``voice`` (of any loaded model), ``model`` (where to look for it), ``language``
 (of the user; default detected), ``sample_rate`` (of the PCM sent, 8000-96000), ``seed``
-(reproducible replies). Messages accepted besides audio: ``{"type": "input_audio.commit"}`` ends
+(reproducible replies), ``normalize`` (false: replies are spoken as written, markdown and numbers
+included). Messages accepted besides audio: ``{"type": "input_audio.commit"}`` ends
 the turn now (push-to-talk released), ``{"type": "response.cancel"}`` stops the answer.
 """
 
@@ -25,6 +26,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from coordinator.engine.sampling import MAX_SEED
 from coordinator.errors import ClientDisconnectedError, CoordinatorError, InvalidInputError
 from coordinator.server.errors import error_event, ws_close_code, ws_close_reason
+from coordinator.server.speaking import query_flag
 from coordinator.service.failures import stream_failure
 from coordinator.service.readiness import ready_runtime
 from coordinator.service.voice_session import Received, VoiceSession, VoiceSettings
@@ -80,6 +82,7 @@ def _settings_of(query: Mapping[str, str]) -> VoiceSettings:
         language=language_code(query.get("language")),
         sample_rate=int(raw_rate),
         seed=int(raw_seed) if raw_seed is not None else None,
+        normalize=query_flag(query.get("normalize"), param="normalize"),
     )
 
 

@@ -37,6 +37,12 @@ class VoiceChatRequest(BaseModel):
     max_tokens: int | None = Field(None, ge=1, description="Limit of the chat reply, in tokens (256)")
     temperature: float = Field(CHAT_TEMPERATURE, ge=0.0, le=MAX_TEMPERATURE)
     seed: int | None = Field(None, ge=MIN_SEED, le=MAX_SEED)
+    normalize: bool = Field(
+        True,
+        description="Speak the reply made for the ear: markdown (emphasis, lists, headings, code, "
+        "tables, links) and numbers, dates, symbols read the way a person would; false: spoken as "
+        "written. The reply's text the client receives is the model's own either way",
+    )
 
     @field_validator("message")
     @classmethod

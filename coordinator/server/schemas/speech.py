@@ -55,6 +55,12 @@ class SpeechRequest(_OrpheusSampling):
     instructions: str | None = Field(
         None, description="Accepted for compatibility; Orpheus uses emotion tags"
     )
+    normalize: bool = Field(
+        True,
+        description="Read numbers, money, dates, units and symbols the way a person would (in the "
+        "voice's language); false: the text is spoken exactly as written. The server's "
+        "NORMALIZE_TEXT=0 turns it off for every request",
+    )
 
     @field_validator("input")
     @classmethod
