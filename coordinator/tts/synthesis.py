@@ -206,10 +206,8 @@ class OrpheusTTS:
         clones: bool = False,
     ) -> None:
         self.engine = engine
-        # The pretrained model: speaks custom voices (ClonedVoice) from their references, and has
-        # no built-in voices of its own.
+        # The pretrained (cloning) model: it speaks custom voices from their reference recordings.
         self.clones = clones
-        self._references: OrderedDict[str, list[Reference]] = OrderedDict()
         # What the voices speak: sentence splitting follows the language's punctuation.
         self.language = language
         self.voice_languages = dict(voice_languages or {})
@@ -225,6 +223,8 @@ class OrpheusTTS:
         self.sample_rate = SAMPLE_RATE
         # speak() and utterance_request() limit each utterance by its text's length too.
         self.length_cap = length_cap
+        # A cloned voice's references as token ids, per voice id (CLONE_CACHE_VOICES most recent).
+        self._references: OrderedDict[str, list[Reference]] = OrderedDict()
 
     @property
     def model(self) -> LlamaModel:
