@@ -12,7 +12,7 @@ import pytest
 
 from coordinator.config.settings import Settings
 from tests.rig.snac_checkpoint import silence_noise_blocks, write_random_snac
-from tests.rig.tiny_gguf import build_chat_gguf, build_orpheus_gguf
+from tests.rig.tiny_gguf import build_chat_gguf, build_orpheus_gguf, build_pretrained_orpheus_gguf
 from tests.rig.tiny_whisper import build_tiny_whisper
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,6 +66,12 @@ def rig_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def orpheus_gguf(rig_dir) -> Path:
     return build_orpheus_gguf(rig_dir / "tiny-orpheus.gguf", seed=0)
+
+
+@pytest.fixture(scope="session")
+def pretrained_gguf(rig_dir) -> Path:
+    """The tiny stand-in for the pretrained (cloning) Orpheus, at its own token offset."""
+    return build_pretrained_orpheus_gguf(rig_dir / "tiny-orpheus-pretrained.gguf")
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import torch
@@ -30,6 +30,8 @@ import torch
 from coordinator.audio.snac_codec import OUT_OF_MEMORY_ERRORS, OUT_OF_MEMORY_MESSAGE
 from coordinator.clock import MONOTONIC, Clock
 from coordinator.errors import AudioDecodeError, CoordinatorError, DeviceOutOfMemoryError
+
+_T = TypeVar("_T")
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +150,7 @@ class DecodeScheduler:
         self.idle_runs = 0
         self.stats = DecodeStats()
         self._pending: list[DecodeJob] = []
+        self._calls: list[tuple[Callable[[], Any], Future[Any]]] = []
         self._wake = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=f"{name}-decoder", daemon=True)
@@ -176,6 +179,18 @@ class DecodeScheduler:
             self._wake.notify()
         return job.future
 
+    def call(self, fn: Callable[[], _T]) -> Future[_T]:
+        """Run ``fn`` on the decode thread, ahead of the windows waiting (e.g. SNAC's encoder on
+        a new voice's reference): the codec is only ever used from this one thread, so an encode
+        never races a decode on the device."""
+        future: Future[_T] = Future()
+        with self._wake:
+            if self._stopping:
+                raise RuntimeError("the SNAC decoder is shut down")
+            self._calls.append((fn, future))
+            self._wake.notify()
+        return future
+
     @property
     def pending_windows(self) -> int:
         """Windows submitted and not yet taken into a call (for tests and metrics)."""
@@ -199,7 +214,7 @@ class DecodeScheduler:
         while True:
             with self._wake:
                 went_idle = False
-                while not self._pending and not self._stopping:
+                while not self._pending and not self._calls and not self._stopping:
                     if idle_hook_due and self.on_idle is not None:
                         if not self.clock.wait(self._wake, self.idle_after_s):
                             went_idle = not self._pending
@@ -210,18 +225,41 @@ class DecodeScheduler:
                     jobs, self._pending = self._pending, []
                     for job in jobs:
                         job.future.cancel()
+                    for _, future in self._calls:
+                        future.cancel()
                     return
-                if not went_idle:
+                calls, self._calls = self._calls, []
+                if calls:
+                    went_idle = False
+                elif not went_idle:
                     # One call per turn, re-planned every turn: windows that arrived during the
                     # last call compete on urgency with those already waiting.
                     batch, *rest = plan_batches(self._pending, self.batch_frames)
                     self._pending = [job for later in rest for job in later]
+            if calls:
+                self._run_calls(calls)
+                idle_hook_due = True
+                continue
             if went_idle:
                 idle_hook_due = False
                 self._idle()
                 continue
             self._decode([job for job in batch if job.future.set_running_or_notify_cancel()])
             idle_hook_due = True
+
+    def _run_calls(self, calls: list[tuple[Callable[[], Any], Future[Any]]]) -> None:
+        for fn, future in calls:
+            if not future.set_running_or_notify_cancel():
+                continue
+            started = time.perf_counter()
+            try:
+                future.set_result(fn())
+            except Exception as exc:  # the caller's to map: it knows what it asked for
+                if isinstance(exc, (DeviceOutOfMemoryError, *OUT_OF_MEMORY_ERRORS)):
+                    _release_cached_memory()
+                future.set_exception(exc)
+            finally:
+                self.stats.busy_s += time.perf_counter() - started
 
     def _idle(self) -> None:
         if self.on_idle is None:

@@ -1,4 +1,5 @@
-"""SNAC 24 kHz: loading a checkpoint directory and decoding frames of codes to samples."""
+"""SNAC 24 kHz: loading a checkpoint directory, decoding frames of codes to samples, and encoding
+samples to frames (a custom voice's reference, once when the voice is created)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from coordinator.audio.format import (
 )
 from coordinator.config.catalog import DOWNLOAD_SCRIPT
 from coordinator.errors import ConfigError, DeviceOutOfMemoryError, ModelLoadError
-from coordinator.orpheus.codes import frames_to_codebooks
+from coordinator.orpheus.codes import codebooks_to_frames, frames_to_codebooks
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +113,23 @@ class SnacCodec:
         # for the CLI as for the server.
         except OUT_OF_MEMORY_ERRORS as exc:
             raise DeviceOutOfMemoryError(OUT_OF_MEMORY_MESSAGE) from exc
+
+    @torch.inference_mode()
+    def encode(self, audio: np.ndarray) -> np.ndarray:
+        """Float32 mono 24 kHz samples → frames ``(F, 7)`` of codes in Orpheus' frame layout, the
+        inverse of what ``decode`` reads; F = ceil(samples / SAMPLES_PER_FRAME) (SNAC pads the end
+        to a whole frame). Run it where decodes run (DecodeScheduler.call): never beside one."""
+        samples = np.asarray(audio, dtype=np.float32)
+        if samples.ndim != 1 or samples.size == 0:
+            raise ValueError(f"encode takes a non-empty 1-D array of samples, got shape {samples.shape}")
+        try:
+            with self._on_decode_stream():
+                x = torch.from_numpy(np.ascontiguousarray(samples)).to(self.device)[None, None, :]
+                codes = self.model.encode(x)
+                c0, c1, c2 = (level[0].cpu().numpy() for level in codes)
+        except OUT_OF_MEMORY_ERRORS as exc:
+            raise DeviceOutOfMemoryError(OUT_OF_MEMORY_MESSAGE) from exc
+        return codebooks_to_frames(c0, c1, c2)
 
     def _forward(self, codes: list[torch.Tensor], keep_start: int, keep_end: int) -> torch.Tensor:
         """Codes → (B, kept samples).

@@ -35,6 +35,7 @@ from coordinator.bench.shapes import TINY, ModelShape
 from coordinator.bench.vocab import (
     GEMMA_CHAT_TEMPLATE,
     TINY_CUSTOM_TOKEN_OFFSET,
+    TINY_PRETRAINED_CUSTOM_TOKEN_OFFSET,
     VocabSpec,
     gemma_vocab,
     orpheus_vocab,
@@ -238,6 +239,20 @@ def build_orpheus_gguf(
         seed=seed,
         deadline=deadline,
         label="Orpheus",
+    )
+
+
+def build_pretrained_orpheus_gguf(
+    path: Path, *, seed: int = 1, n_ctx_train: int = 4096, shape: ModelShape = TINY
+) -> Path:
+    """The tests' stand-in for the pretrained (cloning) Orpheus: the same architecture as the
+    fine-tune's, no voice names, its own custom-token offset and weights."""
+    return build_orpheus_gguf(
+        path,
+        seed=seed,
+        n_ctx_train=n_ctx_train,
+        shape=shape,
+        custom_token_offset=TINY_PRETRAINED_CUSTOM_TOKEN_OFFSET,
     )
 
 

@@ -20,6 +20,9 @@ from coordinator.orpheus.layout import N_CUSTOM_TOKENS, custom_token_text
 
 # The tests' Orpheus-like model puts <custom_token_0> here; the released model has 128256.
 TINY_CUSTOM_TOKEN_OFFSET = 777
+# The tests' model standing for the pretrained (cloning) Orpheus has its own offset, so that code
+# mixing up the two models' token ids fails.
+TINY_PRETRAINED_CUSTOM_TOKEN_OFFSET = 1001
 MAX_PIECE_SCORE = 16  # scores are length - 16: negative, longer is better
 SENTENCE_EVERY = 8  # a random chat model's sentences: about this many words (see _fill_with_words)
 

@@ -6,7 +6,12 @@ sequences still prefilling into one ``llama_batch``, decodes once, and samples e
 that has logits. Requests join at the next step and leave (freeing their KV cells) the step they
 finish or are cancelled, so concurrent requests share the hardware instead of queueing.
 
-Why one module of about 450 lines: it is one class that owns one context and the only thread
+Prefix cache: a request may ask its slot to keep the KV cells of its first ``keep_prefix`` prompt
+tokens when it ends (a cloned voice's reference recordings, the same for every request of that
+voice). Admission then prefers the free slot whose kept tokens share the longest prefix with the
+new prompt and prefills only the rest (``prefix_cache``).
+
+Why one module of about 500 lines: it is one class that owns one context and the only thread
 allowed to touch it. Its public side (submit, validate, abort, jobs for the worker) and its worker
 side (admit, step, sample, finish) share the slots, the queue and the lock, and reading them
 together is how the one-thread rule is checked. What does not share that state lives apart: the
@@ -34,6 +39,7 @@ import numpy as np
 from coordinator.clock import MONOTONIC, Clock
 from coordinator.engine.llama_batch import TokenBatch
 from coordinator.engine.llama_model import LlamaModel
+from coordinator.engine.prefix_cache import best_slot, shared_prefix
 from coordinator.engine.sampling import SamplingParams, TokenSampler, sample_batch
 from coordinator.engine.stats import EngineStats, StepTally
 from coordinator.engine.stream import FinishReason, GenerationStream, StreamEvent
@@ -71,6 +77,9 @@ class GenerationRequest:
     constraint: TokenConstraint | None = None
     # Tokens that end the sequence; they are not emitted.
     stop_ids: frozenset[int] = frozenset()
+    # Leading prompt tokens whose KV cells the slot keeps after this request ends, for a later
+    # request that starts with the same tokens (0: free every cell, as before the prefix cache).
+    keep_prefix: int = 0
 
 
 @dataclass(eq=False)
@@ -143,6 +152,8 @@ class BatchEngine:
         self._jobs: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
         self._active: list[_Sequence] = []
         self._free_slots = list(range(max_sequences - 1, -1, -1))
+        # Free slots still holding KV cells: the prompt tokens those cells are, from position 0.
+        self._kept: dict[int, np.ndarray] = {}
         self._numbers = itertools.count()
         self._stopping = False
         self.stats = EngineStats()
@@ -212,6 +223,11 @@ class BatchEngine:
                 f"context of {self.n_ctx_per_seq} tokens: shorten the input, lower max_tokens, "
                 "or raise N_CTX",
                 param="max_tokens",
+            )
+        if not 0 <= request.keep_prefix <= len(prompt):
+            raise InvalidInputError(
+                f"keep_prefix={request.keep_prefix} is outside the prompt's 0..{len(prompt)} tokens",
+                param="keep_prefix",
             )
         bad = [t for t in prompt if not 0 <= t < self.model.n_vocab]
         if bad:
@@ -314,20 +330,25 @@ class BatchEngine:
                 future.set_exception(exc)
 
     def _admit(self) -> None:
+        admitted: list[_Sequence] = []
         with self._lock:
             while self._waiting and self._free_slots:
                 sequence = self._waiting.popleft()
                 if sequence.stream.cancel_requested:
                     sequence.stream._push(StreamEvent(finish_reason="cancelled"))
                     continue
-                sequence.slot = self._free_slots.pop()
+                index = best_slot(self._free_slots, self._kept, sequence.request.prompt)
+                sequence.slot = self._free_slots.pop(index)
                 self._active.append(sequence)
+                admitted.append(sequence)
             now = self.clock.now()
             expired = [s for s in self._waiting if now - s.submitted_at > self.queue_timeout_s]
             for sequence in expired:
                 self._waiting.remove(sequence)
             self.stats.active_sequences = len(self._active)
             self.stats.waiting_sequences = len(self._waiting)
+        for sequence in admitted:
+            self._reuse_prefix(sequence)
         for sequence in expired:
             sequence.stream._push(
                 StreamEvent(
@@ -336,6 +357,21 @@ class BatchEngine:
                     )
                 )
             )
+
+    def _reuse_prefix(self, sequence: _Sequence) -> None:
+        """Start a newly admitted sequence after the cells its slot kept that match its prompt,
+        dropping the rest. The last prompt token is always decoded again, so it has logits."""
+        kept = self._kept.pop(sequence.slot, None)
+        if kept is None:
+            return
+        prompt = sequence.request.prompt
+        reuse = min(shared_prefix(kept, prompt), len(prompt) - 1)
+        if not llama_cpp.llama_memory_seq_rm(self._memory, sequence.slot, reuse, _ALL_POSITIONS):
+            # A cache that cannot drop part of a sequence: start the slot clean instead.
+            llama_cpp.llama_memory_seq_rm(self._memory, sequence.slot, _ALL_POSITIONS, _ALL_POSITIONS)
+            reuse = 0
+        sequence.n_past = sequence.prefilled = reuse
+        self.stats.prompt_tokens_reused += reuse
 
     def _reap_cancelled(self) -> None:
         for sequence in [s for s in self._active if s.stream.cancel_requested]:
@@ -348,8 +384,15 @@ class BatchEngine:
             sequence.stream._push(StreamEvent(finish_reason="cancelled"))
 
     def _finish(self, sequence: _Sequence, reason: FinishReason, error: BaseException | None = None) -> None:
-        # Free the KV cells at once, so the slot is clean for the next request.
-        llama_cpp.llama_memory_seq_rm(self._memory, sequence.slot, _ALL_POSITIONS, _ALL_POSITIONS)
+        # Free the KV cells at once, so the slot is clean for the next request; keep the asked
+        # prefix only where its cells were surely decoded: `prefilled` counts the chunks of steps
+        # that completed, and an error (a failed llama_decode among them) keeps nothing.
+        keep = 0 if reason == "error" else min(sequence.request.keep_prefix, sequence.prefilled)
+        if keep > 0 and llama_cpp.llama_memory_seq_rm(self._memory, sequence.slot, keep, _ALL_POSITIONS):
+            self._kept[sequence.slot] = np.asarray(sequence.request.prompt[:keep], dtype=np.int64)
+        else:
+            llama_cpp.llama_memory_seq_rm(self._memory, sequence.slot, _ALL_POSITIONS, _ALL_POSITIONS)
+            self._kept.pop(sequence.slot, None)
         self._active.remove(sequence)
         with self._lock:
             self._free_slots.append(sequence.slot)

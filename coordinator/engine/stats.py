@@ -22,7 +22,8 @@ class StepTally:
 class EngineStats:
     steps: int = 0
     tokens_sampled: int = 0
-    prompt_tokens: int = 0
+    prompt_tokens: int = 0  # prompt tokens decoded (prefilled)
+    prompt_tokens_reused: int = 0  # prompt tokens a slot's kept prefix spared from prefilling
     active_sequences: int = 0
     waiting_sequences: int = 0
     finish_reasons: dict[str, int] = field(default_factory=dict)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -22,6 +23,7 @@ from coordinator.engine.llama_model import LlamaModel
 from coordinator.engine.sampling import SamplingParams
 from coordinator.engine.stream import FinishReason, GenerationStream, OnGeneration
 from coordinator.errors import InvalidInputError
+from coordinator.orpheus.clone import ClonedVoice, Reference, build_clone_prompt, clone_prefix_length
 from coordinator.orpheus.codes import FrameAssembler
 from coordinator.orpheus.constraint import AudioTokenConstraint
 from coordinator.orpheus.layout import FRAME_TOKENS
@@ -37,6 +39,14 @@ logger = logging.getLogger(__name__)
 # The official orpheus-speech package's defaults; repetition_penalty >= 1.1 keeps Orpheus from
 # looping. 2000 tokens = 285 frames ≈ 24 s of audio.
 ORPHEUS_DEFAULT_SAMPLING = SamplingParams(max_tokens=2000, temperature=0.6, top_p=0.8, repetition_penalty=1.3)
+
+# What a request may name as its voice: a built-in voice of a fine-tune (or an alias of one), or a
+# custom voice, which only the pretrained (cloning) model speaks.
+SpokenVoice = str | ClonedVoice
+
+# Cloned voices whose tokenized references are kept (one tokenization per voice, not per request);
+# the voice store's count limit keeps far fewer in use.
+CLONE_CACHE_VOICES = 64
 
 
 @dataclass
@@ -213,25 +223,59 @@ class OrpheusTTS:
         self.sample_rate = SAMPLE_RATE
         # speak() and utterance_request() limit each utterance by its text's length too.
         self.length_cap = length_cap
+        # A cloned voice's references as token ids, per voice id (CLONE_CACHE_VOICES most recent).
+        self._references: OrderedDict[str, list[Reference]] = OrderedDict()
 
     @property
     def model(self) -> LlamaModel:
         return self.engine.model
 
-    def language_of(self, voice: str) -> str:
+    def language_of(self, voice: SpokenVoice) -> str:
+        if isinstance(voice, ClonedVoice):
+            return voice.language
         return self.voice_languages.get(voice, self.language)
 
     def resolve_voice(self, voice: str) -> str:
         """The model voice that ``voice`` (a voice or an alias of one) names; 400 if none."""
         return resolve_voice(voice, self.voices, self.voice_aliases)
 
-    def prompt_ids(self, text: str, voice: str) -> list[int]:
-        """Validate the input and build the prompt token ids (official Orpheus layout)."""
+    def prompt_ids(self, text: str, voice: SpokenVoice) -> list[int]:
+        """Validate the input and build the prompt token ids: the official Orpheus layout for a
+        built-in voice, the cloning layout (coordinator/orpheus/clone.py) for a custom one."""
         text = validate_text(text)
+        if isinstance(voice, ClonedVoice):
+            return build_clone_prompt(self.vocab, self._clone_references(voice), self.model.tokenize(text))
+        if self.clones:
+            raise InvalidInputError(
+                f"voice {voice!r}: this model ({self.model.path.name}) is the pretrained Orpheus, which "
+                "speaks only custom voices: name a custom voice's id (POST /v1/audio/voices creates "
+                "one), or a built-in voice of a fine-tuned model",
+                param="voice",
+            )
         voice = self.resolve_voice(voice)
         return build_prompt(self.vocab, self.model.tokenize(prompt_text(voice, text)))
 
-    def request(self, text: str, voice: str, params: SamplingParams | None = None) -> GenerationRequest:
+    def _clone_references(self, voice: ClonedVoice) -> list[Reference]:
+        """The voice's (transcript ids, frames) pairs, tokenized once per voice."""
+        if not self.clones:
+            raise InvalidInputError(
+                f"voice {voice.name!r} is a custom voice, which only the pretrained Orpheus speaks, "
+                f"not this fine-tune ({self.model.path.name}): load it (ORPHEUS_MODELS=...,pretrained) "
+                "or name a built-in voice",
+                param="voice",
+            )
+        references = self._references.get(voice.id)
+        if references is None:
+            references = [(self.model.tokenize(s.transcript), s.frames) for s in voice.samples]
+            self._references[voice.id] = references
+            while len(self._references) > CLONE_CACHE_VOICES:
+                self._references.popitem(last=False)
+        self._references.move_to_end(voice.id)
+        return references
+
+    def request(
+        self, text: str, voice: SpokenVoice, params: SamplingParams | None = None
+    ) -> GenerationRequest:
         params = params or self.default_params
         if params.max_tokens < FRAME_TOKENS:
             raise InvalidInputError(
@@ -244,6 +288,13 @@ class OrpheusTTS:
             params=params,
             constraint=AudioTokenConstraint(self.vocab),
             stop_ids=frozenset(int(t) for t in self.vocab.stop_ids),
+            # A custom voice's references open every one of its prompts: the engine keeps their
+            # KV cells, so the next request of the voice prefills only its own text.
+            keep_prefix=(
+                clone_prefix_length(self.vocab, self._clone_references(voice))
+                if isinstance(voice, ClonedVoice)
+                else 0
+            ),
         )
         self.engine.validate(request)
         return request
@@ -258,7 +309,7 @@ class OrpheusTTS:
         return (cap, cap) if cap < max_tokens else (max_tokens, None)
 
     def utterance_request(
-        self, text: str, voice: str, params: SamplingParams | None = None
+        self, text: str, voice: SpokenVoice, params: SamplingParams | None = None
     ) -> GenerationRequest:
         """``request`` for one utterance of spoken output, its token limit capped by its text's
         length (``utterance_limit``), so that a model that does not stop cannot ramble on."""
@@ -272,13 +323,14 @@ class OrpheusTTS:
             params=request.params,
             constraint=request.constraint,
             stop_ids=request.stop_ids,
+            keep_prefix=request.keep_prefix,
             length_cap=cap,
         )
 
     def synthesize(
         self,
         text: str,
-        voice: str,
+        voice: SpokenVoice,
         params: SamplingParams | None = None,
         *,
         planner: WindowPlanner | None = None,
@@ -308,7 +360,7 @@ class OrpheusTTS:
     def speak(
         self,
         text: str,
-        voice: str,
+        voice: SpokenVoice,
         params: SamplingParams | None = None,
         *,
         loop: asyncio.AbstractEventLoop,

@@ -10,16 +10,19 @@ released model's 128256 would fail.
 from __future__ import annotations
 
 from coordinator.bench.shapes import SMALL, TINY, ModelShape
-from coordinator.bench.synthetic import build_chat_gguf, build_orpheus_gguf
+from coordinator.bench.synthetic import build_chat_gguf, build_orpheus_gguf, build_pretrained_orpheus_gguf
 from coordinator.bench.vocab import GEMMA_CHAT_TEMPLATE
 from coordinator.bench.vocab import TINY_CUSTOM_TOKEN_OFFSET as ORPHEUS_CUSTOM_TOKEN_OFFSET
+from coordinator.bench.vocab import TINY_PRETRAINED_CUSTOM_TOKEN_OFFSET as ORPHEUS_PT_CUSTOM_TOKEN_OFFSET
 
 __all__ = [
     "GEMMA_CHAT_TEMPLATE",
     "ORPHEUS_CUSTOM_TOKEN_OFFSET",
+    "ORPHEUS_PT_CUSTOM_TOKEN_OFFSET",
     "SMALL",
     "TINY",
     "ModelShape",
     "build_chat_gguf",
     "build_orpheus_gguf",
+    "build_pretrained_orpheus_gguf",
 ]
