@@ -20,7 +20,7 @@ from coordinator.normalize.spans import Spoken, compose, pieces
 from coordinator.service.limits import RequestLimits
 from coordinator.text.sentences import SentenceBuffer, utterances
 from coordinator.tts.lookahead import Lookahead
-from coordinator.tts.synthesis import OrpheusTTS
+from coordinator.tts.synthesis import OrpheusTTS, SpokenVoice
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class SentencePipeline:
         texts: AsyncIterator[str],
         lookahead: Lookahead,
         tts: OrpheusTTS,
-        voice: str,
+        voice: SpokenVoice,
         params: SamplingParams,
         *,
         limits: RequestLimits | None = None,

@@ -239,7 +239,7 @@ class Speaker:
         resolved = self.resolve(voice, model)
         self._limits.check_text(text, param=param)
         params = self.sampling_params(resolved.tts, sampling)
-        reading = Reading(resolved.tts.language_of(resolved.voice), normalize=self._normalize(normalize))
+        reading = Reading(resolved.tts.language_of(resolved.spoken), normalize=self._normalize(normalize))
         spoken = reading.whole(text)
         if text.strip() and not spoken.text.strip():
             raise InvalidInputError(
@@ -247,7 +247,7 @@ class Speaker:
                 "words to speak, or send normalize: false to have it read as written",
                 param=param,
             )
-        lookahead = resolved.tts.speak(spoken.text, resolved.voice, params, loop=asyncio.get_running_loop())
+        lookahead = resolved.tts.speak(spoken.text, resolved.spoken, params, loop=asyncio.get_running_loop())
         return self._speech(lookahead, resolved, door, started, spoken=reading.utterances(spoken))
 
     def _normalize(self, requested: bool) -> bool:
@@ -280,7 +280,7 @@ class Speaker:
             texts,
             lookahead,
             resolved.tts,
-            resolved.voice,
+            resolved.spoken,
             params,
             limits=self._limits if client_text else None,
             normalize=self._normalize(normalize),
