@@ -212,7 +212,7 @@ class Speaker:
         resolved = self.resolve(voice, model)
         self._limits.check_text(text, param=param)
         params = self.sampling_params(resolved.tts, sampling)
-        lookahead = resolved.tts.speak(text, resolved.voice, params, loop=asyncio.get_running_loop())
+        lookahead = resolved.tts.speak(text, resolved.spoken, params, loop=asyncio.get_running_loop())
         return self._speech(lookahead, resolved, door, started)
 
     def speak_stream(
@@ -238,7 +238,7 @@ class Speaker:
             texts,
             lookahead,
             resolved.tts,
-            resolved.voice,
+            resolved.spoken,
             params,
             limits=self._limits if client_text else None,
         )
