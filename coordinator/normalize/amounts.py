@@ -14,6 +14,7 @@ from coordinator.normalize.spans import SpokenBuilder
 
 # Money's minor unit is said apart only when written with exactly two digits ("12.50").
 MINOR_DIGITS = 2
+MILLION = 1_000_000
 
 
 class AmountReader(Protocol):
@@ -39,6 +40,8 @@ def read_amount(reader: AmountReader, match: re.Match[str]) -> None:
     money = lex.currencies.get(code) if code else None
     plain = not (written_currency or match["pct"] or match["unit"] or match["scale"] or match["counter"])
     first = reader.number(match["n1"], allow_year=plain)
+    if plain and lex.lone_one and match["n1"] == "1" and not match["ord"]:
+        first = lex.lone_one
     second = reader.number(match["n2"], allow_year=plain) if match["n2"] else None
     if first is None or (match["n2"] and second is None):
         reader.numbers_in(match.start(), match.end())
@@ -77,8 +80,11 @@ def _with_range(lex: Lexicon, match: re.Match[str], first: str, second: str | No
         return first
     low = read_number(match["n1"], lex.decimal_mark, lex.group_marks, lex.indian_grouping)
     high = read_number(match["n2"], lex.decimal_mark, lex.group_marks, lex.indian_grouping)
-    # "5 - 3" counts down: a subtraction, not a range.
-    descending = low is not None and high is not None and _value(high.integer) < _value(low.integer)
+    # "5 - 3" (spaced, counting down) is a subtraction; "52-48" a score or a range, read "to".
+    spaced = match["rng"].strip() != match["rng"]
+    descending = (
+        spaced and low is not None and high is not None and _value(high.integer) < _value(low.integer)
+    )
     return lex.join(first, lex.minus if descending else lex.range_word, second)
 
 
@@ -113,6 +119,10 @@ def _money(lex: Lexicon, match: re.Match[str], money: Money, words: str) -> str:
         if match["neg"]:
             words = lex.join(lex.minus, words)
     last = match["n2"] or match["n1"]
+    whole = written is not None and not written.fraction and not match["n2"] and written.integer.strip("0")
+    if lex.millions_of and whole and written and int(written.integer) % MILLION == 0:
+        # "un million d'euros", "un millón de euros": "of" joins without a space after an elision.
+        return f"{words} {lex.millions_of}{money.many}"
     last_written = read_number(last, lex.decimal_mark, lex.group_marks, lex.indian_grouping)
     noun = (
         money.many if last_written is None else lex.plural(money, last_written.integer, last_written.fraction)

@@ -88,6 +88,20 @@ class Lexicon:
     # Four-digit numbers in this range read as years where the language reads them apart
     # ("in 1999": nineteen ninety-nine); empty where a year is said as any number.
     year_range: tuple[int, int] = (0, 0)
+    # "1" said alone where it differs from "1" before a noun (German "eins", "ein Euro").
+    lone_one: str = ""
+    # Whole millions take "of" before the currency ("un million d'euros", "un millón de euros").
+    millions_of: str = ""
+
+    def all_abbreviations(self) -> dict[str, str]:
+        """The abbreviations, and those written lower case also capitalised at a sentence's start
+        ("Aprox." as "aprox."), read capitalised."""
+        capitalised = {
+            key[0].upper() + key[1:]: value[0].upper() + value[1:]
+            for key, value in self.abbreviations.items()
+            if key[:1].islower()
+        }
+        return {**capitalised, **self.abbreviations}
 
     def join(self, *words: str) -> str:
         return (" " if self.spaced else "").join(word for word in words if word)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from unicode_rbnf import FormatPurpose, RbnfEngine
 
-# Beyond this many digits a run is read digit by digit (an account or order number, or hostile
-# input): no one says "four hundred quadrillion" aloud, and CLDR's rules stop at 10^18 anyway.
-MAX_SPELLED_DIGITS = 15
+# Beyond this many digits an ungrouped run is read digit by digit: a run of ten digits or more
+# written without separators is a telephone, account or order number ("13812345678"), not a
+# count of billions (which news writes grouped or as "3 billion").
+MAX_SPELLED_DIGITS = 9
 
 
 @functools.cache

@@ -48,7 +48,7 @@ def scanner(lex: Lexicon) -> re.Pattern[str]:
     counters = _alternation(lex.counters) if lex.counters else "(?!)"
     ordinals = _alternation(lex.ordinal_suffixes) if lex.ordinal_suffixes else "(?!)"
     scales = _alternation(lex.scales)
-    abbreviations = _alternation(lex.abbreviations) if lex.abbreviations else "(?!)"
+    abbreviations = _alternation(lex.all_abbreviations()) if lex.abbreviations else "(?!)"
     months = _alternation(lex.months)
     tags = _alternation(EMOTION_TAGS)
     # A word character of any script that is not a digit.
@@ -63,7 +63,7 @@ def scanner(lex: Lexicon) -> re.Pattern[str]:
         # "555-1234") and French ("01 23 45 67 89") telephone numbers; separators required
         # between groups so each string has one parse.
         r"(?P<phone>\+\d{1,3}(?:[ .-]\(?\d{1,5}\)?){2,6}(?!\d)|\+\d{7,15}(?!\d)"
-        r"|(?<!\d)0\d{1,2}-\d{3,4}-\d{4}(?!\d)"
+        r"|(?<!\d)[01]\d{1,2}-\d{3,4}-\d{4}(?!\d)"
         r"|(?<!\d)(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}(?!\d)|(?<![\d-])\d{3}-\d{4}(?![\d-])"
         r"|(?<!\d)0\d(?:[ .]\d{2}){4}(?!\d))",
         r"(?P<isodate>(?<!\d)(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?![\d-]))",
@@ -73,9 +73,7 @@ def scanner(lex: Lexicon) -> re.Pattern[str]:
         r"|(?<![\d:])(?P<hh2>\d{1,2})\s?(?P<ampm2>[AaPp]\.?[Mm]\.?)(?!\w)"
         + (r"|(?<!\w)(?P<hh3>\d{1,2})h(?P<mm3>\d{2})?(?!\w))" if lex.language == "fr" else ")"),
         r"(?P<fraction>(?<![\d/.,])(?P<fn>\d{1,3})/(?P<fd>\d{1,3})(?![\d/]|[.,]\d))",
-        rf"(?P<dayofmonth>(?<![\d.,])(?P<dm>\d{{1,2}})(?P<dmsuf>{ordinals})?\.?\s(?P<month>{months})(?!\w))"
-        if lex.language in ("en", "de")
-        else r"(?P<dayofmonth>(?!))",
+        rf"(?P<dayofmonth>(?<![\d.,])(?P<dm>\d{{1,2}})(?P<dmsuf>{ordinals})?\.?\s(?P<month>{months})(?!\w))",
         rf"(?P<monthday>(?P<month2>{months})\s(?P<md>\d{{1,2}})(?:{ordinals})?(?![\d\w]))"
         if lex.language == "en"
         else r"(?P<monthday>(?!))",
@@ -88,7 +86,7 @@ def scanner(lex: Lexicon) -> re.Pattern[str]:
         rf"(?P<amount>(?P<neg>(?<![0-9A-Za-z.,\-−])[-−])?(?P<cpre>(?:{symbols})|(?:{codes}) ?)?"
         rf"(?P<n1>{num})(?:(?P<rng>\s?[-–]\s?)(?P<n2>{num}))?"
         rf"(?:(?P<pct>\s?%)|(?P<ord>{ordinals})(?!\w)|(?P<scale>\s(?:{scales}))(?!\w)"
-        rf"|(?P<decade>s)(?!\w)|(?P<unit>\s?(?:{units}))(?![\w°/])|(?P<counter>{counters}))?"
+        rf"|(?P<decade>s)(?!\w)|(?P<unit>\s?(?:{units}))(?![A-Za-z0-9°/])|(?P<counter>{counters}))?"
         rf"(?P<cpost>\s?(?:{symbols})|\s(?:{codes})(?!\w))?)",
         r"(?P<numsign>(?:No\.|Nr\.|n°|N°|#) ?(?=\d))",
         rf"(?P<abbr>(?<![\w.])(?:{abbreviations})(?![\w]))",
@@ -98,7 +96,7 @@ def scanner(lex: Lexicon) -> re.Pattern[str]:
         rf"(?P<mention>(?<![\w@])@(?={letter}))",
         r"(?P<symbol>&|(?<=[\d\s])\+(?=[\d\s])|(?<=\s)[@%](?=\s))",
         r"(?P<dots>\.{3,}|…{1,50})",
-        r"(?P<bangs>[!?！？]{2,})",
+        r"(?P<bangs>[!?！？]{2,}|[¡¿]{2,})",
         rf"(?P<emoji>[{EMOJI}]+ ?)",
     ]
     return re.compile("|".join(alternatives))

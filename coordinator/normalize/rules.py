@@ -26,7 +26,8 @@ from coordinator.normalize.spans import Spoken, SpokenBuilder
 
 # Acronyms read letter by letter although they hold a vowel (one without a vowel always is).
 SPELLED_ACRONYMS = frozenset(
-    [
+    ["UE", "BCE", "FBI", "CIA", "NBA", "UAE", "ATM", "EV", "VIP", "DIY", "ETA", "IQ", "OS", "AI"]
+    + [
         "USA",
         "UK",
         "EU",
@@ -46,8 +47,6 @@ SPELLED_ACRONYMS = frozenset(
         "FAQ",
         "IOU",
         "OECD",
-        "UEFA",
-        "IRA",
         "EU",
         "UN",
         "OK",
@@ -56,6 +55,11 @@ SPELLED_ACRONYMS = frozenset(
     ]
 )
 _VOWELS = frozenset("AEIOUY")
+# Titles before a name: their period never ends a sentence ("Dr. Who." ends at "Who.").
+TITLES = frozenset(
+    ["Dr.", "Mr.", "Mrs.", "Ms.", "Prof.", "Jr.", "Sr.", "Sra.", "Srta.", "Dra.", "M.", "Hr.", "Fr."]
+    + ["Sig.", "Dott.", "Mt.", "St.", "Ave.", "Ud.", "Uds.", "Avda.", "डॉ."]
+)
 # A date's parts that make a real date.
 MONTHS_IN_YEAR = 12
 DAYS_IN_MONTH = 31
@@ -104,7 +108,19 @@ class _Reader:
         """Fallback: every digit run read as a number, everything between kept."""
         position = start
         for run in _DIGIT_RUN.finditer(self.text, start, end):
-            self.out.keep(position, run.start())
+            between = self.text[position : run.start()]
+            if position > start and between in (".", ","):
+                # "1.2.3" one dot two dot three; "1,2,3" one, two, three.
+                spoken = self.lex.dot if between == "." else ","
+                if not self.lex.spaced:
+                    spoken = spoken if between == "." else "，"
+                elif between == ".":
+                    spoken = f" {spoken} "
+                else:
+                    spoken += " "
+                self._say(position, run.start(), spoken)
+            else:
+                self.out.keep(position, run.start())
             self._say(run.start(), run.end(), self.integer(run.group()))
             position = run.end()
         self.out.keep(position, end)
@@ -154,7 +170,7 @@ class _Reader:
                 pieces.append(self.integer(piece))
             elif piece:
                 pieces.append(piece)
-        return " ".join(pieces)
+        return (" " if self.lex.spaced else "").join(pieces)
 
     def _longdigits(self, match: re.Match[str]) -> None:
         self._say(match.start(), match.end(), self.lex.speller.digits(match.group()))
@@ -185,14 +201,27 @@ class _Reader:
         self._say(match.start(), match.end(), self.lex.say_date(self.lex, year, month, day))
 
     def _time(self, match: re.Match[str]) -> None:
-        hour_text = match["hh"] or match["hh2"] or match["hh3"]
-        minute_text = match["mm"] or match["mm3"] or "0"
+        groups = match.groupdict()
+        hour_text = groups["hh"] or groups["hh2"] or groups.get("hh3") or "0"
+        minute_text = groups["mm"] or groups.get("mm3") or "0"
         suffix = match["ampm"] or match["ampm2"]
         hour, minute = int(hour_text), int(minute_text)
         if hour > HOURS_IN_DAY or minute >= MINUTES_IN_HOUR or (suffix and not 1 <= hour <= 12):
             self.numbers_in(match.start(), match.end())
             return
-        self._say(match.start(), match.end(), self.lex.say_time(self.lex, hour, minute, suffix))
+        spoken = self.lex.say_time(self.lex, hour, minute, suffix)
+        if suffix and suffix.endswith(".") and self._sentence_ends(match.end()):
+            spoken += "."
+        self._say(match.start(), match.end(), spoken)
+
+    def _sentence_ends(self, position: int) -> bool:
+        """Whether a period eaten with an abbreviation also ended the sentence: the text ends, or
+        a line or a capitalised word follows."""
+        following = self.text[position : position + 2]
+        if not following or following[0] == "\n":
+            return True
+        # German capitalises every noun: there only the end of the text or a line tells.
+        return self.lex.language != "de" and following[0] == " " and following[1:].isupper()
 
     def _fraction(self, match: re.Match[str]) -> None:
         numerator, denominator = int(match["fn"]), int(match["fd"])
@@ -252,13 +281,22 @@ class _Reader:
 
     def _abbr(self, match: re.Match[str]) -> None:
         written = match.group()
-        spoken = self.lex.abbreviations[written]
+        spoken = self.lex.all_abbreviations()[written]
         following = self.text[match.end() : match.end() + 2]
         if written == "St." and self.lex.language == "en" and len(following) == 2 and following[1].isupper():
             spoken = "Saint"
-        if written.endswith(".") and match.end() == len(self.text):
+        if (
+            written.endswith(".")
+            and written != "St."
+            and self._sentence_ends(match.end())
+            and not self._title(written)
+        ):
             spoken += "."
         self._say(match.start(), match.end(), spoken)
+
+    def _title(self, written: str) -> bool:
+        """A title ("Dr.", "Mr.") always precedes a name: its period never ends a sentence."""
+        return written in TITLES
 
     def _acronym(self, match: re.Match[str]) -> None:
         word = match.group()
@@ -297,7 +335,9 @@ class _Reader:
     def _bangs(self, match: re.Match[str]) -> None:
         run = match.group()
         asked = "?" in run or "？" in run
-        if "！" in run or "？" in run:
+        if run[0] in "¡¿":
+            self._say(match.start(), match.end(), "¿" if "¿" in run else "¡")
+        elif "！" in run or "？" in run:
             self._say(match.start(), match.end(), "？" if asked else "！")
         else:
             self._say(match.start(), match.end(), "?" if asked else "!")

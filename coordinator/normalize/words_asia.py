@@ -236,9 +236,19 @@ ZH = Lexicon(
 # ---- Hindi ---------------------------------------------------------------------------------------
 
 
+def _hi_year(lex: Lexicon, year: int) -> str:
+    """Hindi says a year of the 1100s-1900s in hundreds: "उन्नीस सौ सत्तासी" (1987)."""
+    low, high = lex.year_range
+    if not low <= year <= high:
+        return lex.speller.cardinal(year)
+    hundreds, rest = divmod(year, 100)
+    spoken = f"{lex.speller.cardinal(hundreds)} सौ"
+    return f"{spoken} {lex.speller.cardinal(rest)}" if rest else spoken
+
+
 def _hi_date(lex: Lexicon, year: int | None, month: int, day: int) -> str:
     spoken = f"{lex.speller.cardinal(day)} {lex.months[month - 1]}"
-    return f"{spoken} {lex.speller.cardinal(year)}" if year is not None else spoken
+    return f"{spoken} {lex.say_year(lex, year)}" if year is not None else spoken
 
 
 def _hi_time(lex: Lexicon, hour: int, minute: int, suffix: str | None) -> str:
@@ -316,7 +326,8 @@ HI = Lexicon(
     date_order="DMY",
     say_date=_hi_date,
     say_time=_hi_time,
-    say_year=_sino_year,
+    say_year=_hi_year,
+    year_range=(1100, 1999),
     half="आधा",
     over="बटा",
     indian_grouping=True,

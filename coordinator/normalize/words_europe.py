@@ -106,6 +106,7 @@ EN = Lexicon(
         "i.e.": "that is",
         "vs.": "versus",
         "approx.": "approximately",
+        "incl.": "including",
         "Inc.": "Incorporated",
         "Ltd.": "Limited",
         "Ave.": "Avenue",
@@ -246,6 +247,7 @@ FR = Lexicon(
     say_time=_fr_time,
     say_year=_cardinal_year,
     ordinal_suffixes={"er": "", "re": "spellout-ordinal-feminine", "e": "", "ème": "", "eme": ""},
+    millions_of="d'",
     half="un demi",
     over="sur",
     fraction_as_number=True,
@@ -255,7 +257,8 @@ FR = Lexicon(
 
 
 def _de_date(lex: Lexicon, year: int | None, month: int, day: int) -> str:
-    spoken = f"{lex.speller.ordinal(day, 'spellout-ordinal-r')} {lex.months[month - 1]}"
+    # Dates are mostly said after "am", "vom", "bis zum": the dative ending ("am vierten März").
+    spoken = f"{lex.speller.ordinal(day, 'spellout-ordinal-n')} {lex.months[month - 1]}"
     return f"{spoken} {lex.say_year(lex, year)}" if year is not None else spoken
 
 
@@ -341,6 +344,7 @@ DE = Lexicon(
         "zzgl.": "zuzüglich",
         "Mio.": "Millionen",
         "Mrd.": "Milliarden",
+        "MwSt.": "Mehrwertsteuer",
     },
     months=(
         "Januar",
@@ -360,6 +364,7 @@ DE = Lexicon(
     say_date=_de_date,
     say_time=_de_time,
     say_year=_de_year,
+    lone_one="eins",
     half="ein halb",
     over="durch",
     year_range=(1100, 1999),
@@ -463,6 +468,7 @@ ES = Lexicon(
     say_time=_es_time,
     say_year=_cardinal_year,
     ordinal_suffixes={"º": "", "°": "", "ª": "spellout-ordinal-feminine"},
+    millions_of="de ",
     half="un medio",
     over="entre",
     fraction_as_number=True,
@@ -564,6 +570,7 @@ IT = Lexicon(
     say_time=_it_time,
     say_year=_cardinal_year,
     ordinal_suffixes={"º": "", "°": "", "ª": "spellout-ordinal-feminine"},
+    millions_of="di ",
     half="un mezzo",
     over="su",
     fraction_as_number=True,
