@@ -212,7 +212,9 @@ ZH = Lexicon(
     },
     scales=("万", "亿"),
     abbreviations={},
-    months=tuple(f"{_ZH.cardinal(month)}月" for month in range(1, 13)),
+    months=tuple(
+        f"{month}月" for month in ("一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二")
+    ),
     date_order="YMD",
     say_date=_zh_date,
     say_time=_zh_time,

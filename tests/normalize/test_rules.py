@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coordinator.normalize.api import spoken_form
+from coordinator.normalize.api import spoken_form, warm_up
 from coordinator.normalize.numbers import WrittenNumber, read_number
 from coordinator.orpheus.layout import EMOTION_TAGS
 from tests.normalize.span_checks import check_spans
@@ -95,3 +95,9 @@ def test_dropped_emoji_leave_the_map_covering_the_original() -> None:
     spoken = spoken_form("Done 🎉 ok", "en")
     assert spoken.text == "Done ok"
     assert spoken.spans[-1].original_end == len("Done 🎉 ok")
+
+
+def test_warming_up_changes_no_reading() -> None:
+    before = spoken_form("Pay €45 on 5 May", "en")
+    warm_up(["en", "fr-FR", "sv"])
+    assert spoken_form("Pay €45 on 5 May", "en") == before
