@@ -15,6 +15,8 @@ from coordinator.normalize.spans import SpokenBuilder
 # Money's minor unit is said apart only when written with exactly two digits ("12.50").
 MINOR_DIGITS = 2
 MILLION = 1_000_000
+# "1°" to "10°" are ordinals where ° marks them (es, it); "25°" is a temperature.
+MAX_DEGREE_ORDINAL = 10
 
 
 class AmountReader(Protocol):
@@ -48,6 +50,12 @@ def read_amount(reader: AmountReader, match: re.Match[str]) -> None:
         return
     if match["counter"]:
         _counted(reader, match)
+        return
+    degrees = match["ord"] == "°" and (not match["n1"].isdigit() or int(match["n1"]) > MAX_DEGREE_ORDINAL)
+    if degrees and "°" in lex.units:
+        # Spanish and Italian write ordinals with ° too ("1° de mayo"); past ten it is a temperature.
+        unit = lex.units["°"]
+        reader.out.replace(match.start(), match.end(), lex.join(first, lex.plural(unit, match["n1"], None)))
         return
     if match["ord"] is not None and not match["n2"] and match["n1"].isdigit():
         ruleset = lex.ordinal_suffixes.get(match["ord"]) or None

@@ -56,6 +56,10 @@ def test_indian_grouping_reads_lakhs() -> None:
         # "5 - 3" spaced and counting down is a subtraction; "52-48" a score.
         ("en", "5 - 3", "five minus three"),
         ("en", "52-48", "fifty-two to forty-eight"),
+        # Spanish and Italian "°": an ordinal up to ten, past it a temperature.
+        ("es", "el 1° de mayo", "el primero de mayo"),
+        ("es", "hace 25°", "hace veinticinco grados"),
+        ("en", "25° and 120 m²", "twenty-five degrees and one hundred twenty square meters"),
         # German "1" alone is "eins", before a noun "ein".
         ("de", "Seite 1", "Seite eins"),
         ("de", "1 kg", "ein Kilogramm"),
