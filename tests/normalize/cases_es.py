@@ -1,0 +1,73 @@
+"""Written → spoken cases for 'es': shapes from news, recipes, invoices and chat replies."""
+
+CASES: list[tuple[str, str]] = [
+    (
+        "La empresa facturó 4,2 millones de euros, un 12 % más.",
+        "La empresa facturó cuatro coma dos millones de euros, un doce por ciento más.",
+    ),
+    (
+        "La acción cayó un 3,5 % hasta 127,80 €.",
+        "La acción cayó un tres coma cinco por ciento hasta ciento veintisiete euros con ochenta céntimos.",
+    ),
+    ("Esta noche habrá -5 °C.", "Esta noche habrá menos cinco grados."),
+    ("Unas 1.200 personas asistieron.", "Unas mil doscientos personas asistieron."),
+    (
+        "La reunión es a las 14:30 en la sala 204.",
+        "La reunión es a las catorce y treinta en la sala doscientos cuatro.",
+    ),
+    ("El tren sale a las 9:05.", "El tren sale a las nueve y cinco."),
+    (
+        "El informe del 04/03/2024 ya está publicado.",
+        "El informe del cuatro de marzo de dos mil veinticuatro ya está publicado.",
+    ),
+    ("Nació en 1987.", "Nació en mil novecientos ochenta y siete."),
+    ("El 1 de mayo es festivo.", "El uno de mayo es festivo."),
+    (
+        "Mezcle 250 g de harina con 500 ml de leche.",
+        "Mezcle doscientos cincuenta gramos de harina con quinientos mililitros de leche.",
+    ),
+    ("Añada 1/2 cucharada de sal.", "Añada un medio cucharada de sal."),
+    ("Hornee 25-30 min a 180 °C.", "Hornee veinticinco a treinta minutos a ciento ochenta grados."),
+    ("Necesita 2,5 kg de patatas.", "Necesita dos coma cinco kilos de patatas."),
+    (
+        "Factura n° 4521, vence el 2024-03-31.",
+        "Factura número cuatro mil quinientos veintiuno, vence el treinta y uno de marzo de dos mil veinticuatro.",
+    ),
+    (
+        "Total: 1.249,99 € con IVA.",
+        "Total: mil doscientos cuarenta y nueve euros con noventa y nueve céntimos con IVA.",
+    ),
+    ("Importe pendiente: 350 EUR.", "Importe pendiente: trescientos cincuenta euros."),
+    ("La entrada cuesta $45.", "La entrada cuesta cuarenta y cinco dólares."),
+    (
+        "Llame al +34 912 345 678.",
+        "Llame al más tres cuatro, nueve uno dos, tres cuatro cinco, seis siete ocho.",
+    ),
+    ("Escriba a info@ejemplo.es.", "Escriba a info arroba ejemplo punto es."),
+    ("Visite https://www.ejemplo.es/ayuda.", "Visite www punto ejemplo punto es barra ayuda."),
+    (
+        "El Sr. García y la Sra. López vieron al Dr. Pérez.",
+        "El señor García y la señora López vieron al doctor Pérez.",
+    ),
+    ("Traiga pan, vino, etc.", "Traiga pan, vino, etcétera."),
+    ("La UE y EE. UU. negocian.", "La U E y EE. UU. negocian."),
+    ("El CEO de la ONU habló.", "El C E O de la ONU habló."),
+    ("Sal & pimienta.", "Sal y pimienta."),
+    ("¡¡Es increíble!!", "¡Es increíble!"),
+    ("¿En serio?!", "¿En serio?"),
+    ("Espera... ¿qué?", "Espera... ¿qué?"),
+    ("Genial 👍 hasta mañana 😀", "Genial hasta mañana "),
+    ("<laugh> Qué gracioso. <sigh>", "<laugh> Qué gracioso. <sigh>"),
+    ("Llegó 1º y ella 2ª.", "Llegó primero y ella segunda."),
+    ("Es la 3ª vez.", "Es la tercera vez."),
+    ("La versión 1.2.3 ya salió.", "La versión uno punto dos punto tres ya salió."),
+    ("La habitación mide 12 m.", "La habitación mide doce metros."),
+    ("¡Hasta un 50 % de descuento!", "¡Hasta un cincuenta por ciento de descuento!"),
+    ("El partido terminó 3-1.", "El partido terminó tres a uno."),
+    ("Ganó 1.000.000 € en la lotería.", "Ganó un millón de euros en la lotería."),
+    ("La temperatura sube 2,75 grados.", "La temperatura sube dos coma setenta y cinco grados."),
+    ("El precio bajó de 10 € a 8,50 €.", "El precio bajó de diez euros a ocho euros con cincuenta céntimos."),
+    ("El código postal es 08001.", "El código postal es cero ocho cero cero uno."),
+    ("El coche va a 120 km/h.", "El coche va a ciento veinte kilómetros por hora."),
+    ("Aprox. 3 millones de visitantes.", "Aproximadamente tres millones de visitantes."),
+]

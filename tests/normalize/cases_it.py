@@ -1,0 +1,73 @@
+"""Written → spoken cases for 'it': shapes from news, recipes, invoices and chat replies."""
+
+CASES: list[tuple[str, str]] = [
+    (
+        "Il fatturato è salito a 4,2 miliardi di euro, +12 %.",
+        "Il fatturato è salito a quattro virgola due miliardi di euro, più dodici per cento.",
+    ),
+    (
+        "Il titolo è sceso del 3,5 % a 127,80 €.",
+        "Il titolo è sceso del tre virgola cinque per cento a centoventisette euro e ottanta centesimi.",
+    ),
+    ("Stanotte ci saranno -5 °C.", "Stanotte ci saranno meno cinque gradi."),
+    ("Circa 1.200 persone hanno partecipato.", "Circa milleduecento persone hanno partecipato."),
+    (
+        "La riunione è alle 14:30 nella sala 204.",
+        "La riunione è alle quattordici e trenta nella sala duecentoquattro.",
+    ),
+    ("Il treno parte alle 9:05.", "Il treno parte alle nove e cinque."),
+    ("Il rapporto del 04/03/2024 è online.", "Il rapporto del quattro marzo duemilaventiquattro è online."),
+    ("È nata nel 1987.", "È nata nel millenovecentottantasette."),
+    ("Il 1 maggio è festa.", "Il primo maggio è festa."),
+    (
+        "Mescolate 250 g di farina con 500 ml di latte.",
+        "Mescolate duecentocinquanta grammi di farina con cinquecento millilitri di latte.",
+    ),
+    ("Aggiungete 1/2 cucchiaio di sale.", "Aggiungete un mezzo cucchiaio di sale."),
+    ("Cuocete 25-30 min a 180 °C.", "Cuocete venticinque a trenta minuti a centottanta gradi."),
+    ("Servono 2,5 kg di patate.", "Servono due virgola cinque chili di patate."),
+    (
+        "Fattura n° 4521, scadenza 2024-03-31.",
+        "Fattura numero quattromilacinquecentoventuno, scadenza trentuno marzo duemilaventiquattro.",
+    ),
+    (
+        "Totale: 1.249,99 € IVA inclusa.",
+        "Totale: milleduecentoquarantanove euro e novantanove centesimi IVA inclusa.",
+    ),
+    ("Importo dovuto: 350 EUR.", "Importo dovuto: trecentocinquanta euro."),
+    ("Il biglietto costa $45.", "Il biglietto costa quarantacinque dollari."),
+    (
+        "Chiamate il +39 06 1234 5678.",
+        "Chiamate il più tre nove, zero sei, uno due tre quattro, cinque sei sette otto.",
+    ),
+    ("Scrivete a info@esempio.it.", "Scrivete a info chiocciola esempio punto it."),
+    ("Visitate https://www.esempio.it/aiuto.", "Visitate www punto esempio punto it slash aiuto."),
+    (
+        "Il Sig. Rossi e la Dott.ssa Bianchi sono arrivati.",
+        "Il signor Rossi e la dottoressa Bianchi sono arrivati.",
+    ),
+    ("Portate pane, vino ecc.", "Portate pane, vino eccetera."),
+    ("L'UE e gli USA trattano.", "L'U E e gli U S A trattano."),
+    ("Il CEO della FIAT ha parlato.", "Il C E O della FIAT ha parlato."),
+    ("Sale & pepe.", "Sale e pepe."),
+    ("È incredibile!!", "È incredibile!"),
+    ("Davvero?!", "Davvero?"),
+    ("Aspetta... cosa?", "Aspetta... cosa?"),
+    ("Grande 👍 a domani 😀", "Grande a domani "),
+    ("<laugh> Che ridere. <sigh>", "<laugh> Che ridere. <sigh>"),
+    ("È arrivato 1º e lei 2ª.", "È arrivato primo e lei seconda."),
+    ("È la 3ª volta.", "È la terza volta."),
+    ("La versione 1.2.3 è uscita.", "La versione uno punto due punto tre è uscita."),
+    ("La stanza misura 12 m.", "La stanza misura dodici metri."),
+    ("Fino al 50 % di sconto!", "Fino al cinquanta per cento di sconto!"),
+    ("La partita è finita 3-1.", "La partita è finita tre a uno."),
+    ("Ha vinto 1.000.000 € alla lotteria.", "Ha vinto un milione di euro alla lotteria."),
+    ("La temperatura sale di 2,75 gradi.", "La temperatura sale di due virgola settantacinque gradi."),
+    (
+        "Il prezzo è sceso da 10 € a 8,50 €.",
+        "Il prezzo è sceso da dieci euro a otto euro e cinquanta centesimi.",
+    ),
+    ("Il CAP è 00184.", "Il CAP è zero zero uno otto quattro."),
+    ("L'auto va a 120 km/h.", "L'auto va a centoventi chilometri orari."),
+    ("Ci sono ca. 3 milioni di visitatori.", "Ci sono circa tre milioni di visitatori."),
+]
