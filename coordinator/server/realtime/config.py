@@ -10,7 +10,7 @@ and tools (Gemma has no tool calling; see docs/realtime.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -30,6 +30,8 @@ VAD_HYSTERESIS = 0.15
 MAX_SILENCE_MS = 10_000
 MAX_PREFIX_PADDING_MS = 5_000
 SessionKind = Literal["realtime", "transcription"]
+# A reply's token cap, or "inf": the server's own cap (MAX_COMPLETION_TOKENS) then applies.
+Tokens = Annotated[int, Field(ge=1)] | Literal["inf"]
 NO_TOOLS = (
     "this server's chat model has no tool calling: declare no tools (send tools: []), and handle "
     "actions in your client from the transcripts instead"
@@ -90,7 +92,7 @@ class SessionIn(_Open):
     # GA
     output_modalities: list[Literal["audio", "text"]] | None = None
     audio: AudioIn | None = None
-    max_output_tokens: int | Literal["inf"] | None = Field(None, ge=1)
+    max_output_tokens: Tokens | None = None
     # beta (and what a transcription_session.update carries)
     modalities: list[Literal["audio", "text"]] | None = None
     voice: str | dict[str, Any] | None = None
@@ -98,7 +100,7 @@ class SessionIn(_Open):
     output_audio_format: AudioFormat | None = None
     input_audio_transcription: TranscriptionIn | None = None
     turn_detection: TurnDetectionIn | None = None
-    max_response_output_tokens: int | Literal["inf"] | None = Field(None, ge=1)
+    max_response_output_tokens: Tokens | None = None
     temperature: float | None = Field(None, ge=0.0, le=MAX_TEMPERATURE)
     tools: list[Any] | None = None
 
@@ -190,8 +192,17 @@ def _voice_name(voice: str | dict[str, Any] | None, param: str) -> str | None:
     return name
 
 
-def _tokens(value: int | Literal["inf"] | None) -> int | None:
+def _tokens(value: Tokens | None) -> int | None:
     return None if value == "inf" else value
+
+
+# pydantic names the member of a union in an error's location ("constrained-int", "str",
+# "FormatIn"): not a field the client sent.
+_TYPE_NAMES = frozenset({"str", "int", "float", "bool", "dict", "list"})
+
+
+def _is_field(part: int | str) -> bool:
+    return isinstance(part, int) or (part.isidentifier() and part[:1].islower() and part not in _TYPE_NAMES)
 
 
 def parse_session(raw: Any, *, param: str = "session") -> SessionIn:
@@ -202,7 +213,7 @@ def parse_session(raw: Any, *, param: str = "session") -> SessionIn:
         return SessionIn.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join([param, *(str(p) for p in first["loc"])])
+        where = ".".join([param, *(str(p) for p in first["loc"] if _is_field(p))])
         raise InvalidInputError(f"{where}: {first['msg']}", param=where) from None
 
 
