@@ -319,6 +319,8 @@ class RealtimeSession:
             else updated(self.config, parse_session(overrides, param="response"), param="response")
         )
         voice = self._runtime.resolve_voice(config.voice, param="response.voice")
+        if not self._transcripts:  # (a transcript on its way is a user's turn to answer)
+            self.items.history(config.instructions, max_messages=0)  # refused before it starts
         kind = "output_audio" if "audio" in config.modalities else "output_text"
         item = Item(
             id=ev.new_id("item"), role="assistant", content_type=kind, text=None, status="in_progress"
