@@ -24,6 +24,9 @@ MAX_BUFFER_S = 30.0
 # OpenAI refuses to commit less than this much audio ("input_audio_buffer_commit_empty").
 MIN_COMMIT_MS = 100
 PCM16_BYTES = 2
+# The server VAD hears an append this much at a time (16 kHz samples): the events' audio_*_ms
+# are exact to within it.
+VAD_SLICE = STT_RATE // 10
 
 
 def decode_append(audio: Any) -> np.ndarray:
@@ -63,12 +66,12 @@ class InputAudio:
         self._detector = _detector(turn)
         self._buffer, self._buffered = [], 0
 
-    def append(self, audio: Any) -> list[TurnEvent]:
-        """Take an append's audio; with server VAD, the turns' starts and ends it completes."""
+    def append(self, audio: Any) -> list[tuple[TurnEvent, int]]:
+        """Take an append's audio; with server VAD, the turns' starts and ends it completes, each
+        with its place in the session's audio (ms)."""
         samples = self._resampler.process(decode_append(audio))
         if self._detector is not None:
-            self.heard += samples.size
-            return self._detector.feed(samples)
+            return self._detect(self._detector, samples)
         if self._buffered + samples.size > MAX_BUFFER_S * STT_RATE:
             raise InvalidInputError(
                 f"the input audio buffer is full ({MAX_BUFFER_S:g} s): commit or clear it",
@@ -79,6 +82,19 @@ class InputAudio:
         self._buffered += samples.size
         self.heard += samples.size
         return []
+
+    def _detect(self, detector: TurnDetector, samples: np.ndarray) -> list[tuple[TurnEvent, int]]:
+        # Fed a slice at a time so that each event's place is known to within a slice, however
+        # much audio one append carries.
+        found = []
+        for start in range(0, samples.size, VAD_SLICE):
+            piece = samples[start : start + VAD_SLICE]
+            self.heard += piece.size
+            for turn in detector.feed(piece):
+                # A turn starts where its audio (the pre-roll included) begins.
+                at = self.heard - (detector.turn_audio().size if turn.kind == "started" else 0)
+                found.append((turn, ms_of(at)))
+        return found
 
     def commit(self) -> np.ndarray:
         """What the buffer holds (with VAD: the turn being spoken), emptied; too little is refused."""

@@ -31,7 +31,7 @@ from coordinator.server.realtime.config import (
     session_object,
     updated,
 )
-from coordinator.server.realtime.input_audio import InputAudio, ms_of
+from coordinator.server.realtime.input_audio import InputAudio
 from coordinator.server.realtime.items import Conversation, Item, item_from_client
 from coordinator.server.realtime.response import Response, run_response
 from coordinator.service.conversation import Conversation as Turn
@@ -194,11 +194,10 @@ class RealtimeSession:
     # --- input audio ---------------------------------------------------------------------------
 
     async def _append(self, audio: Any) -> None:
-        for turn in self._input.append(audio):
+        for turn, at in self._input.append(audio):
             detection = self.config.turn_detection
             if turn.kind == "started":
                 self._speech_item = ev.new_id("item")
-                at = ms_of(self._input.heard)
                 await self._emit(
                     "input_audio_buffer.speech_started", {"audio_start_ms": at, "item_id": self._speech_item}
                 )
@@ -206,7 +205,6 @@ class RealtimeSession:
                     await self._cancel_response("turn_detected", truncate=True)  # barge-in
             elif turn.audio is not None:
                 item_id, self._speech_item = self._speech_item or ev.new_id("item"), None
-                at = ms_of(self._input.heard)
                 await self._emit(
                     "input_audio_buffer.speech_stopped", {"audio_end_ms": at, "item_id": item_id}
                 )
