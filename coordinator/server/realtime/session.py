@@ -25,6 +25,7 @@ from coordinator.errors import ClientDisconnectedError, CoordinatorError, Invali
 from coordinator.runtime.loading import Runtime
 from coordinator.server.realtime import events as ev
 from coordinator.server.realtime.config import (
+    AUDIO_RATE,
     SessionConfig,
     SessionKind,
     parse_session,
@@ -317,6 +318,12 @@ class RealtimeSession:
             else updated(self.config, parse_session(overrides, param="response"), param="response")
         )
         voice = self._runtime.resolve_voice(config.voice, param="response.voice")
+        if "audio" in config.modalities and voice.tts.sample_rate != AUDIO_RATE:
+            raise InvalidInputError(
+                f"voice {voice.voice!r} speaks at {voice.tts.sample_rate} Hz and the Realtime protocol's "
+                f"audio is {AUDIO_RATE} Hz: choose a voice of a 24 kHz model",
+                param="response.voice",
+            )
         if not self._transcripts:  # (a transcript on its way is a user's turn to answer)
             self.items.history(config.instructions, max_messages=0)  # refused before it starts
         kind = "output_audio" if "audio" in config.modalities else "output_text"

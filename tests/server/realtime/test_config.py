@@ -79,7 +79,6 @@ def test_null_turn_detection_means_manual_commits_and_null_transcription_turns_i
             "session.audio.output.format",
             "24000",
         ),
-        ({"turn_detection": {"type": "semantic_vad"}}, "session.turn_detection", "server_vad"),
         ({"turn_detection": {"type": "server_vad", "threshold": 2}}, "session.turn_detection.threshold", "1"),
         ({"temperature": 9}, "session.temperature", "2"),
         ({"max_output_tokens": 0}, "session.max_output_tokens", "1"),
@@ -109,3 +108,12 @@ def test_the_session_is_written_back_in_the_clients_dialect():
     )
     transcription = session_object(SessionConfig(kind="transcription"), session_id="s", model="m", beta=False)
     assert transcription["type"] == "transcription" and "output" not in transcription["audio"]
+
+
+def test_semantic_vad_is_served_by_the_server_vad_its_eagerness_read_as_the_pause_that_ends_a_turn():
+    eager = _update({"audio": {"input": {"turn_detection": {"type": "semantic_vad", "eagerness": "high"}}}})
+    patient = _update({"turn_detection": {"type": "semantic_vad", "eagerness": "low"}})
+    assert eager.turn_detection is not None and patient.turn_detection is not None
+    assert eager.turn_detection.silence_duration_ms < patient.turn_detection.silence_duration_ms
+    shown = session_object(eager, session_id="s", model="m", beta=False)["audio"]["input"]["turn_detection"]
+    assert shown["type"] == "server_vad"  # what the session really does
