@@ -61,6 +61,8 @@ def test_an_item_goes_after_the_one_named_and_ids_are_unique():
     conversation.add(Item(id="c", role="user", content_type="input_text", text="3"))
     assert conversation.add(Item(id="b", role="user", content_type="input_text", text="2"), after="a") == "a"
     assert conversation.history("", max_messages=5)[1] == "1\n2\n3"
+    conversation.add(Item(id="z", role="user", content_type="input_text", text="0"), after="root")
+    assert conversation.history("", max_messages=5)[1] == "0\n1\n2\n3"
     with pytest.raises(InvalidInputError):
         conversation.add(Item(id="a", role="user", content_type="input_text", text="again"))
     with pytest.raises(InvalidInputError):
