@@ -393,10 +393,11 @@ class RealtimeSession:
         response.item.status = "incomplete"
         if response.item.text is None:
             response.item.text = response.answer.text.strip()
-        if truncate and response.audio and response.audio_ms:
+        truncate = truncate and response.audio
+        if truncate:  # nothing heard yet: nothing of it stays (what was only written was not said)
             response.truncate(heard)
         await self._emit("response.done", {"response": response.wire(beta=self._beta)})
-        if truncate and response.audio and response.audio_ms:
+        if truncate:
             await self._emit(
                 "conversation.item.truncated",
                 {"item_id": response.item.id, "content_index": 0, "audio_end_ms": heard},
