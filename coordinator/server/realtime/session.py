@@ -21,7 +21,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from coordinator.clock import Clock
-from coordinator.errors import ClientDisconnectedError, CoordinatorError, InvalidInputError
+from coordinator.errors import (
+    ClientDisconnectedError,
+    CoordinatorError,
+    InvalidInputError,
+    VoiceNotFoundError,
+)
 from coordinator.runtime.loading import Runtime
 from coordinator.server.realtime import events as ev
 from coordinator.server.realtime.config import (
@@ -46,6 +51,9 @@ from coordinator.service.speech import Speaker
 logger = logging.getLogger(__name__)
 
 Received = bytes | str | None
+# What one bad event raises: answered with an error event, and the session goes on (a voice that
+# was deleted is the client's mistake too). Other failures end the session (the route says why).
+EVENT_ERRORS = (InvalidInputError, VoiceNotFoundError)
 
 
 class RealtimeSink(Protocol):
@@ -112,7 +120,7 @@ class RealtimeSession:
                 event = _parse(received)
                 client_event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
                 await self.handle(event)
-            except InvalidInputError as exc:
+            except EVENT_ERRORS as exc:
                 await self._error(exc, client_event_id)
 
     async def _next(self, receive: Callable[[], Awaitable[Received]]) -> Received:
