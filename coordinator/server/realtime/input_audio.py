@@ -52,7 +52,8 @@ def ms_of(samples: int) -> int:
 class InputAudio:
     def __init__(self, turn: TurnDetection | None) -> None:
         self._resampler = PcmResampler(AUDIO_RATE)
-        self._detector = _detector(turn)
+        self._vad: SileroVad | None = None  # loaded once, when server VAD is first asked for
+        self._detector = self._new_detector(turn)
         self._buffer: list[np.ndarray] = []
         self._buffered = 0
         self.heard = 0  # samples (16 kHz) received in all: the events' audio_*_ms count from here
@@ -63,7 +64,7 @@ class InputAudio:
 
     def detect(self, turn: TurnDetection | None) -> None:
         """New turn detection settings: what was buffered is dropped (OpenAI's does likewise)."""
-        self._detector = _detector(turn)
+        self._detector = self._new_detector(turn)
         self._buffer, self._buffered = [], 0
 
     def append(self, audio: Any) -> list[tuple[TurnEvent, int]]:
@@ -116,14 +117,15 @@ class InputAudio:
     def clear(self, turn: TurnDetection | None) -> None:
         self.detect(turn)
 
-
-def _detector(turn: TurnDetection | None) -> TurnDetector | None:
-    if turn is None:
-        return None
-    config = TurnConfig(
-        threshold=turn.threshold,
-        neg_threshold=max(0.0, turn.threshold - VAD_HYSTERESIS),
-        end_silence_s=turn.silence_duration_ms / MS_PER_S,
-        pre_roll_s=turn.prefix_padding_ms / MS_PER_S,
-    )
-    return TurnDetector(SileroVad(), config)
+    def _new_detector(self, turn: TurnDetection | None) -> TurnDetector | None:
+        if turn is None:
+            return None
+        config = TurnConfig(
+            threshold=turn.threshold,
+            neg_threshold=max(0.0, turn.threshold - VAD_HYSTERESIS),
+            end_silence_s=turn.silence_duration_ms / MS_PER_S,
+            pre_roll_s=turn.prefix_padding_ms / MS_PER_S,
+        )
+        if self._vad is None:
+            self._vad = SileroVad()
+        return TurnDetector(self._vad, config)
