@@ -1,0 +1,1 @@
+from tests.server.conftest import client, runtime  # noqa: F401  (the server tests' app and runtime)
