@@ -270,7 +270,7 @@ def test_a_reply_longer_than_max_utterances_is_spoken_only_that_far(speaker, tts
         return speech, await listen(speech)
 
     speech, chunks = run(main)
-    assert speech.truncated and speech.utterances == ["Sentence 0.", "Sentence 1."]
+    assert speech.truncated and speech.utterances == ["Sentence zero.", "Sentence one."]  # read as words
     assert len(written) < 20  # the reply stopped being read once nothing more would be spoken
     assert_exact(chunks, speech, tts.codec)
 
