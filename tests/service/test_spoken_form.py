@@ -192,7 +192,7 @@ def test_a_client_streamed_text_is_not_read_as_markdown(runtime, given):
         await listen(speech)
 
     run(main)
-    assert given == ["Item **one** is #1."]
+    assert given == ["Item **one** is number one."]  # markers kept; the language rules still read "#1"
 
 
 def test_a_chat_reply_with_normalize_off_is_spoken_as_written(runtime, languages, given):
