@@ -115,3 +115,19 @@ def test_a_turn_ended_during_an_answer_without_interrupt_response_gets_no_respon
     assert sink.first("error")["error"]["code"] == "conversation_already_has_active_response"
     committed = sink.first("input_audio_buffer.committed")["item_id"]
     assert any(e["item"]["id"] == committed for e in sink.all("conversation.item.added"))  # the turn is kept
+
+
+def test_an_out_of_band_response_over_the_socket_in_the_beta_dialect(client):
+    item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hello there."}]}
+    side = {"conversation": "none", "modalities": ["text"], "max_response_output_tokens": TOKENS}
+    with client.websocket_connect("/v1/realtime", headers={"OpenAI-Beta": "realtime=v1"}) as ws:
+        assert ws.receive_json()["type"] == "session.created"
+        ws.send_json({"type": "conversation.item.create", "item": item})
+        ws.send_json({"type": "response.create", "response": side})
+        seen = []
+        while not seen or seen[-1]["type"] != "response.done":
+            seen.append(ws.receive_json())
+            assert seen[-1]["type"] != "error", seen[-1]
+    kinds = [e["type"] for e in seen]
+    assert kinds.count("conversation.item.created") == 1  # the user's item; the answer joins none
+    assert "response.text.delta" in kinds and seen[-1]["response"]["conversation_id"] is None
