@@ -44,6 +44,36 @@ def decode_append(audio: Any) -> np.ndarray:
     return pcm16_to_float(pcm)
 
 
+def decode_item_audio(audio: str, param: str) -> np.ndarray:
+    """A ``conversation.item.create``'s audio (base64 pcm16, 24 kHz) at the recogniser's rate: at
+    least MIN_COMMIT_MS and at most MAX_BUFFER_S, like a committed buffer. The size is checked
+    before decoding, so a huge string costs no more than the frame it came in."""
+    max_bytes = int(MAX_BUFFER_S * AUDIO_RATE) * PCM16_BYTES
+    if len(audio) > _base64_length(max_bytes):
+        raise InvalidInputError(
+            f"the item's audio is longer than {MAX_BUFFER_S:g} s: send a shorter turn, or stream it "
+            "with input_audio_buffer.append (server VAD cuts it into turns)",
+            param=param,
+            code="input_audio_buffer_full",
+        )
+    try:
+        samples = decode_append(audio)
+    except InvalidInputError as exc:
+        raise InvalidInputError(exc.message, param=param) from None
+    if samples.size * MS_PER_S < MIN_COMMIT_MS * AUDIO_RATE:
+        raise InvalidInputError(
+            f"the item's audio is shorter than {MIN_COMMIT_MS} ms: send at least that much pcm16 "
+            f"at {AUDIO_RATE} Hz",
+            param=param,
+            code="input_audio_buffer_commit_empty",
+        )
+    return PcmResampler(AUDIO_RATE).process(samples)
+
+
+def _base64_length(size: int) -> int:
+    return -(-size // 3) * 4  # base64 writes 4 characters for every 3 bytes, padded
+
+
 def ms_of(samples: int) -> int:
     """Milliseconds of recogniser-rate audio."""
     return round(samples * MS_PER_S / STT_RATE)

@@ -52,8 +52,9 @@ class Item:
 
 
 def item_from_client(raw: Any) -> Item:
-    """A ``conversation.item.create``'s item: a message of one text part (or a user's audio part
-    with its transcript). InvalidInputError names what else was sent, and why it is refused."""
+    """A ``conversation.item.create``'s item: a message of text parts, a user's audio part with its
+    transcript, or a user's audio part alone (its ``text`` None until the session has it
+    transcribed). InvalidInputError names what else was sent, and why it is refused."""
     if not isinstance(raw, dict):
         raise InvalidInputError("item must be an object", param="item")
     kind = raw.get("type", "message")
@@ -80,12 +81,11 @@ def item_from_client(raw: Any) -> Item:
                 param=f"item.content[{index}].type",
             )
         value = part.get("transcript" if ptype in ("input_audio", "output_audio", "audio") else "text")
-        if ptype == "input_audio" and part.get("audio"):
-            raise InvalidInputError(
-                "audio inside conversation.item.create is not transcribed here: stream it with "
-                "input_audio_buffer.append and commit it, or send its transcript",
-                param=f"item.content[{index}].audio",
-            )
+        if ptype == "input_audio" and part.get("audio") is not None:
+            _check_audio_part(part["audio"], len(content), index)
+            value = None  # the server's Whisper writes its transcript (the session starts it)
+            types.add(ptype)
+            continue
         if not isinstance(value, str):
             raise InvalidInputError(
                 "each content part needs its text (or transcript)", param=f"item.content[{index}]"
@@ -98,7 +98,32 @@ def item_from_client(raw: Any) -> Item:
     item_id = raw.get("id")
     if item_id is not None and not isinstance(item_id, str):
         raise InvalidInputError("item.id must be a string", param="item.id")
-    return Item(id=item_id or new_id("item"), role=role, content_type=content_type, text="".join(texts))
+    text = None if item_audio(raw) is not None else "".join(texts)
+    return Item(id=item_id or new_id("item"), role=role, content_type=content_type, text=text)
+
+
+def item_audio(raw: dict[str, Any]) -> str | None:
+    """The base64 pcm16 of a user's ``input_audio`` part, checked by ``item_from_client`` (its
+    transcript is the server's to write), or None for an item of text."""
+    content = raw.get("content")
+    part = content[0] if isinstance(content, list) and len(content) == 1 else None
+    if isinstance(part, dict) and part.get("type") == "input_audio" and part.get("audio") is not None:
+        audio = part["audio"]
+        return audio if isinstance(audio, str) else None
+    return None
+
+
+def _check_audio_part(audio: Any, parts: int, index: int) -> None:
+    if not isinstance(audio, str) or not audio:
+        raise InvalidInputError(
+            "an input_audio part's audio must be a base64 string of pcm16 audio (24 kHz mono)",
+            param=f"item.content[{index}].audio",
+        )
+    if parts != 1:  # one audio turn per item: its transcript is the item's whole text
+        raise InvalidInputError(
+            "an item with audio carries that one input_audio part: send its text parts as another item",
+            param="item.content",
+        )
 
 
 class Conversation:

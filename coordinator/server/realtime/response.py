@@ -5,7 +5,8 @@ with the caps, look-ahead and metrics every door has), framed as OpenAI's events
 ``response.content_part.added``, the audio deltas (base64 pcm16) with their transcript deltas,
 ``response.output_audio.done``, ``response.output_audio_transcript.done``,
 ``response.content_part.done``, ``response.output_item.done``, ``conversation.item.done``,
-``response.done`` with the usage. A cancelled response ends with ``response.done`` alone
+``response.done`` with the usage (an out-of-band response's item is announced by the
+``response.*`` events alone: it joins no conversation). A cancelled response ends with ``response.done`` alone
 (status ``cancelled``), sent by whoever cancelled it."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from coordinator.llm.chat import ChatMessage
 from coordinator.server.realtime.config import AUDIO_RATE, SessionConfig
 from coordinator.server.realtime.events import new_id
 from coordinator.server.realtime.items import MS_PER_S, Item, cut_to_heard
+from coordinator.server.realtime.target import Target
 from coordinator.service.conversation import Answer, Conversation
 from coordinator.service.metrics import SpeechEndpoint
 
@@ -34,10 +36,13 @@ class Response:
     """A response in flight: its item, what it has written and spoken, and when speech began
     (to estimate what the listener heard when it is cut short)."""
 
-    def __init__(self, config: SessionConfig, item: Item, *, clock: Clock) -> None:
+    def __init__(
+        self, config: SessionConfig, item: Item, *, clock: Clock, target: Target | None = None
+    ) -> None:
         self.id = new_id("resp")
         self.config = config
         self.item = item
+        self.target = target or Target()
         self.answer = Answer()
         self.status = "in_progress"
         self.status_details: dict[str, Any] | None = None
@@ -91,7 +96,7 @@ class Response:
                 "output": {"format": {"type": "audio/pcm", "rate": AUDIO_RATE}, "voice": self.config.voice}
             },
             "usage": self._usage() if done else None,
-            "metadata": None,
+            "metadata": self.target.metadata,
         }
 
     def _usage(self) -> dict[str, Any]:
@@ -134,7 +139,8 @@ async def run_response(
         "response.output_item.added",
         {"response_id": response.id, "output_index": 0, "item": item.wire(beta=beta)},
     )
-    await emit("conversation.item.added", {"previous_item_id": previous, "item": item.wire(beta=beta)})
+    if not response.target.out_of_band:  # out of band: the item is no conversation's
+        await emit("conversation.item.added", {"previous_item_id": previous, "item": item.wire(beta=beta)})
     await emit("response.content_part.added", {**where, "part": {"type": part_kind, text_key: ""}})
     text_delta = "response.output_audio_transcript.delta" if response.audio else "response.output_text.delta"
     try:
@@ -177,5 +183,6 @@ async def run_response(
         "response.output_item.done",
         {"response_id": response.id, "output_index": 0, "item": item.wire(beta=beta)},
     )
-    await emit("conversation.item.done", {"item": item.wire(beta=beta)})
+    if not response.target.out_of_band:
+        await emit("conversation.item.done", {"item": item.wire(beta=beta)})
     await emit("response.done", {"response": response.wire(beta=beta)})

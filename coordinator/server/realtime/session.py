@@ -3,9 +3,10 @@ layer (the recogniser, the turn detector, the conversation turn). It holds the s
 settings, the input audio buffer, the conversation's items and the response in flight; the route
 (``server/routes/realtime_ws.py``) only hands it the client's frames and sends what it emits.
 
-Why this module is near 400 lines: it is the protocol's state machine (audio in → turns →
-items → responses, barge-in and truncation between them); the settings, the items and the
-response's framing live beside it (config.py, items.py, response.py)."""
+Why this module is near 500 lines: it is the protocol's state machine (audio in → turns →
+items → responses, the conversation's and out-of-band ones, barge-in and truncation between
+them), one set of state that splitting would only pass around; the settings, the items, the
+response's framing and its target live beside it (config.py, items.py, response.py, target.py)."""
 
 from __future__ import annotations
 
@@ -37,9 +38,10 @@ from coordinator.server.realtime.config import (
     session_object,
     updated,
 )
-from coordinator.server.realtime.input_audio import InputAudio
-from coordinator.server.realtime.items import Conversation, Item, item_from_client
+from coordinator.server.realtime.input_audio import InputAudio, decode_item_audio
+from coordinator.server.realtime.items import Conversation, Item, item_audio, item_from_client
 from coordinator.server.realtime.response import Response, run_response
+from coordinator.server.realtime.target import response_target
 from coordinator.service.conversation import Conversation as Turn
 from coordinator.service.failures import stream_failure
 from coordinator.service.lifecycle import IdleTimeout, Lifecycle
@@ -54,6 +56,9 @@ Received = bytes | str | None
 # What one bad event raises: answered with an error event, and the session goes on (a voice that
 # was deleted is the client's mistake too). Other failures end the session (the route says why).
 EVENT_ERRORS = (InvalidInputError, VoiceNotFoundError)
+# Out-of-band responses (conversation "none") that may run at once beside the conversation's
+# one: OpenAI allows several; each holds a chat and a speech slot, so a client gets a few.
+MAX_OUT_OF_BAND = 2
 
 
 class RealtimeSink(Protocol):
@@ -94,8 +99,9 @@ class RealtimeSession:
         self._input = InputAudio(self.config.turn_detection)
         self._speech_item: str | None = None  # the item id of the turn being spoken
         self._transcripts: dict[str, asyncio.Task[None]] = {}
-        self._response: Response | None = None
+        self._response: Response | None = None  # the default conversation's response
         self._response_task: asyncio.Task[None] | None = None
+        self._out_of_band: dict[str, tuple[Response, asyncio.Task[None]]] = {}
 
     @property
     def hearing_speech(self) -> bool:
@@ -134,6 +140,7 @@ class RealtimeSession:
 
     async def close(self) -> None:
         tasks = [self._response_task, *self._transcripts.values()]
+        tasks += [task for _, task in self._out_of_band.values()]
         for task in tasks:
             if task is not None and not task.done():
                 task.cancel()
@@ -167,7 +174,7 @@ class RealtimeSession:
         elif kind == ev.RESPONSE_CREATE:
             await self._start_response(event.get("response"))
         elif kind == ev.RESPONSE_CANCEL:
-            if not await self._cancel_response("client_cancelled"):
+            if not await self._cancel_response("client_cancelled", response_id=event.get("response_id")):
                 raise InvalidInputError(
                     "Cancellation failed: no active response found",
                     param="type",
@@ -238,7 +245,13 @@ class RealtimeSession:
             self._transcribe(item, audio), name="realtime-transcript"
         )
         if respond and self.config.kind == "realtime":
-            await self._start_response(None, started=ended_at)
+            try:
+                await self._start_response(None, started=ended_at)
+            except EVENT_ERRORS as exc:
+                # OpenAI's: with interrupt_response off, a turn that ends while the model answers
+                # gets no response of its own (the next response.create reads it); the error says
+                # so, and the append's other turns still go out.
+                await self._error(exc, None)
 
     async def _transcribe(self, item: Item, audio: np.ndarray) -> None:
         language = self.config.transcription.language if self.config.transcription else None
@@ -256,6 +269,11 @@ class RealtimeSession:
             self._transcripts.pop(item.id, None)
         item.text = transcript.text.strip()
         if self.config.transcription is not None or self.config.kind == "transcription":
+            if item.text:  # whisper-1's way: one delta carrying the whole transcript, then .completed
+                await self._emit(
+                    "conversation.item.input_audio_transcription.delta",
+                    {"item_id": item.id, "content_index": 0, "delta": item.text},
+                )
             await self._emit(
                 "conversation.item.input_audio_transcription.completed",
                 {
@@ -270,12 +288,20 @@ class RealtimeSession:
     # --- items ---------------------------------------------------------------------------------
 
     async def _create_item(self, event: dict[str, Any]) -> None:
-        item = item_from_client(event.get("item"))
+        raw = event.get("item")
+        item = item_from_client(raw)
+        encoded = item_audio(raw) if isinstance(raw, dict) else None
+        audio = None if encoded is None else decode_item_audio(encoded, "item.content[0].audio")
         self._limits.check_text(item.text or "", param="item.content")
         previous = self.items.add(item, after=event.get("previous_item_id"))
         await self._emit(
             "conversation.item.added", {"previous_item_id": previous, "item": item.wire(beta=self._beta)}
         )
+        if audio is not None:  # heard as a committed turn is: its transcript, then conversation.item.done
+            self._transcripts[item.id] = asyncio.create_task(
+                self._transcribe(item, audio), name="realtime-transcript"
+            )
+            return
         await self._emit(
             "conversation.item.done", {"previous_item_id": previous, "item": item.wire(beta=self._beta)}
         )
@@ -313,7 +339,14 @@ class RealtimeSession:
                 "'realtime') for answers",
                 param="type",
             )
-        if self._response is not None:
+        target = response_target(overrides, self.items)
+        if target.out_of_band and len(self._out_of_band) >= MAX_OUT_OF_BAND:
+            raise InvalidInputError(
+                f"{MAX_OUT_OF_BAND} out-of-band responses are running: wait for a response.done",
+                param="response.conversation",
+                code="too_many_active_responses",
+            )
+        if not target.out_of_band and self._response is not None:
             raise InvalidInputError(
                 "Conversation already has an active response in progress: cancel it (response.cancel) "
                 "or wait for response.done",
@@ -332,29 +365,38 @@ class RealtimeSession:
                 f"audio is {AUDIO_RATE} Hz: choose a voice of a 24 kHz model",
                 param="response.voice",
             )
-        if not self._transcripts:  # (a transcript on its way is a user's turn to answer)
-            self.items.history(config.instructions, max_messages=0)  # refused before it starts
+        context = self.items if target.context is None else target.context
+        if target.context is not None or not self._transcripts:  # (a transcript on its way: a turn)
+            context.history(config.instructions, max_messages=0)  # refused before it starts
         kind = "output_audio" if "audio" in config.modalities else "output_text"
         item = Item(
             id=ev.new_id("item"), role="assistant", content_type=kind, text=None, status="in_progress"
         )
-        response = Response(config, item, clock=self._clock)
+        response = Response(config, item, clock=self._clock, target=target)
         item.response = response
-        self._response = response
         await self._emit("response.created", {"response": response.wire(beta=self._beta, output=False)})
-        self._response_task = asyncio.create_task(
-            self._respond(response, voice.voice, voice.model.model_id, started or time.perf_counter()),
+        task = asyncio.create_task(
+            self._respond(
+                response, context, voice.voice, voice.model.model_id, started or time.perf_counter()
+            ),
             name="realtime-response",
         )
+        if target.out_of_band:
+            self._out_of_band[response.id] = (response, task)
+        else:
+            self._response, self._response_task = response, task
 
-    async def _respond(self, response: Response, voice: str, model: str, started: float) -> None:
+    async def _respond(
+        self, response: Response, context: Conversation, voice: str, model: str, started: float
+    ) -> None:
         try:
             for pending in list(self._transcripts.values()):
                 await asyncio.shield(pending)  # the answer reads the transcripts
-            history, said = self.items.history(
+            history, said = context.history(
                 response.config.instructions, max_messages=self._limits.max_history_messages - 1
             )
-            previous = self.items.add(response.item)
+            # Out of band, the item joins no conversation (and is no earlier item's successor).
+            previous = None if response.target.out_of_band else self.items.add(response.item)
             turn = Turn(self._runtime, self._limits, self._speaker)
             turn.check_history(history, param="conversation")
             await run_response(
@@ -383,15 +425,23 @@ class RealtimeSession:
         finally:
             if self._response is response:
                 self._response = None
+            self._out_of_band.pop(response.id, None)
 
-    async def _cancel_response(self, reason: str, *, truncate: bool = False) -> bool:
-        """Stop the response in flight (True), or say there was none (False). ``truncate``
-        (barge-in): its item keeps only what the listener heard, by the estimate of real-time
-        playback, and the client is told with ``conversation.item.truncated``."""
-        response, task = self._response, self._response_task
+    async def _cancel_response(self, reason: str, *, truncate: bool = False, response_id: Any = None) -> bool:
+        """Stop a response in flight (True), or say there was none (False): the one named by
+        ``response_id``, else the conversation's (out-of-band ones run on, as OpenAI's do).
+        ``truncate`` (barge-in): its item keeps only what the listener heard, by the estimate of
+        real-time playback, and the client is told with ``conversation.item.truncated``."""
+        found: tuple[Response | None, asyncio.Task[None] | None]
+        if response_id is not None and response_id in self._out_of_band:
+            found = self._out_of_band.pop(response_id)
+        elif response_id is None or (self._response is not None and self._response.id == response_id):
+            found, self._response = (self._response, self._response_task), None
+        else:
+            return False
+        response, task = found
         if response is None or task is None or task.done():
             return False
-        self._response = None
         heard = response.heard_ms()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

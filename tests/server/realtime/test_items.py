@@ -7,7 +7,7 @@ import pytest
 
 from coordinator.errors import InvalidInputError
 from coordinator.llm.chat import ChatMessage
-from coordinator.server.realtime.items import Conversation, Item, cut_to_heard, item_from_client
+from coordinator.server.realtime.items import Conversation, Item, cut_to_heard, item_audio, item_from_client
 
 
 def _text(role: str, text: str, kind: str = "input_text") -> dict:
@@ -77,8 +77,16 @@ def test_an_item_goes_after_the_one_named_and_ids_are_unique():
         ({"type": "message", "role": "user", "content": []}, "item.content"),
         (_text("user", "x", "output_text"), "item.content[0].type"),
         (
-            {"type": "message", "role": "user", "content": [{"type": "input_audio", "audio": "AAAA"}]},
+            {"type": "message", "role": "user", "content": [{"type": "input_audio", "audio": 5}]},
             "item.content[0].audio",
+        ),
+        (
+            {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_audio", "audio": "AAAA"}, {"type": "input_text", "text": "x"}],
+            },
+            "item.content",
         ),
         ("nope", "item"),
     ],
@@ -101,3 +109,16 @@ def test_a_spoken_text_is_cut_to_the_words_heard():
     assert cut_to_heard(text, 0, 1000) == ""
     assert cut_to_heard(text, 500, 1000) == "one two"  # half the characters, at a word's end
     assert cut_to_heard(text, 300, 1000) == "one"
+
+
+def test_a_users_audio_item_waits_for_its_transcript_and_hands_its_audio_over():
+    raw = {"type": "message", "role": "user", "content": [{"type": "input_audio", "audio": "AAAA"}]}
+    item = item_from_client(raw)
+    assert (item.role, item.content_type, item.text) == ("user", "input_audio", None)
+    assert item_audio(raw) == "AAAA"
+    with_transcript = {
+        "type": "message",
+        "role": "user",
+        "content": [{"type": "input_audio", "transcript": "Hi"}],
+    }
+    assert item_from_client(with_transcript).text == "Hi" and item_audio(with_transcript) is None
