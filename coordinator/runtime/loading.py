@@ -32,6 +32,7 @@ from coordinator.engine.llama_model import LlamaModel
 from coordinator.engine.sampling import SamplingParams
 from coordinator.errors import ConfigError, ModelNotFoundError
 from coordinator.llm.chat import ChatMessage, TextModel
+from coordinator.normalize.api import warm_up as normalize_warm_up
 from coordinator.orpheus.layout import FRAME_TOKENS
 from coordinator.orpheus.vocab import OrpheusVocab
 from coordinator.runtime.memory import release_free_heap
@@ -328,6 +329,9 @@ class Runtime:
         )
         engines.append((self.llm.engine, chat))
         streams = [engine.submit(request) for engine, request in engines]  # the engines run together
+        # Each served language's reading rules (CLDR spell-out, patterns): tens of ms the first
+        # request in that language would otherwise pay before its first audio.
+        normalize_warm_up({language for model in self.speech for language in model.languages})
         for stream in streams:
             while not stream.next_batch(timeout=WARM_UP_TIMEOUT_S).finished:
                 pass
