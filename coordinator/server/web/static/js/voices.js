@@ -245,8 +245,8 @@ export class VoicesView {
     button.disabled = true;
     try {
       await this.app.api.deleteVoice(voice.id);
-      li.remove();
-      await this.app.refreshVoices();
+      li.dataset.state = "deleted";
+      await this.app.refreshVoices(); // redraws the list, and the pickers, without it
     } catch (error) {
       button.disabled = false;
       this.app.reportError(error, this.el.error);
