@@ -63,7 +63,7 @@ FROM ${CUDA_RUNTIME_BASE} AS gpu
 RUN apt-get update && apt-get install -y --no-install-recommends python3 libgomp1 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 app \
-    && mkdir -p /models && chown app:app /models
+    && mkdir -p /models /voices && chown app:app /models /voices
 COPY --from=gpu-build /opt/venv /opt/venv
 COPY --from=gpu-build /src/models.yaml /app/models.yaml
 COPY --from=gpu-build /src/scripts /app/scripts
@@ -71,6 +71,7 @@ COPY --from=gpu-build /src/scripts /app/scripts
 ENV PATH=/opt/venv/bin:$PATH \
     MODELS_CONFIG=/app/models.yaml \
     MODELS_DIR=/models \
+    VOICES_DIR=/voices \
     HF_HOME=/models/.hf \
     HOST=0.0.0.0 \
     PORT=8080 \
@@ -80,6 +81,8 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /app
 USER 10001:10001
 VOLUME ["/models"]
+# Custom voices (people's recordings and their codes): kept apart from the downloads.
+VOLUME ["/voices"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30m --retries=3 \
     CMD python3 -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('PORT', '8080'), timeout=4)"
@@ -118,7 +121,7 @@ FROM ${CPU_BASE} AS cpu
 RUN apt-get update && apt-get install -y --no-install-recommends python3 libgomp1 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 app \
-    && mkdir -p /models && chown app:app /models
+    && mkdir -p /models /voices && chown app:app /models /voices
 COPY --from=cpu-build /opt/venv /opt/venv
 COPY --from=cpu-build /src/models.yaml /app/models.yaml
 COPY --from=cpu-build /src/scripts /app/scripts
@@ -126,6 +129,7 @@ COPY --from=cpu-build /src/scripts /app/scripts
 ENV PATH=/opt/venv/bin:$PATH \
     MODELS_CONFIG=/app/models.yaml \
     MODELS_DIR=/models \
+    VOICES_DIR=/voices \
     HF_HOME=/models/.hf \
     HOST=0.0.0.0 \
     PORT=8080 \
@@ -136,6 +140,8 @@ WORKDIR /app
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
 VOLUME ["/models"]
+# Custom voices (people's recordings and their codes): kept apart from the downloads.
+VOLUME ["/voices"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30m --retries=3 \
     CMD python3 -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('PORT', '8080'), timeout=4)"

@@ -6,13 +6,22 @@
 #   2. writes the synthetic real-shape models (Orpheus 3B Q8_0 and Q4_K_M, Gemma 2 2B Q8_0, SNAC);
 #   3. runs the GPU tests (pytest -m gpu): full offload, SNAC on CUDA exact, its own stream,
 #      SNAC_COMPILE CUDA graphs, a real CUDA out-of-memory answered 503 and recovered from;
-#   4. runs `coordinator bench --synthetic` with Orpheus Q8_0 and Q4_K_M.
+#   4. runs `coordinator bench --synthetic` with Orpheus Q8_0 and Q4_K_M; with Q8_0 also a synthetic
+#      pretrained (cloning) Orpheus: custom voices' first audio with 10 s and 30 s references;
+#   5. scores a real pretrained Orpheus' cloned voice against its reference (voice similarity,
+#      benchmarks/voice_similarity.py) when the real weights are given (PROOF_PRETRAINED_GGUF ...,
+#      below); skipped, saying so, otherwise.
 # Everything (logs, JSON, junit XML, versions) goes to $OUT. Exit 0 only if every step passed.
 #
 #   OUT=/some/dir benchmarks/gpu_proof.sh            # on the GPU host (about 10 minutes)
 #   OUT=/tmp/dry benchmarks/gpu_proof.sh --cpu-dry-run  # here: same steps, tiny shapes, CPU, this venv
 #
 # Budgets (seconds, environment): PROOF_BENCH_SECONDS per bench run (default 170 on a GPU).
+# Voice similarity (step 5) needs, besides transformers' wheels in benchmarks/gpu_wheels
+# (transformers, tokenizers, safetensors, regex): PROOF_PRETRAINED_GGUF (the pretrained Orpheus),
+# PROOF_SNAC_DIR (hubertsiuzdak/snac_24khz), PROOF_SPEAKER_MODEL (microsoft/wavlm-base-plus-sv),
+# PROOF_REFERENCE_WAV and PROOF_REFERENCE_TEXT (a clean 3-30 s recording of one person and what it
+# says); PROOF_FINETUNE_GGUF (the fine-tune) adds the built-in voice's baseline the verdict needs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -46,6 +55,8 @@ if [ "$DRY_RUN" = 1 ]; then
     export SNAC_DEVICE=cpu N_GPU_LAYERS=0
     # The budget is a cap, not the run's length (a shared CPU can take minutes just to start).
     BENCH_ARGS=(--max-streams 2 --max-tokens 28 --max-seconds "${PROOF_BENCH_SECONDS:-300}")
+    # The random SNAC's encoder takes seconds per second of audio on a CPU: a short reference.
+    CLONED_ARGS=(--cloning --cloned-references 2)
 else
     step "1. install from benchmarks/gpu_wheels"
     WHEELS="$ROOT/benchmarks/gpu_wheels"
@@ -86,6 +97,7 @@ PYEOF
     SHAPES=()
     export SNAC_DEVICE=cuda N_GPU_LAYERS=-1
     BENCH_ARGS=(--max-seconds "${PROOF_BENCH_SECONDS:-170}")
+    CLONED_ARGS=(--cloning)
 fi
 
 step "versions"
@@ -112,7 +124,8 @@ from coordinator.bench.models import synthetic_models
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 for quant in ("Q8_0", "Q4_K_M"):
     started = time.monotonic()
-    _, models = synthetic_models(Path(sys.argv[1]), quant=quant, tiny=sys.argv[2] != "0")
+    # Q8_0's bench also loads a pretrained (cloning) stand-in, for the custom voices.
+    _, models = synthetic_models(Path(sys.argv[1]), quant=quant, tiny=sys.argv[2] != "0", cloning=quant == "Q8_0")
     for role, info in models.items():
         print(f"{quant} {role}: {info['path']} {info.get('size_bytes', 0) / 1e9:.2f} GB")
     print(f"{quant}: {time.monotonic() - started:.1f} s")
@@ -127,11 +140,34 @@ GPU_TESTS=(tests/engine/test_gpu_offload.py tests/audio/test_snac_cuda.py tests/
 
 step "4. coordinator bench --synthetic"
 for quant in Q8_0 Q4_K_M; do
+    EXTRA=()
+    [ "$quant" = Q8_0 ] && EXTRA=("${CLONED_ARGS[@]}")
     "$PY" -m coordinator bench --synthetic "${SHAPES[@]}" --quant "$quant" --models-dir "$MODELS" \
-        "${BENCH_ARGS[@]}" --out "$OUT/bench-$quant.json" 2> "$OUT/bench-$quant.log" |
+        "${BENCH_ARGS[@]}" "${EXTRA[@]}" --out "$OUT/bench-$quant.json" 2> "$OUT/bench-$quant.log" |
         tee "$OUT/bench-$quant.txt"
     [ "${PIPESTATUS[0]}" = 0 ] || fail "bench $quant (see $OUT/bench-$quant.log)"
 done
+
+step "5. voice similarity of a real pretrained Orpheus"
+SIMILARITY_NEEDS=(PROOF_PRETRAINED_GGUF PROOF_SNAC_DIR PROOF_SPEAKER_MODEL PROOF_REFERENCE_WAV PROOF_REFERENCE_TEXT)
+UNSET=()
+for name in "${SIMILARITY_NEEDS[@]}"; do [ -n "${!name:-}" ] || UNSET+=("$name"); done
+if [ "${#UNSET[@]}" != 0 ]; then
+    echo "skipped: no real weights here (unset: ${UNSET[*]}); see benchmarks/voice_similarity.py" |
+        tee "$OUT/voice_similarity.txt"
+elif ! "$PY" -c 'import transformers' 2>/dev/null; then
+    echo "skipped: transformers is not installed (put its wheels in benchmarks/gpu_wheels)" |
+        tee "$OUT/voice_similarity.txt"
+else
+    SIMILARITY_ARGS=(--pretrained "$PROOF_PRETRAINED_GGUF" --snac "$PROOF_SNAC_DIR"
+        --speaker-model "$PROOF_SPEAKER_MODEL" --reference "$PROOF_REFERENCE_WAV"
+        --transcript "$PROOF_REFERENCE_TEXT" --out "$OUT/voice_similarity.json")
+    [ -n "${PROOF_FINETUNE_GGUF:-}" ] && SIMILARITY_ARGS+=(--finetune "$PROOF_FINETUNE_GGUF")
+    if [ "$DRY_RUN" = 1 ]; then SIMILARITY_ARGS+=(--device cpu --n-gpu-layers 0); fi
+    "$PY" -m benchmarks.voice_similarity "${SIMILARITY_ARGS[@]}" 2> "$OUT/voice_similarity.log" |
+        tee "$OUT/voice_similarity.txt"
+    [ "${PIPESTATUS[0]}" = 0 ] || fail "voice similarity (see $OUT/voice_similarity.log)"
+fi
 
 if [ -z "${PROOF_KEEP_MODELS:-}" ] && [ -z "${PROOF_MODELS_DIR:-}" ]; then
     rm -rf "$MODELS"  # GBs of random weights: nothing to keep

@@ -143,6 +143,22 @@ def _build_parser() -> argparse.ArgumentParser:
         help=f"recommend N whose real-time factor p95 is at most this (default {DEFAULT_MARGIN})",
     )
     bench.add_argument("--no-chat", action="store_true", help="skip the /chat first-audio measurement")
+    bench.add_argument(
+        "--cloning",
+        action="store_true",
+        help="with --synthetic: also a random pretrained (cloning) Orpheus, so custom voices are measured",
+    )
+    bench.add_argument(
+        "--cloned-references",
+        type=lambda text: tuple(float(part) for part in text.split(",")),
+        default=(10.0, 30.0),
+        help="seconds of reference of the custom voices measured, comma-separated (default 10,30)",
+    )
+    bench.add_argument(
+        "--no-cloned",
+        action="store_true",
+        help="skip the custom voices' first audio (10 s and 30 s references; needs a cloning model)",
+    )
     bench.add_argument("--out", type=Path, default=Path("bench-capacity.json"), help="JSON report (.json)")
     return parser
 
@@ -265,6 +281,11 @@ def _bench_arguments(args: argparse.Namespace, settings: object) -> int:
         raise InvalidInputError(
             "--tiny needs --synthetic (it picks the synthetic models' shapes)", param="--tiny"
         )
+    if args.cloning and not args.synthetic:
+        raise InvalidInputError(
+            "--cloning needs --synthetic (with real models, set ORPHEUS_MODELS=...,pretrained)",
+            param="--cloning",
+        )
     if args.build_only and not args.synthetic:
         raise InvalidInputError("--build-only needs --synthetic", param="--build-only")
     _check_suffix(args.out, ".json", "--out")
@@ -305,7 +326,12 @@ def _bench(args: argparse.Namespace) -> str:
     if args.synthetic:
         directory = args.synthetic_dir or settings.models_dir / "synthetic"
         overrides, models = synthetic_models(
-            directory, quant=args.quant, llm_quant=args.synthetic_llm_quant, tiny=args.tiny, deadline=deadline
+            directory,
+            quant=args.quant,
+            llm_quant=args.synthetic_llm_quant,
+            tiny=args.tiny,
+            cloning=args.cloning,
+            deadline=deadline,
         )
         if args.build_only:
             return "\n".join(f"{role}: {info['path']}" for role, info in models.items())
@@ -319,6 +345,7 @@ def _bench(args: argparse.Namespace) -> str:
         deadline=deadline,
         margin=args.margin,
         chat=not args.no_chat,
+        cloned=() if args.no_cloned else args.cloned_references,
     )
     report = sweep(settings, config, models=models)
     write_report(report, args.out)

@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from coordinator.bench.cloned import REFERENCE_SECONDS, cloned_first_audio
 from coordinator.bench.host import device_memory, machine, memory_for, weight_repack_on
 from coordinator.bench.load import (
     SAMPLE_RATE,
@@ -67,6 +68,8 @@ class SweepConfig:
     margin: float = DEFAULT_MARGIN
     refine: int = 2
     chat: bool = True
+    # Custom voices' first audio with references of these lengths (s), when a cloning model is loaded.
+    cloned: tuple[float, ...] = REFERENCE_SECONDS
 
 
 def bench_settings(settings: Settings, *, max_streams: int, max_tokens: int) -> Settings:
@@ -190,8 +193,18 @@ async def _chat_first_audio(url: str, runs: int, deadline: float) -> list[float]
 
 def sweep(settings: Settings, config: SweepConfig, *, models: dict) -> dict:
     """Run the whole measurement against an in-process server; return the report (JSON-ready)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-voices-") as voices_dir:
+        # The bench's custom voices live and die here, never among the host's own (VOICES_DIR).
+        server_settings = bench_settings(
+            settings, max_streams=config.max_streams, max_tokens=config.max_tokens
+        ).model_copy(update={"voices_dir": Path(voices_dir)})
+        return _sweep(settings, server_settings, config, models=models)
+
+
+def _sweep(settings: Settings, server_settings: Settings, config: SweepConfig, *, models: dict) -> dict:
     started = time.monotonic()
-    server_settings = bench_settings(settings, max_streams=config.max_streams, max_tokens=config.max_tokens)
     audio_s = _audio_s(config.max_tokens)
     levels: list[dict] = []
     stopped_by = "max streams reached"
@@ -239,6 +252,15 @@ def sweep(settings: Settings, config: SweepConfig, *, models: dict) -> dict:
         if config.chat and time.monotonic() < config.deadline:
             logger.info("measuring /chat first audio (%d runs, one at a time)...", CHAT_RUNS)
             chat_times = asyncio.run(_chat_first_audio(url, CHAT_RUNS, config.deadline))
+        cloned: dict[str, Any] = {"skipped": "--no-cloned"}
+        if config.cloned:
+            cloned = cloned_first_audio(
+                url,
+                runtime,
+                references_s=config.cloned,
+                max_tokens=config.max_tokens,
+                deadline=config.deadline,
+            )
         memory = device_memory()
 
     recommended = recommend(levels, config.margin)
@@ -270,6 +292,7 @@ def sweep(settings: Settings, config: SweepConfig, *, models: dict) -> dict:
             "runs": chat_times,
             "median": statistics.median(chat_times) if chat_times else None,
         },
+        "cloned_voices": cloned,
         "memory": memory,
         "recommendation": {
             "max_concurrent_streams": recommended,

@@ -46,9 +46,11 @@ def synthetic_models(
     quant: str,
     llm_quant: str = "Q8_0",
     tiny: bool = False,
+    cloning: bool = False,
     deadline: float | None = None,
 ) -> tuple[dict, dict]:
-    """Write (or reuse) random-weight Orpheus, Gemma and SNAC in ``directory``.
+    """Write (or reuse) random-weight Orpheus, Gemma and SNAC in ``directory`` (and, with
+    ``cloning``, a pretrained Orpheus stand-in loaded beside it, for the custom voices).
 
     Returns the settings that point at them and their description for the report."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -86,12 +88,34 @@ def synthetic_models(
     )
     if not (snac / "pytorch_model.bin").is_file():
         write_random_snac(snac, seed=SYNTHETIC_SEED)
-    overrides = {"orpheus_model_path": orpheus, "llm_model_path": llm, "snac_model_path": snac}
+    overrides: dict[str, object] = {
+        "orpheus_model_path": orpheus,
+        "llm_model_path": llm,
+        "snac_model_path": snac,
+    }
     models = {
         "orpheus": _describe(orpheus, quant, shape=orpheus_shape, write_s=orpheus_s),
         "llm": _describe(llm, llm_quant, shape=llm_shape, write_s=llm_s),
         "snac": {"path": str(snac), "synthetic": True},
     }
+    if cloning:
+        # The pretrained model has the fine-tune's architecture and vocabulary: the same shape and
+        # quantization, other random weights.
+        pretrained = directory / f"orpheus-3b-pretrained-{size}-shape-random-{quant}.gguf"
+        pretrained_s = _timed_build(
+            pretrained,
+            build_orpheus_gguf,
+            shape=orpheus_shape,
+            quant=quant,
+            real_ids=real_ids,
+            seed=SYNTHETIC_SEED + 1,
+            deadline=deadline,
+        )
+        overrides |= {
+            "orpheus_models": ["en", "pretrained"],
+            "orpheus_model_paths": {"pretrained": pretrained},
+        }
+        models["pretrained"] = _describe(pretrained, quant, shape=orpheus_shape, write_s=pretrained_s)
     return overrides, models
 
 

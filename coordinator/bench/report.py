@@ -132,6 +132,13 @@ def summary(report: dict, saved: object) -> str:
     chat = report["chat_first_audio_s"]
     if chat["median"] is not None:
         lines.append(f"/chat first audio: {chat['median'] * 1000:.0f} ms (median of {len(chat['runs'])})")
+    for row in report.get("cloned_voices", {}).get("references", []):
+        if "first_audio_s_cold" in row:
+            lines.append(
+                f"custom voice, {row['reference_s']:.0f} s reference: first audio "
+                f"{row['first_audio_s_cold'] * 1000:.0f} ms cold, {row['first_audio_s_warm_p50'] * 1000:.0f} ms "
+                "with its reference cached"
+            )
     rec = report["recommendation"]
     need = rec["memory_needed"]
     if rec["max_concurrent_streams"]:

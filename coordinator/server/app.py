@@ -33,6 +33,7 @@ from coordinator.server.routes import (
     text,
     transcription,
     voice_ws,
+    voices,
 )
 from coordinator.server.security import SecurityMiddleware
 from coordinator.server.web import router as web
@@ -41,16 +42,19 @@ from coordinator.service.limits import RequestLimits
 from coordinator.service.metrics import Metrics, cuda_if_available
 from coordinator.service.startup import load_models
 from coordinator.service.voice_session import VOICE_IDLE_TIMEOUT_S
+from coordinator.service.voices import voice_cloning
 
 # Something that runs beside the HTTP app for its whole lifespan (the Wyoming listeners).
 Companion = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
 
 # What a browser page on an allowed origin may send and read (no cookies: keys travel in a header).
-CORS_METHODS = ["GET", "POST"]
+CORS_METHODS = ["GET", "POST", "DELETE"]
 CORS_HEADERS = ["Authorization", "Content-Type"]
 CORS_EXPOSED_HEADERS = ["Retry-After", "X-Transcript", "X-Transcript-Language"]
 # Routes whose bodies carry audio: limited by MAX_UPLOAD_BYTES instead of MAX_BODY_BYTES.
-UPLOAD_PATHS = frozenset({transcription.TRANSCRIPTIONS_PATH, transcription.TRANSLATIONS_PATH, "/chat"})
+UPLOAD_PATHS = frozenset(
+    {transcription.TRANSCRIPTIONS_PATH, transcription.TRANSLATIONS_PATH, "/chat", voices.VOICES_PATH}
+)
 
 
 def create_app(
@@ -68,7 +72,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = runtime
+        _serve(app, runtime)
         app.state.not_ready_reason = None
         async with contextlib.AsyncExitStack() as running:
             for companion in companions:
@@ -89,6 +93,7 @@ def create_app(
 
     app = FastAPI(title="Orpheus Coordinator", version=__version__, lifespan=lifespan)
     app.state.runtime = None  # until the lifespan sets it; /metrics may be scraped before
+    app.state.voice_cloning = None
     app.state.metrics = Metrics(lambda: app.state.runtime, cuda=cuda_if_available())
     app.state.settings = config
     app.state.limits = RequestLimits.from_settings(config)
@@ -129,6 +134,7 @@ def create_app(
     for routes in (
         models,
         metrics,
+        voices,  # before audio: GET /v1/audio/voices/voice_<hex> is a custom voice, not a model
         audio,
         text,
         chat,
@@ -151,7 +157,13 @@ async def _load(app: FastAPI, settings: Settings) -> None:
 
     runtime = await load_models(settings, app.state.lifecycle, report=report)
     if runtime is not None:
-        app.state.runtime = runtime
+        _serve(app, runtime)
+
+
+def _serve(app: FastAPI, runtime: Runtime | None) -> None:
+    """Serve ``runtime``, with its one custom-voice service (it holds the names being created)."""
+    app.state.voice_cloning = voice_cloning(runtime) if runtime is not None else None
+    app.state.runtime = runtime
 
 
 def _abort(app: FastAPI) -> None:

@@ -23,6 +23,7 @@ ERROR_DESCRIPTIONS = {
     400: "Invalid request: a field is missing, malformed, out of range or over a server limit",
     401: "No API key, or a wrong one (when the server has API_KEY set)",
     404: "The model named does not exist here",
+    409: "The custom voice's name is taken: by another custom voice, a built-in or OpenAI voice, a model",
     413: "The request body is larger than MAX_BODY_BYTES (MAX_UPLOAD_BYTES on the routes that take audio)",
     429: "Every slot and the wait queue are busy: retry after Retry-After seconds",
     503: "The models are still loading (or failed to), or no slot freed up in time: retry later",
@@ -32,6 +33,8 @@ ERROR_DESCRIPTIONS = {
 _ALWAYS = (401, 413, 503)
 # The name listings answer without a key too (security.py).
 _OPEN_PATHS = frozenset({"/health", "/v1/audio/voices", "/v1/audio/models", "/v1/audio/voices/{model}"})
+# A custom voice: fetching it is a listing (open), deleting it needs the key; both may be a 404.
+_CUSTOM_VOICE = "/v1/audio/voices/{voice_id}"
 # Operations that generate: they may name a model and wait for an engine slot.
 _GENERATES = frozenset(
     {
@@ -70,26 +73,32 @@ def document_responses(schema: dict[str, Any]) -> None:
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     for path, operations in schema.get("paths", {}).items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
             if path in SUCCESS_CONTENT:
                 responses.setdefault("200", {"description": "Successful Response"})["content"] = {
                     media_type: {"schema": body} for media_type, body in SUCCESS_CONTENT[path].items()
                 }
-            for status in _statuses(path, operation):
+            for status in _statuses(path, operation, method):
                 responses[str(status)] = {
                     "description": ERROR_DESCRIPTIONS[status],
                     "content": {"application/json": {"schema": _ERROR_REF}},
                 }
 
 
-def _statuses(path: str, operation: dict[str, Any]) -> list[int]:
-    statuses = [status for status in _ALWAYS if not (status == 401 and path in _OPEN_PATHS)]
+def _statuses(path: str, operation: dict[str, Any], method: str = "") -> list[int]:
+    # Only reading is open (security.py): creating and deleting a voice need the key.
+    opened = (path in _OPEN_PATHS or path == _CUSTOM_VOICE) and method in ("", "get", "head")
+    statuses = [status for status in _ALWAYS if not (status == 401 and opened)]
+    if path == _CUSTOM_VOICE:
+        return sorted([*statuses, 404])
     if operation.get("parameters") or operation.get("requestBody"):
         statuses.append(400)
     if path in _NAMES_A_MODEL:
         statuses.append(404)
+    if path == "/v1/audio/voices" and method == "post":
+        statuses.append(409)
     if path in _GENERATES:
         statuses.append(429)
     return sorted(statuses)

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from coordinator.errors import CoordinatorError
+from coordinator.errors import AuthenticationError, CoordinatorError
 from coordinator.server.body_limit import read_body
 from coordinator.server.credentials import accepting_protocol, given_key, how_to_send, key_protocol
 from coordinator.server.errors import domain_error_response, error_event, ws_close_code, ws_close_reason
 from coordinator.service.auth import ApiKeys
-from coordinator.service.connections import ClientSlots
+from coordinator.service.connections import ClientSlots, is_loopback
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,14 @@ OPEN_PATHS = frozenset({"/health", "/livez", "/readyz"})
 # from the browser without one. They reveal only names. Reading only: nothing else on these paths.
 OPEN_LISTINGS = re.compile(r"/v1/audio/(voices|models|voices/[^/]+)")
 OPEN_LISTING_METHODS = frozenset({"GET", "HEAD"})
+# Creating or deleting a custom voice copies or forgets someone's voice: it always needs the key,
+# and with no API_KEY set, only this machine may do it (ALLOW_NO_AUTH opens speech, not cloning).
+VOICE_CHANGES = re.compile(r"/v1/audio/voices(/[^/]+)?")
+VOICE_CHANGE_METHODS = frozenset({"POST", "DELETE"})
+NO_KEY_VOICE_CHANGES = (
+    "creating or deleting a custom voice from another machine needs an API key: set API_KEY=<secret> "
+    "on the server and send 'Authorization: Bearer <secret>', or do it on the server's own machine"
+)
 
 
 def is_open(scope: Scope) -> bool:
@@ -39,6 +47,16 @@ def is_open(scope: Scope) -> bool:
     if path in OPEN_PATHS:
         return True
     return scope.get("method") in OPEN_LISTING_METHODS and OPEN_LISTINGS.fullmatch(path) is not None
+
+
+def changes_voices(scope: Scope) -> bool:
+    """Whether this request creates or deletes a custom voice."""
+    return scope.get("method") in VOICE_CHANGE_METHODS and VOICE_CHANGES.fullmatch(scope["path"]) is not None
+
+
+def from_this_machine(scope: Scope) -> bool:
+    client = scope.get("client")
+    return client is not None and is_loopback(str(client[0]))
 
 
 class SecurityMiddleware:
@@ -87,6 +105,8 @@ class SecurityMiddleware:
 
     def _authenticate(self, scope: Scope) -> None:
         path = scope["path"]
+        if not self._keys.required and changes_voices(scope) and not from_this_machine(scope):
+            raise AuthenticationError(NO_KEY_VOICE_CHANGES)
         if (
             not self._keys.required
             or is_open(scope)

@@ -57,7 +57,7 @@ class SpeechHandler(WyomingConnection[Job]):
     def __init__(
         self, service: SpeechPort, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        super().__init__(service.context, lambda: service.info, reader, writer)
+        super().__init__(service.context, service.describe, reader, writer)
         self._service = service
         self._stream: TextStream | None = None  # the stream whose chunks are arriving
 

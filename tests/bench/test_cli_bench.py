@@ -20,6 +20,7 @@ BENCH_TIMEOUT_S = 300
     [
         (["--tiny"], "--tiny needs --synthetic"),
         (["--build-only"], "--build-only needs --synthetic"),
+        (["--cloning"], "--cloning needs --synthetic"),
         (["--synthetic", "--out", "report.txt"], "--out report.txt must end in .json"),
         (["--synthetic", "--max-tokens", "3"], "--max-tokens must be at least 7"),
         (["--synthetic", "--max-seconds", "0"], "--max-seconds must be positive"),
@@ -65,3 +66,30 @@ def test_the_synthetic_tiny_bench_runs_to_the_end_with_the_default_settings(tmp_
     assert measured["single_stream"]["audio_tokens_per_s"] > 0
     assert len(measured["chat_first_audio_s"]["runs"]) > 0
     assert "llama.cpp weight repack" in result.stderr
+
+
+def test_the_synthetic_bench_with_a_cloning_model_measures_a_custom_voices_first_audio(tmp_path):
+    """A random pretrained stand-in beside the fine-tune: a custom voice made in a temporary store,
+    its first audio cold (the reference prefilled) and warm (its KV cells kept). A 2 s reference
+    here: the random SNAC's encoder is slow on a shared CPU (the default is 10 s and 30 s)."""
+    report = tmp_path / "report.json"
+    args = ["--synthetic", "--tiny", "--cloning", "--cloned-references", "2", "--no-chat"]
+    args += ["--max-streams", "1", "--max-tokens", "28", "--out", str(report)]
+    result = subprocess.run(
+        [sys.executable, "-m", "coordinator", "bench", *args, "--models-dir", str(tmp_path / "models")],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO), "VOICES_DIR": str(tmp_path / "mine")},
+        capture_output=True,
+        text=True,
+        timeout=BENCH_TIMEOUT_S,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    measured = json.loads(report.read_text())
+    cloned = measured["cloned_voices"]
+    assert cloned["model"] and measured["models"]["pretrained"]["synthetic"] is True
+    (row,) = cloned["references"]
+    assert row["reference_s"] == 2.0 and row["reference_tokens"] > 0
+    assert row["first_audio_s_cold"] > 0 and row["first_audio_s_warm_p50"] > 0
+    assert len(row["runs"]) == 4
+    assert "custom voice, 2 s reference" in result.stdout
+    assert not (tmp_path / "mine").exists()  # the host's own voices are never touched

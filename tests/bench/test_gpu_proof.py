@@ -58,6 +58,11 @@ def test_the_cpu_dry_run_passes_every_step_and_saves_both_reports(tmp_path):
         assert report["levels"][0]["engine_steps"] and report["levels"][0]["snac_calls"]
         assert "max_concurrent_streams" in report["recommendation"]
         assert (out / f"bench-{quant}.txt").read_text().strip().endswith(f"bench-{quant}.json")
+    # Q8_0's bench measured a custom voice on the synthetic cloning model, too.
+    (cloned,) = json.loads((out / "bench-Q8_0.json").read_text())["cloned_voices"]["references"]
+    assert cloned["first_audio_s_cold"] > 0 and cloned["first_audio_s_warm_p50"] > 0
+    # No real pretrained weights here: the voice-similarity step says it skipped, and why.
+    assert (out / "voice_similarity.txt").read_text().startswith("skipped: no real weights here")
     assert not (out / "models").exists()  # GBs of random weights on a GPU host: removed
 
 

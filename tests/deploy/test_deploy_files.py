@@ -46,6 +46,21 @@ def test_services_keep_models_on_a_volume_restart_and_check_readiness(name):
     assert service["env_file"] == [{"path": ".env", "required": False}]
 
 
+@pytest.mark.parametrize("name", ["coordinator", "coordinator-cpu"])
+def test_services_keep_custom_voices_on_their_own_volume(name):
+    service = COMPOSE["services"][name]
+    assert "voices:/voices" in service["volumes"] and "voices" in COMPOSE["volumes"]
+    assert service["environment"]["VOICES_DIR"] == "/voices"
+
+
+@pytest.mark.parametrize("run", ["gpu", "cpu"])
+def test_the_images_give_the_voices_folder_to_the_server_user(run):
+    stage = _stage(run)
+    # A named volume copies the image's folder with its owner: the server (uid 10001) must own it.
+    assert "mkdir -p /models /voices && chown app:app /models /voices" in stage
+    assert 'VOLUME ["/voices"]' in stage and "VOICES_DIR=/voices" in stage
+
+
 def test_the_cpu_profile_needs_no_gpu():
     service = COMPOSE["services"]["coordinator-cpu"]
     assert service["profiles"] == ["cpu"] and "deploy" not in service

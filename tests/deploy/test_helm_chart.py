@@ -57,6 +57,7 @@ VALUE_SETS = {
     "existing-claim-no-download": {
         **KEY,
         "models": {"persistence": {"existingClaim": "models"}, "download": {"enabled": False}},
+        "voices": {"persistence": {"existingClaim": "voices"}},
         "podDisruptionBudget": {"enabled": False},
         "serviceAccount": {"create": False},
     },
@@ -178,7 +179,9 @@ def test_models_come_from_a_pvc_filled_by_the_download_command_and_mounted_read_
     assert env_of(server)["AUTO_DOWNLOAD"] == "0" and "HF_TOKEN" not in env_of(server)
     assert env_of(server)["API_KEY"] == {"secretKeyRef": {"name": "orpheus-keys", "key": "api-key"}}
     (volume,) = [v for v in pod["volumes"] if v["name"] == "models"]
-    claim = one(manifests, "PersistentVolumeClaim")
+    (claim,) = [
+        c for c in by_kind(manifests)["PersistentVolumeClaim"] if c["metadata"]["name"].endswith("-models")
+    ]
     assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
     assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
 
@@ -186,6 +189,36 @@ def test_models_come_from_a_pvc_filled_by_the_download_command_and_mounted_read_
     pod = one(manifests, "Deployment")["spec"]["template"]["spec"]
     assert "initContainers" not in pod and "PersistentVolumeClaim" not in by_kind(manifests)
     assert {"name": "models", "persistentVolumeClaim": {"claimName": "models"}} in pod["volumes"]
+
+
+def test_custom_voices_live_on_their_own_writable_pvc_kept_on_uninstall(tmp_path):
+    manifests = render(KEY, tmp_path)
+    pod = one(manifests, "Deployment")["spec"]["template"]["spec"]
+    server = server_container(manifests)
+    assert env_of(server)["VOICES_DIR"] == "/voices"
+    assert {"name": "voices", "mountPath": "/voices"} in server["volumeMounts"]  # written: not readOnly
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "voices"]
+    (claim,) = [
+        c for c in by_kind(manifests)["PersistentVolumeClaim"] if c["metadata"]["name"].endswith("-voices")
+    ]
+    assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    # The pod's fsGroup lets the non-root server write to the volume.
+    assert pod["securityContext"]["fsGroup"] == 10001
+
+    manifests = render({**KEY, "voices": {"persistence": {"existingClaim": "team-voices"}}}, tmp_path)
+    pod = one(manifests, "Deployment")["spec"]["template"]["spec"]
+    assert {"name": "voices", "persistentVolumeClaim": {"claimName": "team-voices"}} in pod["volumes"]
+    assert not any(
+        c["metadata"]["name"].endswith("-voices") for c in by_kind(manifests)["PersistentVolumeClaim"]
+    )
+
+    manifests = render({**KEY, "voices": {"persistence": {"enabled": False}}}, tmp_path)
+    pod = one(manifests, "Deployment")["spec"]["template"]["spec"]
+    assert {"name": "voices", "emptyDir": {}} in pod["volumes"]
+    with pytest.raises(RenderError, match="voices"):
+        render({**KEY, "voices": {"persistence": {"size": "a lot"}}}, tmp_path)  # the schema
 
 
 def test_probes_shutdown_and_rollout_follow_the_servers_lifecycle(tmp_path):

@@ -36,6 +36,9 @@ class VoiceCard(BaseModel):
     language: str = Field(description="ISO 639-1 code of what the voice speaks")
     alias_of: str | None = Field(None, description="For an OpenAI voice name: the voice that speaks it")
     default: bool = False
+    custom: bool = Field(
+        False, description="A custom (cloned) voice: its id is voice_<hex> (POST /v1/audio/voices)"
+    )
 
 
 class VoiceList(BaseModel):

@@ -149,3 +149,31 @@ def test_voices_in_open_webuis_shape_hide_aliases_and_group_by_language(page):
     assert [v["id"] for v in listing["voices"]] == ["tara", "pierre"]
     assert listing["groups"] == ["English", "French"]
     assert listing["voices"][1]["model"] == "orpheus-fr" and listing["default"] == "orpheus-en/tara"
+
+
+def test_custom_voices_are_picked_by_id_grouped_apart_and_never_the_default(page):
+    listing = run(
+        page,
+        """
+        const { normalizeVoices } = await imp("api");
+        return normalizeVoices({ voices: [
+          { id: "voice_0123456789abcdef", name: "Grandma", model: "orpheus-pretrained", language: "en", custom: true },
+          { id: "tara", name: "Tara", model: "orpheus-en", language: "en" },
+        ] });
+        """,
+    )
+    grandma, tara = listing["voices"]
+    assert grandma["key"] == "voice_0123456789abcdef" and grandma["custom"] is True
+    assert grandma["group"] == "Your voices" and grandma["model"] == "orpheus-pretrained"
+    assert listing["groups"] == ["Your voices", "en"] and listing["default"] == "orpheus-en/tara"
+
+
+def test_a_recording_is_named_after_its_container(page):
+    names = run(
+        page,
+        """
+        const { recordingName } = await imp("voices");
+        return ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/mp4", ""].map(recordingName);
+        """,
+    )
+    assert names == ["recording.webm", "recording.ogg", "recording.m4a", "recording.webm"]

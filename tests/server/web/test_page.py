@@ -11,7 +11,7 @@ from tests.server.web.conftest import screenshot, wait_until
 
 pytestmark = pytest.mark.browser
 
-TABS = ("speech", "chat", "status")
+TABS = ("speech", "chat", "voices", "status")
 PHONE = {"width": 390, "height": 844}
 PLAYED_ALL = (
     "(() => { const s = orpheus.player.stats(); return s.scheduled > 0 && s.played === s.scheduled; })()"

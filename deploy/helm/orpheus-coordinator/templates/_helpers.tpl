@@ -42,6 +42,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- default (printf "%s-models" (include "orpheus.fullname" .)) .Values.models.persistence.existingClaim -}}
 {{- end -}}
 
+{{- define "orpheus.voicesClaim" -}}
+{{- default (printf "%s-voices" (include "orpheus.fullname" .)) .Values.voices.persistence.existingClaim -}}
+{{- end -}}
+
 {{/* Fails the render on value combinations that cannot work, naming the fix. */}}
 {{- define "orpheus.validate" -}}
 {{- if and .Values.autoscaling.hpa.enabled .Values.autoscaling.keda.enabled -}}

@@ -3,6 +3,7 @@
 import { sseEvents } from "./sse.js";
 
 const KEY_STORAGE = "orpheus.apiKey";
+export const CUSTOM_GROUP = "Your voices";
 
 export class ApiError extends Error {
   /** `status` 0: the server could not be reached at all. */
@@ -64,6 +65,34 @@ export class Api {
     return normalizeVoices(await this.json("/v1/audio/voices"));
   }
 
+  /** Create a custom voice from `form` (FormData: name, audio_sample, transcript?, consent?),
+   * OpenAI's multipart shape. XMLHttpRequest, not fetch: only it reports the upload's progress
+   * (`onProgress(fraction)`, then `onProgress(null)` once sent and the server is working). */
+  createVoice(form, { onProgress = () => {}, signal } = {}) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", `${this.base}/v1/audio/voices`);
+      for (const [name, value] of Object.entries(this.headers())) xhr.setRequestHeader(name, value);
+      xhr.responseType = "text";
+      xhr.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable) onProgress(event.loaded / event.total);
+      });
+      xhr.upload.addEventListener("load", () => onProgress(null));
+      xhr.addEventListener("load", () => {
+        if (xhr.status >= 200 && xhr.status < 300) resolve(JSON.parse(xhr.responseText));
+        else reject(errorOfText(xhr.status, xhr.statusText, xhr.responseText));
+      });
+      xhr.addEventListener("error", () => reject(new ApiError("the server cannot be reached: is it running?")));
+      xhr.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")));
+      signal?.addEventListener("abort", () => xhr.abort());
+      xhr.send(form);
+    });
+  }
+
+  async deleteVoice(id) {
+    return this.json(`/v1/audio/voices/${encodeURIComponent(id)}`, { method: "DELETE" });
+  }
+
   /** A streamed speech response (`body` as for /v1/audio/speech). */
   speech(body, signal) {
     return this.request("/v1/audio/speech", { method: "POST", body, signal });
@@ -97,6 +126,15 @@ async function errorOf(response) {
   return new ApiError(message, { status: response.status, code, param });
 }
 
+function errorOfText(status, statusText, text) {
+  try {
+    const { error } = JSON.parse(text);
+    return new ApiError(error.message, { status, code: error.code ?? null, param: error.param ?? null });
+  } catch {
+    return new ApiError(`${status} ${statusText}`, { status });
+  }
+}
+
 function titleCase(id) {
   return id.charAt(0).toUpperCase() + id.slice(1);
 }
@@ -106,12 +144,16 @@ function titleCase(id) {
  * - Open WebUI's `{"voices": [{"id", "name", "model"?, "language"?, "alias_of"?}, ...]}`.
  * Aliases (OpenAI's names for our voices) are not separate voices: they are left out.
  * `group` is the model or language, when the listing says; the page groups only when there
- * are several. */
+ * are several. Custom (cloned) voices (`custom: true`) are picked by their id alone (unique,
+ * and it selects the cloning model) and grouped as "Your voices". */
 export function normalizeVoices(listing) {
   const voices = [];
   for (const entry of listing.voices ?? []) {
     if (typeof entry === "string") {
       voices.push({ key: entry, id: entry, name: titleCase(entry), model: null, group: null });
+    } else if (entry && typeof entry.id === "string" && entry.custom) {
+      const name = entry.name ?? entry.id;
+      voices.push({ key: entry.id, id: entry.id, name, model: entry.model ?? null, group: CUSTOM_GROUP, custom: true });
     } else if (entry && typeof entry.id === "string" && !entry.alias_of) {
       const model = entry.model ?? null;
       const group = entry.language ?? model;
@@ -121,6 +163,8 @@ export function normalizeVoices(listing) {
   }
   const groups = [...new Set(voices.map((v) => v.group))].filter((g) => g !== null);
   const fallback = voices.length ? voices[0].key : null;
-  const named = voices.find((v) => v.id === listing.default)?.key ?? fallback;
+  // A custom voice is never the page's first choice: it needs a recording someone made.
+  const builtIn = voices.find((v) => !v.custom)?.key ?? fallback;
+  const named = voices.find((v) => v.id === listing.default)?.key ?? builtIn;
   return { voices, groups: groups.length > 1 ? groups : [], default: named };
 }

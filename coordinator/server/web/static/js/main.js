@@ -7,6 +7,7 @@ import { StreamPlayer } from "./player.js";
 import { ResultStore } from "./results.js";
 import { SpeechView } from "./speech.js";
 import { StatusView } from "./status.js";
+import { VoicesView } from "./voices.js";
 
 // How often the status is asked for: often while waiting for the server, calmly once ready.
 const POLL_WAITING_MS = 1000;
@@ -24,6 +25,7 @@ class App {
     this.status = new StatusView();
     this.speech = new SpeechView(this);
     this.chat = new ChatView(this);
+    this.voices = new VoicesView(this);
     this.pollTimer = null;
   }
 
@@ -87,9 +89,7 @@ class App {
     const ready = status.status === "ready";
     if (ready && !this.ready) {
       // Newly ready (first load, or back after a restart): the voices may have changed.
-      const voices = await this.api.voices();
-      this.speech.setVoices(voices);
-      this.chat.setVoices(voices);
+      await this.refreshVoices();
     }
     this.speech.configure(status);
     this.chat.configure(status);
@@ -98,10 +98,19 @@ class App {
     this.setReady(ready);
   }
 
+  /** Read the voices again (after a start, or a custom voice made or deleted) into every picker. */
+  async refreshVoices() {
+    const voices = await this.api.voices();
+    this.speech.setVoices(voices);
+    this.chat.setVoices(voices);
+    this.voices.setVoices(voices);
+  }
+
   setReady(ready) {
     this.ready = ready;
     this.speech.updateButtons();
     this.chat.updateButtons();
+    this.voices.updateButtons();
   }
 
   setupKeyDialog() {

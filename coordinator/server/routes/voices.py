@@ -1,0 +1,100 @@
+"""Custom voices over HTTP: POST /v1/audio/voices (create), GET and DELETE /v1/audio/voices/{voice_id}.
+
+A thin door: the multipart form is read by voice_form.py, everything else is
+coordinator/service/voices.py's. The form (OpenAI's fields, and ours): ``name``; the recording as ``audio_sample`` (or ``file`` /
+``audio``), repeated for several samples; ``transcript``, one per sample in the samples' order,
+optional (the server's Whisper transcribes a missing one); ``consent``, a recording of the speaker
+saying VOICE_CONSENT_PHRASE when the server sets one. The answer comes once the voice is kept: at
+most VOICE_REFERENCE_MAX_S of audio is prepared and encoded, a few seconds' work, so no progress
+events (the page shows a spinner). The key rules (create/delete need the key; without one set, only
+from this machine) are security.py's; the body limit is MAX_UPLOAD_BYTES.
+
+GET /v1/audio/voices/{voice_id} only matches a ``voice_<hex>`` id: any other name still reaches the
+model's voice listing (audio.py), which SillyTavern reads.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from starlette.convertors import Convertor, register_url_convertor
+
+from coordinator.errors import InvalidInputError, VoiceNotFoundError
+from coordinator.runtime.loading import Runtime
+from coordinator.server.deps import get_runtime
+from coordinator.server.disconnect import unless_disconnected
+from coordinator.server.schemas.voices import CustomVoice, VoiceDeleted
+from coordinator.server.voice_form import read_voice_form, voice_form_body
+from coordinator.service.voices import NAME_PARAM, VoiceCloning
+from coordinator.tts.registry import CLONING_MODEL_KEY
+from coordinator.voices.store import ID_PATTERN
+
+router = APIRouter()
+
+VOICES_PATH = "/v1/audio/voices"
+
+
+class VoiceIdConvertor(Convertor[str]):
+    """Matches a custom voice's id only, so other names fall through to the model listing."""
+
+    regex = ID_PATTERN.pattern
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("voice_id", VoiceIdConvertor())
+
+
+def get_cloning(request: Request, runtime: Runtime = Depends(get_runtime)) -> VoiceCloning:
+    """The one cloning service of the loaded runtime (app.py makes it with the runtime)."""
+    cloning: VoiceCloning = request.app.state.voice_cloning
+    return cloning
+
+
+def _card(voice_id: str, runtime: Runtime, cloning: VoiceCloning) -> CustomVoice:
+    cloned = cloning.get(voice_id)
+    model = runtime.speech.cloning
+    return CustomVoice.of(cloned, model.model_id if model is not None else None)
+
+
+@router.post(VOICES_PATH, openapi_extra=voice_form_body())
+async def create_voice(
+    request: Request,
+    runtime: Runtime = Depends(get_runtime),
+    cloning: VoiceCloning = Depends(get_cloning),
+) -> CustomVoice:
+    """Create a custom voice from 3–30 s recordings of one speaker (OpenAI's create-voice shape)."""
+    model = runtime.speech.cloning
+    if model is None:
+        loaded = ",".join(m.key for m in runtime.speech)
+        raise InvalidInputError(
+            "no cloning model is loaded here, so a custom voice could not be spoken: set "
+            f"ORPHEUS_MODELS={loaded},{CLONING_MODEL_KEY} and restart",
+            param=NAME_PARAM,
+        )
+    name, samples, transcripts, consent = await read_voice_form(request)
+    voice = await unless_disconnected(request, cloning.create(name, samples, transcripts, consent))
+    return CustomVoice.of(voice, model.model_id)
+
+
+@router.get(VOICES_PATH + "/{voice_id:voice_id}")
+async def get_voice(
+    voice_id: str, runtime: Runtime = Depends(get_runtime), cloning: VoiceCloning = Depends(get_cloning)
+) -> CustomVoice:
+    return _card(voice_id, runtime, cloning)
+
+
+@router.delete(VOICES_PATH + "/{voice_id}")
+async def delete_voice(voice_id: str, cloning: VoiceCloning = Depends(get_cloning)) -> VoiceDeleted:
+    """Forget a custom voice. Streams already speaking with it finish: they hold the voice itself."""
+    if not ID_PATTERN.fullmatch(voice_id):
+        raise VoiceNotFoundError(
+            f"{voice_id!r} is not a custom voice's id (voice_<hex>): only custom voices can be deleted; "
+            "GET /v1/audio/voices lists them",
+            param="voice_id",
+        )
+    voice = await cloning.delete(voice_id)
+    return VoiceDeleted(id=voice.id)
