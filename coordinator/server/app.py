@@ -26,6 +26,7 @@ from coordinator.server.routes import (
     chat,
     metrics,
     models,
+    realtime_ws,
     seed,
     speech_ws,
     status,
@@ -125,7 +126,19 @@ def create_app(
     # and is counted.
     app.add_middleware(RequestObserver, metrics=app.state.metrics)
     # In this order: the first route that matches a path serves it.
-    for routes in (models, metrics, audio, text, chat, seed, speech_ws, transcription, voice_ws, status):
+    for routes in (
+        models,
+        metrics,
+        audio,
+        text,
+        chat,
+        seed,
+        speech_ws,
+        transcription,
+        voice_ws,
+        realtime_ws,
+        status,
+    ):
         app.include_router(routes.router)
     if config.web_ui:
         web.install_web_ui(app)

@@ -1,8 +1,10 @@
 """A turn of the voice assistant: the user's words → the chat model's reply, streamed → spoken
 sentence by sentence while it is still being written.
 
-Both conversation doors call this: POST /chat (a text or a transcribed spoken turn, one request
-each) and the live voice session (service/voice_session.py, turns cut by voice activity). What a
+The conversation doors call this: POST /chat (a text or a transcribed spoken turn, one request
+each), the live voice session (service/voice_session.py, turns cut by voice activity) and the
+Realtime door (server/realtime/), which share ``answer_aloud``: the reply's text and its speech
+handed to the door as they come, what was written kept even when the answer is cut short. What a
 turn may ask for is decided here once: the reply's token cap (MAX_COMPLETION_TOKENS, 256 when the
 request names none), the sampling a spoken reply uses, the length of what the user said
 (MAX_INPUT_CHARS); the speaking is the speaking service's (its caps, look-ahead and metrics).
@@ -11,7 +13,9 @@ request names none), the sampling a spoken reply uses, the length of what the us
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+import numpy as np
 
 from coordinator.engine.sampling import CHAT_TEMPERATURE, CHAT_TOP_P, SamplingParams
 from coordinator.llm.chat import ChatMessage, TextStream
@@ -22,6 +26,23 @@ from coordinator.service.speech import Sampling, Speaker, Speech
 
 # A spoken reply of a few sentences, when the request names no limit.
 REPLY_MAX_TOKENS = 256
+
+OnText = Callable[[str], Awaitable[None]]
+OnAudio = Callable[[np.ndarray], Awaitable[None]]
+
+
+class Answer:
+    """What one spoken answer has written so far: read it after ``answer_aloud`` returns or is
+    cancelled (barge-in), since what was said stays in the conversation either way."""
+
+    def __init__(self) -> None:
+        self.deltas: list[str] = []
+        self.samples = 0  # of speech handed to the door
+        self.speech: Speech | None = None  # its utterances and usage, once it speaks
+
+    @property
+    def text(self) -> str:
+        return "".join(self.deltas)
 
 
 class Conversation:
@@ -69,3 +90,39 @@ class Conversation:
         return self._speaker.speak_stream(
             deltas, voice, model, door=door, sampling=Sampling(seed=seed), started=started
         )
+
+    async def answer_aloud(
+        self,
+        reply: TextStream,
+        answer: Answer,
+        *,
+        on_text: OnText,
+        on_audio: OnAudio,
+        voice: str | None,
+        model: str | None,
+        door: SpeechEndpoint,
+        seed: int | None = None,
+        started: float | None = None,
+    ) -> None:
+        """Write and speak ``reply``: each text delta to ``on_text`` as it is written, the speech
+        (float32 mono chunks at the voice's rate) to ``on_audio`` as it is made; ``answer`` holds
+        what was written and spoken so far, whether this returns or is cancelled."""
+
+        async def forwarded() -> AsyncIterator[str]:
+            deltas = reply.deltas()
+            try:
+                async for delta in deltas:
+                    answer.deltas.append(delta)
+                    await on_text(delta)
+                    yield delta
+            finally:
+                await deltas.aclose()  # type: ignore[attr-defined]
+
+        speech = answer.speech = self.speak(forwarded(), voice, model, door=door, seed=seed, started=started)
+        chunks = speech.chunks()
+        try:
+            async for chunk in chunks:
+                await on_audio(chunk)
+                answer.samples += len(chunk)
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]  # its utterances are counted once closed

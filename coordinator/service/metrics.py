@@ -18,7 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from coordinator.runtime.loading import Runtime
 from coordinator.tts.synthesis import SpeechStream, SynthesisStats
 
-SpeechEndpoint = Literal["speech", "tts", "chat", "ws", "voice_ws", "wyoming"]
+SpeechEndpoint = Literal["speech", "tts", "chat", "ws", "voice_ws", "realtime", "wyoming"]
 
 # Buckets, in seconds unless said otherwise. Streamed responses last as long as their audio.
 HTTP_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
@@ -53,7 +53,7 @@ class Metrics:
         self.first_audio = Histogram(
             "orpheus_speech_time_to_first_audio_seconds",
             "Time from a speech response's start to its first decoded audio (for /chat: the "
-            "chat model's first sentence included; for voice_ws: from the end of the user's "
+            "chat model's first sentence included; for voice_ws and realtime: from the end of the user's "
             "turn, its transcription included).",
             ["endpoint"],
             buckets=FIRST_AUDIO_BUCKETS,

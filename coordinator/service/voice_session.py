@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -29,7 +29,7 @@ from coordinator.clock import Clock
 from coordinator.errors import ClientDisconnectedError, CoordinatorError, InvalidInputError
 from coordinator.llm.chat import ChatMessage
 from coordinator.runtime.loading import Runtime
-from coordinator.service.conversation import Conversation
+from coordinator.service.conversation import Answer, Conversation
 from coordinator.service.failures import stream_failure
 from coordinator.service.json_input import parse_json
 from coordinator.service.lifecycle import IdleTimeout, Lifecycle
@@ -254,42 +254,33 @@ class VoiceSession:
         )
         params = conversation.reply_params(max_tokens=None, seed=self._settings.seed)
         reply = conversation.reply(self._history, text, params, param="audio")
-        written: list[str] = []
+        answer = Answer()
         encoder = PcmEncoder()
-        samples = 0
-        speech = conversation.speak(
-            self._forwarded(reply.deltas(), written),
-            self._resolved.voice,
-            self._resolved.model.model_id,
-            door=METRICS_ENDPOINT,
-            seed=self._settings.seed,
-            started=ended_at,
-        )
-        chunks = speech.chunks()
-        try:
-            async for chunk in chunks:
-                if samples == 0:
-                    rate = self._resolved.tts.sample_rate
-                    await self._emit({"type": "audio.start", "sample_rate": rate, "format": PCM_FORMAT})
-                samples += len(chunk)
-                await self._emit_audio(encoder.encode(chunk))
-        finally:
-            await chunks.aclose()  # type: ignore[attr-defined]  # its utterances are counted once closed
-            # What was said stays in the conversation, cut short or not.
-            self._remember(text, "".join(written))
-        if samples:
-            await self._emit({"type": "audio.end", "samples": samples})
-        await self._emit({"type": "reply.done", "text": "".join(written).strip()})
+        rate = self._resolved.tts.sample_rate
 
-    async def _forwarded(self, deltas: AsyncIterator[str], written: list[str]) -> AsyncIterator[str]:
-        """The reply's text deltas, each also sent to the client as it is written."""
+        async def on_audio(chunk: np.ndarray) -> None:
+            if answer.samples == 0:
+                await self._emit({"type": "audio.start", "sample_rate": rate, "format": PCM_FORMAT})
+            await self._emit_audio(encoder.encode(chunk))
+
         try:
-            async for delta in deltas:
-                written.append(delta)
-                await self._emit({"type": "reply.delta", "text": delta})
-                yield delta
+            await conversation.answer_aloud(
+                reply,
+                answer,
+                on_text=lambda delta: self._emit({"type": "reply.delta", "text": delta}),
+                on_audio=on_audio,
+                voice=self._resolved.voice,
+                model=self._resolved.model.model_id,
+                door=METRICS_ENDPOINT,
+                seed=self._settings.seed,
+                started=ended_at,
+            )
         finally:
-            await deltas.aclose()  # type: ignore[attr-defined]
+            # What was said stays in the conversation, cut short or not.
+            self._remember(text, answer.text)
+        if answer.samples:
+            await self._emit({"type": "audio.end", "samples": answer.samples})
+        await self._emit({"type": "reply.done", "text": answer.text.strip()})
 
     def _remember(self, user: str, assistant: str) -> None:
         self._history += [ChatMessage("user", user)]

@@ -12,7 +12,7 @@ import pytest
 
 from coordinator.server.app import create_app
 from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig
-from tests.server.conftest import serving
+from tests.server.conftest import client, runtime, serving  # noqa: F401  (the server tests' app and runtime)
 
 
 @pytest.fixture(scope="module")
