@@ -12,7 +12,7 @@ import pytest
 
 from coordinator.server.app import create_app
 from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig
-from tests.server.conftest import client, runtime, serving  # noqa: F401  (the server tests' app and runtime)
+from tests.server.conftest import client, serving  # noqa: F401  (the server tests' app; runtime comes from there too)
 
 
 @pytest.fixture(scope="module")

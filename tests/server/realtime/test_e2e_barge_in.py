@@ -10,7 +10,17 @@ import asyncio
 import numpy as np
 import openai
 
-from tests.server.realtime.wire import MODEL, RATE, chunks, decoded, sdk_recorder, speech, utterance, words
+from tests.server.realtime.wire import (
+    MODEL,
+    RATE,
+    assert_wellformed,
+    chunks,
+    decoded,
+    sdk_recorder,
+    speech,
+    utterance,
+    words,
+)
 
 FIRST = "Hello there. Tell me a story about a cat."
 SECOND = "What time is it?"
@@ -84,6 +94,7 @@ def test_speech_during_an_answer_cancels_it_and_the_next_turn_is_answered(realti
     assert words(heard["transcript"]) == words(SECOND)
     assert truncated["item_id"] == first_audio["item_id"] and truncated["audio_end_ms"] == PLAYED_MS
     assert answered["response"]["id"] != response_id and answered["response"]["status"] == "completed"
+    assert_wellformed(events)
 
 
 def test_a_truncation_past_the_audio_sent_is_an_error_and_the_session_goes_on(realtime_url):
@@ -112,9 +123,10 @@ def test_a_truncation_past_the_audio_sent_is_an_error_and_the_session_goes_on(re
             refused = await events.until("error")
             await connection.conversation.item.truncate(item_id=item, content_index=0, audio_end_ms=0)
             truncated = await events.until("conversation.item.truncated")
-            return refused, truncated
+            return refused, truncated, events
 
-    refused, truncated = asyncio.run(scenario())
+    refused, truncated, events = asyncio.run(scenario())
     assert refused["error"]["type"] == "invalid_request_error"
     assert refused["error"]["event_id"] == "too-far" and "audio_end_ms" in refused["error"]["message"]
     assert truncated["audio_end_ms"] == 0
+    assert_wellformed(events)

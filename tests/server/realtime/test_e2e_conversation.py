@@ -10,7 +10,16 @@ import numpy as np
 import openai
 import pytest
 
-from tests.server.realtime.wire import MODEL, chunks, decoded, sdk_recorder, speech, utterance, words
+from tests.server.realtime.wire import (
+    MODEL,
+    assert_wellformed,
+    chunks,
+    decoded,
+    sdk_recorder,
+    speech,
+    utterance,
+    words,
+)
 
 WEATHER = "What is the weather like today?"
 # A short answer keeps each turn a few seconds of CPU; the tiny model never stops by itself.
@@ -106,6 +115,7 @@ def test_a_spoken_turn_goes_through_the_documented_events_in_order(realtime_url)
     assert done["response"]["status"] == "completed"
     usage = done["response"]["usage"]
     assert usage["output_tokens"] > 0 and usage["total_tokens"] >= usage["output_tokens"]
+    assert_wellformed(events)
 
 
 def test_with_server_vad_off_only_a_commit_ends_the_turn_and_only_response_create_answers(realtime_url):
@@ -131,7 +141,10 @@ def test_with_server_vad_off_only_a_commit_ends_the_turn_and_only_response_creat
     assert words(heard["transcript"]) == words(WEATHER) and heard["item_id"] == committed["item_id"]
     # The per-response override capped this answer below the session's cap.
     assert done["response"]["status"] == "completed"
-    assert 0 < done["response"]["usage"]["output_tokens"] <= 8
+    # output_tokens counts the speech's tokens too, as OpenAI's does: the cap is on the text.
+    assert done["response"]["max_output_tokens"] == 8
+    assert 0 < done["response"]["usage"]["output_token_details"]["text_tokens"] <= 8
+    assert_wellformed(events)
 
 
 def test_a_typed_user_message_is_answered_in_text_when_the_response_asks_for_text(realtime_url):
@@ -153,6 +166,7 @@ def test_a_typed_user_message_is_answered_in_text_when_the_response_asks_for_tex
     assert "response.output_audio.delta" not in events.types
     text = "".join(e["delta"] for e in events.of("response.output_text.delta"))
     assert text == events.of("response.output_text.done")[0]["text"]
+    assert_wellformed(events)
 
 
 def test_a_clear_drops_the_audio_appended_so_far(realtime_url):
@@ -167,10 +181,11 @@ def test_a_clear_drops_the_audio_appended_so_far(realtime_url):
             await events.until("input_audio_buffer.cleared")
             await _append(connection, speech(WEATHER))
             await connection.input_audio_buffer.commit()
-            return await events.until("conversation.item.input_audio_transcription.completed")
+            return await events.until("conversation.item.input_audio_transcription.completed"), events
 
-    heard = asyncio.run(scenario())
+    heard, events = asyncio.run(scenario())
     assert words(heard["transcript"]) == words(WEATHER)
+    assert_wellformed(events)
 
 
 def test_a_transcription_session_streams_transcripts_and_never_answers(realtime_url):
@@ -210,6 +225,7 @@ def test_a_transcription_session_streams_transcripts_and_never_answers(realtime_
     ]
     if deltas:  # streamed: the deltas add up to the transcript
         assert "".join(d["delta"] for d in deltas).strip() == first["transcript"].strip()
+    assert_wellformed(events)
 
 
 async def _heard(connection, events, text: str) -> dict:
@@ -231,10 +247,11 @@ def test_the_session_says_which_turn_detection_it_runs(realtime_url, kind):
             await connection.session.update(session=session)
             while (raw := await events.next())["type"] not in ("session.updated", "error"):
                 pass
-            return raw
+            return raw, events
 
-    answer = asyncio.run(scenario())
+    answer, events = asyncio.run(scenario())
     if answer["type"] == "error":
         assert kind in answer["error"]["message"] and answer["error"]["type"] == "invalid_request_error"
     else:
         assert answer["session"]["audio"]["input"]["turn_detection"]["type"] == kind
+    assert_wellformed(events)

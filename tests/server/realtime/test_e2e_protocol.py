@@ -15,7 +15,7 @@ import websockets
 from coordinator.config.settings import Settings
 from coordinator.server.app import create_app
 from tests.server.conftest import serving
-from tests.server.realtime.wire import MODEL, ws_recorder
+from tests.server.realtime.wire import MODEL, assert_wellformed, ws_recorder
 
 KEY = "realtime-key_1"
 PATH = f"/v1/realtime?model={MODEL}"
@@ -63,7 +63,7 @@ BAD_FRAMES = [
         ),
         "audio/pcmu",
     ),
-    ("a binary frame", b"\x00\x01", "text"),
+    ("a binary frame", b"\x00\x01", "binary"),
 ]
 
 
@@ -78,20 +78,22 @@ def test_each_bad_event_gets_an_error_event_and_the_session_goes_on(realtime_url
                 answers.append(await events.until("error"))
             await ws.send(_event("session.update", session={"type": "realtime", "instructions": "Be brief."}))
             updated = await events.until("session.updated")
-            return answers, updated
+            return answers, updated, events
 
-    answers, updated = asyncio.run(scenario())
-    for (what, _, word), answer in zip(BAD_FRAMES, answers, strict=True):
-        error = answer["error"]
-        assert error["type"] == "invalid_request_error", (what, error)
-        assert error.get("code") != "internal_error" and word.lower() in error["message"].lower(), (
-            what,
-            error,
-        )
+    answers, updated, events = asyncio.run(scenario())
+    wrong = [
+        (what, answer["error"])
+        for (what, _, word), answer in zip(BAD_FRAMES, answers, strict=True)
+        if answer["error"]["type"] != "invalid_request_error"
+        or answer["error"].get("code") == "internal_error"
+        or word.lower() not in answer["error"]["message"].lower()
+    ]
+    assert not wrong, "errors that do not name the problem:\n" + "\n".join(map(str, wrong))
     # The client's event_id comes back with the error it caused, so a client can tell which one.
     assert answers[4]["error"]["event_id"] == "evt_unknown"
     assert answers[7]["error"]["event_id"] == "evt_empty"
     assert updated["session"]["instructions"] == "Be brief."
+    assert_wellformed(events)
 
 
 def test_tools_are_refused_with_an_error_naming_them_or_accepted(realtime_url):
@@ -110,13 +112,14 @@ def test_tools_are_refused_with_an_error_naming_them_or_accepted(realtime_url):
             await ws.send(_event("session.update", session={"type": "realtime", "tools": [tool]}))
             while (event := await events.next())["type"] not in ("error", "session.updated"):
                 pass
-            return event
+            return event, events
 
-    event = asyncio.run(scenario())
+    event, events = asyncio.run(scenario())
     if event["type"] == "error":
         assert "tools" in event["error"]["message"] and event["error"]["type"] == "invalid_request_error"
     else:
         assert event["session"]["tools"] == [tool]
+    assert_wellformed(events)
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import base64
 import functools
 import re
 import time
+import typing
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,14 @@ EVENT_TIMEOUT_S = 120
 TRAILING_SILENCE_S = 1.5
 MODEL = "gpt-realtime"
 
-_SERVER_EVENT = pydantic.TypeAdapter(RealtimeServerEvent)
+
+def _by_type() -> dict[str, type[pydantic.BaseModel]]:
+    """The SDK's server event models by their ``type`` literal."""
+    union = typing.get_args(RealtimeServerEvent)[0]
+    return {typing.get_args(m.model_fields["type"].annotation)[0]: m for m in typing.get_args(union)}
+
+
+_SERVER_EVENTS = _by_type()
 
 
 @functools.cache
@@ -66,20 +74,36 @@ def words(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower())
 
 
+def mismatch(raw: dict[str, Any]) -> str | None:
+    """Why ``raw`` is not a server event as the openai SDK's models define it (validated strictly,
+    unlike the SDK's own recv(), which constructs without checking); None if it is one."""
+    model = _SERVER_EVENTS.get(raw.get("type"))
+    if model is None:
+        return f"not a server event of the Realtime API: {raw}"
+    try:
+        model.model_validate(raw)
+    except pydantic.ValidationError as error:
+        return f"{raw['type']} is not what the openai SDK expects: {error}\n{raw}"
+    return None
+
+
 def checked(raw: dict[str, Any]) -> dict[str, Any]:
-    """``raw`` after validating it against the SDK's union of server events (strictly, unlike the
-    SDK's own recv(), which constructs without checking)."""
-    _SERVER_EVENT.validate_python(raw)
+    """``raw``, failing unless it is a server event as the SDK's models define it."""
+    problem = mismatch(raw)
+    assert problem is None, problem
     return raw
 
 
 class Recorder:
-    """Every server event of one connection, in order, with its arrival time."""
+    """Every server event of one connection, in order, with its arrival time, and those the SDK's
+    models refuse (``malformed``: a test asserts it empty at its end, so that one wrong field does
+    not hide what the rest of the conversation does)."""
 
     def __init__(self, receive) -> None:
         self._receive = receive  # async () -> dict
         self.events: list[dict[str, Any]] = []
         self.times: list[float] = []
+        self.malformed: list[str] = []
 
     @property
     def types(self) -> list[str]:
@@ -87,7 +111,9 @@ class Recorder:
 
     async def next(self) -> dict[str, Any]:
         """The next event, whatever it is (errors included)."""
-        event = checked(await asyncio.wait_for(self._receive(), timeout=EVENT_TIMEOUT_S))
+        event = await asyncio.wait_for(self._receive(), timeout=EVENT_TIMEOUT_S)
+        if (problem := mismatch(event)) is not None:
+            self.malformed.append(problem)
         self.events.append(event)
         self.times.append(time.monotonic())
         return event
@@ -129,3 +155,9 @@ def ws_recorder(ws) -> Recorder:
         return json.loads(await ws.recv())
 
     return Recorder(receive)
+
+
+def assert_wellformed(*recorders: Recorder) -> None:
+    """Every event the recorders saw was a server event as the openai SDK's models define it."""
+    problems = [problem for recorder in recorders for problem in recorder.malformed]
+    assert not problems, "\n".join(problems)
