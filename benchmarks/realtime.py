@@ -9,7 +9,10 @@ first audio of the answer:
 - ``vad``: 1.5 s of silence follows the speech and each server's VAD ends the turn (the silence is
   sent at once, as the speech is, so the VAD's hangover is counted in audio, not in wall time).
 
-On this CPU only the ratio means something; the absolute figures are the tiny models'.
+On this CPU only the ratio means something; the absolute figures are the tiny models'. The two doors'
+replies are not the same text (/v1/voice/ws is seeded, /v1/realtime has no seed in OpenAI's protocol),
+and the first audio waits for the first sentence to be written and spoken: the spread of the runs
+(min, max) says how much of a difference is the replies'.
 
     python -m benchmarks.realtime [--runs 5] [--out benchmarks/results/realtime.json]
 """
