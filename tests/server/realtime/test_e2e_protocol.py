@@ -184,3 +184,26 @@ def test_realtime_sessions_count_against_the_websocket_cap_like_the_voice_door(
         error, code = asyncio.run(scenario(url))
     assert error["type"] == "error" and error["error"]["code"] == "too_many_sessions"
     assert "MAX_WS_SESSIONS" in error["error"]["message"] and code == 1013
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "session.update", "session": {"type": "realtime", "max_output_tokens": "inf"}},
+        {"type": "session.update", "session": {"type": "realtime", "max_response_output_tokens": "inf"}},
+    ],
+)
+def test_an_unlimited_reply_as_livekit_asks_by_default_is_taken(realtime_url, event):
+    """LiveKit Agents' RealtimeModel sends max_output_tokens "inf" unless told otherwise; it is
+    OpenAI's word for no cap (ours: the server's MAX_COMPLETION_TOKENS)."""
+
+    async def scenario():
+        async with websockets.connect(_ws(realtime_url)) as ws:
+            events = ws_recorder(ws)
+            await events.until("session.created")
+            await ws.send(json.dumps(event))
+            return await events.until("session.updated"), events
+
+    updated, events = asyncio.run(scenario())
+    assert updated["session"]["max_output_tokens"] == "inf"
+    assert_wellformed(events)
