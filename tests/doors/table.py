@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.doors.doors import ChatSse, ChatWav, Door, SeedTts, Speech, SpeechSse, SpeechStream
+from tests.doors.realtime import RealtimeWs
 from tests.doors.sockets import SpeechWs, VoiceWs, WyomingOneShot, WyomingStreamed
 
 DOORS: tuple[Door, ...] = (
@@ -26,6 +27,7 @@ DOORS: tuple[Door, ...] = (
     ChatSse("chat-sse", metrics_label="chat", speaks_the_text=False),
     SpeechWs("speech-ws", metrics_label="ws"),
     VoiceWs("voice-ws", metrics_label="voice_ws", speaks_the_text=False),
+    RealtimeWs("realtime", metrics_label="realtime", speaks_the_text=False),
     WyomingOneShot("wyoming", metrics_label="wyoming"),
     WyomingStreamed("wyoming-stream", metrics_label="wyoming"),
 )

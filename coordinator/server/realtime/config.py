@@ -4,13 +4,13 @@ one, ``session.turn_detection``, ``input_audio_format: "pcm16"``...), and writte
 the client speaks. Pure: pydantic models and plain data, no I/O.
 
 What this server refuses, with an error naming the fix: audio formats other than 24 kHz pcm16
-(G.711 is a telephony codec this server does not decode), ``semantic_vad`` (no model of it here),
-and tools (Gemma has no tool calling; see docs/realtime.md)."""
+(G.711 is a telephony codec this server does not decode) and tools (Gemma has no tool calling;
+see docs/realtime.md). ``semantic_vad`` is served by the server VAD (the session then says so)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -28,8 +28,12 @@ VAD_SILENCE_MS = 500
 # Silero's hysteresis: back to silence this far below the speech threshold.
 VAD_HYSTERESIS = 0.15
 MAX_SILENCE_MS = 10_000
+# semantic_vad's eagerness as the pause that ends a turn: "low" lets the user pause longest.
+EAGERNESS_SILENCE_MS = {"low": 1_000, "medium": 700, "auto": 700, "high": 400}
 MAX_PREFIX_PADDING_MS = 5_000
 SessionKind = Literal["realtime", "transcription"]
+# A reply's token cap, or "inf": the server's own cap (MAX_COMPLETION_TOKENS) then applies.
+Tokens = Annotated[int, Field(ge=1)] | Literal["inf"]
 NO_TOOLS = (
     "this server's chat model has no tool calling: declare no tools (send tools: []), and handle "
     "actions in your client from the transcripts instead"
@@ -44,6 +48,7 @@ class _Open(BaseModel):
 
 class TurnDetectionIn(_Open):
     type: Literal["server_vad", "semantic_vad"] = "server_vad"
+    eagerness: Literal["low", "medium", "high", "auto"] | None = None
     threshold: float | None = Field(None, ge=0.0, le=1.0)
     prefix_padding_ms: int | None = Field(None, ge=0, le=MAX_PREFIX_PADDING_MS)
     silence_duration_ms: int | None = Field(None, ge=0, le=MAX_SILENCE_MS)
@@ -90,7 +95,7 @@ class SessionIn(_Open):
     # GA
     output_modalities: list[Literal["audio", "text"]] | None = None
     audio: AudioIn | None = None
-    max_output_tokens: int | Literal["inf"] | None = Field(None, ge=1)
+    max_output_tokens: Tokens | None = None
     # beta (and what a transcription_session.update carries)
     modalities: list[Literal["audio", "text"]] | None = None
     voice: str | dict[str, Any] | None = None
@@ -98,7 +103,7 @@ class SessionIn(_Open):
     output_audio_format: AudioFormat | None = None
     input_audio_transcription: TranscriptionIn | None = None
     turn_detection: TurnDetectionIn | None = None
-    max_response_output_tokens: int | Literal["inf"] | None = Field(None, ge=1)
+    max_response_output_tokens: Tokens | None = None
     temperature: float | None = Field(None, ge=0.0, le=MAX_TEMPERATURE)
     tools: list[Any] | None = None
 
@@ -151,13 +156,11 @@ def _check_format(value: AudioFormat | None, param: str) -> None:
 def _turn_detection(given: TurnDetectionIn | None, param: str) -> TurnDetection | None:
     if given is None:
         return None
-    if given.type == "semantic_vad":
-        raise InvalidInputError(
-            "turn_detection type 'semantic_vad' is not available here: use 'server_vad' (with "
-            "threshold, prefix_padding_ms, silence_duration_ms) or null with manual commits",
-            param=param,
-        )
     base = TurnDetection()
+    if given.type == "semantic_vad":
+        # No model of "has the user finished their thought" here: semantic_vad (LiveKit's default)
+        # is served by the server VAD, its eagerness read as how long a pause ends the turn.
+        base = replace(base, silence_duration_ms=EAGERNESS_SILENCE_MS[given.eagerness or "auto"])
     return TurnDetection(
         threshold=base.threshold if given.threshold is None else given.threshold,
         prefix_padding_ms=base.prefix_padding_ms
@@ -190,8 +193,17 @@ def _voice_name(voice: str | dict[str, Any] | None, param: str) -> str | None:
     return name
 
 
-def _tokens(value: int | Literal["inf"] | None) -> int | None:
+def _tokens(value: Tokens | None) -> int | None:
     return None if value == "inf" else value
+
+
+# pydantic names the member of a union in an error's location ("constrained-int", "str",
+# "FormatIn"): not a field the client sent.
+_TYPE_NAMES = frozenset({"str", "int", "float", "bool", "dict", "list"})
+
+
+def _is_field(part: int | str) -> bool:
+    return isinstance(part, int) or (part.isidentifier() and part[:1].islower() and part not in _TYPE_NAMES)
 
 
 def parse_session(raw: Any, *, param: str = "session") -> SessionIn:
@@ -202,7 +214,7 @@ def parse_session(raw: Any, *, param: str = "session") -> SessionIn:
         return SessionIn.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join([param, *(str(p) for p in first["loc"])])
+        where = ".".join([param, *(str(p) for p in first["loc"] if _is_field(p))])
         raise InvalidInputError(f"{where}: {first['msg']}", param=where) from None
 
 

@@ -24,6 +24,7 @@ _CONTENT_TYPES: dict[str, frozenset[str]] = {
     "assistant": frozenset({"output_text", "output_audio", "text", "audio"}),
 }
 MS_PER_S = 1000
+ROOT = "root"  # a previous_item_id that puts an item first
 
 
 @dataclass
@@ -118,6 +119,11 @@ class Conversation:
         """Add ``item`` (after the item ``after``, else last); the id of the item before it."""
         if item.id in self._items:
             raise InvalidInputError(f"an item with id {item.id!r} already exists", param="item.id")
+        if after == ROOT:  # OpenAI's name for "before every item"
+            self._items[item.id] = item
+            self._items.move_to_end(item.id, last=False)
+            self._bound()
+            return None
         if after is not None and after not in self._items:
             raise InvalidInputError(
                 f"previous_item_id {after!r} is no item of this conversation", param="previous_item_id"
@@ -129,9 +135,12 @@ class Conversation:
             keys.remove(item.id)
             keys.insert(keys.index(after) + 1, item.id)
             self._items = OrderedDict((key, self._items[key]) for key in keys)
+        self._bound()
+        return previous
+
+    def _bound(self) -> None:
         while len(self._items) > self._max:
             self._items.popitem(last=False)
-        return previous
 
     def get(self, item_id: Any, *, param: str = "item_id") -> Item:
         item = self._items.get(item_id) if isinstance(item_id, str) else None

@@ -54,6 +54,11 @@ class Response:
     def audio_ms(self) -> int:
         return round(self.answer.samples * MS_PER_S / AUDIO_RATE)
 
+    def audio_sent(self) -> None:
+        """Audio is going out: the first time, when the listener starts to hear it."""
+        if self.first_audio_at is None:
+            self.first_audio_at = self._clock.now()
+
     def heard_ms(self) -> int:
         """What the client has played so far, if it plays in real time as audio arrives: the
         audio sent, no more than the time since its first chunk."""
@@ -137,8 +142,7 @@ async def run_response(
             encoder = PcmEncoder()
 
             async def on_audio(chunk: np.ndarray) -> None:
-                if response.first_audio_at is None:
-                    response.first_audio_at = response._clock.now()
+                response.audio_sent()
                 delta = base64.b64encode(encoder.encode(chunk)).decode("ascii")
                 await emit("response.output_audio.delta", {**where, "delta": delta})
 

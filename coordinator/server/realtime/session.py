@@ -10,8 +10,6 @@ response's framing live beside it (config.py, items.py, response.py)."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import json
 import logging
@@ -23,18 +21,24 @@ from typing import Any, Protocol
 import numpy as np
 
 from coordinator.clock import Clock
-from coordinator.errors import ClientDisconnectedError, CoordinatorError, InvalidInputError
+from coordinator.errors import (
+    ClientDisconnectedError,
+    CoordinatorError,
+    InvalidInputError,
+    VoiceNotFoundError,
+)
 from coordinator.runtime.loading import Runtime
 from coordinator.server.realtime import events as ev
 from coordinator.server.realtime.config import (
+    AUDIO_RATE,
     SessionConfig,
     SessionKind,
-    TurnDetection,
     parse_session,
     session_object,
     updated,
 )
-from coordinator.server.realtime.items import MS_PER_S, Conversation, Item, item_from_client
+from coordinator.server.realtime.input_audio import InputAudio
+from coordinator.server.realtime.items import Conversation, Item, item_from_client
 from coordinator.server.realtime.response import Response, run_response
 from coordinator.service.conversation import Conversation as Turn
 from coordinator.service.failures import stream_failure
@@ -43,19 +47,13 @@ from coordinator.service.limits import RequestLimits
 from coordinator.service.metrics import Metrics
 from coordinator.service.readiness import stt_of
 from coordinator.service.speech import Speaker
-from coordinator.stt.audio import PcmResampler, pcm16_to_float
-from coordinator.stt.transcript import SAMPLE_RATE as STT_RATE
-from coordinator.stt.vad import SileroVad, TurnConfig, TurnDetector
 
 logger = logging.getLogger(__name__)
 
-# The input buffer without server VAD holds at most this much audio before a commit: one
-# recogniser window, and bounded memory whatever a client appends.
-MAX_BUFFER_S = 30.0
-# OpenAI refuses to commit less than this much audio ("input_audio_buffer_commit_empty").
-MIN_COMMIT_MS = 100
-VAD_HYSTERESIS = 0.15  # Silero's: back to silence this far below the speech threshold
 Received = bytes | str | None
+# What one bad event raises: answered with an error event, and the session goes on (a voice that
+# was deleted is the client's mistake too). Other failures end the session (the route says why).
+EVENT_ERRORS = (InvalidInputError, VoiceNotFoundError)
 
 
 class RealtimeSink(Protocol):
@@ -93,15 +91,16 @@ class RealtimeSession:
         self.config = SessionConfig(kind=kind, voice=default_voice)
         self.items = Conversation()
         self._send_lock = asyncio.Lock()
-        self._resampler = PcmResampler(24_000)
-        self._detector = self._new_detector(self.config.turn_detection)
-        self._buffer: list[np.ndarray] = []
-        self._buffered = 0  # samples at 16 kHz in the buffer (without server VAD)
-        self._heard = 0  # samples at 16 kHz received in all, for the events' audio_*_ms
+        self._input = InputAudio(self.config.turn_detection)
         self._speech_item: str | None = None  # the item id of the turn being spoken
         self._transcripts: dict[str, asyncio.Task[None]] = {}
         self._response: Response | None = None
         self._response_task: asyncio.Task[None] | None = None
+
+    @property
+    def hearing_speech(self) -> bool:
+        """Whether the server VAD hears the user speak now (between speech_started and _stopped)."""
+        return self._speech_item is not None
 
     # --- the door's side -----------------------------------------------------------------------
 
@@ -121,7 +120,7 @@ class RealtimeSession:
                 event = _parse(received)
                 client_event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
                 await self.handle(event)
-            except InvalidInputError as exc:
+            except EVENT_ERRORS as exc:
                 await self._error(exc, client_event_id)
 
     async def _next(self, receive: Callable[[], Awaitable[Received]]) -> Received:
@@ -152,7 +151,8 @@ class RealtimeSession:
         elif kind == ev.COMMIT:
             await self._commit()
         elif kind == ev.CLEAR:
-            self._clear_input()
+            self._input.clear(self.config.turn_detection)
+            self._speech_item = None
             await self._emit("input_audio_buffer.cleared", {})
         elif kind == ev.ITEM_CREATE:
             await self._create_item(event)
@@ -185,6 +185,7 @@ class RealtimeSession:
     async def _update(self, raw: Any, *, transcription: bool) -> None:
         given = parse_session(raw)
         config = updated(self.config, given)
+        self._limits.check_text(config.instructions, param="session.instructions")
         if transcription:
             config = replace(config, kind="transcription")
         if config.voice != self.config.voice:  # a voice no loaded model speaks is refused here
@@ -192,7 +193,7 @@ class RealtimeSession:
                 config, voice=self._runtime.resolve_voice(config.voice, param="session.voice").voice
             )
         if config.turn_detection != self.config.turn_detection:
-            self._detector = self._new_detector(config.turn_detection)
+            self._input.detect(config.turn_detection)
         self.config = config
         await self._emit("session.updated", {"session": self._session()})
 
@@ -201,89 +202,26 @@ class RealtimeSession:
 
     # --- input audio ---------------------------------------------------------------------------
 
-    def _new_detector(self, turn: TurnDetection | None) -> TurnDetector | None:
-        if turn is None:
-            return None
-        config = TurnConfig(
-            threshold=turn.threshold,
-            neg_threshold=max(0.0, turn.threshold - VAD_HYSTERESIS),
-            end_silence_s=turn.silence_duration_ms / MS_PER_S,
-            pre_roll_s=turn.prefix_padding_ms / MS_PER_S,
-        )
-        return TurnDetector(SileroVad(), config)
-
-    def _clear_input(self) -> None:
-        self._buffer, self._buffered = [], 0
-        self._detector = self._new_detector(self.config.turn_detection)
-        self._speech_item = None
-
-    def _ms(self, samples: int) -> int:
-        return round(samples * MS_PER_S / STT_RATE)
-
     async def _append(self, audio: Any) -> None:
-        if not isinstance(audio, str):
-            raise InvalidInputError("audio must be a base64 string of pcm16 audio", param="audio")
-        try:
-            pcm = base64.b64decode(audio, validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidInputError(
-                "audio is not valid base64: send base64-encoded pcm16", param="audio"
-            ) from None
-        if len(pcm) % 2:
-            raise InvalidInputError(
-                "audio must be whole 16-bit samples (an even number of bytes)", param="audio"
-            )
-        samples = self._resampler.process(pcm16_to_float(pcm))
-        if self._detector is not None:
-            self._heard += samples.size
-            await self._detect(samples)
-            return
-        if self._buffered + samples.size > MAX_BUFFER_S * STT_RATE:
-            raise InvalidInputError(
-                f"the input audio buffer is full ({MAX_BUFFER_S:g} s): commit or clear it",
-                param="audio",
-                code="input_audio_buffer_full",
-            )
-        self._buffer.append(samples)
-        self._buffered += samples.size
-        self._heard += samples.size
-
-    async def _detect(self, samples: np.ndarray) -> None:
-        """Server VAD: the speech's start (barge-in) and end (the turn committed, answered)."""
-        assert self._detector is not None
-        for turn in self._detector.feed(samples):
+        for turn, at in self._input.append(audio):
+            detection = self.config.turn_detection
             if turn.kind == "started":
                 self._speech_item = ev.new_id("item")
-                at = self._ms(self._heard)
                 await self._emit(
                     "input_audio_buffer.speech_started", {"audio_start_ms": at, "item_id": self._speech_item}
                 )
-                if self.config.turn_detection is not None and self.config.turn_detection.interrupt_response:
-                    await self._cancel_response("turn_detected", truncate=True)
+                if detection is not None and detection.interrupt_response:
+                    await self._cancel_response("turn_detected", truncate=True)  # barge-in
             elif turn.audio is not None:
-                item_id = self._speech_item or ev.new_id("item")
-                self._speech_item = None
-                at = self._ms(self._heard)
+                item_id, self._speech_item = self._speech_item or ev.new_id("item"), None
                 await self._emit(
                     "input_audio_buffer.speech_stopped", {"audio_end_ms": at, "item_id": item_id}
                 )
-                create = self.config.turn_detection is not None and self.config.turn_detection.create_response
-                await self._committed(turn.audio, item_id, respond=create)
+                respond = detection is not None and detection.create_response
+                await self._committed(turn.audio, item_id, respond=respond)
 
     async def _commit(self) -> None:
-        if self._detector is not None:
-            ended = self._detector.end_turn()
-            audio = ended.audio if ended is not None and ended.audio is not None else np.zeros(0, np.float32)
-        else:
-            audio = np.concatenate(self._buffer) if self._buffer else np.zeros(0, np.float32)
-        if self._ms(audio.size) < MIN_COMMIT_MS:
-            raise InvalidInputError(
-                f"Error committing input audio buffer: buffer too small. Expected at least {MIN_COMMIT_MS}ms "
-                f"of audio, but buffer only has {self._ms(audio.size)}ms of audio",
-                param="type",
-                code="input_audio_buffer_commit_empty",
-            )
-        self._buffer, self._buffered = [], 0
+        audio = self._input.commit()
         item_id, self._speech_item = self._speech_item or ev.new_id("item"), None
         await self._committed(audio, item_id, respond=False)
 
@@ -388,6 +326,14 @@ class RealtimeSession:
             else updated(self.config, parse_session(overrides, param="response"), param="response")
         )
         voice = self._runtime.resolve_voice(config.voice, param="response.voice")
+        if "audio" in config.modalities and voice.tts.sample_rate != AUDIO_RATE:
+            raise InvalidInputError(
+                f"voice {voice.voice!r} speaks at {voice.tts.sample_rate} Hz and the Realtime protocol's "
+                f"audio is {AUDIO_RATE} Hz: choose a voice of a 24 kHz model",
+                param="response.voice",
+            )
+        if not self._transcripts:  # (a transcript on its way is a user's turn to answer)
+            self.items.history(config.instructions, max_messages=0)  # refused before it starts
         kind = "output_audio" if "audio" in config.modalities else "output_text"
         item = Item(
             id=ev.new_id("item"), role="assistant", content_type=kind, text=None, status="in_progress"
@@ -406,10 +352,11 @@ class RealtimeSession:
             for pending in list(self._transcripts.values()):
                 await asyncio.shield(pending)  # the answer reads the transcripts
             history, said = self.items.history(
-                response.config.instructions, max_messages=self._limits.max_history_messages
+                response.config.instructions, max_messages=self._limits.max_history_messages - 1
             )
             previous = self.items.add(response.item)
             turn = Turn(self._runtime, self._limits, self._speaker)
+            turn.check_history(history, param="conversation")
             await run_response(
                 response,
                 turn,
@@ -454,10 +401,11 @@ class RealtimeSession:
         response.item.status = "incomplete"
         if response.item.text is None:
             response.item.text = response.answer.text.strip()
-        if truncate and response.audio and response.audio_ms:
+        truncate = truncate and response.audio
+        if truncate:  # nothing heard yet: nothing of it stays (what was only written was not said)
             response.truncate(heard)
         await self._emit("response.done", {"response": response.wire(beta=self._beta)})
-        if truncate and response.audio and response.audio_ms:
+        if truncate:
             await self._emit(
                 "conversation.item.truncated",
                 {"item_id": response.item.id, "content_index": 0, "audio_end_ms": heard},
