@@ -6,6 +6,7 @@ next turn is heard and answered."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import numpy as np
 import openai
@@ -21,6 +22,8 @@ from tests.server.realtime.wire import (
     utterance,
     words,
 )
+
+log = logging.getLogger(__name__)
 
 FIRST = "Hello there. Tell me a story about a cat."
 SECOND = "What time is it?"
@@ -90,6 +93,11 @@ def test_speech_during_an_answer_cancels_it_and_the_next_turn_is_answered(realti
         for e in after_started
         if e["type"] == "response.output_audio.delta" and e["response_id"] == response_id
     ]
+    log.info(
+        "barge-in: %.3f s of audio after speech_started, %.3f s from speech_started to response.done",
+        sum(late) / RATE,
+        events.times[events.events.index(cancelled)] - events.times[events.events.index(started)],
+    )
     assert sum(late) <= BARGE_IN_AUDIO_S * RATE, f"{sum(late) / RATE:.2f} s of audio after the user spoke"
     assert words(heard["transcript"]) == words(SECOND)
     assert truncated["item_id"] == first_audio["item_id"] and truncated["audio_end_ms"] == PLAYED_MS
