@@ -133,7 +133,9 @@ async def run_response(
         max_tokens=response.config.max_output_tokens, temperature=response.config.temperature
     )
     reply = conversation.reply(history, said, params, param="input")
-    part_kind = "output_audio" if response.audio else "output_text"
+    # The content-part events name a part "audio"/"text" in both dialects (the SDK's
+    # ResponseContentPartAddedEvent); only the item's own content says output_audio/output_text.
+    part_kind = "audio" if response.audio else "text"
     text_key = "transcript" if response.audio else "text"
     await emit(
         "response.output_item.added",

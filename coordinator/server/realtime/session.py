@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -44,6 +43,7 @@ from coordinator.server.realtime.response import Response, run_response
 from coordinator.server.realtime.target import response_target
 from coordinator.service.conversation import Conversation as Turn
 from coordinator.service.failures import stream_failure
+from coordinator.service.json_input import parse_json
 from coordinator.service.lifecycle import IdleTimeout, Lifecycle
 from coordinator.service.limits import RequestLimits
 from coordinator.service.metrics import Metrics
@@ -477,12 +477,8 @@ class RealtimeSession:
 
 
 def _parse(text: str) -> dict[str, Any]:
-    try:
-        event = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        raise InvalidInputError(
-            "the message is not valid JSON: send one JSON event object per frame", param="type"
-        ) from None
+    # The one JSON reader of every socket door: it names "nested too deeply" apart from "not JSON".
+    event = parse_json(text, what="the message", fix="send one JSON event object per frame", param="type")
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
         raise InvalidInputError('each event must be a JSON object with a string "type"', param="type")
     return event
