@@ -90,18 +90,23 @@ class UtteranceHeard:
     check: Check | None
     takes: int = 1
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self, speed: float = 1.0) -> dict[str, object]:
+        """JSON-ready; ``speed``: the audio was played at this tempo (times divided by it)."""
+
+        def at(seconds: float) -> float:
+            return round(seconds / speed, 3)
+
         return {
             "index": self.index,
             "text": self.text,
             "original_range": list(self.original_range),
-            "start": round(self.offset, 3),
-            "end": round(self.offset + self.duration, 3),
+            "start": at(self.offset),
+            "end": at(self.offset + self.duration),
             "words": [
                 {
                     "word": w.text,
-                    "start": w.start,
-                    "end": w.end,
+                    "start": at(w.start),
+                    "end": at(w.end),
                     "char_start": w.char_start,
                     "char_end": w.char_end,
                 }
