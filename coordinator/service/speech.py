@@ -19,6 +19,8 @@ here, so every door gets the same voices, limits, caps, look-ahead, metrics and 
     async for item in speech.groups(): ...    # the same, and GROUP_END after each sentence
     speech.utterances, speech.usage, speech.truncated   # readable while and after it plays
     speech.spoken, speech.original_ranges                # each utterance's map to what was written
+    speech.new_heard(); await speech.finish_listening()  # word timings and checks, when asked
+                                                         # (listen=ListenRequest: service/listening.py)
 
 The text is spoken in its spoken form (numbers, dates, symbols … read out, in the resolved
 voice's language: coordinator/normalize), made before it is cut into utterances and each
