@@ -158,6 +158,12 @@ SECTIONS = (
         ),
     ),
     Section("Text", ("normalize_text",)),
+    Section(
+        "Listening to speech (word timings and checks)",
+        ("speech_timings", "speech_check", "speech_retakes", "speech_check_max_word_error", "listen_slots"),
+        intro="Whisper (below) listens to what Orpheus said: word timings for captions, and each "
+        "utterance checked against its text. Without Whisper installed, neither is offered.",
+    ),
     Section("Logs", ("log_level", "log_format")),
     Section(
         "Speech in (Whisper on faster-whisper)",
@@ -188,6 +194,7 @@ SEE_ALSO = {
     "voices_dir": ("Where voices are kept", "docs/voices.md#where-voices-are-kept"),
     "voice_sample_max_s": ("How a recording is prepared", "docs/voices.md#how-a-recording-is-prepared"),
     "voice_consent_phrase": ("Consent", "docs/voices.md#consent"),
+    "speech_timings": ("Word timings and checks", "docs/timings.md"),
 }
 
 # .env.example's value where it differs from the default, and why.

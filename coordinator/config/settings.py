@@ -412,6 +412,41 @@ class Settings(BaseSettings):
         "before speaking; 0: the text goes to Orpheus as written (a request's normalize: false does the "
         "same for one request).",
     )
+    speech_timings: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Listen to every generated utterance with Whisper and time each word of the "
+        "original text in the returned audio (for captions and read-along); auto: on when Whisper runs "
+        "on a GPU, off on a CPU, where listening takes threads from speaking (measured in "
+        "docs/timings.md). A request may ask for them (timings: true) wherever Whisper is installed.",
+    )
+    speech_check: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Check every generated utterance by ear: Whisper's transcript against its text "
+        "(word error; words missing, repeated or added), counted in the metrics and logged when it "
+        "fails; auto: as SPEECH_TIMINGS decides. A request may ask for it (check: true).",
+    )
+    speech_retakes: int = Field(
+        2,
+        ge=0,
+        le=5,
+        description="When a checked utterance fails, generate it again with another seed at most this "
+        "many times and keep the better take: always for answers that are not streamed, for streamed "
+        "ones only on request (retakes: N), as a retake delays the audio after it.",
+    )
+    speech_check_max_word_error: float = Field(
+        0.35,
+        ge=0.0,
+        le=1.0,
+        description="A check fails above this word error rate (changed, missing, repeated and added "
+        "words over the utterance's words), and also whenever a word is missing, repeated or added.",
+    )
+    listen_slots: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Utterances Whisper listens to at once, on slots of their own beside STT_SLOTS, so "
+        "that checking speech never holds up /v1/audio/transcriptions.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Browser origins allowed to call the API (CORS), comma-separated, e.g. "

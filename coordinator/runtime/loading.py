@@ -6,6 +6,7 @@ heavy loads, so a misconfiguration fails in milliseconds, not after a 4 GB load.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -215,7 +216,8 @@ def load_stt(settings: Settings, catalog: ModelCatalog) -> SpeechToText:
             device=device,
             compute_type=compute_type,
             cpu_threads=settings.n_threads or available_cpus(),
-            workers=settings.stt_slots,
+            # The transcription slots and the slots that listen to generated speech (Runtime.listening).
+            workers=settings.stt_slots + settings.listen_slots,
             beam_size=settings.stt_beam_size,
             temperature_fallback=settings.stt_temperature_fallback,
         ),
@@ -365,7 +367,23 @@ class Runtime:
         if self.stt is not None:
             self.stt.abort()
 
+    @functools.cached_property
+    def listening(self) -> SpeechToText | None:
+        """The server's Whisper on slots of its own (LISTEN_SLOTS), for listening to generated
+        speech (service/listening.py), so that never holds up a transcription."""
+        if self.stt is None:
+            return None
+        settings = self.settings
+        return SpeechToText(
+            self.stt.transcriber,
+            slots=settings.listen_slots,
+            max_queue=settings.max_queue,
+            queue_timeout_s=settings.queue_timeout_s,
+        )
+
     def close(self) -> None:
+        if "listening" in self.__dict__ and self.listening is not None:
+            self.listening.close()
         if self.stt is not None:
             self.stt.close()
         self.snac.close()

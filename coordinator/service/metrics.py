@@ -25,6 +25,7 @@ HTTP_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 FIRST_AUDIO_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30)
 # Processing seconds per audio second: above 1 a listener hears stalls.
 REAL_TIME_FACTOR_BUCKETS = (0.1, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 5, 10)
+WORD_ERROR_BUCKETS = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 2.0)
 # Finish reasons of an utterance that ran to its end, so its real-time factor means something.
 _COMPLETED = ("stop", "length")
 
@@ -83,6 +84,33 @@ class Metrics:
             "orpheus_speech_audio_seconds_total",
             "Seconds of audio decoded, recorded when each response ends.",
             ["endpoint"],
+            registry=registry,
+        )
+        self.speech_checks = Counter(
+            "orpheus_speech_checks_total",
+            "Utterances checked by ear (Whisper's transcript against their text), by result; a "
+            "retaken utterance counts once, for the take kept.",
+            ["endpoint", "result"],
+            registry=registry,
+        )
+        self.speech_word_error = Histogram(
+            "orpheus_speech_word_error",
+            "Word error rate of each checked utterance (the take kept).",
+            ["endpoint"],
+            buckets=WORD_ERROR_BUCKETS,
+            registry=registry,
+        )
+        self.speech_retakes = Counter(
+            "orpheus_speech_retakes_total",
+            "Utterances generated again (another seed) because their check failed.",
+            ["endpoint"],
+            registry=registry,
+        )
+        self.listen_seconds = Histogram(
+            "orpheus_speech_listen_seconds",
+            "Time Whisper took to listen to one utterance (word timings and checks).",
+            ["endpoint"],
+            buckets=FIRST_AUDIO_BUCKETS,
             registry=registry,
         )
         registry.register(RuntimeCollector(runtime))

@@ -19,6 +19,8 @@ here, so every door gets the same voices, limits, caps, look-ahead, metrics and 
     async for item in speech.groups(): ...    # the same, and GROUP_END after each sentence
     speech.utterances, speech.usage, speech.truncated   # readable while and after it plays
     speech.spoken, speech.original_ranges                # each utterance's map to what was written
+    speech.new_heard(); await speech.finish_listening()  # word timings and checks, when asked
+                                                         # (listen=ListenRequest: service/listening.py)
 
 The text is spoken in its spoken form (numbers, dates, symbols … read out, in the resolved
 voice's language: coordinator/normalize), made before it is cut into utterances and each
@@ -57,13 +59,33 @@ from coordinator.errors import InvalidInputError
 from coordinator.normalize.spans import Spoken
 from coordinator.runtime.loading import Runtime
 from coordinator.service.limits import RequestLimits
+from coordinator.service.listening import (
+    Listening,
+    ListenOptions,
+    ListenRequest,
+    Played,
+    UtteranceHeard,
+    listen_options,
+    retake_seed,
+)
 from coordinator.service.metrics import Metrics, SpeechEndpoint
 from coordinator.service.sentences import Reading, SentencePipeline
 from coordinator.tts.lookahead import GROUP_END, GroupEnd, Lookahead
 from coordinator.tts.registry import ResolvedVoice
 from coordinator.tts.synthesis import OrpheusTTS, SpeechStream
 
-__all__ = ["GROUP_END", "GroupEnd", "Sampling", "Speaker", "Speech", "Usage"]
+__all__ = [
+    "GROUP_END",
+    "GroupEnd",
+    "ListenRequest",
+    "Sampling",
+    "Speaker",
+    "Speech",
+    "UtteranceHeard",
+    "Usage",
+]
+
+NO_LISTEN_REQUEST = ListenRequest()
 
 logger = logging.getLogger(__name__)
 
@@ -88,9 +110,10 @@ class Usage:
     cut at the length their text can plausibly need (TTS_LENGTH_CAP)."""
 
     prompt_tokens: int
-    completion_tokens: int
+    completion_tokens: int  # the retakes' included
     utterances: int
     length_capped: int
+    retakes: int = 0  # utterances generated again because their check failed
 
 
 class Speech:
@@ -107,8 +130,12 @@ class Speech:
         started: float,
         pipeline: SentencePipeline | None = None,
         spoken: list[Spoken] | None = None,
+        listening: Listening | None = None,
+        seed: int | None = None,
     ) -> None:
         self._lookahead = lookahead
+        self._listening = listening
+        self._seed = seed
         self._spoken = spoken or []
         self._metrics = metrics
         self._runtime = runtime
@@ -148,12 +175,29 @@ class Speech:
 
     @property
     def usage(self) -> Usage:
+        retakes = self._lookahead.retakes
         return Usage(
-            prompt_tokens=self._lookahead.prompt_tokens,
-            completion_tokens=self._lookahead.completion_tokens,
+            prompt_tokens=self._lookahead.prompt_tokens + sum(stream.prompt_tokens for stream in retakes),
+            completion_tokens=self._lookahead.completion_tokens
+            + sum(stream.completion_tokens for stream in retakes),
             utterances=len(self.streams),
             length_capped=self._lookahead.length_capped,
+            retakes=len(retakes),
         )
+
+    @property
+    def listen_options(self) -> ListenOptions:
+        """What this speech listens for (word timings, checks, retakes)."""
+        return self._listening.options if self._listening is not None else ListenOptions()
+
+    def new_heard(self) -> list[UtteranceHeard]:
+        """Utterances heard since the last call, in order (never waits): a streaming door sends
+        each as it comes (service/listening.py)."""
+        return self._listening.new_heard() if self._listening is not None else []
+
+    async def finish_listening(self) -> list[UtteranceHeard]:
+        """Every utterance played, heard, in order: call after the audio has been read to its end."""
+        return await self._listening.finish() if self._listening is not None else []
 
     def chunks(self) -> AsyncIterator[np.ndarray]:
         """The audio, float32 mono at ``sample_rate``, recorded in the metrics under the door."""
@@ -179,16 +223,36 @@ class Speech:
         if self._pipeline is not None:
             # The text is read beside the audio, so sentences are generated while earlier ones play.
             reader = asyncio.create_task(self._pipeline.run(), name="speech-text")
+        played = Played(self._listening, self.sample_rate, self._again)
+        completed = False
         try:
             async for item in self._lookahead.aiter_groups(self._runtime.snac):
+                if played.listening and isinstance(item, GroupEnd):
+                    for chunk in await played.end_utterance():
+                        yield chunk
+                elif played.listening and not isinstance(item, GroupEnd):
+                    for chunk in await played.add(self._lookahead.playing, item):
+                        yield chunk
+                    continue
                 if groups or not isinstance(item, GroupEnd):
                     yield item
+            for chunk in await played.end_utterance():
+                yield chunk
+            completed = True
         finally:
             # Only synchronous cleanup: a listener gone runs this in a cancelled scope, where any
             # await would be cancelled again. The reader ends at its next await, closing the text.
             if reader is not None:
                 reader.cancel()
             self._lookahead.close()
+            if not completed and self._listening is not None:
+                self._listening.close()
+
+    async def _again(self, index: int, take: int) -> np.ndarray:
+        """Utterance ``index`` generated anew (a retake), its whole audio."""
+        stream = self._lookahead.retake(index, retake_seed(self._seed, take))
+        chunks = [chunk async for chunk in stream.aiter_chunks(self._runtime.snac)]
+        return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
 
 
 class Speaker:
@@ -229,12 +293,14 @@ class Speaker:
         param: str = "input",
         started: float | None = None,
         normalize: bool = True,
+        listen: ListenRequest = NO_LISTEN_REQUEST,
     ) -> Speech:
         """Speak a whole text. Everything is validated (voice, length, caps, context) and the
         first utterance submitted before this returns: its errors are the request's.
         ``param``: the request field holding the text; ``started``: when the request arrived
         (``time.perf_counter()``), for the time to first audio; ``normalize``: False speaks the
-        text as written (so does the server's NORMALIZE_TEXT=0)."""
+        text as written (so does the server's NORMALIZE_TEXT=0); ``listen``: word timings, checks
+        and retakes asked for (service/listening.py; unset: the server's)."""
         started = time.perf_counter() if started is None else started
         resolved = self.resolve(voice, model)
         self._limits.check_text(text, param=param)
@@ -247,8 +313,22 @@ class Speaker:
                 "words to speak, or send normalize: false to have it read as written",
                 param=param,
             )
+        options = self._listen_options(resolved, listen)
         lookahead = resolved.tts.speak(spoken.text, resolved.spoken, params, loop=asyncio.get_running_loop())
-        return self._speech(lookahead, resolved, door, started, spoken=reading.utterances(spoken))
+        return self._speech(
+            lookahead,
+            resolved,
+            door,
+            started,
+            spoken=reading.utterances(spoken),
+            listen=options,
+            seed=params.seed,
+        )
+
+    def _listen_options(self, resolved: ResolvedVoice, listen: ListenRequest) -> ListenOptions:
+        if listen == NO_LISTEN_REQUEST and self._runtime.stt is None:
+            return ListenOptions()
+        return listen_options(self._runtime, listen, language=resolved.tts.language_of(resolved.spoken))
 
     def _normalize(self, requested: bool) -> bool:
         """A request may turn normalisation off, never on where the server turned it off."""
@@ -266,6 +346,7 @@ class Speaker:
         started: float | None = None,
         normalize: bool = True,
         markdown: bool = False,
+        listen: ListenRequest = NO_LISTEN_REQUEST,
     ) -> Speech:
         """Speak text as it arrives: ``texts`` (deltas of any size) is read while the speech
         plays, and each sentence spoken as soon as it is complete. ``client_text``: the text is
@@ -275,6 +356,7 @@ class Speaker:
         started = time.perf_counter() if started is None else started
         resolved = self.resolve(voice, model)
         params = self.sampling_params(resolved.tts, sampling)
+        options = self._listen_options(resolved, listen)
         lookahead = Lookahead(resolved.tts, asyncio.get_running_loop(), complete=False)
         pipeline = SentencePipeline(
             texts,
@@ -286,7 +368,7 @@ class Speaker:
             normalize=self._normalize(normalize),
             markdown=markdown,
         )
-        return self._speech(lookahead, resolved, door, started, pipeline)
+        return self._speech(lookahead, resolved, door, started, pipeline, listen=options, seed=params.seed)
 
     def _speech(
         self,
@@ -297,7 +379,22 @@ class Speaker:
         pipeline: SentencePipeline | None = None,
         *,
         spoken: list[Spoken] | None = None,
+        listen: ListenOptions | None = None,
+        seed: int | None = None,
     ) -> Speech:
+        listening = None
+        recogniser = self._runtime.listening if listen is not None and listen.listening else None
+        if listen is not None and recogniser is not None:
+            speech_spoken = (lambda: pipeline.spoken) if pipeline is not None else (lambda: spoken or [])
+            listening = Listening(
+                recogniser,
+                listen,
+                spoken=speech_spoken,
+                language=resolved.tts.language_of(resolved.spoken),
+                sample_rate=resolved.tts.sample_rate,
+                door=door,
+                metrics=self._metrics,
+            )
         return Speech(
             lookahead,
             resolved=resolved,
@@ -307,4 +404,6 @@ class Speaker:
             started=started,
             pipeline=pipeline,
             spoken=spoken,
+            listening=listening,
+            seed=seed,
         )

@@ -19,6 +19,7 @@ The rules, the same for all:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Final
 
@@ -65,6 +66,7 @@ class Lookahead:
         self._requests: list[GenerationRequest] = []
         self.texts: list[str] = []  # what each utterance says
         self.streams: list[SpeechStream] = []  # the utterances submitted, in order
+        self.retakes: list[SpeechStream] = []  # utterances generated again (``retake``)
         self._group_ends: set[int] = set()
         self._playing = -1  # the utterance being played
         self._complete = False
@@ -87,6 +89,20 @@ class Lookahead:
     def length_capped(self) -> int:
         """Utterances cut at their length cap so far."""
         return sum(stream.stats.length_capped for stream in self.streams)
+
+    @property
+    def playing(self) -> int:
+        """The utterance being played (-1 before the first)."""
+        return self._playing
+
+    def retake(self, index: int, seed: int | None) -> SpeechStream:
+        """Utterance ``index`` generated again with ``seed`` (None: an unseeded draw), beside the
+        others and never refused (a continuation); the caller plays it or not. Closed with them."""
+        request = self._requests[index]
+        again = dataclasses.replace(request, params=dataclasses.replace(request.params, seed=seed))
+        stream = self._tts.start(again, loop=self._loop, continuation=True)
+        self.retakes.append(stream)
+        return stream
 
     @property
     def known(self) -> int:
@@ -168,5 +184,5 @@ class Lookahead:
         """Stop: nothing more is submitted, and every generation still running is cancelled.
         Synchronous, so that it also runs where a listener gone has cancelled the scope."""
         self._complete = self._closed = True
-        for stream in self.streams:
+        for stream in [*self.streams, *self.retakes]:
             stream.cancel()  # a no-op for the finished ones

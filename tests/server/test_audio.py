@@ -127,6 +127,25 @@ def test_sse_sends_audio_deltas_then_done_with_usage(client):
     assert events[-1]["usage"]["output_tokens"] == 7 * FRAMES and events[-1]["usage"]["input_tokens"] > 5
 
 
+def test_sse_with_timings_and_check_sends_each_utterance_heard_after_its_audio(client):
+    # The random Orpheus says nothing and the random Whisper hears nothing true: the plumbing is
+    # what is tested here (docs/timings.md; what the checks are worth: tests/timing/).
+    response = _speech(client, response_format="pcm", stream_format="sse", timings=True, check=True)
+    events = [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:")]
+    heard = [e for e in events if e["type"] == "speech.audio.heard"]
+    assert len(heard) == 1 and events[-1]["type"] == "speech.audio.done"
+    assert events.index(heard[0]) > max(i for i, e in enumerate(events) if e["type"] == "speech.audio.delta")
+    assert heard[0]["index"] == 0 and heard[0]["start"] == 0 and heard[0]["takes"] == 1
+    assert heard[0]["end"] == pytest.approx(FRAMES * SAMPLES_PER_FRAME / 24000, abs=1e-3)
+    assert set(heard[0]["check"]) >= {"word_error", "missing", "repeated", "added", "passed"}
+    assert events[-1]["usage"]["retakes"] == 0
+
+
+def test_retakes_over_the_servers_bound_are_refused_before_any_audio(client):
+    response = _speech(client, response_format="pcm", check=True, retakes=99)
+    assert response.status_code == 400 and response.json()["error"]["param"] == "retakes"
+
+
 @pytest.mark.parametrize(
     ("overrides", "status", "param", "code", "message"),
     [

@@ -30,7 +30,7 @@ from coordinator.server.schemas.speech import SpeechRequest
 from coordinator.server.speaking import get_speaker, sampling_of
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
 from coordinator.service.failures import stream_failure
-from coordinator.service.speech import Speaker, Speech
+from coordinator.service.speech import ListenRequest, Speaker, Speech
 from coordinator.tts.registry import GENERIC_SPEECH_MODELS
 
 logger = logging.getLogger(__name__)
@@ -108,30 +108,37 @@ async def _speech_response(
             sampling=sampling_of(body),
             started=started,
             normalize=body.normalize,
+            listen=ListenRequest(timings=body.timings, check=body.check, retakes=body.retakes),
         )
         chunks = await primed(at_speed(speech.chunks(), body.speed), request)
     except BaseException:
         encoder.close()  # no response will own it
         raise
     if body.stream_format == "sse":
-        return EventSourceResponse(_sse_events(speech, chunks, encoder), headers=STREAM_HEADERS)
+        return EventSourceResponse(_sse_events(speech, chunks, encoder, body.speed), headers=STREAM_HEADERS)
     return StreamingResponse(
         encoded_audio(chunks, encoder), media_type=encoder.media_type, headers=STREAM_HEADERS
     )
 
 
 async def _sse_events(
-    speech: Speech, chunks: AsyncIterator[np.ndarray], encoder: StreamEncoder
+    speech: Speech, chunks: AsyncIterator[np.ndarray], encoder: StreamEncoder, speed: float
 ) -> AsyncIterator[dict[str, str]]:
-    """OpenAI's speech SSE: ``speech.audio.delta`` events, then ``speech.audio.done``."""
+    """OpenAI's speech SSE: ``speech.audio.delta`` events, then ``speech.audio.done``; with
+    timings or checks, a ``speech.audio.heard`` after each utterance (docs/timings.md)."""
     try:
         async for chunk in chunks:
             data = encoder.encode(chunk)
             if data:
                 yield sse_event({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()})
+            for heard in speech.new_heard():
+                yield sse_event({"type": "speech.audio.heard", **heard.as_dict(speed)})
         tail = encoder.finish()
         if tail:
             yield sse_event({"type": "speech.audio.delta", "audio": base64.b64encode(tail).decode()})
+        await speech.finish_listening()
+        for heard in speech.new_heard():
+            yield sse_event({"type": "speech.audio.heard", **heard.as_dict(speed)})
         spent = speech.usage
         usage = {
             "input_tokens": spent.prompt_tokens,
@@ -141,6 +148,7 @@ async def _sse_events(
             # their text can plausibly need because the model did not end them (TTS_LENGTH_CAP).
             "utterances": spent.utterances,
             "length_capped": spent.length_capped,
+            "retakes": spent.retakes,
         }
         yield sse_event({"type": "speech.audio.done", "usage": usage})
     except Exception as exc:

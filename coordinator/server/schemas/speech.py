@@ -61,6 +61,23 @@ class SpeechRequest(_OrpheusSampling):
         "voice's language); false: the text is spoken exactly as written. The server's "
         "NORMALIZE_TEXT=0 turns it off for every request",
     )
+    timings: bool | None = Field(
+        None,
+        description="Time each word of the input in the audio (Whisper listens to each utterance); "
+        "with stream_format sse, a speech.audio.heard event follows each utterance. Unset: the "
+        "server's SPEECH_TIMINGS",
+    )
+    check: bool | None = Field(
+        None,
+        description="Check each utterance by ear against its text (word error; words missing, "
+        "repeated or added), reported in speech.audio.heard. Unset: the server's SPEECH_CHECK",
+    )
+    retakes: int | None = Field(
+        None,
+        ge=0,
+        description="Generate an utterance whose check fails again, at most this many times (up to "
+        "SPEECH_RETAKES), keeping the better take; delays the audio after it. Unset: none",
+    )
 
     @field_validator("input")
     @classmethod
