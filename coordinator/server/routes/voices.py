@@ -25,7 +25,7 @@ from coordinator.server.disconnect import unless_disconnected
 from coordinator.server.schemas.voices import CustomVoice, VoiceDeleted
 from coordinator.server.voice_form import read_voice_form, voice_form_body
 from coordinator.service.voices import NAME_PARAM, VoiceCloning
-from coordinator.tts.registry import CLONING_MODEL_KEY
+from coordinator.tts.registry import CLONING_MODEL_KEY, SpeechModel
 from coordinator.voices.store import ID_PATTERN
 
 router = APIRouter()
@@ -46,6 +46,14 @@ class VoiceIdConvertor(Convertor[str]):
 
 
 register_url_convertor("voice_id", VoiceIdConvertor())
+
+
+def model_voices(runtime: Runtime, model: SpeechModel) -> list[str]:
+    """What a model listing shows as a model's voices: its own, and for the cloning model, the
+    custom voices' ids (what to send as voice)."""
+    if model is not runtime.speech.cloning:
+        return list(model.voices)
+    return [*model.voices, *(voice.id for voice in runtime.voices.voices())]
 
 
 def get_cloning(request: Request, runtime: Runtime = Depends(get_runtime)) -> VoiceCloning:

@@ -47,6 +47,10 @@ def test_a_created_voice_has_openais_shape_and_every_listing_shows_it(url, voice
     assert not any(v["custom"] for v in listing["voices"] if v["id"] != voice["id"])
     options = httpx.get(f"{url}/v1/audio/voices/{cloning_model}").json()["voices"]
     assert {"value": voice["id"], "label": VOICE_NAME} in options
+    models = httpx.get(f"{url}/v1/models").json()["data"]
+    assert voice["id"] in next(m["voices"] for m in models if m["id"] == cloning_model)
+    seed_models = httpx.get(f"{url}/models").json()["tts_models"]
+    assert voice["id"] in next(m["voices"] for m in seed_models if m["id"] == cloning_model)
     # A built-in name still reaches the model listing, not the custom voice route.
     assert httpx.get(f"{url}/v1/audio/voices/tts-1").status_code == 200
 
