@@ -93,11 +93,14 @@ def test_the_openai_sdk_creates_a_voice_whose_transcript_whisper_writes_and_dele
 
 
 def test_two_creations_of_one_name_one_wins_and_speech_goes_on_meanwhile(url, sample, voice):
-    def create() -> httpx.Response:
+    def create() -> httpx.Response:  # two samples, the field repeated, a transcript each
         return httpx.post(
             f"{url}/v1/audio/voices",
-            data={"name": "Twin", "transcript": TRANSCRIPT},
-            files={"audio_sample": ("s.ogg", sample, "audio/ogg")},
+            data={"name": "Twin", "transcript": [TRANSCRIPT, "Again."]},
+            files=[
+                ("audio_sample", ("s.ogg", sample, "audio/ogg")),
+                ("file", ("t.ogg", sample, "audio/ogg")),
+            ],
             timeout=HTTP_TIMEOUT_S,
         )
 
@@ -110,6 +113,7 @@ def test_two_creations_of_one_name_one_wins_and_speech_goes_on_meanwhile(url, sa
     loser = next(a for a in answers if a.status_code == 409).json()["error"]
     assert loser["param"] == "name" and "Twin" in loser["message"]
     twin = next(a for a in answers if a.status_code == 200).json()
+    assert [s["transcript"] for s in twin["samples"]] == [TRANSCRIPT, "Again."]
 
     # Deleting a voice a stream is speaking with: the stream finishes, later requests are refused.
     body = {
@@ -152,3 +156,23 @@ def test_create_and_delete_need_the_key_or_this_machine_and_the_listings_stay_op
         # This machine, no key set: past auth.
         expected = 401 if key is not None else 400
         assert client.post("/v1/audio/voices").status_code == expected
+
+
+def test_with_a_consent_phrase_set_a_creation_without_the_recording_names_it(cloning_runtime, sample):
+    old = cloning_runtime
+    phrase = "I agree to have my voice cloned"
+    settings = old.settings.model_copy(update={"voice_consent_phrase": phrase})
+    guarded = Runtime(settings, old.catalog, llm=old.llm, speech=old.speech, stt=old.stt)
+    try:
+        with TestClient(create_app(settings, runtime=guarded), client=LOOPBACK) as client:
+            response = client.post(
+                "/v1/audio/voices",
+                data={"name": "Unconsented", "transcript": TRANSCRIPT},
+                files={"audio_sample": ("s.ogg", sample, "audio/ogg")},
+            )
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert error["param"] == "consent" and phrase in error["message"]
+    finally:
+        guarded.snac.close()
+        old.speech.attach_voices(old.voices)
