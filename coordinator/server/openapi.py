@@ -32,9 +32,9 @@ ERROR_DESCRIPTIONS = {
 # /health needs the loaded models.
 _ALWAYS = (401, 413, 503)
 # The name listings answer without a key too (security.py).
-_OPEN_PATHS = frozenset({"/health", "/v1/audio/voices", "/v1/audio/models", "/v1/audio/voices/{model}"})
-# A custom voice: fetching it is a listing (open), deleting it needs the key; both may be a 404.
-_CUSTOM_VOICE = "/v1/audio/voices/{voice_id}"
+_OPEN_PATHS = frozenset({"/health", "/v1/audio/voices", "/v1/audio/models", "/v1/audio/voices/{name}"})
+# A custom voice (or, for GET, a model's voices): reading is open, deleting needs the key.
+_CUSTOM_VOICE = "/v1/audio/voices/{name}"
 # Operations that generate: they may name a model and wait for an engine slot.
 _GENERATES = frozenset(
     {
@@ -48,7 +48,7 @@ _GENERATES = frozenset(
         "/v1/audio/translations",
     }
 )
-_NAMES_A_MODEL = (_GENERATES - {"/chat", "/tts"}) | {"/v1/audio/voices/{model}"}
+_NAMES_A_MODEL = (_GENERATES - {"/chat", "/tts"}) | {"/v1/audio/voices/{name}"}
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -91,7 +91,7 @@ def _statuses(path: str, operation: dict[str, Any], method: str = "") -> list[in
     # Only reading is open (security.py): creating and deleting a voice need the key.
     opened = (path in _OPEN_PATHS or path == _CUSTOM_VOICE) and method in ("", "get", "head")
     statuses = [status for status in _ALWAYS if not (status == 401 and opened)]
-    if path == _CUSTOM_VOICE:
+    if path == _CUSTOM_VOICE and method == "delete":
         return sorted([*statuses, 404])
     if operation.get("parameters") or operation.get("requestBody"):
         statuses.append(400)

@@ -34,6 +34,7 @@ DOORS: tuple[Door, ...] = (
 
 RULES: dict[str, str] = {
     "any-voice": "a voice of any loaded model (not only the default one's) speaks, by its own model",
+    "custom-voice": "a custom (cloned) voice, named by its name, speaks, by the cloning model only",
     "token-cap": "each utterance's audio tokens stay within MAX_COMPLETION_TOKENS and TTS_MAX_TOKENS",
     "input-cap": "a text over MAX_INPUT_CHARS is refused with an error naming MAX_INPUT_CHARS",
     "metrics": "speech shows in /metrics (first audio, utterances) under the door's own label",

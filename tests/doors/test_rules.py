@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from coordinator.audio.format import SAMPLES_PER_FRAME
-from tests.doors.conftest import COMPLETION_TOKEN_CAP, FRAME_TOKENS, MAX_INPUT_CHARS
+from tests.doors.conftest import COMPLETION_TOKEN_CAP, CUSTOM_VOICE, FRAME_TOKENS, MAX_INPUT_CHARS
 from tests.doors.doors import HTTP_TIMEOUT_S, Door, sse_payloads
 from tests.doors.server import DoorServer, Scrape
 from tests.doors.table import rule
@@ -76,6 +76,19 @@ def test_a_voice_of_a_model_that_is_not_the_default_speaks_by_its_own_model(door
     assert spoken.samples.size > 0
     assert grew(before, after, "orpheus_generated_tokens_total", model=other) > 0
     assert grew(before, after, "orpheus_generated_tokens_total", model=default) == 0
+
+
+@rule("custom-voice")
+def test_a_custom_voice_speaks_by_the_cloning_model(door, door_server):
+    # Its name, as a Wyoming client picks it from describe (HTTP takes the id too: tests/server/voices).
+    cloning = model_of(door_server, CUSTOM_VOICE.id)
+    before = door_server.idle()
+    spoken = door.speak(SHORT_TEXT, CUSTOM_VOICE.name)
+    after = door_server.idle()
+    assert spoken.samples.size > 0
+    assert grew(before, after, "orpheus_generated_tokens_total", model=cloning) > 0
+    for other in speech_models(after) - {cloning}:
+        assert grew(before, after, "orpheus_generated_tokens_total", model=other) == 0, other
 
 
 @rule("token-cap")

@@ -64,6 +64,7 @@ def test_models_and_voices_are_listed(client):
         "language": "en",
         "alias_of": None,
         "default": True,
+        "custom": False,  # a built-in voice, not a cloned one
     }
     assert [v["id"] for v in voices["voices"][:2]] == ["tara", "leah"] and voices["default"] == "tara"
 
@@ -330,6 +331,7 @@ def test_the_voice_listing_marks_the_aliases(client):
         "language": "en",
         "alias_of": "tara",
         "default": False,
+        "custom": False,
     }
     own = [v["id"] for v in voices if v["alias_of"] is None]
     assert own == ["tara", "leah", "jess", "leo", "dan", "mia", "zac", "zoe"]

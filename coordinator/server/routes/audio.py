@@ -67,10 +67,10 @@ async def list_speech_models(runtime: Runtime = Depends(get_runtime)) -> SpeechM
     return SpeechModelList(models=[*models, *aliases])
 
 
-@router.get("/v1/audio/voices/{model}")
-async def list_voices_of_model(model: str, runtime: Runtime = Depends(get_runtime)) -> VoiceOptions:
-    """SillyTavern's TTS WebUI shape: ``{"voices": [{"value", "label"}, ...]}``: that model's
-    voices (a generic name such as tts-1: every voice)."""
+def voices_of_model(model: str, runtime: Runtime) -> VoiceOptions:
+    """GET /v1/audio/voices/{name} for a model's name (routes/voices.py serves the path: a custom
+    voice's id there is that voice). SillyTavern's TTS WebUI shape: ``{"voices": [{"value",
+    "label"}, ...]}``: that model's voices (a generic name such as tts-1: every voice)."""
     chosen = runtime.speech.model(model)
     voices = [v for v in voices_of(runtime) if chosen is None or v.model == chosen.model_id]
     return VoiceOptions(voices=[VoiceOption(value=v.id, label=v.name) for v in voices])

@@ -10,6 +10,7 @@ from coordinator.errors import ShuttingDownError
 from coordinator.runtime.loading import Runtime
 from coordinator.server.deps import get_runtime
 from coordinator.server.errors import error_response
+from coordinator.server.routes.voices import model_voices
 from coordinator.server.schemas.listings import ModelCard, ModelList
 from coordinator.service.readiness import LOADING_MESSAGE, SHUTTING_DOWN_MESSAGE
 
@@ -99,7 +100,7 @@ async def list_models(runtime: Runtime = Depends(get_runtime)) -> ModelList:
                     quantization=model.tts.quant,
                     license=model.spec.license,
                     languages=model.languages,
-                    voices=model.voices,
+                    voices=model_voices(runtime, model),
                 )
                 for model in runtime.speech
             ),

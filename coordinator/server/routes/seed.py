@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from coordinator.audio.encoders import WavEncoder
 from coordinator.runtime.loading import Runtime
 from coordinator.server.deps import get_runtime
+from coordinator.server.routes.voices import model_voices
 from coordinator.server.schemas.speech import SeedTTSRequest
 from coordinator.server.speaking import get_speaker, sampling_of
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed
@@ -81,7 +82,7 @@ async def seed_models(runtime: Runtime = Depends(get_runtime)) -> dict:
                 "languages": model.languages,
                 "quantization": model.tts.quant,
                 "license": model.spec.license,
-                "voices": model.voices,
+                "voices": model_voices(runtime, model),
             }
             for model in runtime.speech
         ],

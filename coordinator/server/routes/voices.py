@@ -9,43 +9,39 @@ most VOICE_REFERENCE_MAX_S of audio is prepared and encoded, a few seconds' work
 events (the page shows a spinner). The key rules (create/delete need the key; without one set, only
 from this machine) are security.py's; the body limit is MAX_UPLOAD_BYTES.
 
-GET /v1/audio/voices/{voice_id} only matches a ``voice_<hex>`` id: any other name still reaches the
-model's voice listing (audio.py), which SillyTavern reads.
+GET /v1/audio/voices/{name} is a custom voice for a ``voice_<hex>`` id; any other name is still the
+model's voice listing (audio.py's), which SillyTavern reads.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from starlette.convertors import Convertor, register_url_convertor
 
 from coordinator.errors import InvalidInputError, VoiceNotFoundError
 from coordinator.runtime.loading import Runtime
 from coordinator.server.deps import get_runtime
 from coordinator.server.disconnect import unless_disconnected
+from coordinator.server.routes.audio import voices_of_model
+from coordinator.server.schemas.listings import VoiceOptions
 from coordinator.server.schemas.voices import CustomVoice, VoiceDeleted
 from coordinator.server.voice_form import read_voice_form, voice_form_body
 from coordinator.service.voices import NAME_PARAM, VoiceCloning
-from coordinator.tts.registry import CLONING_MODEL_KEY
+from coordinator.tts.registry import CLONING_MODEL_KEY, SpeechModel
 from coordinator.voices.store import ID_PATTERN
 
 router = APIRouter()
 
 VOICES_PATH = "/v1/audio/voices"
+# One path for a custom voice and for a model's voice listing (an OpenAPI path has one template).
+VOICE_PATH = VOICES_PATH + "/{name}"
 
 
-class VoiceIdConvertor(Convertor[str]):
-    """Matches a custom voice's id only, so other names fall through to the model listing."""
-
-    regex = ID_PATTERN.pattern
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-register_url_convertor("voice_id", VoiceIdConvertor())
+def model_voices(runtime: Runtime, model: SpeechModel) -> list[str]:
+    """What a model listing shows as a model's voices: its own, and for the cloning model, the
+    custom voices' ids (what to send as voice)."""
+    if model is not runtime.speech.cloning:
+        return list(model.voices)
+    return [*model.voices, *(voice.id for voice in runtime.voices.voices())]
 
 
 def get_cloning(request: Request, runtime: Runtime = Depends(get_runtime)) -> VoiceCloning:
@@ -80,16 +76,21 @@ async def create_voice(
     return CustomVoice.of(voice, model.model_id)
 
 
-@router.get(VOICES_PATH + "/{voice_id:voice_id}")
+@router.get(VOICE_PATH, response_model=CustomVoice | VoiceOptions)
 async def get_voice(
-    voice_id: str, runtime: Runtime = Depends(get_runtime), cloning: VoiceCloning = Depends(get_cloning)
-) -> CustomVoice:
-    return _card(voice_id, runtime, cloning)
+    name: str, runtime: Runtime = Depends(get_runtime), cloning: VoiceCloning = Depends(get_cloning)
+) -> CustomVoice | VoiceOptions:
+    """A custom voice's id (``voice_<hex>``): that voice. Any other name: that model's voices in
+    SillyTavern's TTS WebUI shape (audio.py), as before custom voices."""
+    if ID_PATTERN.fullmatch(name):
+        return _card(name, runtime, cloning)
+    return voices_of_model(name, runtime)
 
 
-@router.delete(VOICES_PATH + "/{voice_id}")
-async def delete_voice(voice_id: str, cloning: VoiceCloning = Depends(get_cloning)) -> VoiceDeleted:
-    """Forget a custom voice. Streams already speaking with it finish: they hold the voice itself."""
+@router.delete(VOICE_PATH)
+async def delete_voice(name: str, cloning: VoiceCloning = Depends(get_cloning)) -> VoiceDeleted:
+    """Forget a custom voice, by its id. Streams already speaking with it finish: they hold it."""
+    voice_id = name
     if not ID_PATTERN.fullmatch(voice_id):
         raise VoiceNotFoundError(
             f"{voice_id!r} is not a custom voice's id (voice_<hex>): only custom voices can be deleted; "

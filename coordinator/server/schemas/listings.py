@@ -1,4 +1,4 @@
-"""The listings: GET /v1/models, /v1/audio/models, /v1/audio/voices and /v1/audio/voices/{model}."""
+"""The listings: GET /v1/models, /v1/audio/models, /v1/audio/voices and /v1/audio/voices/{name}."""
 
 from __future__ import annotations
 
@@ -67,6 +67,6 @@ class VoiceOption(BaseModel):
 
 
 class VoiceOptions(BaseModel):
-    """GET /v1/audio/voices/{model}, in the shape SillyTavern's TTS WebUI provider reads."""
+    """GET /v1/audio/voices/{name} (a model), in the shape SillyTavern's TTS WebUI provider reads."""
 
     voices: list[VoiceOption]

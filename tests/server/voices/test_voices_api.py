@@ -47,6 +47,10 @@ def test_a_created_voice_has_openais_shape_and_every_listing_shows_it(url, voice
     assert not any(v["custom"] for v in listing["voices"] if v["id"] != voice["id"])
     options = httpx.get(f"{url}/v1/audio/voices/{cloning_model}").json()["voices"]
     assert {"value": voice["id"], "label": VOICE_NAME} in options
+    models = httpx.get(f"{url}/v1/models").json()["data"]
+    assert voice["id"] in next(m["voices"] for m in models if m["id"] == cloning_model)
+    seed_models = httpx.get(f"{url}/models").json()["tts_models"]
+    assert voice["id"] in next(m["voices"] for m in seed_models if m["id"] == cloning_model)
     # A built-in name still reaches the model listing, not the custom voice route.
     assert httpx.get(f"{url}/v1/audio/voices/tts-1").status_code == 200
 
@@ -89,11 +93,14 @@ def test_the_openai_sdk_creates_a_voice_whose_transcript_whisper_writes_and_dele
 
 
 def test_two_creations_of_one_name_one_wins_and_speech_goes_on_meanwhile(url, sample, voice):
-    def create() -> httpx.Response:
+    def create() -> httpx.Response:  # two samples, the field repeated, a transcript each
         return httpx.post(
             f"{url}/v1/audio/voices",
-            data={"name": "Twin", "transcript": TRANSCRIPT},
-            files={"audio_sample": ("s.ogg", sample, "audio/ogg")},
+            data={"name": "Twin", "transcript": [TRANSCRIPT, "Again."]},
+            files=[
+                ("audio_sample", ("s.ogg", sample, "audio/ogg")),
+                ("file", ("t.ogg", sample, "audio/ogg")),
+            ],
             timeout=HTTP_TIMEOUT_S,
         )
 
@@ -106,6 +113,7 @@ def test_two_creations_of_one_name_one_wins_and_speech_goes_on_meanwhile(url, sa
     loser = next(a for a in answers if a.status_code == 409).json()["error"]
     assert loser["param"] == "name" and "Twin" in loser["message"]
     twin = next(a for a in answers if a.status_code == 200).json()
+    assert [s["transcript"] for s in twin["samples"]] == [TRANSCRIPT, "Again."]
 
     # Deleting a voice a stream is speaking with: the stream finishes, later requests are refused.
     body = {
@@ -148,3 +156,23 @@ def test_create_and_delete_need_the_key_or_this_machine_and_the_listings_stay_op
         # This machine, no key set: past auth.
         expected = 401 if key is not None else 400
         assert client.post("/v1/audio/voices").status_code == expected
+
+
+def test_with_a_consent_phrase_set_a_creation_without_the_recording_names_it(cloning_runtime, sample):
+    old = cloning_runtime
+    phrase = "I agree to have my voice cloned"
+    settings = old.settings.model_copy(update={"voice_consent_phrase": phrase})
+    guarded = Runtime(settings, old.catalog, llm=old.llm, speech=old.speech, stt=old.stt)
+    try:
+        with TestClient(create_app(settings, runtime=guarded), client=LOOPBACK) as client:
+            response = client.post(
+                "/v1/audio/voices",
+                data={"name": "Unconsented", "transcript": TRANSCRIPT},
+                files={"audio_sample": ("s.ogg", sample, "audio/ogg")},
+            )
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert error["param"] == "consent" and phrase in error["message"]
+    finally:
+        guarded.snac.close()
+        old.speech.attach_voices(old.voices)
