@@ -218,3 +218,19 @@ def test_the_speech_websocket_sends_no_heard_events_unless_asked_and_refuses_a_b
     assert [m["type"] for m in messages if isinstance(m, dict)] == ["speech.end"]
     bad = _socket_messages(client, "timings=maybe", "Hi.")
     assert bad[-1]["type"] == "error" and bad[-1]["error"]["param"] == "timings"
+
+
+def test_chats_event_stream_times_the_reply_as_the_model_wrote_it_after_each_utterances_audio(client):
+    body = {"message": "Hello", "voice": "tara", "max_tokens": 24, "seed": 1, "stream_format": "sse"}
+    response = client.post("/chat", json={**body, "timings": True, "check": True})
+    events = [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:")]
+    kinds = [e["type"] for e in events]
+    heard = [e for e in events if e["type"] == "response.audio.heard"]
+    assert kinds[-1] == "response.done" and heard, kinds
+    assert kinds.index("response.audio.heard") > kinds.index("response.audio.delta")
+    reply = events[-1]["text"]
+    for event in heard:  # each word as the chat model wrote it, in the reply's characters
+        assert all(reply[w["char_start"] : w["char_end"]] == w["word"] for w in event["words"])
+        assert event["check"] is not None
+    # Unasked, the server's SPEECH_TIMINGS/SPEECH_CHECK: auto, off where Whisper runs on a CPU.
+    assert "response.audio.heard" not in client.post("/chat", json=body).text
