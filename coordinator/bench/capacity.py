@@ -28,6 +28,7 @@ import httpx
 
 from coordinator.bench.cloned import REFERENCE_SECONDS, cloned_first_audio
 from coordinator.bench.host import device_memory, machine, memory_for, weight_repack_on
+from coordinator.bench.listening import listening_costs
 from coordinator.bench.load import (
     SAMPLE_RATE,
     SAMPLES_PER_FRAME,
@@ -70,6 +71,8 @@ class SweepConfig:
     chat: bool = True
     # Custom voices' first audio with references of these lengths (s), when a cloning model is loaded.
     cloned: tuple[float, ...] = REFERENCE_SECONDS
+    # Streams with checking off, timings on, checking on (bench/listening.py), when Whisper is loaded.
+    listening: bool = True
 
 
 def bench_settings(settings: Settings, *, max_streams: int, max_tokens: int) -> Settings:
@@ -252,6 +255,15 @@ def _sweep(settings: Settings, server_settings: Settings, config: SweepConfig, *
         if config.chat and time.monotonic() < config.deadline:
             logger.info("measuring /chat first audio (%d runs, one at a time)...", CHAT_RUNS)
             chat_times = asyncio.run(_chat_first_audio(url, CHAT_RUNS, config.deadline))
+        listening: dict[str, Any] = {"skipped": "--no-listening"}
+        if config.listening:
+            listening = listening_costs(
+                url,
+                app,
+                max_streams=config.max_streams,
+                max_tokens=config.max_tokens,
+                deadline=config.deadline,
+            )
         cloned: dict[str, Any] = {"skipped": "--no-cloned"}
         if config.cloned:
             cloned = cloned_first_audio(
@@ -292,6 +304,7 @@ def _sweep(settings: Settings, server_settings: Settings, config: SweepConfig, *
             "runs": chat_times,
             "median": statistics.median(chat_times) if chat_times else None,
         },
+        "listening": listening,
         "cloned_voices": cloned,
         "memory": memory,
         "recommendation": {

@@ -64,6 +64,7 @@ async def one_stream(
     on_first_audio: asyncio.Event | None = None,
     voice: str = DEFAULT_VOICE,
     language: str = "en",
+    extra: dict | None = None,
 ) -> StreamResult:
     if kind == "chat":
         path, body, header = (
@@ -79,6 +80,7 @@ async def one_stream(
             "response_format": "pcm",
             "max_tokens": max_tokens,
             "seed": seed,
+            **(extra or {}),  # a speech request's other fields (timings, check: bench/listening.py)
         }
         path, header = "/v1/audio/speech", 0
     started = time.perf_counter()
@@ -123,6 +125,7 @@ async def run(
     concurrent: bool,
     api_key: str | None = None,
     voices: list[str] | None = None,
+    extra: dict | None = None,
 ) -> tuple[list[StreamResult], float]:
     """The streams ``kinds`` asks for; speech streams take ``voices`` in turn (a language mix
     when they belong to several Orpheus models), each saying a sentence in its voice's language."""
@@ -137,7 +140,9 @@ async def run(
         def stream(i: int, kind: str) -> Awaitable[StreamResult]:
             voice = voices[i % len(voices)]
             language = languages.get(voice, "en")
-            return one_stream(client, i, kind, max_tokens, seed=i, voice=voice, language=language)
+            return one_stream(
+                client, i, kind, max_tokens, seed=i, voice=voice, language=language, extra=extra
+            )
 
         started = time.perf_counter()
         if concurrent:

@@ -139,6 +139,7 @@ def summary(report: dict, saved: object) -> str:
                 f"{row['first_audio_s_cold'] * 1000:.0f} ms cold, {row['first_audio_s_warm_p50'] * 1000:.0f} ms "
                 "with its reference cached"
             )
+    lines += _listening_lines(report.get("listening", {}))
     rec = report["recommendation"]
     need = rec["memory_needed"]
     if rec["max_concurrent_streams"]:
@@ -156,3 +157,20 @@ def summary(report: dict, saved: object) -> str:
         lines.append("recommended: none: nothing was measured (raise --max-seconds)")
     lines.append(f"stopped by: {report['stopped_by']}; saved {saved}")
     return "\n".join(lines)
+
+
+def _listening_lines(listening: dict) -> list[str]:
+    """Checking off, timings on, checking on, side by side (bench/listening.py)."""
+    if not listening:
+        return []
+    if "skipped" in listening:
+        return [f"listening: skipped ({listening['skipped']})"]
+    cells = []
+    for mode, row in listening.items():
+        first = row["first_audio_s_single"]
+        cells.append(
+            f"{mode}: {row['streams_held_at_real_time']} stream(s) held at real time "
+            f"({row['streams_generated_faster_than_real_time']} faster than it), first audio "
+            + (f"{first * 1000:.0f} ms" if first is not None else "not measured")
+        )
+    return ["listening: " + "; ".join(cells)]

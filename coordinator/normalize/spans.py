@@ -127,12 +127,18 @@ def piece(spoken: Spoken, start: int, end: int) -> Spoken:
     for span in spoken.spans:
         if span.spoken_end <= start or span.spoken_start >= end:
             continue
+        original_start, original_end = span.original_start, span.original_end
+        if _copied(spoken, span):
+            # Text copied as written, cut by the piece's edge: its written characters are cut
+            # alike (else a word of the piece would map to the whole span, across utterances).
+            original_start += max(start - span.spoken_start, 0)
+            original_end -= max(span.spoken_end - end, 0)
         spans.append(
             Span(
                 max(span.spoken_start, start) - start,
                 min(span.spoken_end, end) - start,
-                span.original_start,
-                span.original_end,
+                original_start,
+                original_end,
             )
         )
     return Spoken(text=spoken.text[start:end], original=spoken.original, spans=tuple(spans))

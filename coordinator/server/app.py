@@ -23,6 +23,7 @@ from coordinator.server.middleware import RequestObserver, TrailingSlashes
 from coordinator.server.openapi import install_openapi
 from coordinator.server.routes import (
     audio,
+    captioned,
     chat,
     metrics,
     models,
@@ -136,6 +137,7 @@ def create_app(
         metrics,
         voices,  # before audio: GET /v1/audio/voices/voice_<hex> is a custom voice, not a model
         audio,
+        captioned,
         text,
         chat,
         seed,

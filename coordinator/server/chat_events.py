@@ -7,6 +7,9 @@ reply as it is written while it speaks it needs both, in order, from one generat
 - ``response.text.delta`` ``{"delta"}``: text as the chat model writes it;
 - ``response.audio.delta`` ``{"audio"}``: base64 of 16-bit little-endian 24 kHz mono PCM, the exact
   samples the WAV answer would hold, sentence after sentence;
+- ``response.audio.heard``: with timings or checks, after each utterance's audio: the words of
+  the reply as the model wrote them, timed in the speech, and the utterance's check
+  (docs/timings.md; ``char_start``/``char_end`` count in the reply's text);
 - ``response.done`` ``{"text", "truncated"}``: the whole reply (``truncated``: longer than
   MAX_UTTERANCES, the rest was not spoken);
 - ``error`` ``{"error"}`` in OpenAI's shape, after which the stream ends.
@@ -29,10 +32,11 @@ from coordinator.service.speech import Speech
 
 TEXT_DELTA = "response.text.delta"
 AUDIO_DELTA = "response.audio.delta"
+HEARD = "response.audio.heard"
 DONE = "response.done"
-EVENT_TYPES = (TEXT_DELTA, AUDIO_DELTA, DONE, "error")
+EVENT_TYPES = (TEXT_DELTA, AUDIO_DELTA, HEARD, DONE, "error")
 
-_TEXT, _AUDIO, _END, _FAILED = "text", "audio", "end", "failed"
+_TEXT, _AUDIO, _HEARD, _END, _FAILED = "text", "audio", "heard", "end", "failed"
 
 # Speaks a stream of text (Speaker.speak_stream, with the request's voice and door).
 SpeakText = Callable[[AsyncIterator[str]], Speech]
@@ -59,6 +63,11 @@ async def chat_events(deltas: AsyncIterator[str], speak: SpeakText) -> AsyncIter
         try:
             async for chunk in speech.chunks():
                 queue.put_nowait((_AUDIO, chunk))
+                for heard in speech.new_heard():
+                    queue.put_nowait((_HEARD, heard.as_dict()))
+            await speech.finish_listening()
+            for heard in speech.new_heard():
+                queue.put_nowait((_HEARD, heard.as_dict()))
         except Exception as exc:
             queue.put_nowait((_FAILED, exc))
             return
@@ -75,6 +84,8 @@ async def chat_events(deltas: AsyncIterator[str], speak: SpeakText) -> AsyncIter
             elif kind == _AUDIO:
                 audio = base64.b64encode(encoder.encode(item)).decode()
                 yield sse_event({"type": AUDIO_DELTA, "audio": audio})
+            elif kind == _HEARD:
+                yield sse_event({"type": HEARD, **item})
             elif kind == _FAILED:
                 yield sse_event(error_event(stream_failure(item)))
                 return

@@ -40,6 +40,7 @@ _GENERATES = frozenset(
     {
         "/v1/audio/speech",
         "/v1/audio/speech/stream",
+        "/v1/audio/speech/captioned",
         "/v1/chat/completions",
         "/v1/completions",
         "/chat",

@@ -39,8 +39,9 @@ def _json_events(types: list[str]) -> dict[str, Any]:
     }
 
 
-# Speech events: OpenAI's speech.audio.delta / speech.audio.done, or an error.
-_SPEECH_EVENT = _json_events(["speech.audio.delta", "speech.audio.done", "error"])
+# Speech events: OpenAI's speech.audio.delta / speech.audio.done, speech.audio.heard (word
+# timings and checks, docs/timings.md), or an error.
+_SPEECH_EVENT = _json_events(["speech.audio.delta", "speech.audio.heard", "speech.audio.done", "error"])
 # /chat's events (stream_format "sse", chat_events.py): the reply's text and speech.
 _CHAT_EVENT = _json_events(list(CHAT_EVENT_TYPES))
 _SPEECH_TYPES = {media_type_of(fmt): _BINARY for fmt in get_args(AudioFormat)} | {

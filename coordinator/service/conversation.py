@@ -22,13 +22,15 @@ from coordinator.llm.chat import ChatMessage, TextStream
 from coordinator.runtime.loading import Runtime
 from coordinator.service.limits import RequestLimits
 from coordinator.service.metrics import SpeechEndpoint
-from coordinator.service.speech import Sampling, Speaker, Speech
+from coordinator.service.speech import ListenRequest, Sampling, Speaker, Speech
 
 # A spoken reply of a few sentences, when the request names no limit.
 REPLY_MAX_TOKENS = 256
 
 OnText = Callable[[str], Awaitable[None]]
 OnAudio = Callable[[np.ndarray], Awaitable[None]]
+
+NO_LISTEN_REQUEST = ListenRequest()  # the server's SPEECH_TIMINGS / SPEECH_CHECK
 
 
 class Answer:
@@ -85,6 +87,7 @@ class Conversation:
         seed: int | None = None,
         started: float | None = None,
         normalize: bool = True,
+        listen: ListenRequest = NO_LISTEN_REQUEST,
     ) -> Speech:
         """The reply spoken as it is written: each sentence as soon as it is complete, within the
         speech caps every door has, counted under ``door`` (first audio from ``started``). Its
@@ -99,6 +102,7 @@ class Conversation:
             started=started,
             normalize=normalize,
             markdown=True,
+            listen=listen,
         )
 
     async def answer_aloud(

@@ -197,16 +197,46 @@ def timings_of(
         timed.append(
             (char_start, char_end, (min(s for s, _ in spans), max(e for _, e in spans)) if spans else None)
         )
+    filled = _gaps_shared([t[2] for t in timed], [max(end - start, 1) for start, end, _ in timed], duration)
     result = []
-    for index, (char_start, char_end, span) in enumerate(timed):
-        if span is None:  # not heard: the gap between the heard neighbours
-            before = next((t[2][1] for t in reversed(timed[:index]) if t[2] is not None), 0.0)
-            after = next((t[2][0] for t in timed[index + 1 :] if t[2] is not None), duration)
-            span = (before, max(before, after))
+    for (char_start, char_end, heard_span), span in zip(timed, filled, strict=True):
         text = spoken.original[char_start:char_end]
-        was_heard = timed[index][2] is not None
-        result.append(WordTiming(text, round(span[0], 3), round(span[1], 3), char_start, char_end, was_heard))
+        result.append(
+            WordTiming(
+                text, round(span[0], 3), round(span[1], 3), char_start, char_end, heard_span is not None
+            )
+        )
     return result
+
+
+def _gaps_shared(
+    spans: list[tuple[float, float] | None], weights: list[int], duration: float
+) -> list[tuple[float, float]]:
+    """Each run of words not heard shares the gap its heard neighbours leave, a word's share in
+    proportion to its characters (a stand-in for its length in time): the words stay in order and
+    captions made of them never overlap, even where nothing at all was heard."""
+    filled: list[tuple[float, float]] = []
+    index = 0
+    while index < len(spans):
+        span = spans[index]
+        if span is not None:
+            filled.append(span)
+            index += 1
+            continue
+        run_end = index
+        while run_end < len(spans) and spans[run_end] is None:
+            run_end += 1
+        before = filled[-1][1] if filled else 0.0
+        following = spans[run_end] if run_end < len(spans) else None
+        after = max(before, following[0] if following is not None else duration)
+        total = sum(weights[index:run_end])
+        at = before
+        for weight in weights[index:run_end]:
+            share = (after - before) * weight / total
+            filled.append((at, at + share))
+            at += share
+        index = run_end
+    return filled
 
 
 # Whisper's word timestamps (cross-attention) stretch a word over the silence around it and into

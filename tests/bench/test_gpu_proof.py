@@ -57,6 +57,9 @@ def test_the_cpu_dry_run_passes_every_step_and_saves_both_reports(tmp_path):
         assert report["single_stream"]["audio_tokens_per_s"] > 0
         assert report["levels"][0]["engine_steps"] and report["levels"][0]["snac_calls"]
         assert "max_concurrent_streams" in report["recommendation"]
+        # The test extra's tiny.en listens: checking off, timings on, checking on, side by side.
+        assert set(report["listening"]) == {"off", "timings", "check"}
+        assert all(row["levels"] and row["first_audio_s_single"] for row in report["listening"].values())
         assert (out / f"bench-{quant}.txt").read_text().strip().endswith(f"bench-{quant}.json")
     # Q8_0's bench measured a custom voice on the synthetic cloning model, too.
     (cloned,) = json.loads((out / "bench-Q8_0.json").read_text())["cloned_voices"]["references"]

@@ -97,3 +97,30 @@ def test_the_summary_names_the_recommendation_and_its_memory():
     assert "one stream: 900 audio tokens/s, first audio 80 ms, 10.90x real time" in text
     assert "/chat first audio: 250 ms (median of 3)" in text
     assert "MAX_CONCURRENT_STREAMS=2" in text and "needs about 40.0 GiB at N_CTX=4096" in text
+
+
+def test_the_summary_sets_checking_off_timings_on_and_checking_on_side_by_side():
+    from coordinator.bench.report import summary
+
+    def mode(held: int, faster: int, first: float) -> dict:
+        return {
+            "streams_held_at_real_time": held,
+            "streams_generated_faster_than_real_time": faster,
+            "first_audio_s_single": first,
+        }
+
+    report = {
+        "levels": [level(1, 0.1)],
+        "single_stream": None,
+        "chat_first_audio_s": {"runs": [], "median": None},
+        "listening": {"off": mode(4, 4, 0.1), "timings": mode(2, 4, 0.12), "check": mode(2, 2, 0.15)},
+        "recommendation": {"max_concurrent_streams": 0, "rule": "r", "memory_needed": {}},
+        "stopped_by": "s",
+    }
+    assert (
+        "listening: off: 4 stream(s) held at real time (4 faster than it), first audio 100 ms; "
+        "timings: 2 stream(s) held at real time (4 faster than it), first audio 120 ms; "
+        "check: 2 stream(s) held at real time (2 faster than it), first audio 150 ms"
+    ) in summary(report, "r.json").splitlines()
+    report["listening"] = {"skipped": "no speech recogniser loaded"}
+    assert "listening: skipped (no speech recogniser loaded)" in summary(report, "r.json")

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import struct
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -252,6 +254,43 @@ class SpeechSse(SseAudioDoor):
 
     def request(self, text: str, voice: str | None) -> dict[str, Any]:
         return {**speech_fields(text, voice), "stream_format": "sse"}
+
+
+class SpeechCaptioned(HttpDoor):
+    """POST /v1/audio/speech/captioned: one JSON answer (base64 audio, usage) once the speech is
+    complete. Timings off: the rules are about speech, and the table's server need not listen
+    (tests/server/test_timings_doors.py tests the words with a Whisper that hears)."""
+
+    path = "/v1/audio/speech/captioned"
+
+    def request(self, text: str, voice: str | None) -> dict[str, Any]:
+        return {**speech_fields(text, voice), "timings": False}
+
+    def decode(self, response: httpx.Response) -> Spoken:
+        answer = response.json()
+        return Spoken(pcm(base64.b64decode(answer["audio"])), answer["usage"])
+
+    def speak_and_leave(self, text: str, voice: str | None) -> None:
+        """Nothing arrives before the whole answer: leave once the server has its first audio
+        (its metrics say so), by closing the connection."""
+        first_audio = "orpheus_speech_time_to_first_audio_seconds_count"
+        before = self.live.scrape().value(first_audio, endpoint=self.metrics_label)
+        address = urlsplit(self.live.url)
+        body = json.dumps(self.request(text, voice)).encode()
+        head = (
+            f"POST {self.path} HTTP/1.1\r\nHost: {address.netloc}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        with socket.create_connection((address.hostname, address.port), timeout=HTTP_TIMEOUT_S) as sock:
+            sock.sendall(head + body)
+            self.live.until(
+                lambda s: s.value(first_audio, endpoint=self.metrics_label) > before, "first audio"
+            )
+
+    def until_first_audio(self, response: httpx.Response) -> None:
+        raise AssertionError(
+            "the captioned answer is whole: speak_and_leave leaves on the server's first audio"
+        )
 
 
 @dataclass

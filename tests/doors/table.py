@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 
-from tests.doors.doors import ChatSse, ChatWav, Door, SeedTts, Speech, SpeechSse, SpeechStream
+from tests.doors.doors import (
+    ChatSse,
+    ChatWav,
+    Door,
+    SeedTts,
+    Speech,
+    SpeechCaptioned,
+    SpeechSse,
+    SpeechStream,
+)
 from tests.doors.realtime import RealtimeWs
 from tests.doors.sockets import SpeechWs, VoiceWs, WyomingOneShot, WyomingStreamed
 
@@ -21,6 +30,7 @@ DOORS: tuple[Door, ...] = (
     Speech("speech", metrics_label="speech"),
     SpeechStream("speech-stream", metrics_label="speech"),
     SpeechSse("speech-sse", metrics_label="speech"),
+    SpeechCaptioned("speech-captioned", metrics_label="speech"),
     SeedTts("tts-get", metrics_label="tts", method="GET"),
     SeedTts("tts-post", metrics_label="tts", method="POST"),
     ChatWav("chat-wav", metrics_label="chat", speaks_the_text=False),

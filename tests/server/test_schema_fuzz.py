@@ -51,6 +51,7 @@ OPERATIONS = [
     ("GET", "/v1/status"),
     ("POST", "/v1/audio/speech"),
     ("POST", "/v1/audio/speech/stream"),
+    ("POST", "/v1/audio/speech/captioned"),
     ("POST", "/v1/chat/completions"),
     ("POST", "/v1/completions"),
     ("POST", "/chat"),

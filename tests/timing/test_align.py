@@ -75,6 +75,11 @@ def test_nothing_heard_leaves_every_word_unheard_across_the_audio():
     assert all(not w.heard for w in timings) and timings[-1].end == 1.0
 
 
+def test_words_not_heard_share_their_gap_in_order_by_length_so_captions_never_overlap():
+    timings = word_timings(Spoken.verbatim("a bbb"), [], "en", 2.0)
+    assert [(w.start, w.end) for w in timings] == [(0.0, 0.5), (0.5, 2.0)]
+
+
 def test_sound_draws_a_word_in_to_its_own_sound_not_the_silence_or_next_word_around_it():
     rate = 16_000
     audio = np.zeros(rate * 2, np.float32)

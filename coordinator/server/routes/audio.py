@@ -30,7 +30,7 @@ from coordinator.server.schemas.speech import SpeechRequest
 from coordinator.server.speaking import get_speaker, sampling_of
 from coordinator.server.streaming import STREAM_HEADERS, encoded_audio, primed, sse_event
 from coordinator.service.failures import stream_failure
-from coordinator.service.speech import ListenRequest, Speaker, Speech
+from coordinator.service.speech import ListenRequest, Speaker, Speech, Usage
 from coordinator.tts.registry import GENERIC_SPEECH_MODELS
 
 logger = logging.getLogger(__name__)
@@ -139,19 +139,23 @@ async def _sse_events(
         await speech.finish_listening()
         for heard in speech.new_heard():
             yield sse_event({"type": "speech.audio.heard", **heard.as_dict(speed)})
-        spent = speech.usage
-        usage = {
-            "input_tokens": spent.prompt_tokens,
-            "output_tokens": spent.completion_tokens,
-            "total_tokens": spent.prompt_tokens + spent.completion_tokens,
-            # Utterances the text was spoken in, and how many of them were cut at the length
-            # their text can plausibly need because the model did not end them (TTS_LENGTH_CAP).
-            "utterances": spent.utterances,
-            "length_capped": spent.length_capped,
-            "retakes": spent.retakes,
-        }
-        yield sse_event({"type": "speech.audio.done", "usage": usage})
+        yield sse_event({"type": "speech.audio.done", "usage": speech_usage(speech.usage)})
     except Exception as exc:
         yield sse_event(error_event(stream_failure(exc)))
     finally:
         encoder.close()
+
+
+def speech_usage(spent: Usage) -> dict[str, int]:
+    """OpenAI's speech usage, with what Orpheus adds."""
+    return {
+        "input_tokens": spent.prompt_tokens,
+        "output_tokens": spent.completion_tokens,
+        "total_tokens": spent.prompt_tokens + spent.completion_tokens,
+        # Utterances the text was spoken in, and how many of them were cut at the length their
+        # text can plausibly need because the model did not end them (TTS_LENGTH_CAP).
+        "utterances": spent.utterances,
+        "length_capped": spent.length_capped,
+        # Utterances generated again because their check failed (docs/timings.md).
+        "retakes": spent.retakes,
+    }

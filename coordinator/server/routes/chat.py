@@ -28,7 +28,7 @@ from coordinator.service.conversation import Conversation
 from coordinator.service.failures import stream_failure
 from coordinator.service.limits import RequestLimits
 from coordinator.service.readiness import stt_of
-from coordinator.service.speech import Speaker, Speech
+from coordinator.service.speech import ListenRequest, Speaker, Speech
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -108,7 +108,17 @@ async def voice_chat(
 
     def spoken(texts: AsyncIterator[str]) -> Speech:
         return conversation.speak(
-            texts, body.voice, door="chat", seed=body.seed, started=started, normalize=body.normalize
+            texts,
+            body.voice,
+            door="chat",
+            seed=body.seed,
+            started=started,
+            normalize=body.normalize,
+            # Word timings are events: only the event stream has them (a WAV reply keeps the
+            # server's SPEECH_CHECK, counted in the metrics and logged).
+            listen=ListenRequest(timings=body.timings, check=body.check)
+            if body.stream_format == "sse"
+            else ListenRequest(timings=False),
         )
 
     if body.stream_format == "sse":

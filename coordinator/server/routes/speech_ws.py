@@ -1,5 +1,7 @@
 """WS /v1/audio/speech/stream/ws (the seed guide's speech stream): the client sends the text;
-binary 16-bit 24 kHz PCM chunks come back, then a JSON end event and a clean close."""
+binary 16-bit 24 kHz PCM chunks come back, then a JSON end event and a clean close. With
+``timings``/``check`` in the query, a JSON ``speech.heard`` event follows each utterance's audio
+(docs/timings.md)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from coordinator.server.speaking import query_flag, speaker_of
 from coordinator.service.failures import stream_failure
 from coordinator.service.lifecycle import IdleTimeout, Lifecycle
 from coordinator.service.readiness import ready_runtime
-from coordinator.service.speech import Speech
+from coordinator.service.speech import ListenRequest, Speech
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -41,9 +43,17 @@ async def speech_websocket(websocket: WebSocket, voice: str | None = None, model
         speaker = speaker_of(websocket.app.state, runtime)
         speaker.resolve(voice, model)  # a bad voice is refused before the text
         normalize = query_flag(websocket.query_params.get("normalize"), param="normalize")
+        listen = _listen_request(websocket)
         text = await _first_message(websocket)
         speech = speaker.speak(
-            text, voice, model, door="ws", param="text", started=time.perf_counter(), normalize=normalize
+            text,
+            voice,
+            model,
+            door="ws",
+            param="text",
+            started=time.perf_counter(),
+            normalize=normalize,
+            listen=listen,
         )
         samples = await unless_websocket_closed(websocket, _send_speech(websocket, speech))
         await websocket.send_json(
@@ -95,4 +105,25 @@ async def _send_speech(websocket: WebSocket, speech: Speech) -> int:
     async for chunk in speech.chunks():
         samples += len(chunk)
         await websocket.send_bytes(encoder.encode(chunk))
+        for heard in speech.new_heard():
+            await websocket.send_json({"type": "speech.heard", **heard.as_dict()})
+    await speech.finish_listening()  # the last utterances, still being heard
+    for heard in speech.new_heard():
+        await websocket.send_json({"type": "speech.heard", **heard.as_dict()})
     return samples
+
+
+def _listen_request(websocket: WebSocket) -> ListenRequest:
+    """``timings``, ``check`` (yes/no) and ``retakes`` (a count) from the query; unset ones keep
+    the server's SPEECH_* settings. The audio streams, so retakes are made only when asked."""
+    query = websocket.query_params
+    flags = {
+        name: None if query.get(name) in (None, "") else query_flag(query.get(name), param=name)
+        for name in ("timings", "check")
+    }
+    retakes = query.get("retakes")
+    if retakes is not None and not retakes.isdigit():
+        raise InvalidInputError(f"retakes={retakes!r} is not a count: send 0, 1, 2 ...", param="retakes")
+    return ListenRequest(
+        timings=flags["timings"], check=flags["check"], retakes=None if retakes is None else int(retakes)
+    )

@@ -44,6 +44,15 @@ class VoiceChatRequest(BaseModel):
         "written. The reply's text the client receives is the model's own either way",
     )
 
+    timings: bool | None = Field(
+        None,
+        description="With stream_format sse: time each word of the reply (as the model wrote it) in "
+        "its speech, a response.audio.heard event after each utterance. Unset: SPEECH_TIMINGS",
+    )
+    check: bool | None = Field(
+        None, description="With stream_format sse: check each utterance by ear. Unset: SPEECH_CHECK"
+    )
+
     @field_validator("message")
     @classmethod
     def _not_blank(cls, value: str | None) -> str | None:

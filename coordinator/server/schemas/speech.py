@@ -101,3 +101,43 @@ class SeedTTSRequest(_OrpheusSampling):
     repetition_penalty: float | None = Field(
         TTS_DEFAULTS["repetition_penalty"], gt=0.0, le=MAX_REPETITION_PENALTY
     )
+
+
+class CaptionedSpeechRequest(SpeechRequest):
+    """POST /v1/audio/speech/captioned: the speech request, answered as one JSON document."""
+
+    stream_format: Literal["audio"] = Field(
+        "audio", description="Only audio: the answer is one JSON document once the speech is complete"
+    )
+    timings: bool | None = Field(
+        True, description="Time each word of the input (the point of this route; false: checks only)"
+    )
+
+
+class WordTimestamp(BaseModel):
+    """Kokoro-FastAPI's captioned_speech word: a word of the input as written, in seconds."""
+
+    word: str
+    start_time: float
+    end_time: float
+
+
+class Captions(BaseModel):
+    vtt: str = Field(description="WebVTT (text/vtt)")
+    srt: str = Field(description="SubRip (application/x-subrip)")
+
+
+class CaptionedSpeechResponse(BaseModel):
+    """Kokoro-FastAPI's captioned_speech answer (audio, audio_format, timestamps), with each
+    utterance as heard (its check, its words' places in the input), the captions and the usage."""
+
+    audio: str = Field(description="The whole audio file, base64")
+    audio_format: AudioFormat
+    duration: float = Field(description="Seconds of audio")
+    timestamps: list[WordTimestamp] = Field(description="Every word of the input as written, in order")
+    utterances: list[dict[str, object]] = Field(
+        description="Each utterance as heard: index, text (spoken form), original_range, start, end, "
+        "words (with char_start/char_end into the input), check, takes (docs/timings.md)"
+    )
+    captions: Captions
+    usage: dict[str, int]

@@ -100,6 +100,13 @@ export class Api {
 
   /** The voice assistant's events (text and speech) for one turn: resolves once the reply has
    * started, to an async iterator of its events (a failure mid-reply is thrown as ApiError). */
+  /** A speech as events: its audio, and each utterance's word timings after it (read-along:
+   * `speech.audio.heard`, docs/timings.md). */
+  async speechEvents(body, signal) {
+    const wire = { ...body, stream_format: "sse", timings: true };
+    return replyEvents(await this.request("/v1/audio/speech", { method: "POST", body: wire, signal }));
+  }
+
   async chat(body, signal) {
     const response = await this.request("/chat", { method: "POST", body: { ...body, stream_format: "sse" }, signal });
     return replyEvents(response);

@@ -1,7 +1,17 @@
 // The Speech tab: text, voice, tags, speed and sampling knobs; Speak streams and plays while the
 // server generates; Stop ends both; results are kept in the browser to replay or download.
 import { $, download, fillVoices, h, seconds, showError } from "./dom.js";
-import { littleEndianBytes, Pcm16Decoder, SAMPLE_RATE, toFloat32, toInt16, wavBlob, concatInt16 } from "./pcm.js";
+import {
+  base64ToBytes,
+  concatInt16,
+  littleEndianBytes,
+  Pcm16Decoder,
+  SAMPLE_RATE,
+  toFloat32,
+  toInt16,
+  wavBlob,
+} from "./pcm.js";
+import { ReadAlong } from "./read-along.js";
 
 export const EMOTION_TAGS = ["<laugh>", "<chuckle>", "<sigh>", "<cough>", "<sniffle>", "<groan>", "<yawn>", "<gasp>"];
 export const FORMATS = ["wav", "mp3", "opus", "aac", "flac", "pcm"];
@@ -37,7 +47,9 @@ export class SpeechView {
       seedShown: $("metric-seed"),
       results: $("results"),
       resultsEmpty: $("results-empty"),
+      readAlong: $("speech-read-along"),
     };
+    this.readAlong = new ReadAlong($("speech-words"));
     for (const tag of EMOTION_TAGS) {
       this.el.tags.append(h("button", { type: "button", onclick: () => this.insertTag(tag) }, tag));
     }
@@ -131,13 +143,15 @@ export class SpeechView {
     const decoder = new Pcm16Decoder();
     const kept = [];
     let ttfa = null;
+    const readAlong = this.el.readAlong.checked;
+    if (readAlong) this.readAlong.reset(body.input);
+    else this.readAlong.hide();
     try {
       // The request goes out at once; the player gets ready while the server starts generating.
-      const [response] = await Promise.all([this.app.api.speech(body, controller.signal), player.begin()]);
-      const reader = response.body.getReader();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
+      const ask = readAlong ? this.app.api.speechEvents(body, controller.signal) : this.app.api.speech(body, controller.signal);
+      const [response] = await Promise.all([ask, player.begin()]);
+      if (readAlong) this.follow(player);
+      for await (const value of readAlong ? this.eventAudio(response) : this.streamAudio(response)) {
         const samples = decoder.decode(value);
         if (samples.length === 0) continue;
         if (ttfa === null) {
@@ -167,6 +181,38 @@ export class SpeechView {
       if (this.app.playing(this)) this.stopUsableUntilPlayed(player);
       this.updateButtons();
     }
+  }
+
+  /** The raw PCM response's bytes as they come. */
+  async *streamAudio(response) {
+    const reader = response.body.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  }
+
+  /** The speech events' audio bytes; each utterance's word timings go to the read-along. */
+  async *eventAudio(events) {
+    for await (const event of events) {
+      if (event.type === "speech.audio.delta") yield base64ToBytes(event.audio);
+      else if (event.type === "speech.audio.heard") this.readAlong.add(event.words);
+    }
+  }
+
+  /** Light the word being played, frame by frame, while this view's audio plays. */
+  follow(player) {
+    let playing = true;
+    player.finished.then(() => {
+      playing = false;
+    });
+    const frame = () => {
+      if (!playing || !this.app.playing(this)) return;
+      this.readAlong.show(player.played / SAMPLE_RATE);
+      requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
   }
 
   /** Stop playback and the server's generation (aborting the request closes its connection,
