@@ -8,13 +8,13 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import wave
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 import numpy as np
-import soundfile as sf
 
 from coordinator.audio.format import CHANNELS, SAMPLE_RATE, to_pcm16
 from coordinator.errors import InvalidCodesError, InvalidInputError
@@ -40,17 +40,26 @@ def atomic_output(path: Path) -> Iterator[IO[bytes]]:
         raise
 
 
+PCM16_BYTES = 2
+
+
 class WavWriter:
-    """Appends float chunks to a 24 kHz mono 16-bit WAV as they arrive."""
+    """Appends float chunks to a 24 kHz mono 16-bit WAV as they arrive.
+
+    Written by the standard library's ``wave`` (pure Python), not libsndfile: libsndfile reads and
+    writes a Python file through C callbacks, and a Ctrl-C landing inside one is swallowed there
+    ("Exception ignored in callback"), so the synth went on and kept its output (seen in the suite).
+    """
 
     def __init__(self, handle: IO[bytes]) -> None:
-        self._file = sf.SoundFile(
-            handle, mode="w", samplerate=SAMPLE_RATE, channels=CHANNELS, format="WAV", subtype="PCM_16"
-        )
+        self._file = wave.open(handle, "wb")  # noqa: SIM115  (closed by close(); the handle is the caller's)
+        self._file.setnchannels(CHANNELS)
+        self._file.setsampwidth(PCM16_BYTES)
+        self._file.setframerate(SAMPLE_RATE)
         self.samples = 0
 
     def write(self, samples: np.ndarray) -> None:
-        self._file.write(to_pcm16(samples))
+        self._file.writeframes(to_pcm16(samples).astype("<i2", copy=False).tobytes())
         self.samples += len(samples)
 
     def close(self) -> None:
