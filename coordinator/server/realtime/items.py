@@ -181,9 +181,9 @@ class Conversation:
 
     def history(self, instructions: str, *, max_messages: int) -> tuple[list[ChatMessage], str]:
         """The chat model's view: the earlier turns (the instructions and system items first),
-        and what the user said last. Consecutive turns of one role are joined (Gemma's template
-        needs user and assistant to alternate); only the last ``max_messages`` earlier turns are
-        kept, from a user turn on."""
+        and what the user said last (the instructions themselves when nothing was said yet).
+        Consecutive turns of one role are joined (Gemma's template needs user and assistant to
+        alternate); only the last ``max_messages`` earlier turns are kept, from a user turn on."""
         system = [instructions] if instructions.strip() else []
         turns: list[ChatMessage] = []
         for item in self._items.values():
@@ -195,6 +195,11 @@ class Conversation:
                 turns[-1] = ChatMessage(item.role, f"{turns[-1].content}\n{item.text}")
             else:
                 turns.append(ChatMessage(item.role, item.text))
+        if not turns and system:
+            # Nothing said yet: OpenAI's model then speaks first, following the instructions (a
+            # greeting), and Pipecat asks for that at its start, taking a refusal as fatal. Gemma
+            # reads instructions in the user's turn, so they are that turn here.
+            return [], "\n".join(system)
         if not turns or turns[-1].role != "user":
             raise InvalidInputError(
                 "there is no user turn to answer: add a user message (conversation.item.create, or "

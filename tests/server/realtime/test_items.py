@@ -44,6 +44,18 @@ def test_a_response_with_no_user_turn_to_answer_is_refused():
     assert info.value.code == "conversation_empty"
 
 
+def test_with_nothing_said_yet_the_instructions_are_what_is_answered():
+    """OpenAI's model speaks first when asked before the user has (a greeting, following the
+    instructions); Pipecat asks so at its start and takes a refusal as fatal."""
+    conversation = Conversation()
+    conversation.add(item_from_client(_text("system", "Greet the user.", "input_text")))
+    assert conversation.history("Be brief.", max_messages=10) == ([], "Be brief.\nGreet the user.")
+    # Without instructions there is nothing to answer.
+    with pytest.raises(InvalidInputError) as info:
+        Conversation().history("  ", max_messages=10)
+    assert info.value.code == "conversation_empty"
+
+
 def test_the_conversation_holds_at_most_its_item_cap_dropping_the_oldest():
     conversation = Conversation(max_items=3)
     ids = [
