@@ -12,17 +12,13 @@ subprotocol). Protocol and limits: docs/realtime.md.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 
-from coordinator.errors import ClientDisconnectedError, CoordinatorError
-from coordinator.server.errors import ws_close_code, ws_close_reason
 from coordinator.server.realtime.events import error_payload, is_beta
-from coordinator.server.realtime.session import RealtimeSession, Received
-from coordinator.service.failures import stream_failure
+from coordinator.server.realtime.session import RealtimeSession
+from coordinator.server.socket_session import SocketSink, run_session
 from coordinator.service.readiness import ready_runtime
 
 logger = logging.getLogger(__name__)
@@ -33,27 +29,6 @@ REALTIME_PATH = "/v1/realtime"
 # server does not answer fails the handshake.
 REALTIME_PROTOCOL = "realtime"
 TRANSCRIPTION_INTENT = "transcription"
-# What a send fails with once the client is gone (starlette's, or the ASGI server's).
-_GONE = (WebSocketDisconnect, RuntimeError, OSError)
-
-
-class _Sink:
-    def __init__(self, websocket: WebSocket) -> None:
-        self._ws = websocket
-
-    async def event(self, event: dict[str, Any]) -> None:
-        try:
-            await self._ws.send_json(event)
-        except _GONE as exc:
-            raise ClientDisconnectedError("the client left the realtime session") from exc
-
-
-async def _received(websocket: WebSocket) -> Received:
-    message = await websocket.receive()
-    if message["type"] == "websocket.disconnect":
-        return None
-    data: bytes | None = message.get("bytes")
-    return data if data is not None else str(message.get("text") or "")
 
 
 @router.websocket(REALTIME_PATH)
@@ -61,13 +36,13 @@ async def realtime_websocket(websocket: WebSocket) -> None:
     offered = list(websocket.scope.get("subprotocols", ()))
     await websocket.accept(subprotocol=REALTIME_PROTOCOL if REALTIME_PROTOCOL in offered else None)
     state = websocket.app.state
-    session: RealtimeSession | None = None
-    try:
+
+    def start() -> RealtimeSession:
         runtime = ready_runtime(state.runtime, state.not_ready_reason)
         query = websocket.query_params
-        session = RealtimeSession(
+        return RealtimeSession(
             runtime,
-            _Sink(websocket),
+            SocketSink(websocket, name="realtime"),
             limits=state.limits,
             metrics=state.metrics,
             lifecycle=state.lifecycle,
@@ -76,15 +51,5 @@ async def realtime_websocket(websocket: WebSocket) -> None:
             kind="transcription" if query.get("intent") == TRANSCRIPTION_INTENT else "realtime",
             beta=is_beta(websocket.scope["headers"], offered),
         )
-        await session.run(lambda: _received(websocket))
-        logger.info("realtime websocket: client left")
-    except ClientDisconnectedError:
-        logger.info("realtime websocket: client left")
-    except Exception as exc:
-        error = stream_failure(exc) if not isinstance(exc, CoordinatorError) else exc
-        with contextlib.suppress(*_GONE):
-            await websocket.send_json(error_payload(error))
-            await websocket.close(code=ws_close_code(error), reason=ws_close_reason(error))
-    finally:
-        if session is not None:
-            await session.close()
+
+    await run_session(websocket, start, name="realtime", error_payload=error_payload)

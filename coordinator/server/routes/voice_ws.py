@@ -16,20 +16,17 @@ the turn now (push-to-talk released), ``{"type": "response.cancel"}`` stops the 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Mapping
-from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 
 from coordinator.engine.sampling import MAX_SEED
-from coordinator.errors import ClientDisconnectedError, CoordinatorError, InvalidInputError
-from coordinator.server.errors import error_event, ws_close_code, ws_close_reason
+from coordinator.errors import InvalidInputError
+from coordinator.server.socket_session import SocketSink, run_session
 from coordinator.server.speaking import query_flag
-from coordinator.service.failures import stream_failure
 from coordinator.service.readiness import ready_runtime
-from coordinator.service.voice_session import Received, VoiceSession, VoiceSettings
+from coordinator.service.voice_session import VoiceSession, VoiceSettings
 from coordinator.stt.audio import PcmResampler
 from coordinator.stt.formats import language_code
 from coordinator.stt.transcript import SAMPLE_RATE as STT_RATE
@@ -39,30 +36,6 @@ router = APIRouter()
 
 VOICE_WS_PATH = "/v1/voice/ws"
 MIN_INPUT_RATE, MAX_INPUT_RATE = PcmResampler.MIN_RATE, PcmResampler.MAX_RATE
-# What a send fails with once the client is gone (starlette's, or the ASGI server's).
-_GONE = (WebSocketDisconnect, RuntimeError, OSError)
-
-
-class _Sink:
-    """The session's output as WebSocket messages: events as JSON text, speech as binary PCM."""
-
-    def __init__(self, websocket: WebSocket) -> None:
-        self._ws = websocket
-
-    async def event(self, event: dict[str, Any]) -> None:
-        try:
-            await self._ws.send_json(event)
-        except _GONE as exc:
-            raise ClientDisconnectedError("the client left the voice session") from exc
-
-    async def audio(self, pcm: bytes) -> None:
-        try:
-            await self._ws.send_bytes(pcm)
-        except _GONE as exc:
-            raise ClientDisconnectedError("the client left the voice session") from exc
-
-    async def error(self, error: CoordinatorError) -> None:
-        await self.event(error_event(error))
 
 
 def _settings_of(query: Mapping[str, str]) -> VoiceSettings:
@@ -86,40 +59,20 @@ def _settings_of(query: Mapping[str, str]) -> VoiceSettings:
     )
 
 
-async def _received(websocket: WebSocket) -> Received:
-    """The client's next message: PCM bytes, a text message, or None once it left."""
-    message = await websocket.receive()
-    if message["type"] == "websocket.disconnect":
-        return None
-    data: bytes | None = message.get("bytes")
-    return data if data is not None else str(message.get("text") or "")
-
-
 @router.websocket(VOICE_WS_PATH)
 async def voice_websocket(websocket: WebSocket) -> None:
     await websocket.accept()
     state = websocket.app.state
-    session: VoiceSession | None = None
-    try:
-        runtime = ready_runtime(state.runtime, state.not_ready_reason)
-        session = VoiceSession(
-            runtime,
+
+    def start() -> VoiceSession:
+        return VoiceSession(
+            ready_runtime(state.runtime, state.not_ready_reason),
             _settings_of(websocket.query_params),
-            _Sink(websocket),
+            SocketSink(websocket, name="voice"),
             limits=state.limits,
             metrics=state.metrics,
             lifecycle=state.lifecycle,
             idle_timeout_s=state.voice_idle_timeout_s,
         )
-        await session.run(lambda: _received(websocket))
-        logger.info("voice websocket: client left")
-    except ClientDisconnectedError:
-        logger.info("voice websocket: client left")
-    except Exception as exc:
-        error = stream_failure(exc) if not isinstance(exc, CoordinatorError) else exc
-        with contextlib.suppress(*_GONE):
-            await websocket.send_json(error_event(error))
-            await websocket.close(code=ws_close_code(error), reason=ws_close_reason(error))
-    finally:
-        if session is not None:
-            await session.close()
+
+    await run_session(websocket, start, name="voice")
