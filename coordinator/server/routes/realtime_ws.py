@@ -12,8 +12,6 @@ subprotocol). Protocol and limits: docs/realtime.md.
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import APIRouter, WebSocket
 
 from coordinator.server.realtime.events import error_payload, is_beta
@@ -21,7 +19,6 @@ from coordinator.server.realtime.session import RealtimeSession
 from coordinator.server.socket_session import SocketSink, run_session
 from coordinator.service.readiness import ready_runtime
 
-logger = logging.getLogger(__name__)
 router = APIRouter()
 
 REALTIME_PATH = "/v1/realtime"

@@ -16,7 +16,6 @@ the turn now (push-to-talk released), ``{"type": "response.cancel"}`` stops the 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
 from fastapi import APIRouter, WebSocket
@@ -31,7 +30,6 @@ from coordinator.stt.audio import PcmResampler
 from coordinator.stt.formats import language_code
 from coordinator.stt.transcript import SAMPLE_RATE as STT_RATE
 
-logger = logging.getLogger(__name__)
 router = APIRouter()
 
 VOICE_WS_PATH = "/v1/voice/ws"
