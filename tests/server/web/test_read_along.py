@@ -25,14 +25,38 @@ new MutationObserver(() => {
 """
 
 
+# Playback held until the test lets it go: the words' times arrive after their utterance's audio
+# (Whisper listens to it first), and on a loaded machine a short utterance could finish playing
+# before they come, lighting only its last word. Held, the audio waits for the words, as a long
+# utterance's later words would on a real host.
+HOLD_PLAYBACK = """
+window.heldContexts = [];
+window.playbackReleased = false;
+const Original = window.AudioContext;
+window.OriginalAudioContext = Original;
+window.AudioContext = class extends Original {
+  constructor(...args) { super(...args); window.heldContexts.push(this); this.suspend(); }
+  resume() { return window.playbackReleased ? super.resume() : Promise.resolve(); }
+};
+true;  // evaluate() would call a function-valued last expression (the class)
+"""
+RELEASE_PLAYBACK = """
+window.playbackReleased = true;
+Promise.all(window.heldContexts.map((c) => window.OriginalAudioContext.prototype.resume.call(c)));
+"""
+
+
 def test_read_along_draws_the_text_as_written_and_lights_each_word_in_turn_as_it_plays(open_page, web_url):
     page, log = open_page(web_url)
     page.wait_for_selector("#speech-speak:not([disabled])")
     page.fill("#speech-text", TEXT)
     page.check("#speech-read-along")
     page.evaluate(RECORD_LIT)
+    page.evaluate(HOLD_PLAYBACK)
     page.click("#speech-speak")
     wait_until(page, "document.querySelectorAll('#speech-words .word').length === 5")
+    assert page.evaluate("window.lit") == []  # nothing played yet: nothing lit
+    page.evaluate(RELEASE_PLAYBACK)
     wait_until(page, PLAYED_ALL)
     words = page.eval_on_selector_all("#speech-words .word", "els => els.map((e) => e.textContent)")
     assert words == ["It", "costs", "$5,", "my", "friend."]  # as written, not "five dollars"
