@@ -67,29 +67,43 @@ def speak(espeak: str, text: str, voice: str, path: Path) -> int:
     return rate
 
 
-def main() -> None:
+def record(
+    texts: list[str] | tuple[str, ...],
+    directory: Path,
+    *,
+    regenerate: str,
+    voice: str = VOICE,
+    described: dict[str, str] | None = None,
+) -> None:
+    """Speak each text with espeak-ng into ``directory`` (one FLAC each), drop the recordings no
+    text names any more, and write the manifest the tests read (``described``: more of what the
+    recordings are, beside their source)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         raise SystemExit("error: espeak-ng is not installed: apt-get install -y espeak-ng")
-    SPEECH_DIR.mkdir(exist_ok=True)
+    directory.mkdir(exist_ok=True)
     entries = []
-    for text in SENTENCES:
-        name = file_name(text, VOICE)
-        rate = speak(espeak, text, VOICE, SPEECH_DIR / name)
-        entries.append({"text": text, "voice": VOICE, "file": name, "rate": rate})
+    for text in texts:
+        name = file_name(text, voice)
+        rate = speak(espeak, text, voice, directory / name)
+        entries.append({"text": text, "voice": voice, "file": name, "rate": rate})
     kept = {entry["file"] for entry in entries}
-    for stale in SPEECH_DIR.glob("*.flac"):
+    for stale in directory.glob("*.flac"):
         if stale.name not in kept:
             stale.unlink()
     manifest = {
-        "source": f"espeak-ng {espeak_version(espeak)}, written by {REGENERATE}",
-        "format": f"FLAC, mono, {SUBTYPE}",
+        "source": f"espeak-ng {espeak_version(espeak)}, written by {regenerate}",
+        **(described or {}),
         "sentences": entries,
     }
-    MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
-    total = sum((SPEECH_DIR / name).stat().st_size for name in kept)
-    logger.info("%d sentences, %d bytes of FLAC in %s", len(entries), total, SPEECH_DIR)
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    total = sum((directory / name).stat().st_size for name in kept)
+    logger.info("%d recordings, %d bytes of FLAC in %s", len(entries), total, directory)
+
+
+def main() -> None:
+    record(SENTENCES, SPEECH_DIR, regenerate=REGENERATE, described={"format": f"FLAC, mono, {SUBTYPE}"})
 
 
 if __name__ == "__main__":

@@ -8,14 +8,12 @@ tests/timing/speech/. The tests replay these files; only this script needs espea
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import shutil
 from pathlib import Path
 
 from coordinator.normalize.api import spoken_form
-from tests.rig.make_speech_fixtures import espeak_version, file_name, speak
+from tests.rig.make_speech_fixtures import record
 
 logger = logging.getLogger(__name__)
 
@@ -61,27 +59,7 @@ def recorded_sentences() -> list[str]:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    espeak = shutil.which("espeak-ng")
-    if espeak is None:
-        raise SystemExit("error: espeak-ng is not installed: apt-get install -y espeak-ng")
-    SPEECH_DIR.mkdir(exist_ok=True)
-    entries = []
-    for text in [*recorded_words(), *recorded_sentences()]:
-        name = file_name(text, VOICE)
-        rate = speak(espeak, text, VOICE, SPEECH_DIR / name)
-        entries.append({"text": text, "voice": VOICE, "file": name, "rate": rate})
-    kept = {entry["file"] for entry in entries}
-    for stale in SPEECH_DIR.glob("*.flac"):
-        if stale.name not in kept:
-            stale.unlink()
-    manifest = {
-        "source": f"espeak-ng {espeak_version(espeak)}, written by {REGENERATE}",
-        "sentences": entries,
-    }
-    MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
-    total = sum((SPEECH_DIR / name).stat().st_size for name in kept)
-    logger.info("%d recordings, %d bytes of FLAC in %s", len(entries), total, SPEECH_DIR)
+    record([*recorded_words(), *recorded_sentences()], SPEECH_DIR, regenerate=REGENERATE, voice=VOICE)
 
 
 if __name__ == "__main__":
