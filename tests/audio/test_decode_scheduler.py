@@ -7,10 +7,8 @@ import pytest
 import torch
 
 from coordinator.audio.decode_scheduler import DecodeJob, DecodeScheduler, plan_batches
-from coordinator.audio.snac_codec import load_snac
 from coordinator.errors import AudioDecodeError, DeviceOutOfMemoryError
 from tests.rig.clock import FakeClock
-from tests.rig.snac_checkpoint import silence_noise_blocks
 
 TIMEOUT_S = 60
 
@@ -38,13 +36,6 @@ def test_a_call_holds_at_most_the_frame_budget_but_always_one_window():
     assert [len(b) for b in plan_batches(small, batch_frames=2)] == [2, 2, 1]
     large = [job(22, 3, 19) for _ in range(3)]
     assert [len(b) for b in plan_batches(large, batch_frames=8)] == [1, 1, 1]
-
-
-@pytest.fixture(scope="module")
-def codec(snac_dir):
-    codec = load_snac(snac_dir, torch.device("cpu"))
-    silence_noise_blocks(codec.model)
-    return codec
 
 
 class GatedCodec:

@@ -13,13 +13,6 @@ N_FRAMES = 20
 
 
 @pytest.fixture(scope="module")
-def codec(snac_dir):
-    codec = load_snac(snac_dir, torch.device("cpu"))
-    silence_noise_blocks(codec.model)
-    return codec
-
-
-@pytest.fixture(scope="module")
 def frames():
     frames = np.random.default_rng(1).integers(0, 4096, size=(N_FRAMES, 7))
     frames[0], frames[-1] = 0, 4095  # the extreme codes decode like any other

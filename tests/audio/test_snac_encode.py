@@ -4,22 +4,12 @@ import threading
 
 import numpy as np
 import pytest
-import torch
 
 from coordinator.audio.decode_scheduler import DecodeScheduler
 from coordinator.audio.format import SAMPLE_RATE, SAMPLES_PER_FRAME
-from coordinator.audio.snac_codec import load_snac
 from coordinator.orpheus.layout import FRAME_TOKENS, MAX_CODE
-from tests.rig.snac_checkpoint import silence_noise_blocks
 
 SECONDS = 1.3  # not a whole number of frames: the encoder pads the end to one
-
-
-@pytest.fixture(scope="module")
-def codec(snac_dir):
-    codec = load_snac(snac_dir, torch.device("cpu"))
-    silence_noise_blocks(codec.model)
-    return codec
 
 
 @pytest.fixture(scope="module")
