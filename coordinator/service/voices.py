@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -57,13 +57,18 @@ Encoder = Callable[[np.ndarray], np.ndarray]  # 24 kHz mono float32 -> (F, 7) SN
 Preparer = Callable[..., PreparedSample]  # voices.sample.prepare's signature
 
 
+def _default(name: str) -> Any:
+    """A setting's default (config/settings.py): the one place these numbers are written."""
+    return Settings.model_fields[name].default
+
+
 @dataclass(frozen=True)
 class VoiceLimits:
-    max_samples: int = 5
-    sample_min_s: float = 3.0
-    sample_max_s: float = 30.0
-    reference_max_s: float = 30.0
-    consent_phrase: str | None = None
+    max_samples: int = _default("voice_max_samples")
+    sample_min_s: float = _default("voice_sample_min_s")
+    sample_max_s: float = _default("voice_sample_max_s")
+    reference_max_s: float = _default("voice_reference_max_s")
+    consent_phrase: str | None = _default("voice_consent_phrase")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VoiceLimits:
